@@ -1,0 +1,564 @@
+"""kaitiaki.yaml: discovery, line-aware loading and validation into frozen settings.
+
+Found by ``--config``, else ``$KAITIAKI_CONFIG``, else by walking up from the current directory
+(design §8). Unknown keys, wrong types and YAML syntax errors raise ``ConfigError`` with the
+file, the line and a hint; the CLI turns that into exit 2. Paths inside the file are relative
+to the file.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from kaitiaki.errors import ConfigError
+from kaitiaki.model import DESTINATION_KINDS, LEVELS, MODES, REGIONS, Destination
+
+CONFIG_NAME = "kaitiaki.yaml"
+ENV_CONFIG = "KAITIAKI_CONFIG"
+PARSE_TIME_MODES = ("off", "warn", "block")
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Checked before parsing, so hostile SQL costs nothing (design §10)."""
+
+    max_sql_bytes: int = 1_000_000
+    max_depth: int = 500
+    max_statements: int = 1000
+
+
+@dataclass(frozen=True)
+class EngineSettings:
+    kind: str = "embedded"
+    url: str | None = None
+    urls: tuple[str, ...] = ()
+    timeout_ms: int = 2000
+    token: str | None = None
+
+    def factory_kwargs(self) -> dict[str, Any]:
+        urls = self.urls or ((self.url,) if self.url else ())
+        return {"urls": urls, "timeout_ms": self.timeout_ms, "token": self.token}
+
+
+@dataclass(frozen=True)
+class TableEntry:
+    """A catalog entry: the table's agency, table-level categories and column categories."""
+
+    name: str
+    agency: str | None = None
+    categories: tuple[str, ...] = ()
+    columns: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    line: int | None = None
+
+
+@dataclass(frozen=True)
+class SharingAgreement:
+    id: str
+    identified: bool = False
+    offshore_basis: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "identified": self.identified, "offshore_basis": self.offshore_basis}
+
+
+@dataclass(frozen=True)
+class Purpose:
+    id: str
+    description: str = ""
+    allowed_categories: tuple[str, ...] = ()
+    allowed_uses: tuple[str, ...] = ()
+    approved_by: str = ""
+    expires: str | None = None
+    linking_approved: bool = False
+    sensitive_approved: bool | tuple[str, ...] = ()
+    sharing_agreement: SharingAgreement | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        sensitive = self.sensitive_approved
+        return {
+            "id": self.id,
+            "description": self.description,
+            "allowed_categories": list(self.allowed_categories),
+            "allowed_uses": list(self.allowed_uses),
+            "approved_by": self.approved_by,
+            "expires": self.expires,
+            "linking_approved": self.linking_approved,
+            "sensitive_approved": sensitive if isinstance(sensitive, bool) else list(sensitive),
+            "sharing_agreement": self.sharing_agreement.to_dict() if self.sharing_agreement else None,
+        }
+
+
+@dataclass(frozen=True)
+class Waiver:
+    rule: str
+    job: str
+    justification: str = ""
+    approved_by: str = ""
+    expires: str | None = None
+    line: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "rule": self.rule,
+            "job": self.job,
+            "justification": self.justification,
+            "approved_by": self.approved_by,
+            "expires": self.expires,
+        }
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Validated kaitiaki.yaml. ``path`` is None when no file was found (all defaults)."""
+
+    path: Path | None = None
+    agency: str | None = None
+    dialect: str | None = None
+    mode: str = "enforce"
+    engine: EngineSettings = field(default_factory=EngineSettings)
+    policies: tuple[Path, ...] = ()
+    levels: Mapping[str, str] = field(default_factory=dict)
+    identifier_issuers: Mapping[str, str] = field(default_factory=dict)
+    decision_log: Path | None = None
+    schema_file: Path | None = None
+    catalog: Mapping[str, TableEntry] = field(default_factory=dict)
+    purposes: Mapping[str, Purpose] = field(default_factory=dict)
+    waivers: tuple[Waiver, ...] = ()
+    limits: Limits = field(default_factory=Limits)
+    default_purpose: str | None = None
+    default_destination: Destination = field(default_factory=Destination)
+    strict_catalog: bool = False
+    owner: str | None = None
+    parse_time_check: str = "warn"
+    policy_data: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def base_dir(self) -> Path:
+        return self.path.parent if self.path else Path.cwd()
+
+
+# --- discovery -------------------------------------------------------------------------------
+
+
+def find_config(explicit: str | os.PathLike[str] | None = None, start: Path | None = None) -> Path | None:
+    """The config file to use, or None when there is none (defaults apply)."""
+    if explicit:
+        path = Path(explicit)
+        if not path.is_file():
+            raise ConfigError("config file not found.", path=str(path), hint="check the --config path.")
+        return path
+    env = os.environ.get(ENV_CONFIG)
+    if env:
+        path = Path(env)
+        if not path.is_file():
+            raise ConfigError(
+                f"config file named by ${ENV_CONFIG} not found.", path=str(path), hint=f"unset {ENV_CONFIG}."
+            )
+        return path
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        candidate = folder / CONFIG_NAME
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def load_settings(explicit: str | os.PathLike[str] | None = None, start: Path | None = None) -> Settings:
+    path = find_config(explicit, start)
+    if path is None:
+        return Settings()
+    return parse_settings(path.read_text(encoding="utf-8"), path)
+
+
+# --- line-aware YAML -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Located:
+    """A YAML value with the line it starts on (1-based)."""
+
+    value: Any
+    line: int
+
+
+def compose_located(text: str, path: str) -> Located:
+    """YAML text → nested Located values, so every error can name its line."""
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError(
+            f"YAML syntax error: {problem}.", path=path, line=line, hint="check indentation and quoting."
+        ) from None
+    if node is None:
+        return Located({}, 1)
+    return _locate(node, path)
+
+
+def _locate(node: yaml.Node, path: str) -> Located:
+    line = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        out: dict[str, Located] = {}
+        for key_node, value_node in node.value:
+            key = yaml.SafeLoader(" ").construct_object(key_node)
+            if key in out:
+                raise ConfigError(f"duplicate key {key!r}.", path=path, line=key_node.start_mark.line + 1)
+            out[str(key)] = _locate(value_node, path)
+        return Located(out, line)
+    if isinstance(node, yaml.SequenceNode):
+        return Located([_locate(item, path) for item in node.value], line)
+    return Located(yaml.SafeLoader(" ").construct_object(node), line)
+
+
+def plain(value: Located) -> Any:
+    """Located tree → plain Python values."""
+    if isinstance(value.value, dict):
+        return {k: plain(v) for k, v in value.value.items()}
+    if isinstance(value.value, list):
+        return [plain(v) for v in value.value]
+    return value.value
+
+
+# --- validation ------------------------------------------------------------------------------
+
+
+class _Validator:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.name = str(path)
+
+    def fail(self, message: str, node: Located, hint: str | None = None) -> ConfigError:
+        return ConfigError(message, path=self.name, line=node.line, hint=hint)
+
+    def mapping(self, node: Located, where: str, allowed: tuple[str, ...] | None = None) -> dict[str, Located]:
+        if not isinstance(node.value, dict):
+            raise self.fail(f"{where} must be a mapping, got {_type_name(node.value)}.", node)
+        if allowed is not None:
+            for key, value in node.value.items():
+                if key not in allowed:
+                    close = difflib.get_close_matches(key, allowed, n=1)
+                    hint = f"did you mean {close[0]!r}?" if close else f"valid keys: {', '.join(allowed)}."
+                    raise self.fail(f"unknown key {key!r} in {where}.", value, hint)
+        return dict(node.value)
+
+    def string(self, node: Located, where: str) -> str:
+        if isinstance(node.value, bool) or not isinstance(node.value, (str, int, float)):
+            raise self.fail(f"{where} must be a string, got {_type_name(node.value)}.", node)
+        return str(node.value)
+
+    def optional_string(self, node: Located | None, where: str) -> str | None:
+        if node is None or node.value is None:
+            return None
+        return self.string(node, where)
+
+    def boolean(self, node: Located, where: str) -> bool:
+        if not isinstance(node.value, bool):
+            raise self.fail(f"{where} must be true or false, got {node.value!r}.", node)
+        return node.value
+
+    def integer(self, node: Located, where: str, minimum: int = 1) -> int:
+        if isinstance(node.value, bool) or not isinstance(node.value, int) or node.value < minimum:
+            raise self.fail(f"{where} must be an integer >= {minimum}, got {node.value!r}.", node)
+        return node.value
+
+    def choice(self, node: Located, where: str, choices: tuple[str, ...]) -> str:
+        value = self.string(node, where)
+        if value not in choices:
+            raise self.fail(f"{where} is {value!r}; it must be one of {', '.join(choices)}.", node)
+        return value
+
+    def strings(self, node: Located, where: str) -> tuple[str, ...]:
+        if isinstance(node.value, str):
+            return (node.value,)
+        if not isinstance(node.value, list):
+            raise self.fail(f"{where} must be a list of strings, got {_type_name(node.value)}.", node)
+        return tuple(self.string(item, f"an item of {where}") for item in node.value)
+
+    def date(self, node: Located | None, where: str) -> str | None:
+        if node is None or node.value is None:
+            return None
+        value = node.value
+        if isinstance(value, dt.datetime):
+            return value.date().isoformat()
+        if isinstance(value, dt.date):
+            return value.isoformat()
+        if isinstance(value, str):
+            try:
+                return dt.date.fromisoformat(value).isoformat()
+            except ValueError:
+                pass
+        raise self.fail(f"{where} must be a date (YYYY-MM-DD), got {value!r}.", node)
+
+    def relative_path(self, node: Located, where: str) -> Path:
+        return (self.path.parent / self.string(node, where)).resolve()
+
+
+def _type_name(value: Any) -> str:
+    if value is None:
+        return "nothing"
+    return {dict: "a mapping", list: "a list", str: "a string", bool: "a boolean"}.get(
+        type(value), type(value).__name__
+    )
+
+
+TOP_KEYS = (
+    "agency",
+    "dialect",
+    "mode",
+    "engine",
+    "policies",
+    "levels",
+    "identifier_issuers",
+    "decision_log",
+    "schema",
+    "catalog",
+    "purposes",
+    "waivers",
+    "limits",
+    "default_purpose",
+    "default_destination",
+    "strict_catalog",
+    "owner",
+    "airflow",
+    "policy_data",
+)
+
+
+def parse_settings(text: str, path: Path) -> Settings:
+    """Validate kaitiaki.yaml text; every error names ``path`` and the line."""
+    v = _Validator(path)
+    root = compose_located(text, str(path))
+    top = v.mapping(root, "kaitiaki.yaml", TOP_KEYS)
+    get = top.get
+    kwargs: dict[str, Any] = {"path": path}
+    if "agency" in top:
+        kwargs["agency"] = v.string(top["agency"], "agency")
+    if "owner" in top:
+        kwargs["owner"] = v.string(top["owner"], "owner")
+    if "dialect" in top:
+        kwargs["dialect"] = _dialect(v, top["dialect"])
+    if "mode" in top:
+        kwargs["mode"] = v.choice(top["mode"], "mode", MODES)
+    if "engine" in top:
+        kwargs["engine"] = _engine(v, top["engine"])
+    if "policies" in top:
+        kwargs["policies"] = tuple(
+            _existing(v, item, "policies") for item in _as_list(v, top["policies"], "policies")
+        )
+    if "levels" in top:
+        levels = v.mapping(top["levels"], "levels")
+        kwargs["levels"] = {rule: v.choice(node, f"levels.{rule}", LEVELS) for rule, node in levels.items()}
+    if "identifier_issuers" in top:
+        issuers = v.mapping(top["identifier_issuers"], "identifier_issuers")
+        kwargs["identifier_issuers"] = {
+            scheme: v.string(node, f"identifier_issuers.{scheme}") for scheme, node in issuers.items()
+        }
+    kwargs["decision_log"] = _decision_log(v, get("decision_log"))
+    if "schema" in top:
+        kwargs["schema_file"] = _existing(v, top["schema"], "schema")
+    if "catalog" in top:
+        kwargs["catalog"] = _catalog(v, top["catalog"])
+    if "purposes" in top:
+        kwargs["purposes"] = _purposes(v, top["purposes"])
+    if "waivers" in top:
+        kwargs["waivers"] = tuple(_waiver(v, item) for item in _as_list(v, top["waivers"], "waivers"))
+    if "limits" in top:
+        limits = v.mapping(top["limits"], "limits", ("max_sql_bytes", "max_depth", "max_statements"))
+        kwargs["limits"] = Limits(**{k: v.integer(n, f"limits.{k}") for k, n in limits.items()})
+    if "default_purpose" in top:
+        kwargs["default_purpose"] = v.optional_string(top["default_purpose"], "default_purpose")
+    if "default_destination" in top:
+        kwargs["default_destination"] = destination_from(
+            plain(top["default_destination"]), where=f"{path}:{top['default_destination'].line}"
+        )
+    if "strict_catalog" in top:
+        kwargs["strict_catalog"] = v.boolean(top["strict_catalog"], "strict_catalog")
+    if "airflow" in top:
+        airflow = v.mapping(top["airflow"], "airflow", ("parse_time_check",))
+        if "parse_time_check" in airflow:
+            kwargs["parse_time_check"] = v.choice(
+                airflow["parse_time_check"], "airflow.parse_time_check", PARSE_TIME_MODES
+            )
+    if "policy_data" in top:
+        v.mapping(top["policy_data"], "policy_data")
+        kwargs["policy_data"] = plain(top["policy_data"])
+    return Settings(**kwargs)
+
+
+def _as_list(v: _Validator, node: Located, where: str) -> list[Located]:
+    if not isinstance(node.value, list):
+        raise v.fail(f"{where} must be a list, got {_type_name(node.value)}.", node)
+    return list(node.value)
+
+
+def _existing(v: _Validator, node: Located, where: str) -> Path:
+    target = v.relative_path(node, where)
+    if not target.exists():
+        raise v.fail(f"{where}: {target} does not exist.", node, "paths are relative to kaitiaki.yaml.")
+    return target
+
+
+def _dialect(v: _Validator, node: Located) -> str:
+    from kaitiaki.analysis.dialects import known_dialects
+
+    value = v.string(node, "dialect").lower()
+    if value not in known_dialects():
+        raise v.fail(f"unknown dialect {value!r}.", node, f"valid dialects: {', '.join(known_dialects())}.")
+    return value
+
+
+def _engine(v: _Validator, node: Located) -> EngineSettings:
+    engine = v.mapping(node, "engine", ("kind", "url", "urls", "timeout_ms", "token"))
+    kwargs: dict[str, Any] = {}
+    if "kind" in engine:
+        kwargs["kind"] = v.string(engine["kind"], "engine.kind")
+    if "url" in engine:
+        kwargs["url"] = v.string(engine["url"], "engine.url")
+    if "urls" in engine:
+        kwargs["urls"] = v.strings(engine["urls"], "engine.urls")
+    if "timeout_ms" in engine:
+        kwargs["timeout_ms"] = v.integer(engine["timeout_ms"], "engine.timeout_ms")
+    if "token" in engine:
+        token = v.string(engine["token"], "engine.token")
+        kwargs["token"] = os.environ.get(token[1:], "") if token.startswith("$") else token
+    return EngineSettings(**kwargs)
+
+
+def _decision_log(v: _Validator, node: Located | None) -> Path | None:
+    if node is None:
+        return (v.path.parent / ".kaitiaki" / "decisions.jsonl").resolve()
+    if node.value is False:
+        return None
+    return v.relative_path(node, "decision_log")
+
+
+def _catalog(v: _Validator, node: Located) -> dict[str, TableEntry]:
+    out: dict[str, TableEntry] = {}
+    for table, entry_node in v.mapping(node, "catalog").items():
+        where = f"catalog.{table}"
+        entry = v.mapping(entry_node, where, ("agency", "categories", "columns", "description", "owner"))
+        columns: dict[str, tuple[str, ...]] = {}
+        if "columns" in entry and entry["columns"].value is not None:
+            for column, cats in v.mapping(entry["columns"], f"{where}.columns").items():
+                columns[column.lower()] = _categories(v, cats, f"{where}.columns.{column}")
+        out[table.lower()] = TableEntry(
+            name=table.lower(),
+            agency=v.optional_string(entry.get("agency"), f"{where}.agency"),
+            categories=_categories(v, entry["categories"], f"{where}.categories")
+            if "categories" in entry
+            else (),
+            columns=columns,
+            line=entry_node.line,
+        )
+    return out
+
+
+def _categories(v: _Validator, node: Located, where: str) -> tuple[str, ...]:
+    from kaitiaki.classify.categories import check_category
+
+    if node.value is None:
+        return ()
+    cats = v.strings(node, where)
+    for cat in cats:
+        problem = check_category(cat)
+        if problem:
+            raise v.fail(f"{where}: {problem}", node, "see docs/classification.md for the categories.")
+    return cats
+
+
+PURPOSE_KEYS = (
+    "description",
+    "allowed_categories",
+    "allowed_uses",
+    "approved_by",
+    "expires",
+    "linking_approved",
+    "sensitive_approved",
+    "sharing_agreement",
+    "owner",
+)
+
+
+def _purposes(v: _Validator, node: Located) -> dict[str, Purpose]:
+    out: dict[str, Purpose] = {}
+    for pid, pnode in v.mapping(node, "purposes").items():
+        where = f"purposes.{pid}"
+        p = v.mapping(pnode, where, PURPOSE_KEYS)
+        sensitive: bool | tuple[str, ...] = ()
+        if "sensitive_approved" in p:
+            snode = p["sensitive_approved"]
+            sensitive = (
+                snode.value if isinstance(snode.value, bool) else v.strings(snode, f"{where}.sensitive_approved")
+            )
+        agreement = None
+        if "sharing_agreement" in p and p["sharing_agreement"].value is not None:
+            a = v.mapping(p["sharing_agreement"], f"{where}.sharing_agreement", ("id", "identified", "offshore_basis"))
+            if "id" not in a:
+                raise v.fail(f"{where}.sharing_agreement needs an 'id'.", p["sharing_agreement"])
+            agreement = SharingAgreement(
+                id=v.string(a["id"], f"{where}.sharing_agreement.id"),
+                identified=v.boolean(a["identified"], f"{where}.sharing_agreement.identified")
+                if "identified" in a
+                else False,
+                offshore_basis=v.optional_string(a.get("offshore_basis"), f"{where}.sharing_agreement.offshore_basis"),
+            )
+        out[pid] = Purpose(
+            id=pid,
+            description=v.string(p["description"], f"{where}.description") if "description" in p else "",
+            allowed_categories=v.strings(p["allowed_categories"], f"{where}.allowed_categories")
+            if "allowed_categories" in p
+            else (),
+            allowed_uses=v.strings(p["allowed_uses"], f"{where}.allowed_uses") if "allowed_uses" in p else (),
+            approved_by=v.optional_string(p.get("approved_by"), f"{where}.approved_by") or "",
+            expires=v.date(p.get("expires"), f"{where}.expires"),
+            linking_approved=v.boolean(p["linking_approved"], f"{where}.linking_approved")
+            if "linking_approved" in p
+            else False,
+            sensitive_approved=sensitive,
+            sharing_agreement=agreement,
+        )
+    return out
+
+
+def _waiver(v: _Validator, node: Located) -> Waiver:
+    w = v.mapping(node, "a waiver", ("rule", "job", "justification", "approved_by", "expires"))
+    for required in ("rule", "job"):
+        if required not in w:
+            raise v.fail(f"a waiver needs {required!r}.", node, "a waiver names the rule and the job it waives.")
+    return Waiver(
+        rule=v.string(w["rule"], "waiver.rule"),
+        job=v.string(w["job"], "waiver.job"),
+        justification=v.optional_string(w.get("justification"), "waiver.justification") or "",
+        approved_by=v.optional_string(w.get("approved_by"), "waiver.approved_by") or "",
+        expires=v.date(w.get("expires"), "waiver.expires"),
+        line=node.line,
+    )
+
+
+def destination_from(value: Any, *, where: str = "destination") -> Destination:
+    """``internal`` or ``{kind, region, name}`` → Destination; raises ConfigError otherwise."""
+    if isinstance(value, str):
+        value = {"kind": value}
+    if not isinstance(value, Mapping):
+        raise ConfigError(f"{where}: a destination is a kind string or a mapping {{kind, region}}.")
+    unknown = set(value) - {"kind", "region", "name"}
+    if unknown:
+        raise ConfigError(f"{where}: unknown destination key(s) {', '.join(sorted(unknown))}.")
+    kind = str(value.get("kind", "internal"))
+    region = str(value.get("region", "nz"))
+    if kind not in DESTINATION_KINDS:
+        raise ConfigError(f"{where}: destination kind {kind!r} must be one of {', '.join(DESTINATION_KINDS)}.")
+    if region not in REGIONS:
+        raise ConfigError(f"{where}: destination region {region!r} must be one of {', '.join(REGIONS)}.")
+    name = value.get("name")
+    return Destination(kind=kind, region=region, name=str(name) if name is not None else None)

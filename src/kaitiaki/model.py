@@ -1,0 +1,400 @@
+"""The plain data passed between kaitiaki's stages (design §3).
+
+Every stage takes and returns these frozen dataclasses; none reaches into another stage's
+internals. ``to_dict`` gives the documented JSON shape, and ``from_dict`` (where a stage reads
+JSON written by another process, such as a decision from an OPA server) parses it back.
+No data *values* ever appear here: only facts about columns.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+JobKind = Literal["dbt_model", "airflow_task", "sql"]
+DestinationKind = Literal["internal", "shared", "external", "public"]
+Region = Literal["nz", "offshore"]
+Mode = Literal["audit", "warn", "enforce"]
+Level = Literal["advisory", "soft", "hard"]
+
+USES = ("select", "join", "filter", "group", "order", "window", "write")
+TRANSFORMS = ("hash", "mask", "truncate", "aggregate", "cast", "none")
+DESTINATION_KINDS: tuple[str, ...] = ("internal", "shared", "external", "public")
+REGIONS: tuple[str, ...] = ("nz", "offshore")
+MODES: tuple[str, ...] = ("audit", "warn", "enforce")
+LEVELS: tuple[str, ...] = ("advisory", "soft", "hard")
+
+JSON = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ColumnRef:
+    """A column of a table; ``table`` is None for the output of a bare SELECT."""
+
+    table: str | None
+    column: str
+
+    @property
+    def qualified(self) -> str:
+        return f"{self.table}.{self.column}" if self.table else self.column
+
+    def to_dict(self) -> JSON:
+        return {"table": self.table, "column": self.column}
+
+
+@dataclass(frozen=True)
+class Destination:
+    kind: str = "internal"
+    region: str = "nz"
+    name: str | None = None
+
+    def to_dict(self) -> JSON:
+        return {"kind": self.kind, "region": self.region, "name": self.name}
+
+
+@dataclass(frozen=True)
+class SourceLocation:
+    """Where the job's SQL lives; ``line_offset`` maps SQL line 1 to the file's line."""
+
+    path: str | None = None
+    line_offset: int = 0
+
+    def to_dict(self) -> JSON:
+        return {"path": self.path, "line_offset": self.line_offset}
+
+
+@dataclass(frozen=True)
+class Job:
+    """One unit the gate decides: a dbt model, an Airflow task or a SQL file."""
+
+    id: str
+    kind: str
+    name: str
+    sql: str
+    dialect: str | None = None
+    source: SourceLocation = field(default_factory=SourceLocation)
+    owner: str | None = None
+    purpose: str | None = None
+    destination: Destination = field(default_factory=Destination)
+    tags: tuple[str, ...] = ()
+    upstream: tuple[str, ...] = ()
+    meta: Mapping[str, Any] = field(default_factory=dict)
+
+    def to_dict(self, *, include_sql: bool = False) -> JSON:
+        out: JSON = {
+            "id": self.id,
+            "kind": self.kind,
+            "name": self.name,
+            "dialect": self.dialect,
+            "source": self.source.to_dict(),
+            "owner": self.owner,
+            "purpose": self.purpose,
+            "destination": self.destination.to_dict(),
+            "tags": list(self.tags),
+            "upstream": list(self.upstream),
+            "meta": dict(self.meta),
+        }
+        if include_sql:
+            out["sql"] = self.sql
+        return out
+
+
+@dataclass(frozen=True)
+class Statement:
+    index: int
+    kind: str
+    target: str | None
+    line: int
+
+    def to_dict(self) -> JSON:
+        return {"index": self.index, "kind": self.kind, "target": self.target, "line": self.line}
+
+
+@dataclass(frozen=True)
+class ColumnFact:
+    """One source column the job touches, and everything the job does with it."""
+
+    table: str
+    column: str
+    uses: tuple[str, ...] = ()
+    transforms: tuple[str, ...] = ()
+    outputs: tuple[str, ...] = ()
+    lines: tuple[int, ...] = ()
+    from_star: bool = False
+    categories: tuple[str, ...] = ()
+    classified_by: tuple[str, ...] = ()
+
+    @property
+    def qualified(self) -> str:
+        return f"{self.table}.{self.column}"
+
+    def to_dict(self, *, with_categories: bool = True) -> JSON:
+        out: JSON = {
+            "table": self.table,
+            "column": self.column,
+            "uses": list(self.uses),
+            "transforms": list(self.transforms),
+            "outputs": list(self.outputs),
+            "lines": list(self.lines),
+            "from_star": self.from_star,
+        }
+        if with_categories:
+            out["categories"] = list(self.categories)
+            out["classified_by"] = list(self.classified_by)
+        return out
+
+
+@dataclass(frozen=True)
+class LineageEdge:
+    """Per statement: a source-table column flows into a target column through transforms."""
+
+    source: ColumnRef
+    target: ColumnRef
+    transforms: tuple[str, ...] = ("none",)
+    statement: int = 0
+
+    def to_dict(self) -> JSON:
+        return {
+            "source": self.source.to_dict(),
+            "target": self.target.to_dict(),
+            "transforms": list(self.transforms),
+        }
+
+
+@dataclass(frozen=True)
+class JoinFact:
+    left: ColumnRef
+    right: ColumnRef
+    kind: str
+    line: int
+
+    def to_dict(self) -> JSON:
+        return {
+            "left": self.left.to_dict(),
+            "right": self.right.to_dict(),
+            "kind": self.kind,
+            "line": self.line,
+        }
+
+
+@dataclass(frozen=True)
+class Unresolved:
+    """Something the analysis could not know; never guessed, always reported (SYS-01)."""
+
+    kind: str
+    detail: str
+    line: int | None = None
+
+    def to_dict(self) -> JSON:
+        return {"kind": self.kind, "detail": self.detail, "line": self.line}
+
+
+@dataclass(frozen=True)
+class AnalysisError:
+    message: str
+    line: int | None = None
+
+    def to_dict(self) -> JSON:
+        return {"message": self.message, "line": self.line}
+
+
+@dataclass(frozen=True)
+class Aggregation:
+    grouped: bool = False
+    count: bool = False
+    magnitudes: tuple[str, ...] = ()
+    min_group_size: int | None = None
+
+    def to_dict(self) -> JSON:
+        return {
+            "grouped": self.grouped,
+            "count": self.count,
+            "magnitudes": list(self.magnitudes),
+            "min_group_size": self.min_group_size,
+        }
+
+
+@dataclass(frozen=True)
+class SqlFacts:
+    """What the analysis of one job's SQL found (design §5)."""
+
+    path: str | None
+    dialect: str
+    statements: tuple[Statement, ...] = ()
+    columns: tuple[ColumnFact, ...] = ()
+    lineage: tuple[LineageEdge, ...] = ()
+    joins: tuple[JoinFact, ...] = ()
+    aggregation: Aggregation = field(default_factory=Aggregation)
+    unresolved: tuple[Unresolved, ...] = ()
+    errors: tuple[AnalysisError, ...] = ()
+
+    @property
+    def complete(self) -> bool:
+        return not self.unresolved and not self.errors
+
+    def to_dict(self, *, with_categories: bool = False) -> JSON:
+        return {
+            "path": self.path,
+            "dialect": self.dialect,
+            "statements": [s.to_dict() for s in self.statements],
+            "columns": [c.to_dict(with_categories=with_categories) for c in self.columns],
+            "lineage": [e.to_dict() for e in self.lineage],
+            "joins": [j.to_dict() for j in self.joins],
+            "aggregation": self.aggregation.to_dict(),
+            "unresolved": [u.to_dict() for u in self.unresolved],
+            "errors": [e.to_dict() for e in self.errors],
+        }
+
+
+@dataclass(frozen=True)
+class Classification:
+    """A plugin's or the catalog's answer: this column carries these categories, says ``source``."""
+
+    categories: tuple[str, ...]
+    source: str
+    detail: str | None = None
+
+
+@dataclass(frozen=True)
+class OutputColumn:
+    table: str | None
+    column: str
+    categories: tuple[str, ...] = ()
+    transforms: tuple[str, ...] = ()
+    sources: tuple[str, ...] = ()
+
+    def to_dict(self) -> JSON:
+        return {
+            "table": self.table,
+            "column": self.column,
+            "categories": list(self.categories),
+            "transforms": list(self.transforms),
+            "sources": list(self.sources),
+        }
+
+
+@dataclass(frozen=True)
+class TableFact:
+    name: str
+    agency: str | None = None
+    categories: tuple[str, ...] = ()
+
+    def to_dict(self) -> JSON:
+        return {"name": self.name, "agency": self.agency, "categories": list(self.categories)}
+
+
+@dataclass(frozen=True)
+class ClassifiedFacts:
+    """SqlFacts after classification: categories on columns, outputs and tables."""
+
+    facts: SqlFacts
+    columns: tuple[ColumnFact, ...]
+    outputs: tuple[OutputColumn, ...]
+    tables: tuple[TableFact, ...]
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Violation:
+    rule: str
+    title: str
+    guideline: str
+    principle: str
+    law: str
+    level: str
+    message: str
+    columns: tuple[str, ...] = ()
+    line: int | None = None
+    remediation: str = ""
+    waived: bool = False
+
+    def to_dict(self) -> JSON:
+        return {
+            "rule": self.rule,
+            "title": self.title,
+            "guideline": self.guideline,
+            "principle": self.principle,
+            "law": self.law,
+            "level": self.level,
+            "message": self.message,
+            "columns": list(self.columns),
+            "line": self.line,
+            "remediation": self.remediation,
+            "waived": self.waived,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Violation:
+        """Parse one violation; raises ValueError naming the field that is missing or wrong."""
+        texts = {}
+        for key in ("rule", "title", "guideline", "principle", "law", "level", "message"):
+            value = data.get(key, "" if key in ("principle", "law", "guideline", "title") else None)
+            if not isinstance(value, str):
+                raise ValueError(f"violation field {key!r} must be a string, got {value!r}")
+            texts[key] = value
+        if texts["level"] not in LEVELS:
+            raise ValueError(f"violation level {texts['level']!r} is not one of {', '.join(LEVELS)}")
+        columns = data.get("columns", [])
+        if not isinstance(columns, list) or not all(isinstance(c, str) for c in columns):
+            raise ValueError("violation field 'columns' must be a list of strings")
+        line = data.get("line")
+        if line is not None and (not isinstance(line, int) or isinstance(line, bool)):
+            raise ValueError("violation field 'line' must be an integer or null")
+        remediation = data.get("remediation", "")
+        waived = data.get("waived", False)
+        if not isinstance(remediation, str) or not isinstance(waived, bool):
+            raise ValueError("violation fields 'remediation' (string) and 'waived' (bool) are malformed")
+        return cls(
+            columns=tuple(columns), line=line, remediation=remediation, waived=waived, **texts
+        )
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What ``data.kaitiaki.main.decision`` returns, validated."""
+
+    allow: bool
+    violations: tuple[Violation, ...] = ()
+    policy_revision: str = ""
+
+    def to_dict(self) -> JSON:
+        return {
+            "allow": self.allow,
+            "violations": [v.to_dict() for v in self.violations],
+            "policy_revision": self.policy_revision,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Any) -> Decision:
+        """Validate an engine's answer; anything but the documented shape raises ValueError."""
+        if not isinstance(data, Mapping):
+            raise ValueError(f"decision must be an object, got {type(data).__name__}")
+        allow = data.get("allow")
+        if not isinstance(allow, bool):
+            raise ValueError(f"decision field 'allow' must be a boolean, got {allow!r}")
+        violations = data.get("violations", [])
+        if not isinstance(violations, list):
+            raise ValueError("decision field 'violations' must be a list")
+        revision = data.get("policy_revision", "")
+        if not isinstance(revision, str):
+            raise ValueError("decision field 'policy_revision' must be a string")
+        parsed = tuple(Violation.from_dict(v) for v in violations if isinstance(v, Mapping))
+        if len(parsed) != len(violations):
+            raise ValueError("every decision violation must be an object")
+        return cls(allow=allow, violations=parsed, policy_revision=revision)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The gate's outcome for one job: the decision, and what enforcement made of it."""
+
+    job: Job
+    decision: Decision
+    mode: str
+    blocked: bool
+    input: JSON | None = None
+    facts: SqlFacts | None = None
+
+    def to_dict(self) -> JSON:
+        return {"job": self.job.to_dict(), "decision": self.decision.to_dict()}
