@@ -1,0 +1,1 @@
+select client_id, from cms.clients where

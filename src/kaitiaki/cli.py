@@ -1,0 +1,409 @@
+"""``kaitiaki …``: the command line (design §8).
+
+Exit codes everywhere: 0 allowed (possibly with warnings), 1 denied/blocked, 2 usage or input
+error — and a 2 never lets a job run. stdout carries only the chosen format; everything else goes
+to stderr. No user ever sees a traceback: input problems print one paragraph naming the file and
+line, and an unexpected failure prints what failed and how to report it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+
+from kaitiaki import __version__
+from kaitiaki.config import Settings, destination_from, load_settings
+from kaitiaki.errors import KaitiakiError
+from kaitiaki.model import DESTINATION_KINDS, MODES, REGIONS, SqlFacts, Verdict
+
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+config_option = click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False),
+    help="kaitiaki.yaml to use (default: $KAITIAKI_CONFIG, else found walking up from here).",
+)
+
+
+def fail(error: KaitiakiError) -> NoReturn:
+    click.echo(f"kaitiaki: error: {error}", err=True)
+    sys.exit(error.exit_code)
+
+
+def settings_from(ctx: click.Context, config_path: str | None) -> Settings:
+    """Load (once per invocation) the settings named by --config or discovered."""
+    cached = ctx.meta.get("kaitiaki.settings")
+    if cached is None:
+        cached = load_settings(config_path)
+        ctx.meta["kaitiaki.settings"] = cached
+    return cached  # type: ignore[no-any-return]
+
+
+def check_dialect(dialect: str | None) -> str | None:
+    from kaitiaki.analysis.dialects import known_dialects
+
+    if dialect is None:
+        return None
+    value = dialect.lower()
+    if value not in known_dialects():
+        raise KaitiakiError(
+            f"unknown dialect {dialect!r}.", hint=f"valid dialects: {', '.join(known_dialects())}."
+        )
+    return value
+
+
+def read_sql(path: str) -> str:
+    target = Path(path)
+    if not target.is_file():
+        raise KaitiakiError("file not found.", path=path, hint="check the path.")
+    data = target.read_bytes()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return data.decode("utf-8", errors="replace") if exc.start > 0 else "\ufffd"
+
+
+def display_path(path: str, settings: Settings) -> str:
+    """A SQL file's name in job ids: relative to kaitiaki.yaml's folder when inside it."""
+    resolved = Path(path).resolve()
+    try:
+        return resolved.relative_to(settings.base_dir.resolve()).as_posix()
+    except ValueError:
+        return Path(path).as_posix()
+
+
+class KaitiakiGroup(click.Group):
+    """Adds the adapters' command groups (``kaitiaki dbt``) through the plugin hook."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._plugins_added = False
+
+    def _add_plugin_commands(self) -> None:
+        if not self._plugins_added:
+            self._plugins_added = True
+            from kaitiaki.plugins import get_plugin_manager
+
+            get_plugin_manager().hook.kaitiaki_register_commands(cli=self)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        self._add_plugin_commands()
+        return super().list_commands(ctx)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        self._add_plugin_commands()
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(cls=KaitiakiGroup, context_settings=CONTEXT)
+@click.version_option(__version__, "--version", prog_name="kaitiaki")
+def cli() -> None:
+    """kaitiaki — a policy-as-code gate for personal information in data pipelines.
+
+    \b
+    Examples:
+      kaitiaki analyze jobs/*.sql --dialect snowflake --format json
+      kaitiaki check jobs/report.sql --purpose readmission-research --destination external
+      kaitiaki dbt build --project-dir examples/nz_social
+      kaitiaki policy test policies --coverage
+      kaitiaki scan examples/nz_social/nz_social.duckdb --sample 500
+    """
+
+
+# --- analyze ---------------------------------------------------------------------------------
+
+
+@cli.command(context_settings=CONTEXT)
+@click.argument("paths", nargs=-1, required=True)
+@click.option("--dialect", help="SQL dialect (any sqlglot dialect; default: kaitiaki.yaml, else postgres).")
+@click.option("--schema", "schema_path", type=click.Path(dir_okay=False), help="table → {column: type} YAML/JSON.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="json", show_default=True)
+@config_option
+@click.pass_context
+def analyze(
+    ctx: click.Context, paths: Sequence[str], dialect: str | None, schema_path: str | None, fmt: str,
+    config_path: str | None,
+) -> None:
+    """Print the facts kaitiaki finds in SQL files: columns, uses, transforms, lineage, joins.
+
+    Exits 2 if any file had errors. With --config, columns carry their categories.
+
+    \b
+    Example:
+      kaitiaki analyze jobs/report.sql --dialect bigquery --schema schema.yaml
+    """
+    from kaitiaki.analysis import analyze_sql
+    from kaitiaki.analysis.schema import load_schema_file, normalise_schema
+    from kaitiaki.gate import settings_schema
+
+    settings = settings_from(ctx, config_path)
+    dialect_name = check_dialect(dialect) or settings.dialect or "postgres"
+    schema = settings_schema(settings, dialect_name)
+    if schema_path:
+        schema = {**schema, **normalise_schema(load_schema_file(Path(schema_path)), dialect_name)}
+    results: list[SqlFacts] = []
+    for path in paths:
+        results.append(
+            analyze_sql(read_sql(path), dialect=dialect_name, schema=schema, path=path, limits=settings.limits)
+        )
+    classified = bool(config_path or os.environ.get("KAITIAKI_CONFIG"))
+    if fmt == "json":
+        click.echo(json.dumps({"files": [_analysis_json(f, settings, classified) for f in results]}, indent=2))
+    else:
+        from kaitiaki.report.analyze_text import render_analysis_text
+
+        click.echo(render_analysis_text(results), nl=False)
+    if any(f.errors for f in results):
+        sys.exit(2)
+
+
+def _analysis_json(facts: SqlFacts, settings: Settings, classified: bool) -> dict[str, Any]:
+    doc = facts.to_dict(with_categories=False)
+    if classified:
+        from kaitiaki.classify import classify
+
+        result = classify(facts, catalog=settings.catalog, strict_catalog=settings.strict_catalog)
+        doc["columns"] = [c.to_dict(with_categories=True) for c in result.columns]
+    return doc
+
+
+# --- check -----------------------------------------------------------------------------------
+
+
+@cli.command(context_settings=CONTEXT)
+@click.argument("paths", nargs=-1, required=True)
+@config_option
+@click.option("--purpose", help="Purpose id from the register in kaitiaki.yaml (default: default_purpose).")
+@click.option("--destination", type=click.Choice(DESTINATION_KINDS), help="Where the output goes.")
+@click.option("--region", type=click.Choice(REGIONS), help="Region of the destination (default nz).")
+@click.option("--tag", "tags", multiple=True, help="Job tag, e.g. retention:P1Y, insight, conf:rr3.")
+@click.option("--dialect", help="SQL dialect (default: kaitiaki.yaml, else postgres).")
+@click.option("--mode", type=click.Choice(MODES), help="Override the mode: audit, warn or enforce.")
+@click.option("--format", "fmt", default="text", show_default=True,
+              help="text, json, sarif, junit, github or markdown.")
+@click.pass_context
+def check(
+    ctx: click.Context, paths: Sequence[str], config_path: str | None, purpose: str | None,
+    destination: str | None, region: str | None, tags: Sequence[str], dialect: str | None,
+    mode: str | None, fmt: str,
+) -> None:
+    """Decide SQL files against the policies: exit 0 allowed, 1 denied, 2 usage error.
+
+    \b
+    Examples:
+      kaitiaki check jobs/*.sql --purpose readmission-research
+      kaitiaki check jobs/export.sql --destination external --region offshore --format sarif
+    """
+    from kaitiaki.gate import Gate, exit_code, sql_job
+    from kaitiaki.report import render
+
+    settings = settings_from(ctx, config_path)
+    dialect_name = check_dialect(dialect)
+    base = settings.default_destination
+    dest = destination_from(
+        {"kind": destination or base.kind, "region": region or base.region, "name": base.name}
+    )
+    gate = Gate(settings, mode=mode)
+    jobs = [
+        sql_job(
+            Path(path), display_path=display_path(path, settings), sql=read_sql(path), dialect=dialect_name,
+            purpose=purpose, destination=dest, tags=tags,
+        )
+        for path in paths
+    ]
+    verdicts: list[Verdict] = [gate.decide(job) for job in jobs]
+    click.echo(render(fmt, verdicts, color=_color(fmt)), nl=False)
+    sys.exit(exit_code(verdicts))
+
+
+def _color(fmt: str) -> bool:
+    return fmt == "text" and sys.stdout.isatty() and "NO_COLOR" not in os.environ
+
+
+# --- scan, purposes, plugins -----------------------------------------------------------------
+
+
+@cli.command(context_settings=CONTEXT)
+@click.argument("dsn")
+@click.option("--tables", multiple=True, help="Only these tables (repeat or comma-separate).")
+@click.option("--sample", default=500, show_default=True, type=click.IntRange(1, 1_000_000))
+@config_option
+def scan(dsn: str, tables: Sequence[str], sample: int, config_path: str | None) -> None:
+    """Sample a database and print proposed catalog YAML (shares that matched, never values).
+
+    \b
+    Example:
+      kaitiaki scan duckdb:///data/warehouse.duckdb --tables cms.clients --sample 1000
+    """
+    from kaitiaki.scan import scan as run_scan
+
+    names = [t.strip() for item in tables for t in item.split(",") if t.strip()]
+    click.echo(run_scan(dsn, names or None, sample), nl=False)
+
+
+@cli.group(context_settings=CONTEXT)
+def purposes() -> None:
+    """The purpose register in kaitiaki.yaml."""
+
+
+@purposes.command("list")
+@config_option
+@click.pass_context
+def purposes_list(ctx: click.Context, config_path: str | None) -> None:
+    """List registered purposes with approver, expiry and what they allow."""
+    settings = settings_from(ctx, config_path)
+    if not settings.purposes:
+        click.echo("No purposes are registered (add them under `purposes:` in kaitiaki.yaml).")
+        return
+    for purpose in settings.purposes.values():
+        click.echo(f"{purpose.id}: {purpose.description}")
+        click.echo(f"  approved by: {purpose.approved_by or '(nobody)'}; expires: {purpose.expires or 'never'}")
+        click.echo(f"  categories: {', '.join(purpose.allowed_categories) or '(none)'}")
+        if purpose.allowed_uses:
+            click.echo(f"  uses: {', '.join(purpose.allowed_uses)}")
+        click.echo(f"  linking approved: {'yes' if purpose.linking_approved else 'no'}")
+
+
+@cli.command("plugins", context_settings=CONTEXT)
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def plugins_command(fmt: str) -> None:
+    """List installed plugins and the hooks each implements."""
+    from kaitiaki.plugins import plugin_listing
+
+    rows = plugin_listing()
+    if fmt == "json":
+        click.echo(json.dumps(rows, indent=2))
+        return
+    for row in rows:
+        hooks = row["hooks"]
+        assert isinstance(hooks, list)
+        click.echo(f"{row['name']}  [{row['distribution']}]\n    {', '.join(hooks) or '(no hooks)'}")
+
+
+# --- policy ----------------------------------------------------------------------------------
+
+
+@cli.group(context_settings=CONTEXT)
+def policy() -> None:
+    """Test, document and bundle the Rego policies."""
+
+
+def _policy_paths(ctx: click.Context, config_path: str | None, dirs: Sequence[str]) -> list[Path]:
+    from kaitiaki.engine import policy_paths
+
+    if dirs:
+        missing = [d for d in dirs if not Path(d).exists()]
+        if missing:
+            raise KaitiakiError(f"policy path not found: {', '.join(missing)}.")
+        return [Path(d) for d in dirs]
+    return policy_paths(settings_from(ctx, config_path))
+
+
+@policy.command("test")
+@click.argument("dirs", nargs=-1)
+@click.option("--coverage", is_flag=True, help="Report line coverage per policy file.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@config_option
+@click.pass_context
+def policy_test(ctx: click.Context, dirs: Sequence[str], coverage: bool, fmt: str, config_path: str | None) -> None:
+    """Run every ``test_*`` rule, like ``opa test``; exit 1 if any fails."""
+    from kaitiaki.engine.governance import run_policy_tests
+
+    report = run_policy_tests(_policy_paths(ctx, config_path, dirs), coverage=coverage)
+    click.echo(json.dumps(report.to_dict(), indent=2) if fmt == "json" else report.render_text(), nl=False)
+    sys.exit(1 if report.failed else 0)
+
+
+@policy.command("docs")
+@click.argument("dirs", nargs=-1)
+@click.option("--out", type=click.Path(dir_okay=False), default="docs/policies.md", show_default=True)
+@config_option
+@click.pass_context
+def policy_docs(ctx: click.Context, dirs: Sequence[str], out: str, config_path: str | None) -> None:
+    """Write the policy reference (Markdown) from every rule's METADATA."""
+    from kaitiaki.engine.governance import write_policy_docs
+
+    write_policy_docs(_policy_paths(ctx, config_path, dirs), Path(out))
+    click.echo(f"wrote {out}", err=True)
+
+
+@policy.group("bundle")
+def bundle() -> None:
+    """OPA bundles."""
+
+
+@bundle.command("build")
+@click.argument("dirs", nargs=-1)
+@click.option("--out", type=click.Path(dir_okay=False), default="bundle.tar.gz", show_default=True)
+@click.option("--revision", help="Bundle revision (default: the policies' sha256).")
+@config_option
+@click.pass_context
+def bundle_build(
+    ctx: click.Context, dirs: Sequence[str], out: str, revision: str | None, config_path: str | None
+) -> None:
+    """Build an OPA-compatible bundle (.tar.gz with .manifest) an OPA server can load."""
+    from kaitiaki.engine.governance import build_bundle
+
+    path = build_bundle(_policy_paths(ctx, config_path, dirs), Path(out), revision)
+    click.echo(f"wrote {path}", err=True)
+
+
+# --- log, report -----------------------------------------------------------------------------
+
+
+@cli.group(context_settings=CONTEXT)
+def log() -> None:
+    """The tamper-evident decision log."""
+
+
+@log.command("verify")
+@click.argument("file", required=False)
+@config_option
+@click.pass_context
+def log_verify(ctx: click.Context, file: str | None, config_path: str | None) -> None:
+    """Check the hash chain; report the first edited, deleted or reordered record (exit 1)."""
+    from kaitiaki.report.decision_log import verify
+
+    if file is None:
+        configured = settings_from(ctx, config_path).decision_log
+        if configured is None:
+            raise KaitiakiError("the decision log is turned off in kaitiaki.yaml; name a FILE to verify.")
+        file = str(configured)
+    if not Path(file).is_file():
+        raise KaitiakiError("decision log not found.", path=file)
+    result = verify(Path(file))
+    click.echo(result.render_text())
+    sys.exit(0 if result.ok else 1)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Console entry point: user errors exit 2 with one paragraph, never a traceback."""
+    os.environ.setdefault("RUST_BACKTRACE", "0")
+    os.environ.setdefault("RUST_LIB_BACKTRACE", "0")
+    try:
+        cli.main(args=list(argv) if argv is not None else None, prog_name="kaitiaki", standalone_mode=False)
+    except KaitiakiError as error:
+        fail(error)
+    except click.exceptions.Abort:
+        click.echo("kaitiaki: aborted.", err=True)
+        sys.exit(2)
+    except click.ClickException as error:
+        error.show()
+        sys.exit(2 if error.exit_code not in (0,) else 0)
+    except (BrokenPipeError, KeyboardInterrupt):
+        sys.exit(2)
+    except Exception as error:  # the last line of defence: no traceback ever reaches a user
+        click.echo(
+            f"kaitiaki: internal error: {type(error).__name__}: {error}. Nothing was allowed. "
+            "Please report this with the command you ran (set KAITIAKI_DEBUG=1 for the traceback).",
+            err=True,
+        )
+        if os.environ.get("KAITIAKI_DEBUG"):
+            raise
+        sys.exit(2)

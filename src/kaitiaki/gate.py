@@ -1,0 +1,248 @@
+"""The one orchestration: job → facts → classified facts → policy input → decision → verdict.
+
+Everything here fails closed (design §10): SQL that could not be analysed is denied by SYS-01
+even if a policy set forgot to say so, and an engine that errors, times out or answers with the
+wrong shape yields a SYS-02 block, never an allow. Modes decide only what a denial *does*:
+``enforce`` blocks, ``warn`` and ``audit`` let the job run; every decision is reported to the
+``kaitiaki_decision_made`` hook (the decision log) whatever the mode.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from kaitiaki import __version__
+from kaitiaki.analysis import analyze_sql
+from kaitiaki.analysis.schema import Schema, load_schema_file, normalise_schema
+from kaitiaki.classify import classify
+from kaitiaki.config import Settings
+from kaitiaki.errors import EngineError
+from kaitiaki.model import ClassifiedFacts, Decision, Destination, Job, SourceLocation, SqlFacts, Verdict, Violation
+from kaitiaki.plugins import get_plugin_manager
+
+SYS_ANALYSIS = Violation(
+    rule="SYS-01",
+    title="Analysis complete",
+    guideline="Fail closed",
+    principle="Kaitiakitanga",
+    law="",
+    level="hard",
+    message="",
+    remediation="Fix the SQL or declare the tables' columns (schema or catalog); "
+    "kaitiaki never allows what it cannot see.",
+)
+SYS_ENGINE = Violation(
+    rule="SYS-02",
+    title="Policy engine answered",
+    guideline="Fail closed",
+    principle="Kaitiakitanga",
+    law="",
+    level="hard",
+    message="",
+    remediation="Check the engine settings in kaitiaki.yaml and that the policy server is reachable; "
+    "the job stays blocked until a policy decision can be made.",
+)
+
+
+def utc_now() -> str:
+    return dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def catalog_schema(settings: Settings) -> Schema:
+    """Catalog entries count as schema: their columns are known columns (design §8)."""
+    return {name: {col: "" for col in entry.columns} for name, entry in settings.catalog.items()}
+
+
+def settings_schema(settings: Settings, dialect: str) -> Schema:
+    """The schema file merged over the catalog's columns, normalised for ``dialect``."""
+    merged: dict[str, dict[str, str]] = {k: dict(v) for k, v in catalog_schema(settings).items()}
+    if settings.schema_file is not None:
+        for table, columns in load_schema_file(settings.schema_file).items():
+            merged.setdefault(table, {}).update(columns)
+    return normalise_schema(merged, dialect)
+
+
+class Gate:
+    """Decides jobs under one configuration; the engine is loaded once, on first use."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        engine: Any | None = None,
+        now: str | None = None,
+        mode: str | None = None,
+        entry_point: str = "check",
+    ) -> None:
+        self.settings = settings
+        self.mode = mode or settings.mode
+        self.entry_point = entry_point
+        self._engine = engine
+        self._now = now
+        self._schemas: dict[str, Schema] = {}
+        self.pm = get_plugin_manager()
+
+    @property
+    def engine(self) -> Any:
+        if self._engine is None:
+            from kaitiaki.engine import load_engine
+
+            self._engine = load_engine(self.settings)
+        return self._engine
+
+    def schema_for(self, dialect: str) -> Schema:
+        if dialect not in self._schemas:
+            self._schemas[dialect] = settings_schema(self.settings, dialect)
+        return self._schemas[dialect]
+
+    def analyse(self, job: Job, *, schema: Schema | None = None) -> SqlFacts:
+        dialect = job.dialect or self.settings.dialect or "postgres"
+        merged = dict(self.schema_for(dialect))
+        if schema:
+            merged.update(schema)
+        return analyze_sql(
+            job.sql, dialect=dialect, schema=merged, path=job.source.path, limits=self.settings.limits
+        )
+
+    def decide(
+        self,
+        job: Job,
+        *,
+        schema: Schema | None = None,
+        dbt_meta: Mapping[str, Mapping[str, Any]] | None = None,
+        inherited: Mapping[str, tuple[str, ...]] | None = None,
+        facts: SqlFacts | None = None,
+        labels: Mapping[str, str] | None = None,
+    ) -> Verdict:
+        """Decide one job. Never raises for a problem with the job itself: that is a block."""
+        job = self.with_defaults(job)
+        facts = facts if facts is not None else self.analyse(job, schema=schema)
+        classified = classify(
+            facts,
+            catalog=self.settings.catalog,
+            dbt_meta=dbt_meta,
+            inherited=inherited,
+            context={"job_id": job.id, "dialect": facts.dialect},
+            strict_catalog=self.settings.strict_catalog,
+        )
+        document = self.policy_input(job, classified, labels=labels)
+        self.pm.hook.kaitiaki_enrich_input(job=job, input=document)
+        decision = self.evaluate(document)
+        decision = self.require_complete_analysis(decision, document)
+        blocked = self.mode == "enforce" and not decision.allow
+        self.pm.hook.kaitiaki_decision_made(job=job, input=document, decision=decision)
+        return Verdict(job=job, decision=decision, mode=self.mode, blocked=blocked, input=document, facts=facts)
+
+    def with_defaults(self, job: Job) -> Job:
+        """Fill purpose, owner and dialect from kaitiaki.yaml where the job says nothing."""
+        return replace(
+            job,
+            purpose=job.purpose or self.settings.default_purpose,
+            owner=job.owner or self.settings.owner,
+            dialect=job.dialect or self.settings.dialect or "postgres",
+        )
+
+    def evaluate(self, document: dict[str, Any]) -> Decision:
+        try:
+            return self.engine.evaluate(document)  # type: ignore[no-any-return]
+        except EngineError as exc:
+            return Decision(
+                allow=False,
+                violations=(replace(SYS_ENGINE, message=f"The policy engine gave no usable decision: {exc}"),),
+                policy_revision=self.revision_or_unknown(),
+            )
+
+    def revision_or_unknown(self) -> str:
+        try:
+            return str(self.engine.revision)
+        except Exception:
+            return "unknown"
+
+    @staticmethod
+    def require_complete_analysis(decision: Decision, document: Mapping[str, Any]) -> Decision:
+        """SYS-01 even if a policy set forgot it: what kaitiaki cannot see is never allowed."""
+        unresolved = document.get("unresolved") or []
+        if not unresolved or any(v.rule == "SYS-01" for v in decision.violations):
+            return decision
+        first = unresolved[0]
+        message = f"The SQL could not be fully analysed: {first['detail']}"
+        if len(unresolved) > 1:
+            message += f" (and {len(unresolved) - 1} more)"
+        violation = replace(SYS_ANALYSIS, message=message, line=first.get("line"))
+        return replace(decision, allow=False, violations=(*decision.violations, violation))
+
+    def policy_input(
+        self, job: Job, classified: ClassifiedFacts, *, labels: Mapping[str, str] | None = None
+    ) -> dict[str, Any]:
+        """The one document every engine sees (design §3). No data values, only facts."""
+        settings = self.settings
+        purpose = settings.purposes.get(job.purpose) if job.purpose else None
+        facts = classified.facts
+        unresolved = [u.to_dict() for u in facts.unresolved]
+        unresolved += [{"kind": "analysis_error", "detail": e.message, "line": e.line} for e in facts.errors]
+        unresolved += [
+            {"kind": "unknown_table", "detail": w.removeprefix("strict_catalog: "), "line": None}
+            for w in classified.warnings
+            if w.startswith("strict_catalog: ")
+        ]
+        job_doc = job.to_dict()
+        job_doc["agency"] = job.meta.get("agency") or settings.agency
+        return {
+            "kaitiaki": {
+                "version": __version__,
+                "mode": self.mode,
+                "now": self._now or utc_now(),
+                "entry_point": self.entry_point,
+                "decision_log": str(settings.decision_log) if settings.decision_log else None,
+                "labels": dict(labels or {}),
+            },
+            "job": job_doc,
+            "purpose": purpose.to_dict() if purpose else None,
+            "columns": [c.to_dict() for c in classified.columns],
+            "joins": [j.to_dict() for j in facts.joins],
+            "outputs": [o.to_dict() for o in classified.outputs],
+            "aggregation": facts.aggregation.to_dict(),
+            "tables": [t.to_dict() for t in classified.tables],
+            "unresolved": unresolved,
+            "waivers": [w.to_dict() for w in settings.waivers if w.job == job.id],
+        }
+
+
+def input_digest(document: Mapping[str, Any]) -> str:
+    canonical = json.dumps(document, sort_keys=True, separators=(",", ":"), default=str)
+    return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def exit_code(verdicts: Iterable[Verdict]) -> int:
+    """0 when nothing was blocked (warnings allowed), 1 when anything was (design §8)."""
+    return 1 if any(v.blocked for v in verdicts) else 0
+
+
+def sql_job(
+    path: Path,
+    *,
+    display_path: str,
+    sql: str,
+    dialect: str | None,
+    purpose: str | None,
+    destination: Destination,
+    tags: Sequence[str] = (),
+) -> Job:
+    """A Job for a SQL file checked from the command line (id ``sql:<path>``)."""
+    return Job(
+        id=f"sql:{display_path}",
+        kind="sql",
+        name=path.name,
+        sql=sql,
+        dialect=dialect,
+        source=SourceLocation(path=display_path, line_offset=0),
+        purpose=purpose,
+        destination=destination,
+        tags=tuple(tags),
+    )
