@@ -31,10 +31,26 @@ def main() -> None:
     kaitiaki("analyze", "jobs/benefit_health.sql", "--format", "text", cwd=SQL_JOBS, expect=(0,))
     print("\n== 2. The gate on SQL jobs (DPUP policies, embedded Rego engine) ==")
     kaitiaki("check", "jobs/uptake_by_region.sql", "--purpose", "benefit-uptake", cwd=SQL_JOBS, expect=(0,))
-    kaitiaki("check", "jobs/waikato_contacts.sql", "--purpose", "client-contact", "--tag", "retention:P1Y",
-             cwd=SQL_JOBS, expect=(0, 1))
-    kaitiaki("check", "jobs/benefit_health.sql", "--purpose", "benefit-health-outcomes", "--tag",
-             "retention:P1Y", cwd=SQL_JOBS, expect=(1,))
+    kaitiaki(
+        "check",
+        "jobs/waikato_contacts.sql",
+        "--purpose",
+        "client-contact",
+        "--tag",
+        "retention:P1Y",
+        cwd=SQL_JOBS,
+        expect=(0, 1),
+    )
+    kaitiaki(
+        "check",
+        "jobs/benefit_health.sql",
+        "--purpose",
+        "benefit-health-outcomes",
+        "--tag",
+        "retention:P1Y",
+        cwd=SQL_JOBS,
+        expect=(1,),
+    )
     kaitiaki("check", "jobs/broken.sql", "--purpose", "benefit-uptake", cwd=SQL_JOBS, expect=(1,))
     print("\n== 3. Every decision was logged, hash-chained ==")
     kaitiaki("log", "verify", cwd=SQL_JOBS, expect=(0,))

@@ -122,12 +122,18 @@ def cli() -> None:
 @cli.command(context_settings=CONTEXT)
 @click.argument("paths", nargs=-1, required=True)
 @click.option("--dialect", help="SQL dialect (any sqlglot dialect; default: kaitiaki.yaml, else postgres).")
-@click.option("--schema", "schema_path", type=click.Path(dir_okay=False), help="table → {column: type} YAML/JSON.")
+@click.option(
+    "--schema", "schema_path", type=click.Path(dir_okay=False), help="table → {column: type} YAML/JSON."
+)
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="json", show_default=True)
 @config_option
 @click.pass_context
 def analyze(
-    ctx: click.Context, paths: Sequence[str], dialect: str | None, schema_path: str | None, fmt: str,
+    ctx: click.Context,
+    paths: Sequence[str],
+    dialect: str | None,
+    schema_path: str | None,
+    fmt: str,
     config_path: str | None,
 ) -> None:
     """Print the facts kaitiaki finds in SQL files: columns, uses, transforms, lineage, joins.
@@ -150,11 +156,15 @@ def analyze(
     results: list[SqlFacts] = []
     for path in paths:
         results.append(
-            analyze_sql(read_sql(path), dialect=dialect_name, schema=schema, path=path, limits=settings.limits)
+            analyze_sql(
+                read_sql(path), dialect=dialect_name, schema=schema, path=path, limits=settings.limits
+            )
         )
     classified = bool(config_path or os.environ.get("KAITIAKI_CONFIG"))
     if fmt == "json":
-        click.echo(json.dumps({"files": [_analysis_json(f, settings, classified) for f in results]}, indent=2))
+        click.echo(
+            json.dumps({"files": [_analysis_json(f, settings, classified) for f in results]}, indent=2)
+        )
     else:
         from kaitiaki.report.analyze_text import render_analysis_text
 
@@ -185,13 +195,21 @@ def _analysis_json(facts: SqlFacts, settings: Settings, classified: bool) -> dic
 @click.option("--tag", "tags", multiple=True, help="Job tag, e.g. retention:P1Y, insight, conf:rr3.")
 @click.option("--dialect", help="SQL dialect (default: kaitiaki.yaml, else postgres).")
 @click.option("--mode", type=click.Choice(MODES), help="Override the mode: audit, warn or enforce.")
-@click.option("--format", "fmt", default="text", show_default=True,
-              help="text, json, sarif, junit, github or markdown.")
+@click.option(
+    "--format", "fmt", default="text", show_default=True, help="text, json, sarif, junit, github or markdown."
+)
 @click.pass_context
 def check(
-    ctx: click.Context, paths: Sequence[str], config_path: str | None, purpose: str | None,
-    destination: str | None, region: str | None, tags: Sequence[str], dialect: str | None,
-    mode: str | None, fmt: str,
+    ctx: click.Context,
+    paths: Sequence[str],
+    config_path: str | None,
+    purpose: str | None,
+    destination: str | None,
+    region: str | None,
+    tags: Sequence[str],
+    dialect: str | None,
+    mode: str | None,
+    fmt: str,
 ) -> None:
     """Decide SQL files against the policies: exit 0 allowed, 1 denied, 2 usage error.
 
@@ -212,8 +230,13 @@ def check(
     gate = Gate(settings, mode=mode)
     jobs = [
         sql_job(
-            Path(path), display_path=display_path(path, settings), sql=read_sql(path), dialect=dialect_name,
-            purpose=purpose, destination=dest, tags=tags,
+            Path(path),
+            display_path=display_path(path, settings),
+            sql=read_sql(path),
+            dialect=dialect_name,
+            purpose=purpose,
+            destination=dest,
+            tags=tags,
         )
         for path in paths
     ]
@@ -263,7 +286,9 @@ def purposes_list(ctx: click.Context, config_path: str | None) -> None:
         return
     for purpose in settings.purposes.values():
         click.echo(f"{purpose.id}: {purpose.description}")
-        click.echo(f"  approved by: {purpose.approved_by or '(nobody)'}; expires: {purpose.expires or 'never'}")
+        click.echo(
+            f"  approved by: {purpose.approved_by or '(nobody)'}; expires: {purpose.expires or 'never'}"
+        )
         click.echo(f"  categories: {', '.join(purpose.allowed_categories) or '(none)'}")
         if purpose.allowed_uses:
             click.echo(f"  uses: {', '.join(purpose.allowed_uses)}")
@@ -311,7 +336,9 @@ def _policy_paths(ctx: click.Context, config_path: str | None, dirs: Sequence[st
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @config_option
 @click.pass_context
-def policy_test(ctx: click.Context, dirs: Sequence[str], coverage: bool, fmt: str, config_path: str | None) -> None:
+def policy_test(
+    ctx: click.Context, dirs: Sequence[str], coverage: bool, fmt: str, config_path: str | None
+) -> None:
     """Run every ``test_*`` rule, like ``opa test``; exit 1 if any fails."""
     from kaitiaki.engine.governance import run_policy_tests
 

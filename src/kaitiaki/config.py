@@ -240,7 +240,9 @@ class _Validator:
     def fail(self, message: str, node: Located, hint: str | None = None) -> ConfigError:
         return ConfigError(message, path=self.name, line=node.line, hint=hint)
 
-    def mapping(self, node: Located, where: str, allowed: tuple[str, ...] | None = None) -> dict[str, Located]:
+    def mapping(
+        self, node: Located, where: str, allowed: tuple[str, ...] | None = None
+    ) -> dict[str, Located]:
         if not isinstance(node.value, dict):
             raise self.fail(f"{where} must be a mapping, got {_type_name(node.value)}.", node)
         if allowed is not None:
@@ -267,9 +269,10 @@ class _Validator:
         return node.value
 
     def integer(self, node: Located, where: str, minimum: int = 1) -> int:
-        if isinstance(node.value, bool) or not isinstance(node.value, int) or node.value < minimum:
-            raise self.fail(f"{where} must be an integer >= {minimum}, got {node.value!r}.", node)
-        return node.value
+        value: object = node.value
+        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+            raise self.fail(f"{where} must be an integer >= {minimum}, got {value!r}.", node)
+        return value
 
     def choice(self, node: Located, where: str, choices: tuple[str, ...]) -> str:
         value = self.string(node, where)
@@ -498,11 +501,15 @@ def _purposes(v: _Validator, node: Located) -> dict[str, Purpose]:
         if "sensitive_approved" in p:
             snode = p["sensitive_approved"]
             sensitive = (
-                snode.value if isinstance(snode.value, bool) else v.strings(snode, f"{where}.sensitive_approved")
+                snode.value
+                if isinstance(snode.value, bool)
+                else v.strings(snode, f"{where}.sensitive_approved")
             )
         agreement = None
         if "sharing_agreement" in p and p["sharing_agreement"].value is not None:
-            a = v.mapping(p["sharing_agreement"], f"{where}.sharing_agreement", ("id", "identified", "offshore_basis"))
+            a = v.mapping(
+                p["sharing_agreement"], f"{where}.sharing_agreement", ("id", "identified", "offshore_basis")
+            )
             if "id" not in a:
                 raise v.fail(f"{where}.sharing_agreement needs an 'id'.", p["sharing_agreement"])
             agreement = SharingAgreement(
@@ -510,7 +517,9 @@ def _purposes(v: _Validator, node: Located) -> dict[str, Purpose]:
                 identified=v.boolean(a["identified"], f"{where}.sharing_agreement.identified")
                 if "identified" in a
                 else False,
-                offshore_basis=v.optional_string(a.get("offshore_basis"), f"{where}.sharing_agreement.offshore_basis"),
+                offshore_basis=v.optional_string(
+                    a.get("offshore_basis"), f"{where}.sharing_agreement.offshore_basis"
+                ),
             )
         out[pid] = Purpose(
             id=pid,
@@ -534,7 +543,9 @@ def _waiver(v: _Validator, node: Located) -> Waiver:
     w = v.mapping(node, "a waiver", ("rule", "job", "justification", "approved_by", "expires"))
     for required in ("rule", "job"):
         if required not in w:
-            raise v.fail(f"a waiver needs {required!r}.", node, "a waiver names the rule and the job it waives.")
+            raise v.fail(
+                f"a waiver needs {required!r}.", node, "a waiver names the rule and the job it waives."
+            )
     return Waiver(
         rule=v.string(w["rule"], "waiver.rule"),
         job=v.string(w["job"], "waiver.job"),
@@ -557,7 +568,9 @@ def destination_from(value: Any, *, where: str = "destination") -> Destination:
     kind = str(value.get("kind", "internal"))
     region = str(value.get("region", "nz"))
     if kind not in DESTINATION_KINDS:
-        raise ConfigError(f"{where}: destination kind {kind!r} must be one of {', '.join(DESTINATION_KINDS)}.")
+        raise ConfigError(
+            f"{where}: destination kind {kind!r} must be one of {', '.join(DESTINATION_KINDS)}."
+        )
     if region not in REGIONS:
         raise ConfigError(f"{where}: destination region {region!r} must be one of {', '.join(REGIONS)}.")
     name = value.get("name")

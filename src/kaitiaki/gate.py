@@ -23,7 +23,16 @@ from kaitiaki.analysis.schema import Schema, load_schema_file, normalise_schema
 from kaitiaki.classify import classify
 from kaitiaki.config import Settings
 from kaitiaki.errors import EngineError
-from kaitiaki.model import ClassifiedFacts, Decision, Destination, Job, SourceLocation, SqlFacts, Verdict, Violation
+from kaitiaki.model import (
+    ClassifiedFacts,
+    Decision,
+    Destination,
+    Job,
+    SourceLocation,
+    SqlFacts,
+    Verdict,
+    Violation,
+)
 from kaitiaki.plugins import get_plugin_manager
 
 SYS_ANALYSIS = Violation(
@@ -137,7 +146,9 @@ class Gate:
         decision = self.require_complete_analysis(decision, document)
         blocked = self.mode == "enforce" and not decision.allow
         self.pm.hook.kaitiaki_decision_made(job=job, input=document, decision=decision)
-        return Verdict(job=job, decision=decision, mode=self.mode, blocked=blocked, input=document, facts=facts)
+        return Verdict(
+            job=job, decision=decision, mode=self.mode, blocked=blocked, input=document, facts=facts
+        )
 
     def with_defaults(self, job: Job) -> Job:
         """Fill purpose, owner and dialect from kaitiaki.yaml where the job says nothing."""
@@ -154,7 +165,9 @@ class Gate:
         except EngineError as exc:
             return Decision(
                 allow=False,
-                violations=(replace(SYS_ENGINE, message=f"The policy engine gave no usable decision: {exc}"),),
+                violations=(
+                    replace(SYS_ENGINE, message=f"The policy engine gave no usable decision: {exc}"),
+                ),
                 policy_revision=self.revision_or_unknown(),
             )
 

@@ -34,9 +34,7 @@ def kaitiaki_classify_column(
 
 
 @hookspec
-def kaitiaki_detect_values(
-    table: str, column: str, values: Iterable[str]
-) -> list[Classification]:
+def kaitiaki_detect_values(table: str, column: str, values: Iterable[str]) -> list[Classification]:
     """Classify a column from a sample of its values (``kaitiaki scan``).
 
     ``Classification.detail`` should say what share matched, e.g. ``"0.98 of 500"``. Values

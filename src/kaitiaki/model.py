@@ -345,9 +345,7 @@ class Violation:
         waived = data.get("waived", False)
         if not isinstance(remediation, str) or not isinstance(waived, bool):
             raise ValueError("violation fields 'remediation' (string) and 'waived' (bool) are malformed")
-        return cls(
-            columns=tuple(columns), line=line, remediation=remediation, waived=waived, **texts
-        )
+        return cls(columns=tuple(columns), line=line, remediation=remediation, waived=waived, **texts)
 
 
 @dataclass(frozen=True)
