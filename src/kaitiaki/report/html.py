@@ -1,0 +1,1 @@
+"""Being built: see docs/architecture.md for the owner and contract."""
