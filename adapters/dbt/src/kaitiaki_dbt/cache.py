@@ -1,0 +1,257 @@
+"""The warm path: verdicts cached by everything a decision depends on.
+
+A model's entry is keyed by the digest of its Job (compiled SQL, purpose, destination, tags,
+dialect), the schema, dbt meta and inherited categories of what it reads, and a run-wide part:
+kaitiaki.yaml and the schema file it names, the policy revision, the installed plugins, the mode
+and today's date (purposes and waivers expire by the day). Change any of them and the model is
+decided afresh; nothing else can change a decision. A cache hit is still reported to the
+``kaitiaki_decision_made`` hook, so the decision log records every check.
+
+The file lives beside the manifest (``target/kaitiaki-cache.json``), is written atomically and
+is ignored when unreadable. It is trusted like the manifest beside it: a CI job that restores
+``target/`` from an untrusted branch should pass ``--no-cache``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Mapping
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from kaitiaki.model import (
+    Aggregation,
+    AnalysisError,
+    ColumnFact,
+    ColumnRef,
+    Decision,
+    Job,
+    JoinFact,
+    LineageEdge,
+    SqlFacts,
+    Statement,
+    Unresolved,
+    Verdict,
+)
+
+if TYPE_CHECKING:
+    from kaitiaki.gate import Gate
+    from kaitiaki_dbt.checker import ModelOutcome
+
+CACHE_NAME = "kaitiaki-cache.json"
+FORMAT = 1
+KEEP_DAYS = 30
+
+
+def digest(value: Any) -> str:
+    canonical = json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def model_cache_key(
+    job: Job,
+    *,
+    schema: Mapping[str, Any],
+    dbt_meta: Mapping[str, Any],
+    inherited: Mapping[str, Any],
+    decide: bool,
+) -> str:
+    """The digest of everything about one model that its decision depends on."""
+    return digest(
+        {
+            "job": job.to_dict(include_sql=True),
+            "schema": schema,
+            "dbt_meta": dbt_meta,
+            "inherited": inherited,
+            "decide": decide,
+        }
+    )
+
+
+def file_digest(path: Path | None) -> str | None:
+    if path is None or not path.is_file():
+        return None
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def run_key(gate: Gate) -> str:
+    """The part of every key shared by the run: configuration, policies, plugins, mode, date."""
+    settings = gate.settings
+    plugins = sorted(name for name, _ in gate.pm.list_name_plugin())
+    return digest(
+        {
+            "format": FORMAT,
+            "config": file_digest(settings.path),
+            "schema_file": file_digest(settings.schema_file),
+            "policy_revision": str(gate.engine.revision),
+            "versions": [package_version("kaitiaki"), package_version("kaitiaki-dbt")],
+            "plugins": plugins,
+            "mode": gate.mode,
+            "entry_point": gate.entry_point,
+            "date": dt.datetime.now(dt.timezone.utc).date().isoformat(),
+        }
+    )
+
+
+def package_version(name: str) -> str:
+    try:
+        return version(name)
+    except PackageNotFoundError:
+        return "unknown"
+
+
+class VerdictCache:
+    """Model outcomes on disk, loaded once and saved once per run."""
+
+    def __init__(self, path: Path, gate: Gate) -> None:
+        self.path = path
+        self.run_key = run_key(gate)
+        self.today = dt.date.today().isoformat()
+        self.entries: dict[str, Any] = load_entries(path)
+        self.hits = 0
+        self.misses = 0
+        self.dirty = False
+
+    def full_key(self, key: str) -> str:
+        return hashlib.sha256(f"{self.run_key}:{key}".encode()).hexdigest()
+
+    def get(self, key: str, job: Job, gate: Gate) -> ModelOutcome | None:
+        """The cached outcome, reported to the decision hook like a fresh one; None on a miss."""
+        from kaitiaki_dbt.checker import ModelOutcome
+
+        entry = self.entries.get(self.full_key(key))
+        if not isinstance(entry, dict):
+            self.misses += 1
+            return None
+        try:
+            verdict = verdict_from_dict(entry["verdict"], gate.with_defaults(job), gate)
+            outcome = ModelOutcome(
+                verdict=verdict,
+                columns=entry["columns"],
+                propagated={k: tuple(v) for k, v in entry["propagated"].items()},
+            )
+        except (KeyError, TypeError, ValueError):
+            self.misses += 1
+            return None
+        if verdict is not None:
+            gate.pm.hook.kaitiaki_decision_made(
+                job=verdict.job, input=verdict.input, decision=verdict.decision
+            )
+        if entry.get("used") != self.today:
+            entry["used"] = self.today
+            self.dirty = True
+        self.hits += 1
+        return outcome
+
+    def put(self, key: str, outcome: ModelOutcome) -> None:
+        self.entries[self.full_key(key)] = {
+            "used": self.today,
+            "verdict": verdict_to_dict(outcome.verdict),
+            "columns": dict(outcome.columns) if outcome.columns is not None else None,
+            "propagated": {k: list(v) for k, v in outcome.propagated.items()},
+        }
+        self.dirty = True
+
+    def save(self) -> None:
+        """Write the cache atomically, dropping entries unused for KEEP_DAYS; errors are ignored."""
+        if not self.dirty:
+            return
+        oldest = (dt.date.today() - dt.timedelta(days=KEEP_DAYS)).isoformat()
+        kept = {k: v for k, v in self.entries.items() if str(v.get("used", "")) >= oldest}
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=".kaitiaki-cache-", dir=self.path.parent)
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                json.dump({"format": FORMAT, "entries": kept}, handle, separators=(",", ":"))
+            os.replace(tmp, self.path)
+        except OSError:
+            return
+        self.dirty = False
+
+
+def load_entries(path: Path) -> dict[str, Any]:
+    """The cache's entries; an absent, unreadable or foreign file is an empty cache."""
+    try:
+        data = json.loads(path.read_bytes())
+    except (OSError, ValueError):
+        return {}
+    if (
+        not isinstance(data, dict)
+        or data.get("format") != FORMAT
+        or not isinstance(data.get("entries"), dict)
+    ):
+        return {}
+    return data["entries"]  # type: ignore[no-any-return]
+
+
+def verdict_to_dict(verdict: Verdict | None) -> dict[str, Any] | None:
+    if verdict is None:
+        return None
+    return {
+        "decision": verdict.decision.to_dict(),
+        "input": verdict.input,
+        "facts": verdict.facts.to_dict(with_categories=True) if verdict.facts else None,
+    }
+
+
+def verdict_from_dict(data: Mapping[str, Any] | None, job: Job, gate: Gate) -> Verdict | None:
+    if data is None:
+        return None
+    decision = Decision.from_dict(data["decision"])
+    return Verdict(
+        job=job,
+        decision=decision,
+        mode=gate.mode,
+        blocked=gate.mode == "enforce" and not decision.allow,
+        input=data["input"],
+        facts=facts_from_dict(data["facts"]) if data["facts"] else None,
+    )
+
+
+def _ref(data: Mapping[str, Any]) -> ColumnRef:
+    return ColumnRef(table=data["table"], column=data["column"])
+
+
+def facts_from_dict(data: Mapping[str, Any]) -> SqlFacts:
+    """SqlFacts.to_dict(with_categories=True) → SqlFacts (the statement index of edges is 0)."""
+    aggregation = data["aggregation"]
+    return SqlFacts(
+        path=data["path"],
+        dialect=data["dialect"],
+        statements=tuple(Statement(**s) for s in data["statements"]),
+        columns=tuple(
+            ColumnFact(
+                table=c["table"],
+                column=c["column"],
+                uses=tuple(c["uses"]),
+                transforms=tuple(c["transforms"]),
+                outputs=tuple(c["outputs"]),
+                lines=tuple(c["lines"]),
+                from_star=c["from_star"],
+                categories=tuple(c.get("categories", ())),
+                classified_by=tuple(c.get("classified_by", ())),
+            )
+            for c in data["columns"]
+        ),
+        lineage=tuple(
+            LineageEdge(source=_ref(e["source"]), target=_ref(e["target"]), transforms=tuple(e["transforms"]))
+            for e in data["lineage"]
+        ),
+        joins=tuple(
+            JoinFact(left=_ref(j["left"]), right=_ref(j["right"]), kind=j["kind"], line=j["line"])
+            for j in data["joins"]
+        ),
+        aggregation=Aggregation(
+            grouped=aggregation["grouped"],
+            count=aggregation["count"],
+            magnitudes=tuple(aggregation["magnitudes"]),
+            min_group_size=aggregation["min_group_size"],
+        ),
+        unresolved=tuple(Unresolved(**u) for u in data["unresolved"]),
+        errors=tuple(AnalysisError(**e) for e in data["errors"]),
+    )

@@ -1,0 +1,153 @@
+"""dbt, in-process through ``dbtRunner``: parse once, compile, select, then run what was allowed.
+
+One parsed Manifest object is shared by every step (parse → compile → ls → run/build), so the
+models that were checked are exactly the models that run. dbt is imported here only, and only
+when a command needs it (the import costs seconds). dbt writes its logs to stdout; every call
+here sends them to stderr, which keeps stdout for kaitiaki's chosen format.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sys
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from kaitiaki.errors import KaitiakiError
+
+PROJECT_OPTIONS = (
+    "--project-dir",
+    "--profiles-dir",
+    "--target",
+    "-t",
+    "--profile",
+    "--vars",
+    "--target-path",
+)
+SELECTION_OPTIONS = ("--select", "-s", "--models", "-m", "--model", "--exclude", "--selector")
+MULTI_VALUE_OPTIONS = ("--select", "-s", "--models", "-m", "--model", "--exclude")
+
+
+class DbtFailure(KaitiakiError):
+    """dbt itself failed (usage, profile, compilation or run error): exit 2, dbt's error shown."""
+
+
+@dataclass(frozen=True)
+class DbtArgs:
+    """The dbt arguments kaitiaki needs to read, split out of a pass-through argument list."""
+
+    project: tuple[str, ...] = ()
+    selection: tuple[str, ...] = ()
+
+    def value(self, *names: str) -> str | None:
+        tokens = list(self.project)
+        for index, token in enumerate(tokens):
+            option, _, inline = token.partition("=")
+            if option in names:
+                return inline or (tokens[index + 1] if index + 1 < len(tokens) else None)
+        return None
+
+    @property
+    def project_dir(self) -> Path:
+        return Path(self.value("--project-dir") or ".")
+
+    @property
+    def target_dir(self) -> Path:
+        target = Path(self.value("--target-path") or "target")
+        return target if target.is_absolute() else self.project_dir / target
+
+
+def split_dbt_args(args: Sequence[str]) -> DbtArgs:
+    """Pick the project and selection options out of ``args`` (dbt's syntax), values included."""
+    project: list[str] = []
+    selection: list[str] = []
+    index = 0
+    while index < len(args):
+        token = args[index]
+        option, has_inline, _ = token.partition("=")
+        bucket = project if option in PROJECT_OPTIONS else selection if option in SELECTION_OPTIONS else None
+        index += 1
+        if bucket is None:
+            continue
+        bucket.append(token)
+        if has_inline:
+            continue
+        if option in MULTI_VALUE_OPTIONS:
+            while index < len(args) and not args[index].startswith("-"):
+                bucket.append(args[index])
+                index += 1
+        elif index < len(args):
+            bucket.append(args[index])
+            index += 1
+    return DbtArgs(project=tuple(project), selection=tuple(selection))
+
+
+@contextlib.contextmanager
+def logs_to_stderr() -> Iterator[None]:
+    with contextlib.redirect_stdout(sys.stderr):
+        yield
+
+
+def colour_args(args: Sequence[str]) -> list[str]:
+    """``--no-use-colors`` when stderr is not a terminal and the user chose nothing."""
+    if sys.stderr.isatty() or any(a.startswith(("--use-colors", "--no-use-colors")) for a in args):
+        return []
+    return ["--no-use-colors"]
+
+
+class DbtSession:
+    """One project's dbt, parsed once; every later step reuses the same Manifest object."""
+
+    def __init__(self, args: DbtArgs) -> None:
+        self.args = args
+        self.manifest: Any = None
+
+    def invoke(self, command: str, extra: Sequence[str], *, quiet: bool = True) -> Any:
+        """Run one dbt command in-process; a failure raises DbtFailure with dbt's message."""
+        from dbt.cli.main import dbtRunner
+
+        argv = [command, *self.args.project, *extra, *(["--quiet"] if quiet else [])]
+        argv += colour_args(argv)
+        with logs_to_stderr():
+            try:
+                result = dbtRunner(manifest=self.manifest).invoke(argv)
+            except Exception as exc:  # dbt's own crash must not become a kaitiaki traceback
+                raise DbtFailure(f"dbt {command} crashed: {type(exc).__name__}: {exc}") from None
+        if result.exception is not None:
+            raise DbtFailure(
+                f"dbt {command} failed: {result.exception}",
+                path=str(self.args.project_dir),
+                hint="dbt's own messages are above; fix the project and run again.",
+            )
+        return result
+
+    def parse(self) -> None:
+        self.manifest = self.invoke("parse", []).result
+
+    def compile(self, select: Sequence[str]) -> dict[str, Any]:
+        """Compile the models named by ``select`` and return the manifest as manifest.json's dict."""
+        if self.manifest is None:
+            self.parse()
+        result = self.invoke("compile", ["--select", *select])
+        if not result.success:
+            raise DbtFailure(
+                "dbt compile did not succeed.",
+                path=str(self.args.project_dir),
+                hint="dbt's own messages are above; fix the model and run again.",
+            )
+        return self.manifest.writable_manifest().to_dict()  # type: ignore[no-any-return]
+
+    def selected_models(self, selection: Sequence[str]) -> set[str]:
+        """Unique ids of the models dbt's own selector (``dbt ls``) picks for ``selection``."""
+        if self.manifest is None:
+            self.parse()
+        extra = ["--resource-type", "model", "--output", "json", "--output-keys", "unique_id", *selection]
+        lines = self.invoke("ls", extra).result or []
+        return {json.loads(line)["unique_id"] for line in lines}
+
+    def run(self, command: str, args: Sequence[str]) -> Any:
+        """``dbt run|build`` with the user's arguments; the result says whether every node passed."""
+        return self.invoke(command, args, quiet=False)

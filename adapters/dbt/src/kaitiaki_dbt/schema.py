@@ -1,0 +1,161 @@
+"""What the models read: relation names, their columns, and their dbt meta, as plain data.
+
+A model's compiled SQL names its inputs by ``relation_name`` (``"db"."schema"."table"``); the
+analysis names tables the same way, normalised per dialect, so every key here goes through
+``relation_key``. Columns of a relation come, best first, from: catalog.json (what the warehouse
+has), a seed's CSV header, a model's own analysed output, and the columns declared in YAML.
+Declared columns may be incomplete (a star over them would miss columns), which is why
+``dbt docs generate`` (catalog.json) is recommended for sources.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterable, Mapping
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import sqlglot
+from sqlglot import exp
+from sqlglot.errors import SqlglotError
+from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
+
+from kaitiaki_dbt.manifest import RELATION_TYPES, DbtProject, Node
+
+Columns = dict[str, str]
+
+
+@lru_cache(maxsize=65536)
+def relation_key(relation_name: str, dialect: str) -> str:
+    """``"DB"."main"."Clients"`` → ``db.main.clients`` as the analysis normalises table names."""
+    try:
+        table = exp.to_table(relation_name, dialect=dialect)
+    except SqlglotError:
+        return relation_name.lower()
+    table = normalize_identifiers(table, dialect=dialect)
+    return ".".join(part.name for part in table.parts)
+
+
+def relations(project: DbtProject) -> dict[str, Node]:
+    """Every node that is a table or view in the warehouse (sources, seeds, snapshots, models)."""
+    out: dict[str, Node] = {}
+    for uid, node in project.nodes.items():
+        if node.get("resource_type") in RELATION_TYPES and node.get("relation_name"):
+            out[uid] = node
+    for uid, node in project.sources.items():
+        if node.get("relation_name"):
+            out[uid] = node
+    return out
+
+
+def catalog_columns(project: DbtProject, unique_id: str) -> Columns | None:
+    """Columns and types from catalog.json, or None when it does not describe the node."""
+    if project.catalog is None:
+        return None
+    section = "sources" if unique_id.startswith("source.") else "nodes"
+    entry = (project.catalog.get(section) or {}).get(unique_id)
+    if not isinstance(entry, Mapping) or not isinstance(entry.get("columns"), Mapping):
+        return None
+    columns = sorted(entry["columns"].values(), key=lambda c: c.get("index", 0))
+    return {
+        str(c["name"]): str(c.get("type") or "") for c in columns if isinstance(c, Mapping) and "name" in c
+    }
+
+
+def seed_columns(node: Node, project_dir: Path | None) -> Columns | None:
+    """A seed's columns from its CSV header (typed by ``column_types``), when the file is there."""
+    if node.get("resource_type") != "seed":
+        return None
+    root = project_dir or (Path(node["root_path"]) if node.get("root_path") else None)
+    if root is None:
+        return None
+    path = root / str(node.get("original_file_path") or "")
+    delimiter = str((node.get("config") or {}).get("delimiter") or ",")
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as handle:
+            header = next(csv.reader(handle, delimiter=delimiter), None)
+    except (OSError, UnicodeDecodeError):
+        return None
+    if not header:
+        return None
+    types = (node.get("config") or {}).get("column_types") or {}
+    return {name.strip(): str(types.get(name.strip(), "")) for name in header}
+
+
+def declared_columns(node: Node) -> Columns | None:
+    """Columns declared in the properties YAML, or None when none are."""
+    columns = node.get("columns") or {}
+    if not columns:
+        return None
+    return {str(c.get("name") or name): str(c.get("data_type") or "") for name, c in columns.items()}
+
+
+def known_columns(project: DbtProject, node: Node, project_dir: Path | None) -> Columns | None:
+    """The best column list kaitiaki has for a relation without analysing any SQL."""
+    uid = str(node.get("unique_id"))
+    return catalog_columns(project, uid) or seed_columns(node, project_dir) or declared_columns(node)
+
+
+def output_columns(sql: str, dialect: str, schema: Mapping[str, Mapping[str, str]]) -> list[str] | None:
+    """The column names a model's final SELECT produces, stars expanded from ``schema``.
+
+    None when they cannot be known (unparseable SQL, or a star over a relation whose columns are
+    unknown); callers then fall back to catalog or declared columns.
+    """
+    try:
+        statements = [s for s in sqlglot.parse(sql, dialect=dialect) if s is not None]
+    except SqlglotError:
+        return None
+    if not statements or not isinstance(statements[-1], exp.Query):
+        return None
+    query = statements[-1]
+    if not any(isinstance(e, exp.Star) or _is_table_star(e) for e in query.selects):
+        return list(query.named_selects)
+    from sqlglot.optimizer.qualify import qualify
+
+    try:
+        qualified = qualify(
+            query,
+            dialect=dialect,
+            schema=dict(schema),
+            validate_qualify_columns=False,
+            quote_identifiers=False,
+        )
+    except SqlglotError:
+        return None
+    if not isinstance(qualified, exp.Query):
+        return None
+    names = list(qualified.named_selects)
+    if any(name == "*" or not name for name in names) or any(
+        isinstance(e, exp.Star) for e in qualified.selects
+    ):
+        return None
+    return names
+
+
+def _is_table_star(expression: exp.Expr) -> bool:
+    return isinstance(expression, exp.Column) and isinstance(expression.this, exp.Star)
+
+
+def meta_entry(node: Node) -> dict[str, Any]:
+    """A relation's dbt meta as plain data for classification: model and column meta and tags."""
+    columns: dict[str, Any] = {}
+    for name, column in (node.get("columns") or {}).items():
+        config = column.get("config") or {}
+        columns[str(column.get("name") or name)] = {
+            "meta": {**(config.get("meta") or {}), **(column.get("meta") or {})},
+            "tags": sorted({*(config.get("tags") or ()), *(column.get("tags") or ())}),
+        }
+    config = node.get("config") or {}
+    return {
+        "unique_id": node.get("unique_id"),
+        "meta": {**(config.get("meta") or {}), **(node.get("meta") or {})},
+        "tags": list(node.get("tags") or ()),
+        "columns": columns,
+    }
+
+
+def subset(mapping: Mapping[str, Any], keys: Iterable[str]) -> dict[str, Any]:
+    """Only the entries of ``mapping`` named in ``keys`` (the relations one model reads)."""
+    return {key: mapping[key] for key in keys if key in mapping}
