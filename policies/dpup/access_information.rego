@@ -1,0 +1,35 @@
+# DPUP guideline "Access to Information": help people see and correct the information held about
+# them (Mana Whakahaere; Privacy Act 2020 IPP6 and IPP7).
+package kaitiaki.dpup.access_information
+
+import data.kaitiaki.lib
+import rego.v1
+
+# METADATA
+# title: Person-key lineage kept
+# description: >-
+#   A person-level table written inside the agency that keeps sensitive or quasi-identifying
+#   attributes but drops every identifier still describes people, yet no access or correction
+#   request can find their rows in it.
+# custom:
+#   id: AI-01
+#   level: advisory
+#   guideline: Access to Information
+#   principle: Mana Whakahaere
+#   law: Privacy Act 2020 IPP6, IPP7
+#   remediation: Keep the agency's key (or a reversible pseudonym) so that access and correction requests can be met.
+violation contains v if {
+	lib.internal
+	lib.person_level
+	lib.writes
+	kept := {out | some out in input.outputs; lib.in_output(out); some cat in out.categories; attribute_category(cat)}
+	count(kept) > 0
+	count(lib.identifier_outputs) == 0
+	cols := lib.sources_of(kept)
+	message := sprintf("the job writes person-level attributes (%s) without any key to the person", [concat(", ", sort({out.column | some out in kept}))])
+	v := lib.violation("AI-01", message, lib.names(cols), lib.earliest_line(cols))
+}
+
+attribute_category(cat) if cat == "quasi_identifier"
+
+attribute_category(cat) if lib.sensitive_category(cat)

@@ -1,0 +1,366 @@
+# DPUP guideline "Purpose Matters": know why you use information about people, and use only what
+# that purpose needs (He Tāngata, Mana Whakahaere, Kaitiakitanga; Privacy Act 2020 IPP9, 10, 13).
+package kaitiaki.dpup.purpose_matters
+
+import data.kaitiaki.lib
+import rego.v1
+
+# Findings are {message, columns, line}; each rule turns its findings into violations.
+finding(message, cols) := {"message": message, "columns": lib.names(cols), "line": lib.earliest_line(cols)}
+
+purpose_name := sprintf("'%s'", [input.job.purpose]) if lib.purpose_declared else := "(none)"
+
+uses_personal_information if count(lib.identifiable_columns) > 0
+
+# METADATA
+# title: Purpose declared
+# description: >-
+#   Every use of personal information needs a well-defined purpose. A job that touches an
+#   identifiable column (hashed or masked columns included) without declaring a purpose cannot
+#   be checked against one.
+# custom:
+#   id: PM-01
+#   level: hard
+#   guideline: Purpose Matters
+#   principle: He Tāngata
+#   law: Privacy Act 2020 IPP10
+#   remediation: >-
+#     Declare the purpose: meta.kaitiaki.purpose on the dbt model, purpose= on the Airflow task,
+#     or --purpose on the command line (kaitiaki purposes list shows the register).
+violation contains v if {
+	not lib.purpose_declared
+	uses_personal_information
+	cols := lib.identifiable_columns
+	message := sprintf("the job uses %d identifiable column(s) (%s) but declares no purpose", [count(cols), concat(", ", lib.names(cols))])
+	f := finding(message, cols)
+	v := lib.violation("PM-01", f.message, f.columns, f.line)
+}
+
+# METADATA
+# title: Purpose registered and in force
+# description: >-
+#   The declared purpose must be in the purpose register, approved by someone, and not expired
+#   (an expiry date before today, or one that cannot be read, counts as expired).
+# custom:
+#   id: PM-02
+#   level: hard
+#   guideline: Purpose Matters
+#   principle: He Tāngata
+#   law: Privacy Act 2020 IPP10
+#   remediation: Ask the purpose owner to register or renew the purpose, with its approver and expiry.
+violation contains v if {
+	uses_personal_information
+	some problem in purpose_problems
+	f := finding(problem, lib.identifiable_columns)
+	v := lib.violation("PM-02", f.message, f.columns, f.line)
+}
+
+purpose_problems contains sprintf("purpose %s is not in the purpose register", [purpose_name]) if {
+	lib.purpose_declared
+	not is_object(input.purpose)
+}
+
+purpose_problems contains sprintf("purpose %s has no approver (approved_by is empty)", [purpose_name]) if {
+	is_object(input.purpose)
+	not nonempty(input.purpose.approved_by)
+}
+
+purpose_problems contains sprintf("purpose %s expired on %v", [purpose_name, input.purpose.expires]) if {
+	is_object(input.purpose)
+	input.purpose.expires != null
+	not lib.not_expired(input.purpose.expires)
+}
+
+nonempty(text) if {
+	is_string(text)
+	trim_space(text) != ""
+}
+
+# METADATA
+# title: Use within the purpose
+# description: >-
+#   An identifiable column may be used only if the purpose allows its categories (an allowed
+#   family such as sensitive admits every sensitive:* category) and, when the purpose lists
+#   allowed uses, only in those uses.
+# custom:
+#   id: PM-03
+#   level: hard
+#   guideline: Purpose Matters
+#   principle: He Tāngata
+#   law: Privacy Act 2020 IPP10
+#   remediation: Drop the column or the use, or have the purpose's approver extend the purpose.
+violation contains v if {
+	some f in outside_purpose
+	v := lib.violation("PM-03", f.message, f.columns, f.line)
+}
+
+outside_purpose contains finding(message, {col}) if {
+	is_object(input.purpose)
+	some col in lib.identifiable_columns
+	outside := {cat | some cat in col.categories; lib.identifiable_category(cat); not allowed_category(cat)}
+	count(outside) > 0
+	message := sprintf("%s is %s, which purpose %s does not allow", [lib.qualified(col), concat(", ", sort(outside)), purpose_name])
+}
+
+outside_purpose contains finding(message, {col}) if {
+	is_object(input.purpose)
+	count(input.purpose.allowed_uses) > 0
+	some col in lib.identifiable_columns
+	outside := {use | some use in col.uses; not allowed_use(use)}
+	count(outside) > 0
+	message := sprintf("%s is used for %s, which purpose %s does not allow", [lib.qualified(col), concat(", ", sort(outside)), purpose_name])
+}
+
+allowed_category(cat) if {
+	some allowed in input.purpose.allowed_categories
+	lib.admits(allowed, cat)
+}
+
+allowed_use(use) if {
+	some allowed in input.purpose.allowed_uses
+	allowed in {use, "*"}
+}
+
+# METADATA
+# title: Purpose is specific
+# description: >-
+#   A purpose must name its outcome, data, linking and users. A wildcard in the allowed
+#   categories or uses, an empty description, or a description with a configured vague phrase
+#   ("future use", "any purpose", ...) is broad future-proofing, which DPUP asks agencies to avoid.
+# custom:
+#   id: PM-04
+#   level: soft
+#   guideline: Purpose Matters
+#   principle: Mana Whakahaere
+#   law: DPUP guidance
+#   remediation: Narrow the purpose to a named outcome, the data it needs, the linking it does and who sees the results.
+violation contains v if {
+	uses_personal_information
+	some problem in vague_purpose
+	v := lib.violation("PM-04", problem, [], null)
+}
+
+vague_purpose contains sprintf("purpose %s allows every category (*)", [purpose_name]) if {
+	"*" in input.purpose.allowed_categories
+}
+
+vague_purpose contains sprintf("purpose %s allows every use (*)", [purpose_name]) if {
+	"*" in input.purpose.allowed_uses
+}
+
+vague_purpose contains sprintf("purpose %s has no description", [purpose_name]) if {
+	is_object(input.purpose)
+	not nonempty(input.purpose.description)
+}
+
+vague_purpose contains sprintf("purpose %s is described with the vague phrase '%s'", [purpose_name, phrase]) if {
+	description := lower(input.purpose.description)
+	some phrase in lib.params.vague_phrases
+	contains(description, lower(phrase))
+}
+
+# METADATA
+# title: No SELECT * on identifiable tables
+# description: >-
+#   Reading a table through SELECT * takes every column, including identifiable ones the job
+#   may not need, and silently takes new ones as the table grows.
+# custom:
+#   id: PM-05
+#   level: soft
+#   guideline: Purpose Matters
+#   principle: He Tāngata
+#   law: Privacy Act 2020 IPP10 (use limited to the purpose)
+#   remediation: List the columns you need instead of SELECT * (or t.*).
+violation contains v if {
+	some table in {col.table | some col in lib.identifiable_columns; col.from_star == true}
+	cols := {col | some col in lib.identifiable_columns; col.from_star == true; col.table == table}
+	message := sprintf("SELECT * reads %d identifiable column(s) of %s: %s", [count(cols), table, concat(", ", lib.names(cols))])
+	f := finding(message, cols)
+	v := lib.violation("PM-05", f.message, f.columns, f.line)
+}
+
+# METADATA
+# title: No identifiable columns read and unused
+# description: >-
+#   An identifiable column that is selected but reaches no output, join, filter or grouping is
+#   read for nothing: it should not be read at all.
+# custom:
+#   id: PM-06
+#   level: soft
+#   guideline: Purpose Matters
+#   principle: He Tāngata
+#   law: Privacy Act 2020 IPP10 (use limited to the purpose)
+#   remediation: Remove the column from the query or the CTE that reads it.
+violation contains v if {
+	some col in lib.identifiable_columns
+	{use | some use in col.uses} == {"select"}
+	count(col.outputs) == 0
+	f := finding(sprintf("%s is read but never used", [lib.qualified(col)]), {col})
+	v := lib.violation("PM-06", f.message, f.columns, f.line)
+}
+
+# METADATA
+# title: One person key is enough
+# description: >-
+#   A person-level output needs at most one key to the person. Several identifiers side by side
+#   (name, NHI and client id) make the output more identifying than any purpose needs.
+# custom:
+#   id: PM-07
+#   level: soft
+#   guideline: Purpose Matters
+#   principle: He Tāngata
+#   law: Privacy Act 2020 IPP10 (use limited to the purpose)
+#   remediation: Keep one agency-local or pseudonymous key and drop the other identifiers.
+violation contains v if {
+	lib.person_level
+	some table in {out.table | some out in lib.identifier_outputs}
+	outs := {out | some out in lib.identifier_outputs; out.table == table}
+	count({identity(out) | some out in outs}) > 1
+	message := sprintf("%d identifiers reach the person-level output %s: %s", [count(outs), output_target(table), concat(", ", sort({out.column | some out in outs}))])
+	f := finding(message, lib.sources_of(outs))
+	v := lib.violation("PM-07", f.message, f.columns, f.line)
+}
+
+# Outputs fed by the same source columns are one identifier, however often they are repeated.
+identity(out) := sort(out.sources) if count(out.sources) > 0 else := [out.column]
+
+output_target(table) := table if is_string(table) else := "(query result)"
+
+# METADATA
+# title: Sensitive attributes need approval
+# description: >-
+#   Sensitive attributes (ethnicity, health, gender, religion, sexuality, disability, justice,
+#   iwi) need the purpose's explicit approval (sensitive_approved), for they carry a higher risk
+#   of harm to people and communities.
+# custom:
+#   id: PM-08
+#   level: soft
+#   guideline: Purpose Matters
+#   principle: Manaakitanga
+#   law: Privacy Act 2020 IPP10 (sensitive information needs particular care)
+#   remediation: Get the category approved on the purpose (sensitive_approved), or drop or coarsen the column.
+violation contains v if {
+	some col in input.columns
+	cats := {cat | some cat in lib.sensitive_categories(col); not lib.sensitive_approved(cat)}
+	count(cats) > 0
+	message := sprintf("%s is %s, not approved by purpose %s", [lib.qualified(col), concat(", ", sort(cats)), purpose_name])
+	f := finding(message, {col})
+	v := lib.violation("PM-08", f.message, f.columns, f.line)
+}
+
+# METADATA
+# title: Children's data
+# description: >-
+#   Information about children needs particular care: a column or table with category child
+#   is allowed only when the purpose approves it (sensitive_approved true or naming child).
+# custom:
+#   id: PM-09
+#   level: soft
+#   guideline: Purpose Matters
+#   principle: He Tāngata, Manaakitanga
+#   law: Privacy Act 2020 IPP4 (particular care with children's information)
+#   remediation: Name children in the purpose (sensitive_approved), and prefer aggregates.
+violation contains v if {
+	some f in children_findings
+	v := lib.violation("PM-09", f.message, f.columns, f.line)
+}
+
+children_findings contains finding(sprintf("%s holds children's data, not approved by purpose %s", [lib.qualified(col), purpose_name]), {col}) if {
+	some col in input.columns
+	"child" in col.categories
+	not lib.sensitive_approved("child")
+}
+
+children_findings contains finding(sprintf("table %s holds children's data, not approved by purpose %s", [table.name, purpose_name]), cols) if {
+	some table in input.tables
+	"child" in table.categories
+	not lib.sensitive_approved("child")
+	cols := {col | some col in input.columns; col.table == table.name}
+}
+
+# METADATA
+# title: Linking needs approval
+# description: >-
+#   Joining tables on identifiable columns links records about the same people; the purpose must
+#   state the linkage and approve it (linking_approved).
+# custom:
+#   id: PM-10
+#   level: soft
+#   guideline: Purpose Matters
+#   principle: He Tāngata
+#   law: DPUP guidance
+#   remediation: State the linkage in the purpose and set linking_approved, or join on non-identifying keys.
+violation contains v if {
+	not lib.linking_approved
+	some join in input.joins
+	join.left.table != join.right.table
+	some side in join_columns(join)
+	lib.identifiable(side)
+	v := lib.violation("PM-10", sprintf("the join of %s links people's records without approval on purpose %s", [join_text(join), purpose_name]), join_names(join), join.line)
+}
+
+join_columns(join) := {col | some side in [join.left, join.right]; col := lib.column_fact(side.table, side.column)}
+
+join_names(join) := sort({concat(".", [side.table, side.column]) | some side in [join.left, join.right]})
+
+join_text(join) := concat(" = ", join_names(join))
+
+# METADATA
+# title: Another agency's unique identifier
+# description: >-
+#   A unique identifier issued by another agency (NHI for the Ministry of Health, IRD numbers for
+#   Inland Revenue, ...) must not become this agency's own key: joining on it needs approved
+#   linking, and it must not be written unhashed into person-level output.
+# custom:
+#   id: PM-11
+#   level: hard
+#   guideline: Purpose Matters
+#   principle: Kaitiakitanga
+#   law: Privacy Act 2020 IPP13
+#   remediation: Use an approved linking key. Do not adopt NHI or IRD numbers as your own key.
+violation contains v if {
+	some f in foreign_uid_findings
+	v := lib.violation("PM-11", f.message, f.columns, f.line)
+}
+
+foreign_uid_findings contains {"message": message, "columns": join_names(join), "line": join.line} if {
+	not lib.linking_approved
+	some join in input.joins
+	schemes := {lib.uid_scheme(cat) | some col in join_columns(join); some cat in col.categories; lib.foreign_uid_category(cat)}
+	count(schemes) > 0
+	message := sprintf("the join of %s uses another agency's identifier (%s) without approved linking", [join_text(join), concat(", ", sort(schemes))])
+}
+
+foreign_uid_findings contains finding(message, {col}) if {
+	lib.person_level
+	some col in input.columns
+	lib.foreign_uid(col)
+	count(col.outputs) > 0
+	some transform in col.transforms
+	transform in {"none", "cast", "truncate"}
+	message := sprintf("%s, another agency's identifier, is written unhashed to person-level output %s", [lib.qualified(col), concat(", ", col.outputs)])
+}
+
+# METADATA
+# title: Retention declared
+# description: >-
+#   A job that writes person-level identifiable rows inside the agency should say how long they
+#   are kept, so that they can be deleted when no longer needed.
+# custom:
+#   id: PM-12
+#   level: advisory
+#   guideline: Purpose Matters
+#   principle: Kaitiakitanga
+#   law: Privacy Act 2020 IPP9
+#   remediation: Tag the job with its retention (e.g. retention:P2Y) and schedule the deletion (kaitiaki cannot verify it).
+violation contains v if {
+	lib.internal
+	lib.person_level
+	lib.writes
+	outs := lib.identifiable_outputs
+	count(outs) > 0
+	not lib.has_tag_prefix(lib.params.retention_tag_prefix)
+	message := sprintf("the job writes person-level identifiable columns (%s) with no retention tag", [concat(", ", sort({out.column | some out in outs}))])
+	f := finding(message, lib.sources_of(outs))
+	v := lib.violation("PM-12", f.message, f.columns, f.line)
+}

@@ -1,0 +1,79 @@
+# kaitiaki's own fail-closed rule: what the analysis could not see, or an input or policy data
+# that is incomplete, is never allowed.
+package kaitiaki.dpup.system
+
+import data.kaitiaki.lib
+import rego.v1
+
+# METADATA
+# title: Analysis complete
+# description: >-
+#   kaitiaki never allows what it cannot see. A star that cannot be expanded, an unparseable
+#   statement, an ambiguous column, an incomplete policy input or missing policy parameters
+#   block the job until they are fixed.
+# custom:
+#   id: SYS-01
+#   level: hard
+#   guideline: kaitiaki
+#   principle: fail closed
+#   law: none (kaitiaki's own rule)
+#   remediation: Fix the SQL or the manifest, or declare the columns (schema or catalog); kaitiaki never allows what it cannot see.
+violation contains v if {
+	some u in input.unresolved
+	v := lib.violation("SYS-01", unresolved_message(u), [], unresolved_line(u))
+}
+
+violation contains v if {
+	some problem in input_problems
+	v := lib.violation("SYS-01", sprintf("the policy input is incomplete: %s", [problem]), [], null)
+}
+
+unresolved_message(u) := sprintf("the analysis could not resolve %s: %s", [u.kind, u.detail]) if {
+	is_string(u.kind)
+	is_string(u.detail)
+} else := sprintf("the analysis could not resolve: %v", [u])
+
+unresolved_line(u) := u.line if is_number(u.line) else := null
+
+lists := ["columns", "joins", "outputs", "tables", "unresolved", "waivers"]
+
+column_lists := ["categories", "uses", "transforms", "outputs", "lines"]
+
+input_problems contains sprintf("input.%s is not a list", [key]) if {
+	some key in lists
+	not is_array(input[key])
+}
+
+input_problems contains "input.job.id is missing" if not is_string(input.job.id)
+
+input_problems contains "input.aggregation is missing" if not is_object(input.aggregation)
+
+input_problems contains "input.kaitiaki.now is not an RFC 3339 time" if not lib.today
+
+input_problems contains sprintf("column fact %d has no list %s", [i, key]) if {
+	is_array(input.columns)
+	some i, col in input.columns
+	some key in column_lists
+	not is_array(col[key])
+}
+
+input_problems contains sprintf("output %d has no list %s", [i, key]) if {
+	is_array(input.outputs)
+	some i, out in input.outputs
+	some key in ["categories", "transforms", "sources"]
+	not is_array(out[key])
+}
+
+required_params := [
+	"off_agency_kinds", "vague_phrases", "min_count_cell", "min_magnitude_cell", "rounding_tags",
+	"retention_tag_prefix", "insight_tags", "opt_out_promised_tables", "maori_data_categories",
+	"ethnicity_categories", "default_issuers",
+]
+
+violation contains v if {
+	some key in required_params
+	not has_param(key)
+	v := lib.violation("SYS-01", sprintf("the policy data is incomplete: data.kaitiaki.params.%s is missing", [key]), [], null)
+}
+
+has_param(key) if lib.params[key] != null

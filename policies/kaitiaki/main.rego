@@ -1,0 +1,110 @@
+# The decision root: gathers every violation of the DPUP library and of the organisation's own
+# packages (data.kaitiaki.custom.*), applies the configured levels and the waivers, and decides.
+#
+# decision = {allow, violations, policy_revision} (design §3). advisory never blocks; soft blocks
+# unless a valid waiver names the job and the rule; hard always blocks.
+package kaitiaki.main
+
+import data.kaitiaki.lib
+import rego.v1
+
+levels := {"advisory", "soft", "hard"}
+
+found contains v if {
+	some v in data.kaitiaki.dpup[_].violation
+}
+
+found contains v if {
+	some v in data.kaitiaki.custom[_].violation
+}
+
+# Every field a violation must carry; a custom rule that omits one still reports (and fails
+# closed: no rule id means CUSTOM, no level means hard).
+defaults := {
+	"rule": "CUSTOM", "title": "", "guideline": "", "principle": "", "law": "", "level": "hard",
+	"message": "", "columns": [], "line": null, "remediation": "", "waived": false,
+}
+
+normalised(raw) := object.union(defaults, raw) if is_object(raw)
+
+normalised(raw) := object.union(defaults, {"message": raw}) if is_string(raw)
+
+normalised(raw) := object.union(defaults, {"message": sprintf("%v", [raw])}) if {
+	not is_object(raw)
+	not is_string(raw)
+}
+
+# kaitiaki.yaml's `levels` override a rule's own level; an unknown level counts as hard.
+applied_level(v) := level if {
+	level := data.kaitiaki.levels[v.rule]
+	level in levels
+} else := v.level if {
+	v.level in levels
+} else := "hard"
+
+violations contains final if {
+	some raw in found
+	v := normalised(raw)
+	level := applied_level(v)
+	final := object.union(v, {"level": level, "waived": waived(v.rule, level)})
+}
+
+# --- waivers ------------------------------------------------------------------------------------
+
+# A waiver counts only if it names this job and the rule, has a justification and an approver,
+# and has not expired (its expiry date is today or later; no or unreadable date = not valid).
+valid_waivers contains w if {
+	some w in input.waivers
+	waiver_problem(w) == null
+}
+
+waiver_problem(w) := "it is not an object" if {
+	not is_object(w)
+} else := "it names another job" if {
+	w.job != input.job.id
+} else := "it names no rule" if {
+	not nonempty(w.rule)
+} else := "it has no justification" if {
+	not nonempty(w.justification)
+} else := "it has no approver (approved_by)" if {
+	not nonempty(w.approved_by)
+} else := "it has expired or has no readable expiry date" if {
+	not lib.not_expired(w.expires)
+} else := null
+
+# Waivers offered for this job that do not count, and why (for reports; not part of decision).
+ignored_waivers contains {"rule": object.get(w, "rule", null), "reason": reason} if {
+	some w in input.waivers
+	reason := waiver_problem(w)
+	reason != null
+}
+
+waived(rule, level) := true if {
+	level == "soft"
+	some w in valid_waivers
+	w.rule == rule
+} else := false
+
+nonempty(text) if {
+	is_string(text)
+	trim_space(text) != ""
+}
+
+# --- the decision -------------------------------------------------------------------------------
+
+blocking contains v if {
+	some v in violations
+	v.level == "hard"
+}
+
+blocking contains v if {
+	some v in violations
+	v.level == "soft"
+	not v.waived
+}
+
+allow := count(blocking) == 0
+
+policy_revision := data.kaitiaki.revision if is_string(data.kaitiaki.revision) else := ""
+
+decision := {"allow": allow, "violations": violations, "policy_revision": policy_revision}

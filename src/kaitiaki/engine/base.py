@@ -1,0 +1,151 @@
+"""What every policy engine shares: the Engine protocol, the revision, and decision checking.
+
+An engine is set up once (``load``) and asked many times (``evaluate``); whatever goes wrong while
+asking raises ``EngineError``, which the gate turns into a block. A decision is accepted only in
+the exact documented shape (design §3).
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import os
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol, runtime_checkable
+
+from kaitiaki.errors import EngineError, PolicyError
+from kaitiaki.model import Decision, Violation
+
+DECISION_PATH = "kaitiaki/main/decision"
+DECISION_RULE = "data.kaitiaki.main.decision"
+DECISION_PACKAGE = "kaitiaki.main"
+DECISION_KEYS = ("allow", "violations", "policy_revision")
+
+Policies = Sequence[tuple[str, str]]
+JSONDict = dict[str, Any]
+
+
+@runtime_checkable
+class Engine(Protocol):
+    """A Rego engine behind kaitiaki's one interface (design §7)."""
+
+    revision: str
+
+    def load(self, policies: list[tuple[str, str]], data: JSONDict) -> None:
+        """Compile ``(name, text)`` policies with the data document; PolicyError if they do not."""
+
+    def evaluate(self, input: JSONDict) -> Decision:
+        """Decide one policy input; EngineError on any failure, never a guess."""
+
+
+def quiet_rust_backtraces() -> None:
+    """regorus appends a Rust backtrace to its errors unless told not to, before its first use."""
+    os.environ["RUST_BACKTRACE"] = "0"
+    os.environ["RUST_LIB_BACKTRACE"] = "0"
+
+
+def canonical_json(value: Any) -> str:
+    """One text per value, whatever the key order: the basis of revisions and bundles."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def compute_revision(policies: Policies, data: Mapping[str, Any]) -> str:
+    """sha256 over the policy texts and the data (without its own revision), name-independent.
+
+    File names are left out so that every checkout of the same policies has the same revision.
+    """
+    digest = hashlib.sha256()
+    digest.update(canonical_json(sorted(text for _, text in policies)).encode())
+    digest.update(canonical_json(_without_revision(data)).encode())
+    return f"sha256:{digest.hexdigest()}"
+
+
+def _without_revision(data: Mapping[str, Any]) -> Any:
+    kaitiaki = data.get("kaitiaki")
+    if not isinstance(kaitiaki, Mapping) or "revision" not in kaitiaki:
+        return data
+    return {**data, "kaitiaki": {k: v for k, v in kaitiaki.items() if k != "revision"}}
+
+
+def with_revision(data: Mapping[str, Any], revision: str) -> JSONDict:
+    """A copy of ``data`` whose ``kaitiaki.revision`` is set (kept when the data already has one)."""
+    out = copy.deepcopy(dict(data))
+    kaitiaki = out.setdefault("kaitiaki", {})
+    if not isinstance(kaitiaki.get("revision"), str):
+        kaitiaki["revision"] = revision
+    return out
+
+
+def input_json(policy_input: Mapping[str, Any], engine: str) -> str:
+    try:
+        return json.dumps(policy_input)
+    except (TypeError, ValueError) as exc:
+        raise EngineError(f"the {engine} engine cannot send this policy input: {exc}") from None
+
+
+def decision_from_raw(raw: Any, *, engine: str) -> Decision:
+    """Validate an engine's answer into a Decision with violations in one stable order."""
+    if not isinstance(raw, Mapping):
+        what = "undefined" if raw is None else f"a {type(raw).__name__}, not an object"
+        raise EngineError(f"the {engine} engine's decision ({DECISION_RULE}) is {what}.")
+    missing = [key for key in DECISION_KEYS if key not in raw]
+    if missing:
+        raise EngineError(f"the {engine} engine's decision lacks {', '.join(missing)}.")
+    try:
+        decision = Decision.from_dict(raw)
+    except ValueError as exc:
+        raise EngineError(f"the {engine} engine's decision is malformed: {exc}.") from None
+    return Decision(
+        allow=decision.allow,
+        violations=tuple(sorted(decision.violations, key=violation_order)),
+        policy_revision=decision.policy_revision,
+    )
+
+
+def violation_order(v: Violation) -> tuple[Any, ...]:
+    return (v.rule, v.line if v.line is not None else -1, v.columns, v.message, v.level, v.waived)
+
+
+def first_lines(text: str, limit: int = 6) -> str:
+    """The readable head of an engine's error, without a Rust backtrace."""
+    lines = [line.rstrip() for line in text.strip().splitlines()]
+    kept: list[str] = []
+    for line in lines:
+        if line.lower().startswith(("stack backtrace", "backtrace")):
+            break
+        kept.append(line)
+    return "\n".join(kept[:limit])
+
+
+_LOCATION = re.compile(r"-->\s*(?P<path>.+?):(?P<line>\d+):(?P<col>\d+)")
+_MESSAGE = re.compile(r"^error:\s*(?P<message>.+)$", re.MULTILINE)
+
+
+def located_error(text: str) -> tuple[str | None, int | None, str]:
+    """(file, line, message) from a regorus error (``--> file:line:col`` … ``error: …``)."""
+    where = _LOCATION.search(text)
+    said = _MESSAGE.search(text)
+    message = said.group("message").strip() if said else first_lines(text, 1) or "unknown error"
+    if where is None:
+        return None, None, message
+    return where.group("path"), int(where.group("line")), message
+
+
+def compile_error(text: str, *, engine: str, default_path: str | None = None) -> PolicyError:
+    path, line, message = located_error(text)
+    return PolicyError(
+        f"the policy does not compile ({engine} engine): {message}.",
+        path=path or default_path,
+        line=line,
+        hint="fix the Rego at that line; `kaitiaki policy test` checks every policy file.",
+    )
+
+
+def require_decision(packages: Sequence[str], *, engine: str) -> None:
+    if f"data.{DECISION_PACKAGE}" not in packages and DECISION_PACKAGE not in packages:
+        raise PolicyError(
+            f"no policy defines package {DECISION_PACKAGE} ({engine} engine).",
+            hint="keep policies/kaitiaki/main.rego among the policies.",
+        )

@@ -1,0 +1,85 @@
+"""The default engine: Rust regorus in-process (``gordon-to-regorus``, ``import regorus``).
+
+Compiled once in ``load`` (every module is checked then, so a broken policy is a PolicyError at
+start-up, not a surprise on the first job); each ``evaluate`` reuses the compiled engine with a new
+input, under a lock because one regorus engine is not safe to share between threads.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from typing import Any
+
+from kaitiaki.engine.base import (
+    DECISION_RULE,
+    JSONDict,
+    compile_error,
+    compute_revision,
+    decision_from_raw,
+    first_lines,
+    input_json,
+    located_error,
+    quiet_rust_backtraces,
+    require_decision,
+    with_revision,
+)
+from kaitiaki.errors import EngineError
+from kaitiaki.model import Decision
+
+UNDEFINED = "<undefined>"  # what regorus's eval_rule_as_json gives for an undefined rule
+
+
+def new_regorus_engine(policies: list[tuple[str, str]], data: JSONDict) -> Any:
+    """A compiled regorus engine, or PolicyError naming the file and line that does not compile."""
+    quiet_rust_backtraces()
+    import regorus
+
+    engine = regorus.Engine()
+    for name, text in policies:
+        try:
+            engine.add_policy(name, text)
+        except RuntimeError as exc:
+            raise compile_error(str(exc), engine="embedded", default_path=name) from None
+    engine.add_data_json(json.dumps(data))
+    try:
+        engine.eval_query_as_json("true")
+    except RuntimeError as exc:
+        raise compile_error(str(exc), engine="embedded") from None
+    return engine
+
+
+class EmbeddedEngine:
+    """kaitiaki's default engine: regorus, in the same process as the gate."""
+
+    kind = "embedded"
+
+    def __init__(self, **_settings: Any) -> None:
+        self.revision = ""
+        self._engine: Any = None
+        self._lock = threading.Lock()
+
+    def load(self, policies: list[tuple[str, str]], data: JSONDict) -> None:
+        revision = compute_revision(policies, data)
+        engine = new_regorus_engine(policies, with_revision(data, revision))
+        require_decision(engine.get_packages(), engine=self.kind)
+        self._engine, self.revision = engine, revision
+
+    def evaluate(self, input: JSONDict) -> Decision:
+        if self._engine is None:
+            raise EngineError("the embedded engine was asked for a decision before any policy was loaded.")
+        text = input_json(input, self.kind)
+        with self._lock:
+            try:
+                self._engine.set_input_json(text)
+                raw = self._engine.eval_rule_as_json(DECISION_RULE)
+            except RuntimeError as exc:
+                raise EngineError(evaluation_failure(str(exc))) from None
+        value = json.loads(raw)
+        return decision_from_raw(None if value == UNDEFINED else value, engine=self.kind)
+
+
+def evaluation_failure(text: str) -> str:
+    path, line, message = located_error(text)
+    where = f" at {path}:{line}" if path else ""
+    return f"the embedded engine failed while deciding{where}: {message or first_lines(text, 2)}."
