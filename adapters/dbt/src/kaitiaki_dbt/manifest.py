@@ -8,6 +8,7 @@ way. Anything unreadable is an input error naming the file (exit 2), never a par
 
 from __future__ import annotations
 
+import heapq
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -146,23 +147,24 @@ def model_descendants(project: DbtProject, unique_ids: Iterable[str]) -> set[str
 
 
 def topological_order(project: DbtProject, unique_ids: Iterable[str]) -> list[str]:
-    """``unique_ids`` with every model after the models it depends on (ties by id, stable)."""
+    """``unique_ids`` with every model after the models it depends on; ties by id, so stable."""
     wanted = set(unique_ids)
     models = project.models()
     pending = {uid: {p for p in parents(models[uid]) if p in wanted} for uid in wanted}
-    order: list[str] = []
-    ready = sorted(uid for uid, deps in pending.items() if not deps)
     dependants: dict[str, list[str]] = {}
     for uid, deps in pending.items():
         for dep in deps:
             dependants.setdefault(dep, []).append(uid)
+    ready = [uid for uid, deps in pending.items() if not deps]
+    heapq.heapify(ready)
+    order: list[str] = []
     while ready:
-        uid = ready.pop(0)
+        uid = heapq.heappop(ready)
         order.append(uid)
-        for child in sorted(dependants.get(uid, ())):
+        for child in dependants.get(uid, ()):
             pending[child].discard(uid)
             if not pending[child]:
-                ready.append(child)
+                heapq.heappush(ready, child)
     if len(order) != len(wanted):
         cycle = sorted(wanted - set(order))
         raise KaitiakiError(f"the models {', '.join(cycle[:5])} depend on each other in a cycle.")

@@ -64,22 +64,23 @@ def catalog_columns(project: DbtProject, unique_id: str) -> Columns | None:
 
 
 def seed_columns(node: Node, project_dir: Path | None) -> Columns | None:
-    """A seed's columns from its CSV header (typed by ``column_types``), when the file is there."""
+    """A seed's columns from its CSV header (typed by ``column_types``), when the file is found."""
     if node.get("resource_type") != "seed":
         return None
-    root = project_dir or (Path(node["root_path"]) if node.get("root_path") else None)
-    if root is None:
+    roots = [root for root in (project_dir, node.get("root_path")) if root]
+    paths = [Path(root) / str(node.get("original_file_path") or "") for root in roots]
+    path = next((p for p in paths if p.is_file()), None)
+    if path is None:
         return None
-    path = root / str(node.get("original_file_path") or "")
-    delimiter = str((node.get("config") or {}).get("delimiter") or ",")
+    config = node.get("config") or {}
     try:
         with path.open(newline="", encoding="utf-8-sig") as handle:
-            header = next(csv.reader(handle, delimiter=delimiter), None)
-    except (OSError, UnicodeDecodeError):
+            header = next(csv.reader(handle, delimiter=str(config.get("delimiter") or ",")), None)
+    except (OSError, UnicodeDecodeError, csv.Error):
         return None
     if not header:
         return None
-    types = (node.get("config") or {}).get("column_types") or {}
+    types = config.get("column_types") or {}
     return {name.strip(): str(types.get(name.strip(), "")) for name in header}
 
 

@@ -1,0 +1,9 @@
+-- Children in care. The NHI is another agency's identifier: only its hash leaves this model.
+select
+    child_id,
+    md5(nhi) as nhi_key,
+    ra_whanau as date_of_birth,
+    placement_type,
+    entered_care_on,
+    region
+from {{ ref('ot_children_in_care') }}

@@ -1,0 +1,273 @@
+"""``kaitiaki dbt check``: the compiled example decided model by model, and bad input failing closed."""
+
+from __future__ import annotations
+
+import copy
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.dbt.conftest import BuiltProject, copy_example, run_dbt_command, write_manifest
+from tests.e2e.cli_runner import CliResult, run_cli
+
+pytestmark = pytest.mark.dbt
+
+PROJECT = "nz_social"
+MODELS = {
+    "stg_msd_clients",
+    "stg_moh_patients",
+    "stg_moe_students",
+    "stg_ot_children_in_care",
+    "int_client_keys",
+    "int_child_health_link",
+    "int_student_enrolments",
+    "benefit_uptake_by_region",
+    "children_in_care_by_placement",
+    "senior_students_by_region",
+    "winter_energy_outreach",
+    "nhi_benefit_match",
+    "benefit_health_summary",
+    "client_snapshot",
+    "school_ethnicity_report",
+    "client_profile_offshore",
+}
+DENIED = {
+    "nhi_benefit_match": "PM-11",
+    "client_snapshot": "PM-05",
+    "school_ethnicity_report": "SV-06",
+    "client_profile_offshore": "SV-02",
+}
+
+
+def check(built: BuiltProject, *args: str, manifest: Path | None = None) -> CliResult:
+    """``kaitiaki dbt check --manifest …`` with the example's kaitiaki.yaml."""
+    return run_cli(
+        [
+            "dbt",
+            "check",
+            "--manifest",
+            str(manifest or built.manifest),
+            "--config",
+            str(built.path / "kaitiaki.yaml"),
+            *args,
+        ]
+    )
+
+
+def jobs_by_name(result: CliResult) -> dict[str, dict[str, Any]]:
+    document = json.loads(result.stdout)
+    return {job["job"]["name"]: job for job in document["jobs"]}
+
+
+def rules(job: dict[str, Any]) -> set[str]:
+    return {v["rule"] for v in job["decision"]["violations"] if not v["waived"]}
+
+
+def test_every_model_is_decided_with_the_json_shape_of_check(built: BuiltProject) -> None:
+    result = check(built, "--format", "json")
+    assert result.exit_code == 1, result.stderr
+    document = json.loads(result.stdout)
+    assert set(document) == {"allow", "jobs"} and document["allow"] is False
+    jobs = jobs_by_name(result)
+    assert set(jobs) == MODELS
+    for name, job in jobs.items():
+        assert job["job"]["id"] == f"dbt:model.{PROJECT}.{name}"
+        assert job["job"]["kind"] == "dbt_model"
+        assert job["job"]["dialect"] == "duckdb"
+        assert job["job"]["source"]["path"].startswith("models/") and name in job["job"]["source"]["path"]
+    denied = {name for name, job in jobs.items() if not job["decision"]["allow"]}
+    assert denied == set(DENIED)
+    for name, rule in DENIED.items():
+        assert rule in rules(jobs[name]), (name, jobs[name]["decision"]["violations"])
+
+
+def test_purpose_destination_owner_and_upstream_come_from_dbt(built: BuiltProject) -> None:
+    jobs = jobs_by_name(check(built, "--format", "json"))
+    staging = jobs["stg_moh_patients"]["job"]
+    assert staging["purpose"] == "health-service-planning"  # folder +meta in dbt_project.yml
+    assert staging["upstream"] == ["dbt:seed.nz_social.moh_patients"]
+    offshore = jobs["client_profile_offshore"]["job"]
+    assert offshore["purpose"] == "vendor-benchmarking"  # the model's own config meta
+    assert offshore["destination"] == {
+        "kind": "external",
+        "region": "offshore",
+        "name": "overseas analytics vendor",
+    }
+    assert offshore["upstream"] == ["dbt:model.nz_social.int_client_keys"]
+    outreach = jobs["winter_energy_outreach"]
+    assert outreach["job"]["owner"] == "outreach-team"
+    assert "retention:P3M" in outreach["job"]["tags"]
+    assert outreach["decision"]["allow"] is True
+    assert any(v["rule"] == "PM-07" and v["waived"] for v in outreach["decision"]["violations"])
+
+
+def test_categories_flow_along_the_dag(built: BuiltProject) -> None:
+    """int_client_keys hashes client_number; downstream, its person_key arrives classified."""
+    jobs = jobs_by_name(check(built, "--format", "json"))
+    offshore = jobs["client_profile_offshore"]["decision"]["violations"]
+    assert any("person_key" in " ".join(v["columns"]) for v in offshore), offshore
+
+
+def test_manifest_path_never_runs_dbt(built: BuiltProject, tmp_path: Path) -> None:
+    """A broken profile changes nothing, and dbt is not even imported, without a selection."""
+    (tmp_path / "profiles.yml").write_text("nz_social: {target: dev, outputs: {dev: {type: nosuchdb}}}\n")
+    script = textwrap.dedent(
+        f"""
+        import sys
+        from kaitiaki.cli import main
+        try:
+            main(["dbt", "check", "--manifest", {str(built.manifest)!r}, "--config",
+                  {str(built.path / "kaitiaki.yaml")!r}, "--profiles-dir", {str(tmp_path)!r},
+                  "--format", "json", "--no-cache"])
+        except SystemExit as exit_:
+            loaded = sorted(m for m in sys.modules if m == "dbt" or m.startswith("dbt."))
+            print("DBT-MODULES:", loaded, file=sys.stderr)
+            raise
+        """
+    )
+    process = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=False)
+    assert process.returncode == 1, process.stderr
+    assert "DBT-MODULES: []" in process.stderr
+    assert set(jobs_by_name(CliResult(1, process.stdout, ""))) == MODELS
+
+
+def test_selection_over_a_manifest_uses_dbt_selector_syntax(built: BuiltProject) -> None:
+    result = check(built, "--select", "+benefit_health_summary", "tag:retention:P3M", "--format", "json")
+    assert set(jobs_by_name(result)) == {
+        "nhi_benefit_match",
+        "benefit_health_summary",
+        "winter_energy_outreach",
+    }
+    excluded = check(built, "-s", "path:models/marts", "--exclude", "nhi_benefit_match+", "--format", "json")
+    assert set(jobs_by_name(excluded)) == {
+        "benefit_uptake_by_region",
+        "children_in_care_by_placement",
+        "senior_students_by_region",
+        "winter_energy_outreach",
+        "client_snapshot",
+    }
+
+
+def test_selection_through_dbt_ls(built: BuiltProject, tmp_path: Path) -> None:
+    project = copy_example(tmp_path / PROJECT)
+    result = run_dbt_command(project, "check", "--select", "staging.moh", "intermediate", "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    assert set(jobs_by_name(result)) == {
+        "stg_moh_patients",
+        "int_client_keys",
+        "int_child_health_link",
+        "int_student_enrolments",
+    }
+    assert "Running with dbt" in result.stderr  # dbt's logs go to stderr, never stdout
+
+
+def test_audit_mode_reports_denials_and_exits_0(built: BuiltProject) -> None:
+    result = check(built, "--mode", "audit", "--format", "json")
+    assert result.exit_code == 0
+    assert json.loads(result.stdout)["allow"] is False
+
+
+def test_text_report_on_stdout_names_the_rule_and_file(built: BuiltProject) -> None:
+    result = check(built, "--select", "client_snapshot")
+    assert result.exit_code == 1
+    assert "PM-05" in result.stdout and "models/marts/client_snapshot.sql" in result.stdout
+
+
+def test_missing_manifest_is_a_usage_error_naming_it(built: BuiltProject, tmp_path: Path) -> None:
+    missing = tmp_path / "target" / "manifest.json"
+    result = check(built, manifest=missing)
+    assert result.exit_code == 2
+    assert f"{missing}: dbt manifest not found." in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_corrupt_manifest_names_file_and_line(built: BuiltProject, tmp_path: Path) -> None:
+    corrupt = tmp_path / "manifest.json"
+    corrupt.write_text('{"metadata": {},\n "nodes": {"model.x": \n')
+    result = check(built, manifest=corrupt)
+    assert result.exit_code == 2
+    assert f"{corrupt}:3: dbt manifest is not valid JSON" in result.stderr
+    not_a_manifest = tmp_path / "other.json"
+    not_a_manifest.write_text("[1, 2]")
+    result = check(built, manifest=not_a_manifest)
+    assert result.exit_code == 2 and "not a dbt manifest" in result.stderr
+
+
+def edited_manifest(built: BuiltProject, tmp_path: Path, edit: Any) -> Path:
+    data = copy.deepcopy(built.manifest_data())
+    edit(data)
+    return write_manifest(tmp_path, data)
+
+
+def test_unknown_purpose_in_meta_is_blocked_by_policy(built: BuiltProject, tmp_path: Path) -> None:
+    def edit(data: dict[str, Any]) -> None:
+        node = data["nodes"]["model.nz_social.benefit_uptake_by_region"]
+        node["config"]["meta"]["kaitiaki"]["purpose"] = "no-such-purpose"
+        node["meta"]["kaitiaki"]["purpose"] = "no-such-purpose"
+
+    manifest = edited_manifest(built, tmp_path, edit)
+    result = check(built, "--select", "benefit_uptake_by_region", "--format", "json", manifest=manifest)
+    assert result.exit_code == 1
+    job = jobs_by_name(result)["benefit_uptake_by_region"]
+    assert job["job"]["purpose"] == "no-such-purpose"
+    assert "PM-02" in rules(job)
+
+
+def test_unmappable_adapter_type_blocks_with_a_clear_message(built: BuiltProject, tmp_path: Path) -> None:
+    def edit(data: dict[str, Any]) -> None:
+        data["metadata"]["adapter_type"] = "cobolbase"
+        node = data["nodes"]["model.nz_social.benefit_uptake_by_region"]
+        node["config"]["meta"]["kaitiaki"]["dialect"] = "duckdb"
+        node["meta"]["kaitiaki"]["dialect"] = "duckdb"
+
+    manifest = edited_manifest(built, tmp_path, edit)
+    result = check(built, "--format", "json", manifest=manifest)
+    assert result.exit_code == 1
+    jobs = jobs_by_name(result)
+    for name in MODELS - {"benefit_uptake_by_region"}:
+        violations = jobs[name]["decision"]["violations"]
+        assert jobs[name]["decision"]["allow"] is False
+        assert any(v["rule"] == "SYS-01" and "'cobolbase'" in v["message"] for v in violations), violations
+    assert jobs["benefit_uptake_by_region"]["decision"]["allow"] is True  # meta.kaitiaki.dialect
+
+
+def test_python_and_uncompiled_models_are_blocked_not_skipped(built: BuiltProject, tmp_path: Path) -> None:
+    def edit(data: dict[str, Any]) -> None:
+        data["nodes"]["model.nz_social.stg_msd_clients"]["language"] = "python"
+        del data["nodes"]["model.nz_social.stg_moe_students"]["compiled_code"]
+
+    manifest = edited_manifest(built, tmp_path, edit)
+    result = check(
+        built, "--select", "stg_msd_clients", "stg_moe_students", "--format", "json", manifest=manifest
+    )
+    assert result.exit_code == 1
+    jobs = jobs_by_name(result)
+    assert "SYS-01" in rules(jobs["stg_msd_clients"]) and "SYS-01" in rules(jobs["stg_moe_students"])
+    messages = " ".join(v["message"] for job in jobs.values() for v in job["decision"]["violations"])
+    assert "python model" in messages and "dbt compile" in messages
+
+
+def test_invalid_destination_in_meta_names_the_properties_file(built: BuiltProject, tmp_path: Path) -> None:
+    def edit(data: dict[str, Any]) -> None:
+        node = data["nodes"]["model.nz_social.client_snapshot"]
+        node["config"]["meta"]["kaitiaki"]["destination"] = "the moon"
+        node["meta"]["kaitiaki"]["destination"] = "the moon"
+
+    result = check(built, manifest=edited_manifest(built, tmp_path, edit))
+    assert result.exit_code == 2
+    assert "models/marts/_marts.yml" in result.stderr and "the moon" in result.stderr
+
+
+def test_dbt_compile_failure_is_shown_and_exits_2(tmp_path: Path) -> None:
+    project = copy_example(tmp_path / PROJECT)
+    (project / "models" / "marts" / "broken.sql").write_text("select * from {{ ref('no_such_model') }}\n")
+    result = run_dbt_command(project, "check")
+    assert result.exit_code == 2
+    assert "no_such_model" in result.stderr  # dbt's own error
+    assert "kaitiaki: error: " in result.stderr and "Traceback" not in result.stderr
+    assert result.stdout == ""

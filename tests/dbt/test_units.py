@@ -1,0 +1,155 @@
+"""The adapter's pure parts: argument splitting, dialects, graph order, exclusion selectors, jobs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from kaitiaki_dbt.dialects import adapter_dialect
+from kaitiaki_dbt.jobs import kaitiaki_meta, model_job
+from kaitiaki_dbt.manifest import DbtProject, model_ancestors, model_descendants, topological_order
+from kaitiaki_dbt.runner import split_dbt_args
+from kaitiaki_dbt.summary import exclusion_selectors
+
+from kaitiaki.config import Settings
+from kaitiaki.errors import ConfigError, KaitiakiError
+from kaitiaki.model import Destination
+
+pytestmark = pytest.mark.dbt
+
+
+def model(name: str, *parents: str, folder: str = "marts", **extra: Any) -> dict[str, Any]:
+    return {
+        "unique_id": f"model.p.{name}",
+        "name": name,
+        "resource_type": "model",
+        "fqn": ["p", folder, name],
+        "depends_on": {"nodes": list(parents)},
+        "original_file_path": f"models/{folder}/{name}.sql",
+        "patch_path": f"p://models/{folder}/_{folder}.yml",
+        "compiled_code": f"select 1 as x -- {name}",
+        "relation_name": f'"db"."main"."{name}"',
+        "config": {"meta": {}, "materialized": "table"},
+        "meta": {},
+        "tags": [],
+        **extra,
+    }
+
+
+def project(*models: dict[str, Any]) -> DbtProject:
+    nodes = {m["unique_id"]: m for m in models}
+    nodes["seed.p.raw"] = {
+        "unique_id": "seed.p.raw",
+        "resource_type": "seed",
+        "relation_name": '"db"."main"."raw"',
+    }
+    return DbtProject(
+        manifest={"metadata": {"adapter_type": "duckdb", "project_name": "p"}, "nodes": nodes}, path=None
+    )
+
+
+DAG = project(
+    model("a", "seed.p.raw", folder="staging"),
+    model("b", "model.p.a"),
+    model("c", "model.p.a"),
+    model("d", "model.p.b", "model.p.c"),
+    model("e"),
+)
+
+
+def test_split_dbt_args_keeps_values_and_multi_value_selectors() -> None:
+    args = split_dbt_args(
+        [
+            "--select",
+            "a",
+            "b+",
+            "--full-refresh",
+            "-t",
+            "prod",
+            "--exclude=c",
+            "--vars",
+            "{x: 1}",
+            "-s",
+            "tag:t",
+        ]
+    )
+    assert args.project == ("-t", "prod", "--vars", "{x: 1}")
+    assert args.selection == ("--select", "a", "b+", "--exclude=c", "-s", "tag:t")
+    assert args.value("--target", "-t") == "prod"
+
+
+def test_target_dir_follows_project_dir_and_target_path() -> None:
+    args = split_dbt_args(["--project-dir", "/srv/proj", "--target-path", "out"])
+    assert str(args.target_dir) == "/srv/proj/out"
+    assert str(split_dbt_args([]).target_dir) == "target"
+
+
+@pytest.mark.parametrize(
+    ("adapter", "dialect"),
+    [
+        ("duckdb", "duckdb"),
+        ("sqlserver", "tsql"),
+        ("Databricks", "databricks"),
+        ("spark", "spark"),
+        ("trino", "trino"),
+    ],
+)
+def test_adapter_types_map_to_sqlglot_dialects(adapter: str, dialect: str) -> None:
+    assert adapter_dialect(adapter) == dialect
+
+
+def test_unknown_adapter_type_maps_to_nothing() -> None:
+    assert adapter_dialect("cobolbase") is None and adapter_dialect(None) is None
+
+
+def test_topological_order_puts_parents_first_and_is_stable() -> None:
+    order = topological_order(DAG, [f"model.p.{n}" for n in "edcba"])
+    assert order == ["model.p.a", "model.p.b", "model.p.c", "model.p.d", "model.p.e"]
+
+
+def test_ancestors_and_descendants_are_models_only() -> None:
+    assert model_ancestors(DAG, ["model.p.d"]) == {"model.p.a", "model.p.b", "model.p.c"}
+    assert model_descendants(DAG, ["model.p.a"]) == {"model.p.b", "model.p.c", "model.p.d"}
+
+
+def test_cycles_are_reported_not_looped_over() -> None:
+    cyclic = project(model("x", "model.p.y"), model("y", "model.p.x"))
+    with pytest.raises(KaitiakiError, match="cycle"):
+        topological_order(cyclic, ["model.p.x", "model.p.y"])
+
+
+def test_exclusion_selectors_use_the_full_fqn_and_descendants() -> None:
+    assert exclusion_selectors(DAG, ["model.p.b", "model.p.a"]) == ["p.staging.a+", "p.marts.b+"]
+
+
+def test_model_meta_overrides_folder_meta_and_unknown_keys_are_errors() -> None:
+    node = model(
+        "m", config={"meta": {"kaitiaki": {"purpose": "folder"}}}, meta={"kaitiaki": {"purpose": "own"}}
+    )
+    assert kaitiaki_meta(node) == {"purpose": "own"}
+    typo = model("m", meta={"kaitiaki": {"purpse": "x"}})
+    with pytest.raises(ConfigError, match="did you mean 'purpose'") as error:
+        kaitiaki_meta(typo)
+    assert "models/marts/_marts.yml" in str(error.value)
+
+
+def test_model_job_reads_purpose_destination_dialect_and_upstream() -> None:
+    node = model(
+        "m",
+        "model.p.a",
+        meta={
+            "kaitiaki": {"purpose": "p1", "destination": {"kind": "shared"}, "agency": "moh"},
+            "owner": "team",
+        },
+        tags=["retention:P1Y"],
+    )
+    job = model_job(node, adapter_type="duckdb", settings=Settings())
+    assert job.id == "dbt:model.p.m" and job.kind == "dbt_model" and job.dialect == "duckdb"
+    assert job.purpose == "p1" and job.owner == "team" and job.tags == ("retention:P1Y",)
+    assert job.destination == Destination(kind="shared", region="nz")
+    assert job.upstream == ("dbt:model.p.a",)
+    assert job.meta["agency"] == "moh"
+    default = model_job(
+        model("n"), adapter_type="redshift", settings=Settings(default_destination=Destination("shared"))
+    )
+    assert default.destination.kind == "shared" and default.dialect == "redshift" and default.purpose is None
