@@ -1,0 +1,84 @@
+"""The parse-time check: SQL that is final in the DAG file is checked when the file is parsed.
+
+``airflow: {parse_time_check: off | warn | block}`` in kaitiaki.yaml; ``warn`` (the default)
+logs the explanation in the DAG processor's log. ``block`` raises
+``AirflowClusterPolicyViolation``, and Airflow records that as an import error of the *whole
+file*: every DAG in it stops being scheduled until the SQL is fixed. Only a verdict the gate
+would enforce blocks (mode ``enforce``). Templated SQL, and anything that cannot be settled
+without a run (an unreadable connection, say), is left to the runtime guard, which always
+checks the rendered SQL and fails closed. Task processes skip this check: they re-parse the DAG
+file only to run one task, which the runtime guard checks.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, Any
+
+from kaitiaki.errors import KaitiakiError
+from kaitiaki_airflow.gates import LOG, config_path_for, decide_task, parse_gate_for, rules_of
+from kaitiaki_airflow.tasks import job_id_of, static_sql, task_name
+
+if TYPE_CHECKING:
+    from kaitiaki.model import Verdict
+
+TASK_PROCESS_MARK = "_AIRFLOW_PARSING_CONTEXT_TASK_ID"
+
+
+def in_task_process() -> bool:
+    """True while a task runner parses the DAG file to run one task (Airflow's parsing context)."""
+    return bool(os.environ.get(TASK_PROCESS_MARK))
+
+
+def check_at_parse(task: Any) -> None:
+    """Warn about, or block, a task whose literal SQL the policies deny; never fail the parse otherwise."""
+    if in_task_process():
+        return
+    try:
+        finding = parse_time_finding(task)
+    except Exception as exc:
+        reason = str(exc) if isinstance(exc, KaitiakiError) else f"internal error {type(exc).__name__}: {exc}"
+        LOG.warning(
+            "kaitiaki did not check %s at parse time: %s It is checked when it runs, and does not run "
+            "unless the check passes.",
+            task_name(task),
+            reason,
+        )
+        return
+    if finding is None:
+        return
+    mode, verdict, explanation = finding
+    if mode == "block" and verdict.blocked:
+        from airflow.exceptions import AirflowClusterPolicyViolation
+
+        raise AirflowClusterPolicyViolation(
+            f"kaitiaki (parse_time_check: block) denies {job_id_of(task)}: {rules_of(verdict)}. "
+            "Airflow treats this as an import error of the whole DAG file, so no DAG in the file is "
+            f"scheduled until it is fixed.\n{explanation}"
+        )
+    LOG.warning(
+        "kaitiaki parse-time check of %s: %s (%s). When it runs, it will be %s.\n%s",
+        task_name(task),
+        "denied" if not verdict.decision.allow else "findings",
+        rules_of(verdict),
+        "blocked" if verdict.blocked else "allowed to run",
+        explanation,
+    )
+
+
+def parse_time_finding(task: Any) -> tuple[str, Verdict, str] | None:
+    """(mode, verdict, explanation) when the task's literal SQL has findings; None otherwise."""
+    gate = parse_gate_for(config_path_for(task))
+    mode = gate.settings.parse_time_check
+    if mode == "off":
+        return None
+    sql = static_sql(task)
+    if sql is None:
+        return None
+    labels = {"dag_id": str(task.dag.dag_id), "task_id": str(task.task_id), "stage": "parse"}
+    verdict = decide_task(task, gate=gate, sql=sql, labels=labels)
+    if not verdict.decision.violations:
+        return None
+    from kaitiaki.report.explain import explain
+
+    return mode, verdict, explain(verdict, color=False)

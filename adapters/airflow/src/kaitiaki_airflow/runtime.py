@@ -1,0 +1,138 @@
+"""The runtime guard: check a task's *rendered* SQL just before it executes.
+
+The task policy chains :func:`guarded` in front of the task's pre-execute hook (the hook the
+DAG author set still runs, after the check). The task runner calls it with the context once the
+templates are rendered, so ``context["task"]`` holds the SQL that is about to run; the task the
+policy saw at parse time is still the template. A denial raises ``AirflowFailException``: the
+task fails on this try, without retries, before its operator opens a connection, and its
+downstream tasks end ``upstream_failed``. Anything that stops kaitiaki from deciding fails the
+task the same way (fail closed); only a policy engine that gave no answer (SYS-02) is left to the
+task's retries, because nothing about the task itself is wrong.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Generator, Mapping
+from typing import TYPE_CHECKING, Any
+
+from kaitiaki_airflow.gates import LOG, config_path_for, decide_task, gate_for, rules_of
+from kaitiaki_airflow.tasks import combined_sql, job_id_of, sql_values, task_name
+
+if TYPE_CHECKING:
+    from kaitiaki.model import Verdict
+
+GUARD_MARK = "_kaitiaki_guard"
+ENGINE_UNAVAILABLE = "SYS-02"
+
+Hook = Callable[[Any], Any]
+
+
+def install_guard(task: Any) -> None:
+    """Chain the check in front of the task's own pre-execute hook, once per task object."""
+    if hasattr(task, "partial_kwargs"):  # a mapped task: each expanded copy gets the hook
+        previous = task.partial_kwargs.get("pre_execute")
+        if not is_guard(previous):
+            task.partial_kwargs["pre_execute"] = guarded(previous)
+        return
+    previous = getattr(task, "_pre_execute_hook", None)
+    if not is_guard(previous):
+        task._pre_execute_hook = guarded(previous)
+
+
+def is_guard(hook: Any) -> bool:
+    return bool(getattr(hook, GUARD_MARK, False))
+
+
+def guarded(previous: Hook | None) -> Hook:
+    """A pre-execute hook that checks first, then runs ``previous`` (a generator hook stays one)."""
+    if previous is not None and inspect.isgeneratorfunction(previous):
+        generator_hook = previous
+
+        def check_then_yield(context: Any) -> Generator[Any, Any, Any]:
+            check_before_execute(context)
+            return (yield from generator_hook(context))
+
+        hook: Hook = check_then_yield
+    else:
+
+        def check_then_call(context: Any) -> Any:
+            check_before_execute(context)
+            return previous(context) if previous is not None else None
+
+        hook = check_then_call
+    setattr(hook, GUARD_MARK, True)
+    return hook
+
+
+def run_labels(context: Mapping[str, Any]) -> dict[str, str]:
+    """What the decision log records about the run: dag, task, run and try."""
+    ti = context["ti"]
+    labels = {
+        "dag_id": str(ti.dag_id),
+        "task_id": str(ti.task_id),
+        "run_id": str(context.get("run_id") or ti.run_id),
+        "try_number": str(ti.try_number),
+    }
+    map_index = getattr(ti, "map_index", -1)
+    if isinstance(map_index, int) and map_index >= 0:
+        labels["map_index"] = str(map_index)
+    return labels
+
+
+def check_before_execute(context: Mapping[str, Any]) -> None:
+    """Decide the rendered task; raise to stop it, log why either way."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    task = context["task"]
+    log = getattr(task, "log", LOG)
+    job_id = job_id_of(task)
+    try:
+        gate = gate_for(config_path_for(task))
+        sql = combined_sql(sql_values(task), where=task_name(task))
+        verdict = decide_task(task, gate=gate, sql=sql, labels=run_labels(context))
+    except Exception as exc:
+        reason = str(exc) if _is_kaitiaki_error(exc) else f"internal error {type(exc).__name__}: {exc}"
+        log.error("kaitiaki could not check %s, so it does not run. %s", job_id, reason)
+        raise AirflowFailException(f"kaitiaki could not check {job_id}: {reason}") from None
+    announce(verdict, log)
+    if verdict.blocked:
+        raise blocked_error(verdict)
+
+
+def _is_kaitiaki_error(exc: Exception) -> bool:
+    from kaitiaki.errors import KaitiakiError
+
+    return isinstance(exc, KaitiakiError)
+
+
+def announce(verdict: Verdict, log: Any) -> None:
+    """Blocked or warned: the full explanation; audit: one line; allowed: one line."""
+    from kaitiaki.report.explain import explain
+
+    job_id = verdict.job.id
+    decision = verdict.decision
+    if verdict.blocked:
+        log.error("kaitiaki blocked %s.\n%s", job_id, explain(verdict, color=False))
+    elif not decision.allow and verdict.mode == "audit":
+        log.info("kaitiaki (audit mode) would block %s: %s. It runs.", job_id, rules_of(verdict))
+    elif not decision.allow:
+        text = explain(verdict, color=False)
+        log.warning("kaitiaki (%s mode) lets %s run.\n%s", verdict.mode, job_id, text)
+    elif decision.violations:
+        log.info("kaitiaki allowed %s with findings.\n%s", job_id, explain(verdict, color=False))
+    else:
+        log.info("kaitiaki allowed %s (policy revision %s).", job_id, decision.policy_revision or "unknown")
+
+
+def blocked_error(verdict: Verdict) -> Exception:
+    """Final for a policy denial; retryable when the only problem is an engine that did not answer."""
+    from airflow.sdk.exceptions import AirflowException, AirflowFailException
+
+    message = (
+        f"kaitiaki blocked {verdict.job.id}: {rules_of(verdict)}. The explanation is in the log above; "
+        "the task did not run."
+    )
+    if {v.rule for v in verdict.decision.violations} == {ENGINE_UNAVAILABLE}:
+        return AirflowException(message + " The policy engine gave no answer; the task's retries apply.")
+    return AirflowFailException(message)

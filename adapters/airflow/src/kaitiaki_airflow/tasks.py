@@ -1,0 +1,203 @@
+"""Airflow tasks as kaitiaki Jobs: which tasks run SQL, what SQL, and what they declare.
+
+Pure functions over operator objects (duck-typed: a BaseOperator, a MappedOperator or the
+unmapped copy the task runner renders). Purpose, destination and the other declarations come
+from ``params={"kaitiaki": {...}}`` on the DAG and the task *as written in the DAG file*, never
+from the run's ``conf``: whoever triggers a run cannot change what a task is declared for.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from kaitiaki.config import Settings, destination_from
+from kaitiaki.errors import KaitiakiError
+from kaitiaki.model import Destination, Job, SourceLocation
+from kaitiaki_airflow.sqlfields import sql_fields
+
+JINJA_MARKERS = ("{{", "{%", "{#")
+PARAM_KEYS = ("purpose", "destination", "dialect", "agency", "tags")
+PURPOSE_TAG = "purpose:"
+DEFAULT_OWNER = "airflow"
+
+
+def sql_values(task: Any) -> list[Any]:
+    """The current values of the SQL fields: templates at parse time, rendered text at run time."""
+    if hasattr(task, "partial_kwargs"):
+        mapped = getattr(task, "expand_input", None)
+        expanded = getattr(mapped, "value", {}) if mapped is not None else {}
+        return [task.partial_kwargs.get(name, expanded.get(name)) for name in sql_fields(task)]
+    return [getattr(task, name, None) for name in sql_fields(task)]
+
+
+def combined_sql(values: Iterable[Any], *, where: str) -> str:
+    """One SQL text from the fields' values (a string or a list of statements each)."""
+    statements: list[str] = []
+    for value in values:
+        if value is None:
+            continue
+        parts = [value] if isinstance(value, str) else value
+        if not isinstance(parts, (list, tuple)) or not all(isinstance(p, str) for p in parts):
+            raise KaitiakiError(
+                f"the SQL of {where} is a {type(value).__name__}, not text or a list of statements, "
+                "so kaitiaki cannot check it and it does not run.",
+                hint="pass SQL as a string, a list of strings or a .sql template file.",
+            )
+        statements += [p.strip().rstrip(";").rstrip() for p in parts if p.strip().rstrip(";").strip()]
+    return ";\n".join(statements)
+
+
+def static_sql(task: Any) -> str | None:
+    """The task's SQL when it is final at parse time (no Jinja, not a template file), else None."""
+    values = sql_values(task)
+    extensions = tuple(getattr(task, "template_ext", ()) or ())
+    texts = [text for value in values for text in _texts(value)]
+    if not all(isinstance(text, str) and not _templated(text, extensions) for text in texts):
+        return None
+    return combined_sql(values, where=task_name(task))
+
+
+def _texts(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    return list(value) if isinstance(value, (list, tuple)) else [value]
+
+
+def _templated(text: str, extensions: tuple[str, ...]) -> bool:
+    """Jinja, or a template file name Airflow could not resolve: only known when rendered."""
+    return any(m in text for m in JINJA_MARKERS) or bool(extensions and text.strip().endswith(extensions))
+
+
+def conn_id_of(task: Any) -> str | None:
+    """The connection the task runs its SQL on: ``conn_id_field`` (common-sql), else one ``*_conn_id``."""
+    field = getattr(task, "conn_id_field", None) or "conn_id"
+    source = task.partial_kwargs if hasattr(task, "partial_kwargs") else vars(task)
+    value = source.get(field)
+    if isinstance(value, str) and value:
+        return value
+    candidates = {v for k, v in source.items() if k.endswith("_conn_id") and isinstance(v, str) and v}
+    return candidates.pop() if len(candidates) == 1 else None
+
+
+def task_name(task: Any) -> str:
+    """``dag_id.task_id in <file>``, for messages."""
+    dag = getattr(task, "dag", None)
+    dag_id = getattr(dag, "dag_id", "?")
+    return f"task {dag_id}.{task.task_id} in {dag_file(task) or 'an unknown file'}"
+
+
+def dag_file(task: Any) -> str | None:
+    dag = getattr(task, "dag", None)
+    return getattr(dag, "fileloc", None) or None
+
+
+def job_id_of(task: Any) -> str:
+    return f"airflow:{task.dag.dag_id}.{task.task_id}"
+
+
+def declared(task: Any) -> dict[str, Any]:
+    """``params["kaitiaki"]`` of the DAG, overlaid by the task's; unknown keys are an error."""
+    merged: dict[str, Any] = {}
+    for params in (getattr(task.dag, "params", None), getattr(task, "params", None)):
+        value = _param(params, "kaitiaki")
+        if value is None:
+            continue
+        if not isinstance(value, Mapping):
+            kind = type(value).__name__
+            raise _declaration_error(task, f'params["kaitiaki"] must be a mapping, got {kind}')
+        merged.update(value)
+    unknown = sorted(set(merged) - set(PARAM_KEYS))
+    if unknown:
+        names = ", ".join(map(repr, unknown))
+        raise _declaration_error(task, f'unknown key(s) {names} in params["kaitiaki"]')
+    for key in ("purpose", "dialect", "agency"):
+        if merged.get(key) is not None and not isinstance(merged[key], str):
+            raise _declaration_error(task, f'params["kaitiaki"]["{key}"] must be a string')
+    tags = merged.get("tags", [])
+    if not isinstance(tags, (list, tuple)) or not all(isinstance(t, str) for t in tags):
+        raise _declaration_error(task, 'params["kaitiaki"]["tags"] must be a list of strings')
+    return merged
+
+
+def _param(params: Any, key: str) -> Any:
+    if params is None:
+        return None
+    try:
+        return params.get(key)
+    except Exception as exc:  # a Param that fails validation: not a declaration kaitiaki can use
+        raise KaitiakiError(f'params["{key}"] could not be read: {exc}') from None
+
+
+def _declaration_error(task: Any, problem: str) -> KaitiakiError:
+    return KaitiakiError(
+        f"{problem} ({task_name(task)}).",
+        path=dag_file(task),
+        hint=f"valid keys: {', '.join(PARAM_KEYS)}; "
+        'e.g. params={"kaitiaki": {"purpose": "benefit-uptake", "destination": "internal"}}.',
+    )
+
+
+def purpose_of(task: Any, declaration: Mapping[str, Any]) -> str | None:
+    """The declared purpose, else the DAG's one ``purpose:<id>`` tag."""
+    if declaration.get("purpose"):
+        return str(declaration["purpose"])
+    tagged = sorted(t[len(PURPOSE_TAG) :] for t in dag_tags(task) if t.startswith(PURPOSE_TAG))
+    if len(tagged) > 1:
+        raise _declaration_error(task, f"the DAG has {len(tagged)} purpose tags ({', '.join(tagged)})")
+    return tagged[0] if tagged else None
+
+
+def dag_tags(task: Any) -> tuple[str, ...]:
+    return tuple(sorted(str(t) for t in (getattr(task.dag, "tags", None) or ())))
+
+
+def job_for_task(
+    task: Any,
+    *,
+    sql: str,
+    dialect: str,
+    conn_id: str | None,
+    conn_type: str | None,
+    settings: Settings,
+    default_owner: str = DEFAULT_OWNER,
+) -> Job:
+    """The Job the gate decides for one task (id ``airflow:<dag_id>.<task_id>``)."""
+    declaration = declared(task)
+    destination: Destination = settings.default_destination
+    if declaration.get("destination") is not None:
+        destination = destination_from(declaration["destination"], where=task_name(task))
+    dag_id = task.dag.dag_id
+    meta: dict[str, Any] = {
+        "dag_id": dag_id,
+        "task_id": task.task_id,
+        "operator": getattr(task, "task_type", type(task).__name__),
+        "conn_id": conn_id,
+        "conn_type": conn_type,
+    }
+    if declaration.get("agency"):
+        meta["agency"] = declaration["agency"]
+    owner = getattr(task, "owner", None)
+    fileloc = dag_file(task)
+    return Job(
+        id=job_id_of(task),
+        kind="airflow_task",
+        name=task.task_id,
+        sql=sql,
+        dialect=dialect,
+        source=SourceLocation(path=_display_path(task, fileloc), line_offset=0),
+        owner=owner if owner and owner != default_owner else None,
+        purpose=purpose_of(task, declaration),
+        destination=destination,
+        tags=tuple(dict.fromkeys((*dag_tags(task), *declaration.get("tags", ())))),
+        upstream=tuple(f"airflow:{dag_id}.{u}" for u in sorted(getattr(task, "upstream_task_ids", ()))),
+        meta=meta,
+    )
+
+
+def _display_path(task: Any, fileloc: str | None) -> str | None:
+    relative = getattr(task.dag, "relative_fileloc", None)
+    if relative:
+        return str(relative)
+    return Path(fileloc).name if fileloc else None

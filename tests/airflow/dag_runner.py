@@ -1,0 +1,56 @@
+"""Load DAGs the way the scheduler does and run them: ``DagBag`` → ``dag.test()``, in a subprocess.
+
+The tests start this file with ``python dag_runner.py SPEC`` in a throwaway AIRFLOW_HOME, so
+Airflow's process-wide state never leaks between scenarios. It does not import kaitiaki: the
+policy must arrive through the ``airflow.policy`` entry point, exactly as in a deployment.
+The last line of stdout is ``KAITIAKI-RESULT <json>``: import errors, the DAGs loaded, which
+SQL tasks carry the guard, and every run's task states and try numbers.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+RESULT_MARK = "KAITIAKI-RESULT "
+
+
+def guarded_tasks(bag: Any) -> dict[str, bool]:
+    """``dag.task`` → whether its pre-execute hook is kaitiaki's guard, for every SQL task."""
+    out = {}
+    for dag_id in sorted(bag.dag_ids):
+        for task in bag.get_dag(dag_id).tasks:
+            if "sql" in getattr(task, "template_fields", ()):
+                hook = (
+                    task.partial_kwargs.get("pre_execute")
+                    if hasattr(task, "partial_kwargs")
+                    else task._pre_execute_hook
+                )
+                out[f"{dag_id}.{task.task_id}"] = bool(getattr(hook, "_kaitiaki_guard", False))
+    return out
+
+
+def run(bag: Any, dag_id: str, conf: dict[str, Any] | None) -> dict[str, Any]:
+    dag_run = bag.get_dag(dag_id).test(run_conf=conf)
+    tasks = {}
+    for ti in dag_run.get_task_instances():
+        key = ti.task_id if ti.map_index < 0 else f"{ti.task_id}[{ti.map_index}]"
+        tasks[key] = {"state": ti.state.value if ti.state else None, "try_number": ti.try_number}
+    return {"dag_id": dag_id, "run_id": dag_run.run_id, "state": str(dag_run.state), "tasks": tasks}
+
+
+def main(spec: dict[str, Any]) -> dict[str, Any]:
+    from airflow.dag_processing.dagbag import DagBag
+
+    bag = DagBag(dag_folder=spec["dags_folder"])
+    return {
+        "import_errors": {str(path): str(error) for path, error in bag.import_errors.items()},
+        "dag_ids": sorted(bag.dag_ids),
+        "guarded": guarded_tasks(bag),
+        "runs": [run(bag, item["dag_id"], item.get("conf")) for item in spec.get("runs", [])],
+    }
+
+
+if __name__ == "__main__":
+    print(RESULT_MARK + json.dumps(main(json.loads(sys.argv[1]))), flush=True)
