@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from kaitiaki.errors import KaitiakiError
 from kaitiaki.model import Decision
 from kaitiaki.plugins import get_plugin_manager
 from kaitiaki.report.decision_log import (
@@ -240,3 +241,18 @@ def test_concurrent_writers_lose_nothing_and_keep_one_chain(tmp_path: Path) -> N
     for writer in range(WRITERS):
         own = [int(r["labels"]["sequence"]) for r in records if r["labels"]["writer"] == str(writer)]
         assert own == sorted(own)
+
+
+def test_an_unwritable_log_is_a_clear_error_not_a_silent_skip(tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("a file where the log folder should be")
+    with pytest.raises(DecisionLogError) as caught:
+        write_log(blocker / "decisions.jsonl", 1)
+    assert str(blocker / "decisions.jsonl") in str(caught.value)
+    assert "cannot open the decision log" in str(caught.value)
+
+
+def test_verify_of_a_missing_file_is_a_user_error(tmp_path: Path) -> None:
+    with pytest.raises(KaitiakiError) as caught:
+        verify(tmp_path / "missing.jsonl")
+    assert "cannot read the decision log" in str(caught.value)

@@ -157,3 +157,10 @@ def test_a_column_reached_through_star_marks_the_star() -> None:
     line = "select * from cms.clients"
     marks = marks_on(line, ["cms.clients.full_name"], line)
     assert [(m.start, m.column) for m in marks] == [(7, "*")]
+
+
+def test_count_star_is_not_taken_for_a_projected_star() -> None:
+    line = "select count(*) * 2 as n, c.* from cms.clients c"
+    marks = marks_on(line, ["cms.clients.full_name"], line)
+    assert [m.start for m in marks] == [line.index("c.*") + 2]
+    assert marks_on("select count(*) from t", ["t.nhi"], "select count(*) from t") == ()

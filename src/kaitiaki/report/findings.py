@@ -31,6 +31,8 @@ LEVEL_MEANING = {
 }
 GOVERNANCE_FALLBACK = "your data governance team"
 MAX_EXCERPT_LINES = 3
+# A projected star (``select *``, ``, t.*``), not ``count(*)`` or a multiplication.
+SELECT_STAR = re.compile(r"(?:\bselect\s+(?:distinct\s+)?|,\s*|[\w\"`\]]\.)\*", re.IGNORECASE)
 # Words that can follow a table name without being its alias.
 NOT_ALIASES = frozenset(
     [
@@ -344,7 +346,7 @@ def marks_on(text: str, columns: Sequence[str], sql: str) -> tuple[Mark, ...]:
         start = next((i for i in starts if _qualifier_before(text, i) in qualifiers), starts[0])
         marks[start] = Mark(start, len(name), qualified)
     if not marks and columns:
-        star = next((i for i, ch in enumerate(text) if ch == "*" and i not in hidden), None)
+        star = next((m.end() - 1 for m in SELECT_STAR.finditer(text) if m.end() - 1 not in hidden), None)
         if star is not None:
             marks[star] = Mark(star, 1, "*")
     return tuple(marks[k] for k in sorted(marks))

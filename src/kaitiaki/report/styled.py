@@ -48,6 +48,7 @@ def to_ansi(lines: Sequence[Line]) -> str:
         highlight=False,
         markup=False,
         emoji=False,
+        no_color=False,  # the caller decided (it honours NO_COLOR and isatty): don't second-guess
     )
     for line in lines:
         text = Text()
