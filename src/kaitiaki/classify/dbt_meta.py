@@ -2,7 +2,7 @@
 
 The dbt adapter hands over plain data per table (relation name): ``{"columns": {col: {"meta":
 {...}, "tags": [...]}}, "meta": {...}, "tags": [...], "path": "models/schema.yml", "line": 12}``
-(``path`` and ``line`` are optional and only used in error messages).
+(``path``, ``line`` and ``unique_id`` are optional and only used in error messages).
 
 Conventions understood:
 - ``meta: {kaitiaki: {categories: [...]}}`` on a column: exactly these categories (``[]`` says
@@ -53,14 +53,15 @@ class _Where:
     """Builds errors that name the dbt file, line, model and column."""
 
     def __init__(self, table: str, entry: Mapping[str, Any]) -> None:
-        path, line = entry.get("path"), entry.get("line")
+        path, line, unique_id = entry.get("path"), entry.get("line"), entry.get("unique_id")
         self.table = table
+        self.node = f" ({unique_id})" if unique_id else ""
         self.path = str(path) if path else None
         self.line = line if isinstance(line, int) and not isinstance(line, bool) else None
 
     def error(self, what: str, message: str) -> KaitiakiError:
         return KaitiakiError(
-            f"dbt meta of {what}: {message}",
+            f"dbt meta of {what}{self.node}: {message}",
             path=self.path,
             line=self.line,
             hint="write meta: {kaitiaki: {categories: [direct_identifier, ...]}} or meta: {pii: true}; "

@@ -1,0 +1,100 @@
+"""The built-in, country-neutral name rules, called through the real hook (kaitiaki-nz not loaded)."""
+
+from __future__ import annotations
+
+import pytest
+
+from kaitiaki.classify.names import name_tokens
+
+from .support import plugin_manager
+
+PM = plugin_manager(nz=False)
+
+
+def categories(table: str, column: str, data_type: str | None = None) -> tuple[str, ...]:
+    answers = PM.hook.kaitiaki_classify_column(table=table, column=column, data_type=data_type, context={})
+    return tuple(sorted({c for answer in answers for found in answer for c in found.categories}))
+
+
+# (table, column, expected categories): one line per case, so a new case is one line.
+CASES = [
+    ("cms.clients", "first_name", ("direct_identifier",)),
+    ("cms.clients", "FirstName", ("direct_identifier",)),
+    ("cms.clients", "FIRST-NAME", ("direct_identifier",)),
+    ("cms.clients", "given_name", ("direct_identifier",)),
+    ("cms.clients", "surname", ("direct_identifier",)),
+    ("cms.clients", "full_name", ("direct_identifier",)),
+    ("cms.clients", "Full Name", ("direct_identifier",)),
+    ("cms.clients", "name", ("direct_identifier",)),
+    ("cms.clients", "email", ("direct_identifier",)),
+    ("cms.clients", "EmailAddress", ("direct_identifier",)),
+    ("cms.clients", "phone", ("direct_identifier",)),
+    ("cms.clients", "mobile", ("direct_identifier",)),
+    ("cms.clients", "home_address", ("direct_identifier",)),
+    ("cms.clients", "address", ("direct_identifier",)),
+    ("cms.clients", "postcode", ("quasi_identifier",)),
+    ("cms.clients", "dob", ("quasi_identifier",)),
+    ("cms.clients", "date_of_birth", ("quasi_identifier",)),
+    ("cms.clients", "BirthDate", ("quasi_identifier",)),
+    ("cms.clients", "gender", ("sensitive:gender",)),
+    ("cms.clients", "sex", ("sensitive:gender",)),
+    ("cms.clients", "ethnicity", ("sensitive:ethnicity",)),
+    ("cms.clients", "religion", ("sensitive:religion",)),
+    ("cms.clients", "passport_number", ("unique_identifier:passport",)),
+    ("cms.clients", "ssn", ("unique_identifier:ssn",)),
+    ("cms.clients", "drivers_licence", ("unique_identifier:driver_licence",)),
+    ("health.visits", "diagnosis_code", ("sensitive:health",)),
+    ("tax.returns", "total_income", ("sensitive:income",)),
+    ("cms.events", "client_id", ("person_key",)),
+    ("cms.clients", "id", ("person_key",)),
+    ("cms.clients", "opted_out", ("opt_out_flag",)),
+    ("cms.clients", "email_hash", ("person_key",)),
+    ("cms.clients", "hashed_phone", ("person_key",)),
+    # Not a person's name, address or contact: an organisation's or a place's.
+    ("moe.schools", "school_name", ()),
+    ("moe.schools", "name", ()),
+    ("moe.schools", "address", ()),
+    ("moe.schools", "email", ()),
+    ("cms.clients", "school_address", ()),
+    ("cms.providers", "provider_phone", ()),
+    ("cms.events", "product_name", ()),
+    ("cms.events", "name", ()),
+    # Not identifiers at all, or facts *about* an identifier rather than the identifier.
+    ("cms.clients", "region", ()),
+    ("cms.clients", "created_at", ()),
+    ("cms.clients", "updated_at", ()),
+    ("cms.clients", "email_verified", ()),
+    ("cms.clients", "has_email", ()),
+    ("cms.clients", "phone_type", ()),
+    ("cms.clients", "address_type", ()),
+    ("stats.cells", "cell_count", ()),
+    ("cms.clients", "num_children", ()),
+    ("cms.clients", "benefit_type", ()),
+    ("cms.events", "event_date", ()),
+]
+
+
+@pytest.mark.parametrize(("table", "column", "expected"), CASES, ids=[f"{t}.{c}" for t, c, _ in CASES])
+def test_generic_name_rules(table: str, column: str, expected: tuple[str, ...]) -> None:
+    assert categories(table, column) == expected
+
+
+def test_names_are_case_separator_and_diacritic_insensitive() -> None:
+    assert (
+        name_tokens("FirstName")
+        == name_tokens("first_name")
+        == name_tokens("First-Name")
+        == ("first", "name")
+    )
+    assert name_tokens("HTTPServerName") == ("http", "server", "name")
+    assert name_tokens("ingoa_whānau") == ("ingoa", "whanau")
+
+
+def test_a_boolean_column_is_a_flag_about_the_value_not_the_value() -> None:
+    assert categories("cms.clients", "email", "BOOLEAN") == ()
+    assert categories("cms.clients", "opted_out", "boolean") == ("opt_out_flag",)
+
+
+def test_core_rules_know_no_country_schemes() -> None:
+    assert categories("health.patients", "nhi") == ()
+    assert categories("cms.clients", "ird_number") == ()
