@@ -31,6 +31,7 @@ from kaitiaki.report.decision_log import (
     record_hash,
     verify,
 )
+from tests.e2e.cli_runner import run_cli
 from tests.report.verdicts import E3_JOB, PM11, REVISION, policy_input
 
 WRITERS = 8
@@ -256,3 +257,16 @@ def test_verify_of_a_missing_file_is_a_user_error(tmp_path: Path) -> None:
     with pytest.raises(KaitiakiError) as caught:
         verify(tmp_path / "missing.jsonl")
     assert "cannot read the decision log" in str(caught.value)
+
+
+def test_kaitiaki_log_verify_exits_0_on_an_intact_log_and_1_on_a_tampered_one(tmp_path: Path) -> None:
+    path = tmp_path / "decisions.jsonl"
+    records = write_log(path, 3)
+    intact = run_cli(["log", "verify", str(path)])
+    assert intact.exit_code == 0
+    assert records[-1]["hash"] in intact.stdout
+    lines = lines_of(path)
+    path.write_text(lines[0] + lines[2], encoding="utf-8")
+    tampered = run_cli(["log", "verify", str(path)])
+    assert tampered.exit_code == 1
+    assert tampered.stdout.startswith(f"{path}:2: deleted:")
