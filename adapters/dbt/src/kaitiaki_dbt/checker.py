@@ -14,8 +14,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from kaitiaki.analysis.names import normalise_table_name
 from kaitiaki.analysis.schema import Schema, normalise_schema
-
 from kaitiaki.classify import classify, propagated_categories
 from kaitiaki.config import Settings
 from kaitiaki.gate import Gate
@@ -23,7 +23,7 @@ from kaitiaki.model import ClassifiedFacts, Job, OutputColumn, SqlFacts, Unresol
 from kaitiaki_dbt.cache import VerdictCache, model_cache_key
 from kaitiaki_dbt.jobs import compiled_sql, model_job
 from kaitiaki_dbt.manifest import DbtProject, Node, model_ancestors, parents, topological_order
-from kaitiaki_dbt.schema import known_columns, meta_entry, output_columns, relation_key, relations
+from kaitiaki_dbt.schema import known_columns, meta_entry, output_columns, relations
 
 Inherited = dict[str, tuple[str, ...]]
 
@@ -152,7 +152,7 @@ class ProjectChecker:
 
     def relation_of(self, node: Node, dialect: str) -> str | None:
         name = node.get("relation_name")
-        return relation_key(str(name), dialect) if name and dialect else None
+        return normalise_table_name(str(name), dialect) if name and dialect else None
 
     def parent_schema(self, node: Node, dialect: str) -> Schema:
         """Columns of the relations this model reads (only those: a schema per model stays small)."""
@@ -166,7 +166,7 @@ class ProjectChecker:
             outcome = self.outcomes.get(parent_id)
             columns = outcome.columns if outcome else known_columns(self.project, parent, self.project_dir)
             if columns is not None:
-                schema[relation_key(str(parent["relation_name"]), dialect)] = dict(columns)
+                schema[normalise_table_name(str(parent["relation_name"]), dialect)] = dict(columns)
         return normalise_schema(schema, dialect)
 
     def parent_meta(self, node: Node, dialect: str) -> dict[str, Any]:
@@ -177,7 +177,7 @@ class ProjectChecker:
         for parent_id in parents(node):
             parent = self.relations.get(parent_id)
             if parent is not None:
-                out[relation_key(str(parent["relation_name"]), dialect)] = meta_entry(parent)
+                out[normalise_table_name(str(parent["relation_name"]), dialect)] = meta_entry(parent)
         return out
 
     def parent_categories(self, node: Node) -> Inherited:

@@ -190,10 +190,10 @@ def selection_values(args: DbtArgs) -> tuple[list[str], list[str]]:
     for token in args.selection:
         option, has_inline, inline = token.partition("=")
         if option in SELECTION_OPTIONS:
-            if option == "--selector":
+            if option in ("--selector", "--state"):
                 raise KaitiakiError(
-                    "--selector cannot be used with --manifest.",
-                    hint="use --select/--exclude, or drop --manifest to let dbt read selectors.yml.",
+                    f"{option} cannot be used with --manifest.",
+                    hint="use --select/--exclude, or drop --manifest to let dbt select with its state.",
                 )
             current = exclude if option == "--exclude" else select
             if has_inline:

@@ -17,7 +17,7 @@ from kaitiaki.config import Settings, destination_from
 from kaitiaki.errors import ConfigError
 from kaitiaki.model import Destination, Job, SourceLocation
 from kaitiaki_dbt.dialects import adapter_dialect
-from kaitiaki_dbt.manifest import Node, parents
+from kaitiaki_dbt.manifest import Node, parents, properties_file
 
 MODEL_META_KEYS = ("purpose", "destination", "owner", "agency", "dialect", "categories")
 
@@ -25,14 +25,6 @@ MODEL_META_KEYS = ("purpose", "destination", "owner", "agency", "dialect", "cate
 def job_id(unique_id: str) -> str:
     """``dbt:model.<project>.<name>``: stable across runs, what waivers name."""
     return f"dbt:{unique_id}"
-
-
-def properties_file(node: Node) -> str:
-    """The file a user edits to fix a model's meta: its properties YAML, else its SQL file."""
-    patch = node.get("patch_path")
-    if isinstance(patch, str) and "://" in patch:
-        return patch.split("://", 1)[1]
-    return str(patch or node.get("original_file_path") or node.get("unique_id"))
 
 
 def kaitiaki_meta(node: Node) -> dict[str, Any]:

@@ -116,6 +116,14 @@ def parents(node: Node) -> tuple[str, ...]:
     return tuple(depends_on.get("nodes") or ())
 
 
+def properties_file(node: Node) -> str:
+    """The file a user edits to fix a model's meta: its properties YAML, else its SQL file."""
+    patch = node.get("patch_path")
+    if isinstance(patch, str) and "://" in patch:
+        return patch.split("://", 1)[1]
+    return str(patch or node.get("original_file_path") or node.get("unique_id"))
+
+
 def model_ancestors(project: DbtProject, unique_ids: Iterable[str]) -> set[str]:
     """Every model upstream of ``unique_ids`` (not including them)."""
     models = project.models()

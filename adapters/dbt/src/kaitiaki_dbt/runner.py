@@ -27,7 +27,7 @@ PROJECT_OPTIONS = (
     "--vars",
     "--target-path",
 )
-SELECTION_OPTIONS = ("--select", "-s", "--models", "-m", "--model", "--exclude", "--selector")
+SELECTION_OPTIONS = ("--select", "-s", "--models", "-m", "--model", "--exclude", "--selector", "--state")
 MULTI_VALUE_OPTIONS = ("--select", "-s", "--models", "-m", "--model", "--exclude")
 
 

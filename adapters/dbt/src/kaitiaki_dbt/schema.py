@@ -1,40 +1,27 @@
 """What the models read: relation names, their columns, and their dbt meta, as plain data.
 
 A model's compiled SQL names its inputs by ``relation_name`` (``"db"."schema"."table"``); the
-analysis names tables the same way, normalised per dialect, so every key here goes through
-``relation_key``. Columns of a relation come, best first, from: catalog.json (what the warehouse
-has), a seed's CSV header, a model's own analysed output, and the columns declared in YAML.
-Declared columns may be incomplete (a star over them would miss columns), which is why
-``dbt docs generate`` (catalog.json) is recommended for sources.
+analysis names tables the same way, normalised per dialect, so every key goes through the
+analysis's own ``normalise_table_name``. Columns of a relation come, best first, from:
+catalog.json (what the warehouse has), a seed's CSV header, a model's own analysed output, and
+the columns declared in YAML. Declared columns may be incomplete (a star over them would miss
+columns), which is why ``dbt docs generate`` (catalog.json) is recommended for sources.
 """
 
 from __future__ import annotations
 
 import csv
 from collections.abc import Iterable, Mapping
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import sqlglot
 from sqlglot import exp
 from sqlglot.errors import SqlglotError
-from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
 
-from kaitiaki_dbt.manifest import RELATION_TYPES, DbtProject, Node
+from kaitiaki_dbt.manifest import RELATION_TYPES, DbtProject, Node, properties_file
 
 Columns = dict[str, str]
-
-
-@lru_cache(maxsize=65536)
-def relation_key(relation_name: str, dialect: str) -> str:
-    """``"DB"."main"."Clients"`` → ``db.main.clients`` as the analysis normalises table names."""
-    try:
-        table = exp.to_table(relation_name, dialect=dialect)
-    except SqlglotError:
-        return relation_name.lower()
-    table = normalize_identifiers(table, dialect=dialect)
-    return ".".join(part.name for part in table.parts)
 
 
 def relations(project: DbtProject) -> dict[str, Node]:
@@ -150,7 +137,7 @@ def meta_entry(node: Node) -> dict[str, Any]:
         }
     config = node.get("config") or {}
     return {
-        "unique_id": node.get("unique_id"),
+        "path": properties_file(node),
         "meta": {**(config.get("meta") or {}), **(node.get("meta") or {})},
         "tags": list(node.get("tags") or ()),
         "columns": columns,
