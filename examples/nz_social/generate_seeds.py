@@ -36,7 +36,7 @@ def linked_children(children: list[dict[str, Any]], patients: list[dict[str, Any
     rng = random.Random(f"children-link:{SEED}")
     donors = rng.sample(patients, k=int(len(children) * LINKED_SHARE))
     linked = [dict(child) for child in children]
-    for child, patient in zip(linked, donors):
+    for child, patient in zip(linked[: len(donors)], donors, strict=True):
         child["nhi"] = patient["nhi"]
     return linked
 
@@ -44,7 +44,7 @@ def linked_children(children: list[dict[str, Any]], patients: list[dict[str, Any
 def spine(clients: list[dict[str, Any]], patients: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """An IDI-style concordance: MSD client number ↔ NHI for the clients found in both."""
     rng = random.Random(f"spine:{SEED}")
-    pairs = zip(rng.sample(clients, k=ROWS // 2), rng.sample(patients, k=ROWS // 2))
+    pairs = zip(rng.sample(clients, k=ROWS // 2), rng.sample(patients, k=ROWS // 2), strict=True)
     return [{"client_number": c["client_number"], "nhi": p["nhi"]} for c, p in pairs]
 
 
