@@ -81,7 +81,8 @@ def kaitiaki_decision_made(job: Job, input: Mapping[str, Any], decision: Decisio
 def kaitiaki_reporters() -> dict[str, Callable[..., Any]]:
     """Format name → reporter for ``--format`` (``text``, ``json``, ``sarif``, ...).
 
-    A reporter is called with the verdicts and returns the text to print on stdout.
+    A reporter is called as ``reporter(verdicts, color=bool)`` and returns the text to print on
+    stdout; a plugin registered later may override a built-in format.
     """
 
 
