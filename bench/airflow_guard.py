@@ -1,0 +1,275 @@
+"""Airflow guard cost: per-task check time (engine warm), first check in a fresh process, import cost.
+
+1. Warm: the runtime guard (`check_before_execute`) on real SQLExecuteQueryOperator tasks of
+   the example DAGs, in one process after a first decision: render → connection type → analysis
+   → classification → embedded Rego → explanation → decision log append (fsync). SQL varies
+   per call so nothing is served from a cache. The task instance is a plain namespace with the
+   four ids the guard labels the decision with (the only part not from Airflow).
+2. Cold: the first check in a fresh Python process after `import airflow` (imports kaitiaki,
+   sqlglot and the engine, compiles the policies), as a task process pays it.
+3. Import: `import airflow` with the policy module as installed, and with an empty module in
+   its place (same entry point, no code), alternating, in fresh processes; plus
+   `python -X importtime`'s cumulative figure for the module itself.
+
+Writes bench/results/airflow.md.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+RESULTS = HERE / "results" / "airflow.md"
+EXAMPLE_CONFIG = REPO / "examples" / "nz_social" / "dags" / "kaitiaki.yaml"
+WARM_CALLS = 300
+IMPORT_PAIRS = 7
+PERCENTILE_95 = 0.95
+
+SQL = {
+    "allowed aggregate": """
+        create or replace table analytics.benefit_uptake_by_region as
+        select region, count(distinct client_number) as clients
+        from msd.clients where not opted_out
+        group by region having count(distinct client_number) >= {n}""",
+    "denied extract": """
+        create or replace table exports.client_extract as
+        select client_number, full_name, phone, region
+        from msd.clients where region = 'Region {n}' and not opted_out""",
+    "denied linking": """
+        create or replace table analytics.benefit_health as
+        select c.client_number, c.benefit_type, p.diagnosis_code
+        from msd.clients c
+        join stats.spine s on s.client_number = c.client_number
+        join health.patients p on p.nhi = s.nhi
+        where c.region <> 'Region {n}'""",
+}
+
+
+def environment(home: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "KAITIAKI_"))}
+    env.update(
+        {
+            "AIRFLOW_HOME": str(home),
+            "AIRFLOW__CORE__DAGS_FOLDER": str(home / "dags"),
+            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+            "KAITIAKI_CONFIG": str(home / "kaitiaki.yaml"),
+            "AIRFLOW_CONN_NZ_SOCIAL_DUCKDB": json.dumps(
+                {"conn_type": "duckdb", "host": str(home / "wh.duckdb")}
+            ),
+            "RUST_BACKTRACE": "0",
+            "RUST_LIB_BACKTRACE": "0",
+        }
+    )
+    return env
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+# --- measured inside a child process -----------------------------------------------------------
+
+
+def guard_calls(calls: int) -> dict[str, Any]:
+    """Child: time the runtime guard on each example task, first call separately."""
+    import logging
+    from types import SimpleNamespace
+
+    started = time.perf_counter()
+    import airflow  # noqa: F401  (the policy entry point loads here, as in a worker)
+
+    import_s = time.perf_counter() - started
+    from airflow.providers.common.sql.operators.sql import SQLExecuteQueryOperator
+    from airflow.sdk import DAG
+    from airflow.sdk.exceptions import AirflowFailException
+    from kaitiaki_airflow.runtime import check_before_execute
+
+    logging.disable(logging.CRITICAL)  # the explanation is rendered either way; not written to a terminal
+    with DAG("bench", schedule=None, tags=["purpose:benefit-uptake", "retention:P1Y"]) as dag:
+        tasks = {
+            name: SQLExecuteQueryOperator(task_id=f"t{i}", conn_id="nz_social_duckdb", sql="select 1")
+            for i, name in enumerate(SQL)
+        }
+    dag.fileloc = str(Path(os.environ["AIRFLOW_HOME"]) / "dags" / "bench.py")
+
+    def check(name: str, n: int) -> tuple[float, bool]:
+        task = tasks[name]
+        task.sql = SQL[name].format(n=n)
+        ti = SimpleNamespace(
+            dag_id="bench", task_id=task.task_id, run_id="bench_run", try_number=1, map_index=-1
+        )
+        begin = time.perf_counter()
+        try:
+            check_before_execute({"task": task, "ti": ti, "run_id": "bench_run"})
+            allowed = True
+        except AirflowFailException:
+            allowed = False
+        return time.perf_counter() - begin, allowed
+
+    first_s, _ = check("allowed aggregate", 6)
+    timings: dict[str, list[float]] = {name: [] for name in SQL}
+    outcomes: dict[str, bool] = {}
+    for n in range(calls):
+        for name in SQL:
+            elapsed, allowed = check(name, 7 + n)
+            timings[name].append(elapsed)
+            outcomes[name] = allowed
+    return {"import_s": import_s, "first_s": first_s, "timings": timings, "outcomes": outcomes}
+
+
+def import_only(stub: bool) -> float:
+    """Child: wall time of `import airflow`, optionally with an empty module in the policy's place."""
+    if stub:
+        import types
+
+        sys.modules["kaitiaki_airflow.policy"] = types.ModuleType("kaitiaki_airflow.policy")
+    started = time.perf_counter()
+    import airflow  # noqa: F401
+
+    return time.perf_counter() - started
+
+
+# --- the parent ------------------------------------------------------------------------------
+
+
+def child(env: dict[str, str], *args: str) -> Any:
+    done = subprocess.run(
+        [sys.executable, __file__, *args], env=env, capture_output=True, text=True, check=True, timeout=1800
+    )
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def policy_importtime_ms(env: dict[str, str]) -> float:
+    """`-X importtime` cumulative microseconds of kaitiaki_airflow.policy (with its package), in ms."""
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", "import airflow"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=600,
+    )
+    total = 0
+    for line in done.stderr.splitlines():
+        match = re.match(r"import time:\s+(\d+) \|\s+(\d+) \|(\s*)(\S+)", line)
+        if match and match.group(4).strip() in ("kaitiaki_airflow", "kaitiaki_airflow.policy"):
+            total += (
+                int(match.group(2))
+                if match.group(4).strip() == "kaitiaki_airflow.policy"
+                else int(match.group(1))
+            )
+    return total / 1000
+
+
+def measure() -> dict[str, Any]:
+    home = Path(tempfile.mkdtemp(prefix="kaitiaki-airflow-bench-"))
+    try:
+        (home / "dags").mkdir()
+        shutil.copy(EXAMPLE_CONFIG, home / "kaitiaki.yaml")
+        env = environment(home)
+        subprocess.run(
+            [sys.executable, "-m", "airflow", "db", "migrate"], env=env, capture_output=True, check=True
+        )
+        warm = child(env, "--guard", str(WARM_CALLS))
+        with_policy, without_policy = [], []
+        for _ in range(IMPORT_PAIRS):
+            with_policy.append(child(env, "--import", "real"))
+            without_policy.append(child(env, "--import", "stub"))
+        decisions = (
+            sum(1 for _ in (home / ".kaitiaki" / "decisions.jsonl").open())
+            if (home / ".kaitiaki" / "decisions.jsonl").exists()
+            else 0
+        )
+        return {
+            "warm": warm,
+            "import_with": with_policy,
+            "import_without": without_policy,
+            "importtime_ms": policy_importtime_ms(env),
+            "decisions_logged": decisions,
+        }
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def report(figures: dict[str, Any]) -> str:
+    warm = figures["warm"]
+    rows = []
+    everything: list[float] = []
+    for name, values in warm["timings"].items():
+        everything += values
+        outcome = "allowed" if warm["outcomes"][name] else "blocked"
+        rows.append(
+            f"| {name} ({outcome}) | {len(values)} | {statistics.median(values) * 1000:.1f} | "
+            f"{percentile(values, PERCENTILE_95) * 1000:.1f} |"
+        )
+    rows.append(
+        f"| **all** | {len(everything)} | **{statistics.median(everything) * 1000:.1f}** | "
+        f"**{percentile(everything, PERCENTILE_95) * 1000:.1f}** |"
+    )
+    with_s = statistics.median(figures["import_with"])
+    without_s = statistics.median(figures["import_without"])
+    return "\n".join(
+        [
+            "# Airflow guard: cost per task and at import",
+            "",
+            f"`bench/airflow_guard.py` on {os.cpu_count()} shared cores; Airflow 3.3.2, embedded Rego, "
+            "the example DAGs' kaitiaki.yaml, decision log on local disk (fsync per decision).",
+            "",
+            "## Runtime guard per task execution, engine warm",
+            "",
+            "One process, after its first decision; each call is the full guard on a real "
+            "SQLExecuteQueryOperator: connection type, analysis, classification, Rego, explanation, "
+            f"decision-log append. SQL varies per call. {figures['decisions_logged']} decisions logged.",
+            "",
+            "| task SQL | calls | median ms | p95 ms |",
+            "|---|---|---|---|",
+            *rows,
+            "",
+            "## First check in a fresh task process",
+            "",
+            f"`import airflow`: {warm['import_s'] * 1000:.0f} ms; then the first check (imports kaitiaki, "
+            f"sqlglot and the engine, compiles the policies, decides): **{warm['first_s'] * 1000:.0f} ms**. "
+            "A task process pays this once, as it runs one task.",
+            "",
+            "## Added to `import airflow`",
+            "",
+            f"- `-X importtime`, cumulative for `kaitiaki_airflow.policy` and its package: "
+            f"**{figures['importtime_ms']:.1f} ms**",
+            f"- wall time of `import airflow`, median of {IMPORT_PAIRS} fresh processes each: "
+            f"{with_s * 1000:.0f} ms with the policy module, {without_s * 1000:.0f} ms with an empty "
+            f"module in its place (difference {(with_s - without_s) * 1000:+.0f} ms, within the noise "
+            "of a shared machine; the importtime figure is the precise one)",
+            "",
+            "Targets: p95 < 50 ms per task with the engine warm; < 100 ms added to `import airflow`.",
+            "",
+        ]
+    )
+
+
+def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "--guard":
+        print(json.dumps(guard_calls(int(sys.argv[2]))))
+        return
+    if len(sys.argv) > 1 and sys.argv[1] == "--import":
+        print(json.dumps(import_only(sys.argv[2] == "stub")))
+        return
+    text = report(measure())
+    RESULTS.parent.mkdir(exist_ok=True)
+    RESULTS.write_text(text, encoding="utf-8")
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
