@@ -74,6 +74,28 @@ CASES = [
 ]
 
 
+# SQL folds unquoted DateOfBirth to dateofbirth: run-together names are split into known words.
+RUN_TOGETHER = [
+    ("cms.clients", "dateofbirth", ("quasi_identifier",)),
+    ("cms.clients", "firstname", ("direct_identifier",)),
+    ("cms.clients", "homephone", ("direct_identifier",)),
+    ("cms.clients", "emailaddress", ("direct_identifier",)),
+    ("cms.clients", "clientid", ("person_key",)),
+    ("cms.clients", "isoptedout", ("opt_out_flag",)),
+    ("cms.clients", "hashedemail", ("person_key",)),
+    ("cms.dimperson", "name", ("direct_identifier",)),
+    ("cms.clients", "phonetype", ()),
+    ("cms.clients", "emailverified", ()),
+    ("moe.schools", "schoolname", ()),
+    ("cms.clients", "regionname", ()),
+    ("shop.orders", "postage", ()),
+    ("shop.orders", "usage", ()),
+    ("shop.orders", "message", ()),
+    ("nz.birds", "kiwisaver", ()),
+]
+CASES += RUN_TOGETHER
+
+
 @pytest.mark.parametrize(("table", "column", "expected"), CASES, ids=[f"{t}.{c}" for t, c, _ in CASES])
 def test_generic_name_rules(table: str, column: str, expected: tuple[str, ...]) -> None:
     assert categories(table, column) == expected

@@ -47,6 +47,10 @@ CASES = [
     ("stats.people", "date_of_birth", ("quasi_identifier",)),
     ("stats.people", "prioritised_ethnicity", ("sensitive:ethnicity",)),
     ("health.patients", "nhi_hash", ("person_key",)),
+    ("health.patients", "nhinumber", ("unique_identifier:nhi",)),
+    ("tax.clients", "irdnumber", ("unique_identifier:ird",)),
+    ("ot.tamariki", "ingoawhanau", ("direct_identifier",)),
+    ("ot.tamariki", "rawhanau", ("quasi_identifier",)),
     # not a person's identifier
     ("moe.kura", "ingoa", ()),
     ("moe.enrolments", "ingoa_kura", ()),

@@ -171,8 +171,8 @@ class Classifier:
     def data_type(self, table: str, column: str) -> str | None:
         for key in self.schema_index.lookup(table):
             columns = {str(c).lower(): t for c, t in self.schema[key].items()}
-            if column in columns:
-                return str(columns[column]) if columns[column] else None
+            if column.lower() in columns:
+                return str(columns[column.lower()]) or None
         return None
 
     def rule_opinion(self, table: str, column: str) -> Opinion | None:
@@ -210,14 +210,14 @@ class Classifier:
     # --- resolution ------------------------------------------------------------------------
 
     def resolve_column(self, table: str, column: str, lineage: LineageIndex) -> Resolved:
-        column = column.lower()
         if column == STAR:
             return self.resolve_star(table, lineage)
+        key = column.lower()
         opinions = [
-            self.catalog_opinion(table, column),
-            self.dbt_opinion(table, column),
+            self.catalog_opinion(table, key),
+            self.dbt_opinion(table, key),
             self.rule_opinion(table, column),
-            self.lineage_opinion(table, column, lineage),
+            self.lineage_opinion(table, key, lineage),
         ]
         present = [o for o in opinions if o is not None]
         return resolve(f"{table}.{column}", present, self.table_level(table))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 
 from kaitiaki.model import Classification
 
@@ -55,7 +56,9 @@ NEGATING_PREFIXES = frozenset({"is", "has", "n", "num", "count", "no"})
 HASH_MARKERS = frozenset(
     {"hash", "hashed", "md5", "sha", "sha1", "sha2", "sha256", "pseudonym", "pseudo", "token", "tokenised"}
 )
+TABLE_PREFIXES = frozenset({"stg", "int", "dim", "fct", "fact", "raw", "src", "base", "mart", "tbl", "vw"})
 BOOLEAN_TYPES = ("bool", "boolean", "bit")
+MIN_WORD, MAX_WORD = 2, 24
 
 
 def name_tokens(name: str) -> tuple[str, ...]:
@@ -65,20 +68,14 @@ def name_tokens(name: str) -> tuple[str, ...]:
     return tuple(token for token in _NON_WORD.split(folded.lower()) if token)
 
 
-def table_tokens(table: str) -> tuple[str, ...]:
-    """Tokens of the table's own name (the last dotted part): ``cms.stg_clients`` → stg, clients."""
-    return name_tokens(table.rsplit(".", 1)[-1])
-
-
-def is_person_table(table: str) -> bool:
+def holds_people(table_words: tuple[str, ...]) -> bool:
     """A table whose name says it holds people (``clients``, ``dim_person``, ``tamariki``)."""
-    return any(token in PERSON_NOUNS for token in table_tokens(table))
+    return any(token in PERSON_NOUNS for token in table_words)
 
 
-def is_organisation_table(table: str) -> bool:
+def holds_organisations(table_words: tuple[str, ...]) -> bool:
     """A table whose name says it holds organisations or places, and not people."""
-    tokens = table_tokens(table)
-    return any(t in ORGANISATION_NOUNS for t in tokens) and not any(t in PERSON_NOUNS for t in tokens)
+    return any(t in ORGANISATION_NOUNS for t in table_words) and not holds_people(table_words)
 
 
 @dataclass(frozen=True)
@@ -123,7 +120,9 @@ def _about_organisation(tokens: tuple[str, ...], start: int, width: int) -> bool
     return any(t in ORGANISATION_NOUNS for t in others) and not any(t in PERSON_NOUNS for t in others)
 
 
-def _phrase_hit(rule: NameRule, tokens: tuple[str, ...], table: str) -> tuple[str, ...] | None:
+def _phrase_hit(
+    rule: NameRule, tokens: tuple[str, ...], table_words: tuple[str, ...]
+) -> tuple[str, ...] | None:
     for phrase in rule.phrases:
         start = _find(tokens, phrase)
         if start < 0:
@@ -132,26 +131,60 @@ def _phrase_hit(rule: NameRule, tokens: tuple[str, ...], table: str) -> tuple[st
             continue
         if _about_organisation(tokens, start, len(phrase)):
             continue
-        if rule.contact_detail and start == 0 and is_organisation_table(table):
+        if rule.contact_detail and start == 0 and holds_organisations(table_words):
             continue
         return phrase
     return None
 
 
-def match_rule(rule: NameRule, table: str, column: str) -> str | None:
-    """What in ``column``'s name matched ``rule`` (for the explanation), or None."""
-    tokens = name_tokens(column)
+def match_rule(rule: NameRule, tokens: tuple[str, ...], table_words: tuple[str, ...]) -> str | None:
+    """What in the column's name ``tokens`` matched ``rule`` (for the explanation), or None.
+
+    ``table_words`` are the tokens of the table's own name, which say whether it holds people.
+    """
     if tokens in rule.whole_names:
         return "_".join(tokens)
-    if tokens in rule.person_table_names and is_person_table(table):
+    if tokens in rule.person_table_names and holds_people(table_words):
         return f"{'_'.join(tokens)} in a table of people"
-    phrase = _phrase_hit(rule, tokens, table)
+    phrase = _phrase_hit(rule, tokens, table_words)
     return "_".join(phrase) if phrase is not None else None
 
 
-def is_hashed_name(column: str) -> bool:
+@lru_cache(maxsize=64)
+def vocabulary(rules: tuple[NameRule, ...]) -> frozenset[str]:
+    """Every word the rules and the context checks know, for splitting run-together names."""
+    phrases = (p for r in rules for p in (*r.phrases, *r.whole_names, *r.person_table_names))
+    words = {w for p in phrases for w in p} | PERSON_NOUNS | ORGANISATION_NOUNS | NEGATING_SUFFIXES
+    words |= NEGATING_PREFIXES | HASH_MARKERS | TABLE_PREFIXES
+    return frozenset(w for w in words if len(w) >= MIN_WORD)
+
+
+@lru_cache(maxsize=8192)
+def _segment(token: str, words: frozenset[str]) -> tuple[str, ...]:
+    """``dateofbirth`` → date, of, birth: the fewest known words that spell the token exactly."""
+    if token in words or len(token) < 2 * MIN_WORD:
+        return (token,)
+    best: list[tuple[str, ...] | None] = [()] + [None] * len(token)
+    for end in range(MIN_WORD, len(token) + 1):
+        for begin in range(max(0, end - MAX_WORD), end - MIN_WORD + 1):
+            head = best[begin]
+            if head is None or token[begin:end] not in words:
+                continue
+            current = best[end]
+            if current is None or len(head) + 1 < len(current):
+                best[end] = (*head, token[begin:end])
+    return best[-1] or (token,)
+
+
+def rule_tokens(name: str, words: frozenset[str]) -> tuple[str, ...]:
+    """Tokens of ``name``, with run-together words split: SQL often folds ``DateOfBirth`` to
+    ``dateofbirth``, which must still read as date, of, birth."""
+    return tuple(part for token in name_tokens(name) for part in _segment(token, words))
+
+
+def is_hashed_name(tokens: tuple[str, ...]) -> bool:
     """``nhi_hash``, ``hashed_email``, ``client_token``: a pseudonym, not the raw value."""
-    return any(token in HASH_MARKERS for token in name_tokens(column))
+    return any(token in HASH_MARKERS for token in tokens)
 
 
 def classify_name(
@@ -163,12 +196,15 @@ def classify_name(
     (such as opt-out flags) apply to it.
     """
     boolean = (data_type or "").strip().lower() in BOOLEAN_TYPES
-    hashed = is_hashed_name(column)
+    words = vocabulary(rules)
+    tokens = rule_tokens(column, words)
+    table_words = rule_tokens(table.rsplit(".", 1)[-1], words)
+    hashed = is_hashed_name(tokens)
     found: list[Classification] = []
     for rule in rules:
         if boolean and rule.negatable:
             continue
-        matched = match_rule(rule, table, column)
+        matched = match_rule(rule, tokens, table_words)
         if matched is None:
             continue
         categories = ("person_key",) if hashed and rule.hashable else rule.categories
