@@ -1,0 +1,185 @@
+"""The estate report's structure, parsed with html.parser: jobs, filters, details, the flow graph."""
+
+from __future__ import annotations
+
+import pytest
+
+from kaitiaki.model import Verdict
+from kaitiaki.report import render
+from kaitiaki.report.html import outcome, render_html
+from tests.report_html.dom import Element, parse
+from tests.report_html.estate import NOW, REVISION, sample_estate
+
+BLOCKED = {
+    "airflow:moh_export.share_readmissions",
+    "dbt:model.nz_social.int_client_health",
+    "sql:jobs/benefit_health.sql",
+    "sql:jobs/broken.sql",
+}
+
+
+@pytest.fixture(scope="module")
+def estate() -> list[Verdict]:
+    return sample_estate()
+
+
+@pytest.fixture(scope="module")
+def doc(estate: list[Verdict]) -> Element:
+    return parse(render_html(estate, title="MSD estate", generated_at=NOW))
+
+
+def job_rows(doc: Element) -> dict[str, Element]:
+    return {body.find(cls="job-id").text(): body for body in doc.find_all("tbody", cls="job")}
+
+
+def edge(doc: Element, source: str, target: str) -> Element:
+    """The graph edge whose tooltip starts ``source → target``."""
+    for group in (g for svg in doc.find_all("svg", cls="flow-graph") for g in svg.find_all("g", cls="edge")):
+        title = group.find("title").text()
+        if title.startswith(f"{source} → {target}\n"):
+            return group
+    raise AssertionError(f"no edge {source} → {target}")
+
+
+def test_header_counts_revision_time_and_mode(doc: Element) -> None:
+    counts = {div.find("dt").text(): div.find("dd").text() for div in doc.find("dl", cls="counts").children}
+    assert counts == {"Jobs": "9", "Allowed": "4", "Blocked": "4", "Warned": "1"}
+    meta = doc.find("p", cls="meta")
+    assert meta.find("time").attrs["datetime"] == NOW
+    assert REVISION in meta.text() and "mode enforce" in meta.text()
+    assert doc.find("title").text() == "MSD estate" == doc.find("h1").text()
+
+
+def test_every_job_has_a_row_with_its_decision(doc: Element, estate: list[Verdict]) -> None:
+    rows = job_rows(doc)
+    assert set(rows) == {v.job.id for v in estate}
+    for verdict in estate:
+        row = rows[verdict.job.id]
+        expected = "blocked" if verdict.job.id in BLOCKED else outcome(verdict)
+        assert row.attrs["data-decision"] == expected
+        assert expected in row.find("span", cls="badge").text()
+        cells = [td.text() for td in row.children[0].children]
+        assert cells[1] == verdict.job.kind
+        assert cells[2] == (verdict.job.purpose or "none")
+        assert cells[3] == (verdict.job.owner or "none")
+    assert rows["dbt:model.nz_social.stg_health_events"].attrs["data-decision"] == "warned"
+    assert rows["sql:jobs/waikato_contacts.sql"].attrs["data-decision"] == "allowed"
+
+
+def test_blocked_jobs_come_first(doc: Element) -> None:
+    decisions = [body.attrs["data-decision"] for body in doc.find_all("tbody", cls="job")]
+    assert decisions == sorted(decisions, key=["blocked", "warned", "allowed"].index)
+
+
+def test_violations_show_rule_title_level_and_waived_distinctly(doc: Element) -> None:
+    rows = job_rows(doc)
+    blocked = rows["dbt:model.nz_social.int_client_health"].find("ul", cls="violations")
+    texts = [li.text() for li in blocked.children]
+    assert any(t.startswith("PM-11 Another agency's unique identifier") and "hard" in t for t in texts)
+    assert any(t.startswith("PM-10 Linking needs approval") and "soft" in t for t in texts)
+    waived = rows["sql:jobs/waikato_contacts.sql"].find("ul", cls="violations").find("li")
+    assert "waived" in waived.classes
+    assert waived.find("span", cls="tag-waived").text() == "waived"
+
+
+def test_filters_offer_every_rule_purpose_owner_and_decision(doc: Element, estate: list[Verdict]) -> None:
+    form = doc.find("form", id="filters")
+    assert "hidden" in form.attrs, "filters are shown only once the script runs"
+    options = {
+        select.attrs["name"]: [o.text() for o in select.find_all("option")][1:]
+        for select in form.find_all("select")
+    }
+    assert options["decision"] == ["blocked", "warned", "allowed"]
+    assert set(options["rule"]) == {v.rule for verdict in estate for v in verdict.decision.violations}
+    assert set(options["purpose"]) == {v.job.purpose for v in estate}
+    assert set(options["owner"]) == {v.job.owner for v in estate}
+    assert form.find("input", type="search").attrs["name"] == "q"
+    assert doc.find("noscript")
+
+
+def test_filter_codes_on_rows_match_the_options(doc: Element) -> None:
+    form = doc.find("form", id="filters")
+    rule_code = {o.text(): o.attrs["value"] for o in form.find("select", name="rule").find_all("option")}
+    row = job_rows(doc)["airflow:moh_export.share_readmissions"]
+    assert set(row.attrs["data-rules"].split()) == {rule_code["SV-02"], rule_code["SV-04"]}
+    purpose_code = {
+        o.text(): o.attrs["value"] for o in form.find("select", name="purpose").find_all("option")
+    }
+    assert row.attrs["data-purpose"] == purpose_code["readmission-research"]
+
+
+def test_job_detail_explains_each_violation_and_lists_columns(doc: Element) -> None:
+    row = job_rows(doc)["airflow:moh_export.share_readmissions"]
+    detail = row.find("details", cls="job-detail")
+    text = detail.text()
+    assert "Identifiable column patient_key goes to an offshore destination" in text
+    assert "Record the IPP12 basis" in text
+    assert "dags/moh_export.py:43" in text, "the SQL line is mapped to the file line (offset 41)"
+    assert "dev.main.mart_readmissions.patient_key" in text
+    columns = detail.find_all("table")[-1]
+    cells = [[td.text() for td in tr.children] for tr in columns.find("tbody").children]
+    assert ["dev.main.mart_readmissions.patient_key", "person_key", "select", "raw"] == cells[0][:4]
+
+
+def test_unverifiable_sql_is_listed_in_the_detail(doc: Element) -> None:
+    detail = job_rows(doc)["sql:jobs/broken.sql"].find("details", cls="job-detail")
+    assert "What could not be verified" in detail.text()
+    assert "analysis_error: Expected table name but got <EOF> (line 1)" in detail.text()
+
+
+def test_graph_draws_identifying_flows_between_tables(doc: Element) -> None:
+    svgs = doc.find_all("svg", cls="flow-graph")
+    assert svgs and all(svg.attrs["role"] == "img" for svg in svgs)
+    nodes = {g.find("title").text().split(" (")[0] for g in doc.find_all("g", cls="node")}
+    assert {"raw.cms_clients", "dev.main.stg_clients", "dev.main.int_client_health"} <= nodes
+    assert {"exports.moh_readmissions", "analytics.benefit_health", "uptake_by_region.sql"} <= nodes
+    staging = edge(doc, "raw.cms_clients", "dev.main.stg_clients")
+    label = staging.find("title").text()
+    assert "client_id [raw] unique_identifier:msd_client" in label
+    assert "date_of_birth→birth_year [truncate] quasi_identifier" in label
+    hashed = edge(doc, "dev.main.int_client_health", "dev.main.mart_readmissions").find("title").text()
+    assert "nhi→patient_key [hash]" in hashed
+    assert "event_date→admissions [Σ aggregate]" in hashed
+
+
+def test_blocked_jobs_edges_are_marked_and_link_to_the_job(doc: Element) -> None:
+    rows = job_rows(doc)
+    linked = edge(doc, "dev.main.stg_clients", "dev.main.int_client_health")
+    assert "blocked" in linked.classes
+    anchor = linked.find("a").attrs["href"]
+    assert anchor == "#" + rows["dbt:model.nz_social.int_client_health"].attrs["id"]
+    path = linked.find("path")
+    assert path.attrs["marker-end"].startswith("url(#arrow-blocked-")
+    assert "allowed" in edge(doc, "raw.cms_clients", "dev.main.stg_clients").classes
+    assert "warned" in edge(doc, "raw.health_events", "dev.main.stg_health_events").classes
+    assert "blocked" in edge(doc, "health_extract", "analytics.benefit_health").classes
+
+
+def test_edge_labels_are_coloured_by_category(doc: Element) -> None:
+    labels = doc.find_all("g", cls="label")
+    classes = {span.attrs["class"] for label in labels for span in label.find_all("tspan")}
+    assert {"cat-unique", "cat-direct", "cat-sensitive", "cat-quasi", "transform"} <= classes
+    staging = next(g for g in labels if g.find("title").text().startswith("raw.cms_clients →"))
+    first = staging.find("text")
+    assert first.find("tspan").text() == "client_id" and "cat-unique" in first.find("tspan").classes
+
+
+def test_flows_table_is_a_text_alternative_to_the_graph(doc: Element) -> None:
+    table = doc.find("section", id="flows").find_all("table")[-1]
+    rows = [[td.text() for td in tr.children] for tr in table.find("tbody").children]
+    assert ["dev.main.int_client_health.nhi", "dev.main.mart_readmissions.patient_key", "hash"] in [
+        r[:3] for r in rows
+    ]
+
+
+def test_registered_as_the_html_reporter(estate: list[Verdict]) -> None:
+    page = render("html", estate, color=False)
+    assert page.startswith("<!doctype html>")
+    assert len(parse(page).find_all("tbody", cls="job")) == len(estate)
+
+
+def test_empty_estate_is_a_page_that_says_so() -> None:
+    doc = parse(render_html([], generated_at=NOW))
+    assert "No jobs were checked." in doc.text()
+    assert "No columns flow from one table to another" in doc.text()
+    assert not doc.find_all("svg", cls="flow-graph")
