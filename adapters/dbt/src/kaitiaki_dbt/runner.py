@@ -9,6 +9,7 @@ here sends them to stderr, which keeps stdout for kaitiaki's chosen format.
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import sys
 from collections.abc import Iterator, Sequence
@@ -86,9 +87,15 @@ def split_dbt_args(args: Sequence[str]) -> DbtArgs:
 
 
 @contextlib.contextmanager
-def logs_to_stderr() -> Iterator[None]:
-    with contextlib.redirect_stdout(sys.stderr):
-        yield
+def dbt_output(quiet: bool) -> Iterator[io.StringIO]:
+    """dbt's stdout, sent to stderr; when ``quiet``, held back and shown only if dbt fails.
+
+    Even with ``--quiet`` dbt prints what ``ls`` lists and the SQL ``compile`` produced; those
+    are read from the result, so on success they are noise, and on failure they are context.
+    """
+    held = io.StringIO()
+    with contextlib.redirect_stdout(held if quiet else sys.stderr):
+        yield held
 
 
 def colour_args(args: Sequence[str]) -> list[str]:
@@ -111,15 +118,17 @@ class DbtSession:
 
         argv = [command, *self.args.project, *extra, *(["--quiet"] if quiet else [])]
         argv += colour_args(argv)
-        with logs_to_stderr():
+        with dbt_output(quiet) as held:
             try:
                 result = dbtRunner(manifest=self.manifest).invoke(argv)
             except Exception as exc:  # dbt's own crash must not become a kaitiaki traceback
+                sys.stderr.write(held.getvalue())
                 raise DbtFailure(f"dbt {command} crashed: {type(exc).__name__}: {exc}") from None
+        if result.exception is not None or not result.success:
+            sys.stderr.write(held.getvalue())
         if result.exception is not None:
             raise DbtFailure(
                 f"dbt {command} failed: {result.exception}",
-                path=str(self.args.project_dir),
                 hint="dbt's own messages are above; fix the project and run again.",
             )
         return result
@@ -135,7 +144,6 @@ class DbtSession:
         if not result.success:
             raise DbtFailure(
                 "dbt compile did not succeed.",
-                path=str(self.args.project_dir),
                 hint="dbt's own messages are above; fix the model and run again.",
             )
         return self.manifest.writable_manifest().to_dict()  # type: ignore[no-any-return]
