@@ -26,7 +26,7 @@ violation contains v if {
 	count(kept) > 0
 	count(lib.identifier_outputs) == 0
 	cols := lib.sources_of(kept)
-	message := sprintf("the job writes person-level attributes (%s) without any key to the person", [concat(", ", sort({out.column | some out in kept}))])
+	message := concat("", ["the job writes person-level attributes (", lib.list({out.column | some out in kept}), ") without any key to the person"])
 	v := lib.violation("AI-01", message, lib.names(cols), lib.earliest_line(cols))
 }
 

@@ -31,7 +31,7 @@ violation contains v if {
 	not lib.purpose_declared
 	uses_personal_information
 	cols := lib.identifiable_columns
-	message := sprintf("the job uses %d identifiable column(s) (%s) but declares no purpose", [count(cols), concat(", ", lib.names(cols))])
+	message := concat("", ["the job uses ", format_int(count(cols), 10), " identifiable column(s) (", lib.list(lib.names(cols)), ") but declares no purpose"])
 	f := finding(message, cols)
 	v := lib.violation("PM-01", f.message, f.columns, f.line)
 }
@@ -99,7 +99,7 @@ outside_purpose contains finding(message, {col}) if {
 	some col in lib.identifiable_columns
 	outside := {cat | some cat in col.categories; lib.identifiable_category(cat); not allowed_category(cat)}
 	count(outside) > 0
-	message := sprintf("%s is %s, which purpose %s does not allow", [lib.qualified(col), concat(", ", sort(outside)), purpose_name])
+	message := concat("", [lib.qualified(col), " is ", lib.list(outside), ", which purpose ", purpose_name, " does not allow"])
 }
 
 outside_purpose contains finding(message, {col}) if {
@@ -108,7 +108,7 @@ outside_purpose contains finding(message, {col}) if {
 	some col in lib.identifiable_columns
 	outside := {use | some use in col.uses; not allowed_use(use)}
 	count(outside) > 0
-	message := sprintf("%s is used for %s, which purpose %s does not allow", [lib.qualified(col), concat(", ", sort(outside)), purpose_name])
+	message := concat("", [lib.qualified(col), " is used for ", lib.list(outside), ", which purpose ", purpose_name, " does not allow"])
 }
 
 allowed_category(cat) if {
@@ -174,7 +174,7 @@ vague_purpose contains sprintf("purpose %s is described with the vague phrase '%
 violation contains v if {
 	some table in {col.table | some col in lib.identifiable_columns; col.from_star == true}
 	cols := {col | some col in lib.identifiable_columns; col.from_star == true; col.table == table}
-	message := sprintf("SELECT * reads %d identifiable column(s) of %s: %s", [count(cols), table, concat(", ", lib.names(cols))])
+	message := concat("", ["SELECT * reads ", format_int(count(cols), 10), " identifiable column(s) of ", table, ": ", lib.list(lib.names(cols))])
 	f := finding(message, cols)
 	v := lib.violation("PM-05", f.message, f.columns, f.line)
 }
@@ -195,7 +195,7 @@ violation contains v if {
 	some col in lib.identifiable_columns
 	{use | some use in col.uses} == {"select"}
 	count(col.outputs) == 0
-	f := finding(sprintf("%s is read but never used", [lib.qualified(col)]), {col})
+	f := finding(concat("", [lib.qualified(col), " is read but never used"]), {col})
 	v := lib.violation("PM-06", f.message, f.columns, f.line)
 }
 
@@ -216,7 +216,7 @@ violation contains v if {
 	some table in {out.table | some out in lib.identifier_outputs}
 	outs := {out | some out in lib.identifier_outputs; out.table == table}
 	count({identity(out) | some out in outs}) > 1
-	message := sprintf("%d identifiers reach the person-level output %s: %s", [count(outs), output_target(table), concat(", ", sort({out.column | some out in outs}))])
+	message := concat("", [format_int(count(outs), 10), " identifiers reach the person-level output ", output_target(table), ": ", lib.list({out.column | some out in outs})])
 	f := finding(message, lib.sources_of(outs))
 	v := lib.violation("PM-07", f.message, f.columns, f.line)
 }
@@ -243,7 +243,7 @@ violation contains v if {
 	some col in input.columns
 	cats := {cat | some cat in lib.sensitive_categories(col); not lib.sensitive_approved(cat)}
 	count(cats) > 0
-	message := sprintf("%s is %s, not approved by purpose %s", [lib.qualified(col), concat(", ", sort(cats)), purpose_name])
+	message := concat("", [lib.qualified(col), " is ", lib.list(cats), ", not approved by purpose ", purpose_name])
 	f := finding(message, {col})
 	v := lib.violation("PM-08", f.message, f.columns, f.line)
 }
@@ -265,13 +265,13 @@ violation contains v if {
 	v := lib.violation("PM-09", f.message, f.columns, f.line)
 }
 
-children_findings contains finding(sprintf("%s holds children's data, not approved by purpose %s", [lib.qualified(col), purpose_name]), {col}) if {
+children_findings contains finding(concat("", [lib.qualified(col), " holds children's data, not approved by purpose ", purpose_name]), {col}) if {
 	some col in input.columns
 	"child" in col.categories
 	not lib.sensitive_approved("child")
 }
 
-children_findings contains finding(sprintf("table %s holds children's data, not approved by purpose %s", [table.name, purpose_name]), cols) if {
+children_findings contains finding(concat("", ["table ", table.name, " holds children's data, not approved by purpose ", purpose_name]), cols) if {
 	some table in input.tables
 	"child" in table.categories
 	not lib.sensitive_approved("child")
@@ -296,7 +296,7 @@ violation contains v if {
 	join.left.table != join.right.table
 	some side in join_columns(join)
 	lib.identifiable(side)
-	v := lib.violation("PM-10", sprintf("the join of %s links people's records without approval on purpose %s", [join_text(join), purpose_name]), join_names(join), join.line)
+	v := lib.violation("PM-10", concat("", ["the join of ", join_text(join), " links people's records without approval on purpose ", purpose_name]), join_names(join), join.line)
 }
 
 join_columns(join) := {col | some side in [join.left, join.right]; col := lib.column_fact(side.table, side.column)}
@@ -328,7 +328,7 @@ foreign_uid_findings contains {"message": message, "columns": join_names(join), 
 	some join in input.joins
 	schemes := {lib.uid_scheme(cat) | some col in join_columns(join); some cat in col.categories; lib.foreign_uid_category(cat)}
 	count(schemes) > 0
-	message := sprintf("the join of %s uses another agency's identifier (%s) without approved linking", [join_text(join), concat(", ", sort(schemes))])
+	message := concat("", ["the join of ", join_text(join), " uses another agency's identifier (", lib.list(schemes), ") without approved linking"])
 }
 
 foreign_uid_findings contains finding(message, {col}) if {
@@ -338,7 +338,7 @@ foreign_uid_findings contains finding(message, {col}) if {
 	count(col.outputs) > 0
 	some transform in col.transforms
 	transform in {"none", "cast", "truncate"}
-	message := sprintf("%s, another agency's identifier, is written unhashed to person-level output %s", [lib.qualified(col), concat(", ", col.outputs)])
+	message := concat("", [lib.qualified(col), ", another agency's identifier, is written unhashed to person-level output ", lib.list(col.outputs)])
 }
 
 # METADATA
@@ -360,7 +360,7 @@ violation contains v if {
 	outs := lib.identifiable_outputs
 	count(outs) > 0
 	not lib.has_tag_prefix(lib.params.retention_tag_prefix)
-	message := sprintf("the job writes person-level identifiable columns (%s) with no retention tag", [concat(", ", sort({out.column | some out in outs}))])
+	message := concat("", ["the job writes person-level identifiable columns (", lib.list({out.column | some out in outs}), ") with no retention tag"])
 	f := finding(message, lib.sources_of(outs))
 	v := lib.violation("PM-12", f.message, f.columns, f.line)
 }

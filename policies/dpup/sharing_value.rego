@@ -8,7 +8,7 @@ import rego.v1
 
 finding(message, cols) := {"message": message, "columns": lib.names(cols), "line": lib.earliest_line(cols)}
 
-output_names(outs) := concat(", ", sort({out.column | some out in outs}))
+output_names(outs) := lib.list({out.column | some out in outs})
 
 agreement := input.purpose.sharing_agreement if is_object(input.purpose.sharing_agreement)
 
@@ -35,7 +35,7 @@ violation contains v if {
 	outs := lib.identifiable_outputs
 	count(outs) > 0
 	some reason in sharing_blocked
-	message := sprintf("person-level identifiable columns (%s) leave the agency, but %s", [output_names(outs), reason])
+	message := concat("", ["person-level identifiable columns (", output_names(outs), ") leave the agency, but ", reason])
 	f := finding(message, lib.sources_of(outs))
 	v := lib.violation("SV-01", f.message, f.columns, f.line)
 }
@@ -66,7 +66,7 @@ violation contains v if {
 	outs := lib.identifiable_outputs
 	count(outs) > 0
 	not has_offshore_basis
-	message := sprintf("identifiable columns (%s) go offshore with no recorded IPP12 basis", [output_names(outs)])
+	message := concat("", ["identifiable columns (", output_names(outs), ") go offshore with no recorded IPP12 basis"])
 	f := finding(message, lib.sources_of(outs))
 	v := lib.violation("SV-02", f.message, f.columns, f.line)
 }
@@ -168,7 +168,7 @@ identifiers_in_insight contains finding(sprintf("the identifier %s is in the out
 	some out in lib.identifier_outputs
 }
 
-identifiers_in_insight contains finding(sprintf("the identifier %s is a group key of an insight", [lib.qualified(col)]), {col}) if {
+identifiers_in_insight contains finding(concat("", ["the identifier ", lib.qualified(col), " is a group key of an insight"]), {col}) if {
 	some col in input.columns
 	lib.identifier(col)
 	"group" in col.uses
@@ -202,7 +202,7 @@ small_cells contains sprintf("counts are produced with %s (at least %d needed)",
 	not group_size_at_least(lib.params.min_count_cell)
 }
 
-small_cells contains sprintf("sums or means (%s) are produced with %s (at least %d needed)", [concat(", ", input.aggregation.magnitudes), group_size_text, lib.params.min_magnitude_cell]) if {
+small_cells contains concat("", ["sums or means (", lib.list(input.aggregation.magnitudes), ") are produced with ", group_size_text, " (at least ", format_int(lib.params.min_magnitude_cell, 10), " needed)"]) if {
 	count(input.aggregation.magnitudes) > 0
 	not group_size_at_least(lib.params.min_magnitude_cell)
 }
@@ -260,7 +260,7 @@ rounded if {
 violation contains v if {
 	some col in input.columns
 	maori_data_use(col)
-	message := sprintf("%s is Māori data (%s)", [lib.qualified(col), concat(", ", sort({cat | some cat in col.categories; maori_category(cat)}))])
+	message := concat("", [lib.qualified(col), " is Māori data (", lib.list({cat | some cat in col.categories; maori_category(cat)}), ")"])
 	f := finding(message, {col})
 	v := lib.violation("SV-08", f.message, f.columns, f.line)
 }

@@ -102,6 +102,10 @@ column_named(name) := col if {
 # Sorted qualified names of a set of column facts.
 names(cols) := sort({qualified(col) | some col in cols})
 
+# Items (a set or an array of strings) as one sorted, comma-separated text. Messages are built
+# with concat, not sprintf: rego-cpp quotes a computed string given to sprintf's %s.
+list(items) := concat(", ", sort(items))
+
 # The earliest line among a set of column facts, or null.
 earliest_line(cols) := min(lines) if {
 	lines := {line | some col in cols; some line in col.lines}
@@ -204,9 +208,15 @@ linking_approved if input.purpose.linking_approved == true
 
 # --- dates (string comparison of ISO dates: works on every engine, fails closed) ---------------
 
-iso_date(text) if regex.match(`^[0-9]{4}-[0-9]{2}-[0-9]{2}$`, text)
+iso_date(text) if {
+	is_string(text)
+	regex.match(`^[0-9]{4}-[0-9]{2}-[0-9]{2}$`, text)
+}
 
-today := substring(input.kaitiaki.now, 0, 10) if regex.match(`^[0-9]{4}-[0-9]{2}-[0-9]{2}T`, input.kaitiaki.now)
+today := substring(input.kaitiaki.now, 0, 10) if {
+	is_string(input.kaitiaki.now)
+	regex.match(`^[0-9]{4}-[0-9]{2}-[0-9]{2}T`, input.kaitiaki.now)
+}
 
 # True only when `date` (YYYY-MM-DD) is today or later; undefined when anything is unreadable.
 not_expired(date) if {

@@ -25,6 +25,7 @@ __all__ = [
     "engine_factories",
     "load_engine",
     "policy_metadata",
+    "policy_paths",
     "policy_revision",
     "policy_set",
 ]
@@ -57,6 +58,13 @@ def load_engine(settings: Settings) -> Engine:
     policies = policy_set(settings)
     engine.load(policies.modules(), engine_data(policies, settings))
     return engine
+
+
+def policy_paths(settings: Settings) -> list[Path]:
+    """The policy paths kaitiaki.yaml names, or the bundled library when it names none."""
+    from kaitiaki.engine.sources import bundled_policies_dir
+
+    return list(settings.policies) or [bundled_policies_dir()]
 
 
 def policy_set(source: Settings | Sequence[Path]) -> PolicySet:

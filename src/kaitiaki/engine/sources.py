@@ -35,7 +35,8 @@ class PolicyFile:
 
     @property
     def name(self) -> str:
-        return str(self.path)
+        """The path shown in messages: relative to the working directory when inside it."""
+        return display_path(self.path)
 
     @property
     def is_test(self) -> bool:
@@ -67,6 +68,13 @@ class PolicySet:
         return [f for f in self.files if tests or not f.is_test]
 
 
+def display_path(path: Path) -> str:
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
 def bundled_policies_dir() -> Path:
     """The DPUP library shipped with kaitiaki: installed as kaitiaki/_policies, or the checkout's."""
     package_dir = Path(__file__).resolve().parent.parent
@@ -90,15 +98,15 @@ def discover(paths: Sequence[Path] = ()) -> PolicySet:
         user_data.extend(data)
     bundled_files, bundled_data = _scan(bundled_root)
     replaced = {f.package for f in user_files if not f.is_test}
-    kept = [f for f in bundled_files if f.package not in replaced and _test_package(f) not in replaced]
+    kept = [f for f in bundled_files if f.package not in replaced and not _tests_any(f, replaced)]
     kept_dirs = {f.path.parent for f in kept}
     kept_data = [d for d in bundled_data if d.path.parent in kept_dirs]
     return PolicySet(files=(*kept, *user_files), data_files=(*kept_data, *user_data))
 
 
-def _test_package(f: PolicyFile) -> str:
-    """A test file is dropped with the package it tests (``x_test`` or ``x`` itself)."""
-    return f.package.removesuffix("_test")
+def _tests_any(f: PolicyFile, packages: set[str]) -> bool:
+    """A bundled test file goes with the package it tests (it imports ``data.<package>``)."""
+    return f.is_test and any(re.search(rf"\bdata\.{re.escape(p)}\b", f.text) for p in packages)
 
 
 def _unique_roots(paths: Sequence[Path], bundled_root: Path) -> list[Path]:

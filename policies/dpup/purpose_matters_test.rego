@@ -1,0 +1,279 @@
+package kaitiaki.tests.purpose_matters
+
+import data.kaitiaki.dpup.purpose_matters as pm
+import data.kaitiaki.testing as t
+import rego.v1
+
+# --- PM-01 ---
+
+test_pm01_allows_declared_purpose if {
+	not "PM-01" in t.rules(pm.violation) with input as t.selecting([t.nhi])
+}
+
+test_pm01_allows_no_purpose_without_personal_information if {
+	not "PM-01" in t.rules(pm.violation) with input as object.union(t.selecting([t.region]), {"job": {"purpose": null}, "purpose": null})
+}
+
+test_pm01_denies_identifiable_column_without_purpose if {
+	vs := pm.violation with input as object.union(t.selecting([t.nhi, t.region]), {"job": {"purpose": null}, "purpose": null})
+	some v in vs
+	v.rule == "PM-01"
+	v.level == "hard"
+	v.columns == ["health.patients.nhi"]
+	v.line == 2
+}
+
+test_pm01_counts_hashed_columns if {
+	inp := object.union(t.selecting([t.nhi]), {"job": {"purpose": ""}, "purpose": null})
+	hashed := object.union(inp, {"columns": [object.union(inp.columns[0], {"transforms": ["hash"]})]})
+	"PM-01" in t.rules(pm.violation) with input as hashed
+}
+
+# --- PM-02 ---
+
+test_pm02_allows_registered_purpose_in_force if {
+	not "PM-02" in t.rules(pm.violation) with input as t.selecting([t.nhi])
+}
+
+test_pm02_denies_unregistered_purpose if {
+	vs := pm.violation with input as object.union(t.selecting([t.nhi]), {"purpose": null})
+	some v in vs
+	v.rule == "PM-02"
+	contains(v.message, "not in the purpose register")
+}
+
+test_pm02_denies_purpose_without_approver if {
+	vs := pm.violation with input as object.union(t.selecting([t.nhi]), {"purpose": {"approved_by": " "}})
+	some v in vs
+	v.rule == "PM-02"
+	contains(v.message, "no approver")
+}
+
+test_pm02_denies_expired_purpose if {
+	vs := pm.violation with input as object.union(t.selecting([t.nhi]), {"purpose": {"expires": "2026-11-25"}})
+	some v in vs
+	v.rule == "PM-02"
+	contains(v.message, "expired")
+}
+
+test_pm02_allows_purpose_expiring_today if {
+	not "PM-02" in t.rules(pm.violation) with input as object.union(t.selecting([t.nhi]), {"purpose": {"expires": "2026-11-26"}})
+}
+
+test_pm02_denies_unreadable_expiry if {
+	"PM-02" in t.rules(pm.violation) with input as object.union(t.selecting([t.nhi]), {"purpose": {"expires": "next year"}})
+}
+
+# --- PM-03 ---
+
+test_pm03_allows_category_family if {
+	not "PM-03" in t.rules(pm.violation) with input as t.selecting([t.nhi, t.ethnicity])
+}
+
+test_pm03_denies_category_outside_purpose if {
+	inp := object.union(t.selecting([t.nhi, t.ethnicity]), {"purpose": {"allowed_categories": ["unique_identifier"]}})
+	vs := pm.violation with input as inp
+	some v in vs
+	v.rule == "PM-03"
+	v.columns == ["health.patients.ethnicity"]
+	contains(v.message, "sensitive:ethnicity")
+}
+
+test_pm03_denies_every_identifiable_column_under_an_empty_purpose if {
+	inp := object.union(t.selecting([t.nhi, t.full_name, t.region]), {"purpose": {"allowed_categories": []}})
+	vs := pm.violation with input as inp
+	{c | some v in vs; v.rule == "PM-03"; some c in v.columns} == {"health.patients.nhi", "health.patients.full_name"}
+}
+
+test_pm03_denies_use_outside_allowed_uses if {
+	inp := object.union(t.selecting([t.nhi]), {"purpose": {"allowed_uses": ["join"]}})
+	vs := pm.violation with input as inp
+	some v in vs
+	v.rule == "PM-03"
+	contains(v.message, "used for select")
+}
+
+test_pm03_allows_listed_uses if {
+	not "PM-03" in t.rules(pm.violation) with input as object.union(t.selecting([t.nhi]), {"purpose": {"allowed_uses": ["select", "join"]}})
+}
+
+# --- PM-04 ---
+
+test_pm04_allows_specific_purpose if {
+	not "PM-04" in t.rules(pm.violation) with input as t.selecting([t.nhi])
+}
+
+test_pm04_denies_wildcard_categories if {
+	"PM-04" in t.rules(pm.violation) with input as object.union(t.selecting([t.nhi]), {"purpose": {"allowed_categories": ["*"]}})
+}
+
+test_pm04_denies_vague_description if {
+	vs := pm.violation with input as object.union(t.selecting([t.nhi]), {"purpose": {"description": "Kept for Future Use by the analytics team"}})
+	some v in vs
+	v.rule == "PM-04"
+	v.level == "soft"
+	contains(v.message, "future use")
+}
+
+# --- PM-05 ---
+
+test_pm05_allows_listed_columns if {
+	not "PM-05" in t.rules(pm.violation) with input as t.selecting([t.nhi])
+}
+
+test_pm05_allows_star_over_non_identifying_columns if {
+	inp := t.selecting([t.region])
+	starred := object.union(inp, {"columns": [object.union(inp.columns[0], {"from_star": true})]})
+	not "PM-05" in t.rules(pm.violation) with input as starred
+}
+
+test_pm05_denies_star_over_identifiable_table if {
+	inp := t.selecting([t.nhi, t.full_name])
+	starred := object.union(inp, {"columns": [object.union(c, {"from_star": true}) | some c in inp.columns]})
+	vs := pm.violation with input as starred
+	some v in vs
+	v.rule == "PM-05"
+	v.columns == ["health.patients.full_name", "health.patients.nhi"]
+}
+
+# --- PM-06 ---
+
+test_pm06_allows_column_that_reaches_output if {
+	not "PM-06" in t.rules(pm.violation) with input as t.selecting([t.nhi])
+}
+
+test_pm06_denies_identifiable_column_read_for_nothing if {
+	unused := object.union(t.column("health.patients", "nhi", ["unique_identifier:nhi"]), {"outputs": [], "transforms": []})
+	vs := pm.violation with input as t.with_parts({"columns": [unused]})
+	some v in vs
+	v.rule == "PM-06"
+	v.columns == ["health.patients.nhi"]
+}
+
+test_pm06_allows_join_only_column if {
+	joined := object.union(t.column("health.patients", "nhi", ["unique_identifier:nhi"]), {"uses": ["join"], "outputs": [], "transforms": []})
+	not "PM-06" in t.rules(pm.violation) with input as t.with_parts({"columns": [joined]})
+}
+
+# --- PM-07 ---
+
+test_pm07_allows_one_key if {
+	not "PM-07" in t.rules(pm.violation) with input as t.selecting([t.nhi, t.date_of_birth])
+}
+
+test_pm07_denies_several_identifiers_in_person_level_output if {
+	vs := pm.violation with input as t.selecting([t.nhi, t.full_name])
+	some v in vs
+	v.rule == "PM-07"
+	v.columns == ["health.patients.full_name", "health.patients.nhi"]
+}
+
+test_pm07_allows_identifiers_in_aggregate_output if {
+	inp := t.selecting([t.nhi, t.full_name])
+	aggregated := object.union(inp, {
+		"outputs": [object.union(o, {"transforms": ["aggregate"]}) | some o in inp.outputs],
+		"aggregation": {"grouped": true, "count": true, "min_group_size": 10},
+	})
+	not "PM-07" in t.rules(pm.violation) with input as aggregated
+}
+
+# --- PM-08 ---
+
+test_pm08_allows_approved_sensitive_category if {
+	not "PM-08" in t.rules(pm.violation) with input as object.union(t.selecting([t.ethnicity]), {"purpose": {"sensitive_approved": ["ethnicity"]}})
+}
+
+test_pm08_denies_unapproved_sensitive_category if {
+	vs := pm.violation with input as object.union(t.selecting([t.ethnicity]), {"purpose": {"sensitive_approved": ["sensitive:health"]}})
+	some v in vs
+	v.rule == "PM-08"
+	v.columns == ["health.patients.ethnicity"]
+}
+
+# --- PM-09 ---
+
+test_pm09_allows_children_named_in_purpose if {
+	child := ["education.students", "nsn", ["unique_identifier:nsn", "child"]]
+	not "PM-09" in t.rules(pm.violation) with input as object.union(t.selecting([child]), {"purpose": {"sensitive_approved": ["child"]}})
+}
+
+test_pm09_denies_child_column if {
+	child := ["education.students", "nsn", ["unique_identifier:nsn", "child"]]
+	"PM-09" in t.rules(pm.violation) with input as object.union(t.selecting([child]), {"purpose": {"sensitive_approved": []}})
+}
+
+test_pm09_denies_child_table if {
+	inp := object.union(t.selecting([t.region]), {
+		"purpose": {"sensitive_approved": []},
+		"tables": [{"name": "health.patients", "agency": "moh", "categories": ["child"]}],
+	})
+	vs := pm.violation with input as inp
+	some v in vs
+	v.rule == "PM-09"
+	v.columns == ["health.patients.region"]
+}
+
+# --- PM-10 and PM-11 ---
+
+visits_nhi := object.union(t.column("health.visits", "nhi", ["unique_identifier:nhi"]), {"uses": ["join"], "outputs": [], "transforms": []})
+
+patients_nhi := object.union(t.column("health.patients", "nhi", ["unique_identifier:nhi"]), {"uses": ["join"], "outputs": [], "transforms": []})
+
+nhi_join := {"left": {"table": "health.visits", "column": "nhi"}, "right": {"table": "health.patients", "column": "nhi"}, "kind": "inner", "line": 4}
+
+linking := t.with_parts({"columns": [visits_nhi, patients_nhi], "joins": [nhi_join]})
+
+test_pm10_allows_approved_linking if {
+	not "PM-10" in t.rules(pm.violation) with input as object.union(linking, {"purpose": {"linking_approved": true}})
+}
+
+test_pm10_denies_unapproved_linking if {
+	vs := pm.violation with input as linking
+	some v in vs
+	v.rule == "PM-10"
+	v.columns == ["health.patients.nhi", "health.visits.nhi"]
+	v.line == 4
+}
+
+test_pm11_allows_own_identifier if {
+	not "PM-11" in t.rules(pm.violation) with input as linking
+}
+
+test_pm11_denies_join_on_foreign_identifier if {
+	vs := pm.violation with input as object.union(linking, {"job": {"agency": "msd"}})
+	some v in vs
+	v.rule == "PM-11"
+	v.level == "hard"
+	contains(v.message, "nhi")
+}
+
+test_pm11_uses_configured_issuers if {
+	"PM-11" in t.rules(pm.violation) with input as linking with data.kaitiaki.issuer as {"nhi": "health_nz"}
+}
+
+test_pm11_denies_unhashed_foreign_identifier_in_output if {
+	"PM-11" in t.rules(pm.violation) with input as object.union(t.selecting([t.nhi]), {"job": {"agency": "msd"}})
+}
+
+test_pm11_allows_hashed_foreign_identifier if {
+	inp := object.union(t.selecting([t.nhi]), {"job": {"agency": "msd"}})
+	hashed := object.union(inp, {"columns": [object.union(inp.columns[0], {"transforms": ["hash"]})]})
+	not "PM-11" in t.rules(pm.violation) with input as hashed
+}
+
+# --- PM-12 ---
+
+test_pm12_allows_tagged_retention if {
+	not "PM-12" in t.rules(pm.violation) with input as object.union(t.selecting([t.nhi]), {"job": {"kind": "dbt_model"}})
+}
+
+test_pm12_warns_untagged_person_level_write if {
+	vs := pm.violation with input as object.union(t.selecting([t.nhi]), {"job": {"kind": "dbt_model", "tags": []}})
+	some v in vs
+	v.rule == "PM-12"
+	v.level == "advisory"
+}
+
+test_pm12_allows_untagged_read_only_query if {
+	not "PM-12" in t.rules(pm.violation) with input as object.union(t.selecting([t.nhi]), {"job": {"tags": []}})
+}

@@ -1,0 +1,46 @@
+package kaitiaki.tests.system
+
+import data.kaitiaki.dpup.system as sys
+import data.kaitiaki.testing as t
+import rego.v1
+
+test_sys01_allows_complete_analysis if {
+	not "SYS-01" in t.rules(sys.violation) with input as t.selecting([t.nhi])
+}
+
+test_sys01_denies_unresolved_star if {
+	inp := t.with_parts({"unresolved": [{"kind": "star_without_schema", "detail": "SELECT * from health.mystery", "line": 3}]})
+	vs := sys.violation with input as inp
+	some v in vs
+	v.rule == "SYS-01"
+	v.level == "hard"
+	v.line == 3
+	contains(v.message, "star_without_schema")
+}
+
+test_sys01_denies_malformed_unresolved_entry if {
+	"SYS-01" in t.rules(sys.violation) with input as t.with_parts({"unresolved": ["something odd"]})
+}
+
+test_sys01_denies_input_without_columns if {
+	vs := sys.violation with input as object.remove(t.base, ["columns"])
+	some v in vs
+	contains(v.message, "input.columns is not a list")
+}
+
+test_sys01_denies_column_fact_without_categories if {
+	broken := object.remove(t.column("health.patients", "nhi", []), ["categories"])
+	vs := sys.violation with input as t.with_parts({"columns": [broken]})
+	some v in vs
+	contains(v.message, "column fact 0 has no list categories")
+}
+
+test_sys01_denies_unreadable_time if {
+	"SYS-01" in t.rules(sys.violation) with input as t.with_parts({"kaitiaki": {"now": "yesterday"}})
+}
+
+test_sys01_denies_missing_policy_parameters if {
+	vs := sys.violation with input as t.base with data.kaitiaki.params as {}
+	some v in vs
+	contains(v.message, "data.kaitiaki.params.min_count_cell is missing")
+}

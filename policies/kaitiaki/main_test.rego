@@ -1,0 +1,111 @@
+package kaitiaki.tests.main
+
+import data.kaitiaki.main
+import data.kaitiaki.testing as t
+import rego.v1
+
+# Soft (PM-07) and advisory (SV-08) findings, nothing hard.
+soft_only := t.selecting([t.nhi, t.full_name])
+
+waiver(extra) := object.union(
+	{"rule": "PM-07", "job": "sql:jobs/example.sql", "justification": "Contact tracing list for the outbreak team", "approved_by": "Privacy Officer", "expires": "2026-12-31"},
+	extra,
+)
+
+test_allows_clean_input if {
+	d := main.decision with input as t.selecting([t.nhi])
+	d.allow == true
+	d.violations == set()
+}
+
+test_soft_violation_blocks if {
+	d := main.decision with input as soft_only
+	d.allow == false
+	t.level_of(d.violations, "PM-07") == {"soft"}
+}
+
+test_valid_waiver_unblocks_soft_violation if {
+	d := main.decision with input as object.union(soft_only, {"waivers": [waiver({})]})
+	d.allow == true
+	some v in d.violations
+	v.rule == "PM-07"
+	v.waived == true
+}
+
+test_waiver_for_another_job_is_ignored if {
+	d := main.decision with input as object.union(soft_only, {"waivers": [waiver({"job": "sql:jobs/other.sql"})]})
+	d.allow == false
+}
+
+test_expired_waiver_is_ignored_and_reported if {
+	inp := object.union(soft_only, {"waivers": [waiver({"expires": "2026-11-25"})]})
+	d := main.decision with input as inp
+	d.allow == false
+	main.ignored_waivers == {{"rule": "PM-07", "reason": "it has expired or has no readable expiry date"}} with input as inp
+}
+
+test_waiver_without_justification_is_ignored if {
+	d := main.decision with input as object.union(soft_only, {"waivers": [waiver({"justification": ""})]})
+	d.allow == false
+}
+
+test_waiver_without_expiry_is_ignored if {
+	d := main.decision with input as object.union(soft_only, {"waivers": [waiver({"expires": null})]})
+	d.allow == false
+}
+
+test_hard_violation_is_never_waived if {
+	inp := object.union(t.selecting([t.nhi]), {"purpose": null, "waivers": [waiver({"rule": "PM-02"})]})
+	d := main.decision with input as inp
+	d.allow == false
+	some v in d.violations
+	v.rule == "PM-02"
+	v.waived == false
+}
+
+test_advisory_never_blocks if {
+	d := main.decision with input as object.union(t.selecting([t.nhi]), {"job": {"kind": "dbt_model", "tags": []}})
+	d.allow == true
+	t.level_of(d.violations, "PM-12") == {"advisory"}
+}
+
+test_level_override_from_configuration if {
+	d := main.decision with input as soft_only with data.kaitiaki.levels as {"PM-07": "advisory"}
+	d.allow == true
+	t.level_of(d.violations, "PM-07") == {"advisory"}
+}
+
+test_level_override_can_harden if {
+	d := main.decision with input as soft_only with data.kaitiaki.levels as {"PM-07": "hard"}
+	d.allow == false
+	t.level_of(d.violations, "PM-07") == {"hard"}
+}
+
+test_unknown_level_counts_as_hard if {
+	d := main.decision with input as soft_only with data.kaitiaki.levels as {"PM-07": "critical"}
+	t.level_of(d.violations, "PM-07") == {"soft"}
+	d2 := main.decision with input as soft_only with data.kaitiaki.rules["PM-07"].level as "critical"
+	t.level_of(d2.violations, "PM-07") == {"hard"}
+}
+
+test_custom_packages_are_gathered if {
+	d := main.decision with input as t.selecting([t.nhi]) with data.kaitiaki.custom.acme.violation as {{"rule": "ACME-01", "message": "no", "level": "soft"}}
+	d.allow == false
+	some v in d.violations
+	v.rule == "ACME-01"
+	v.columns == []
+	v.waived == false
+}
+
+test_custom_string_violation_fails_closed if {
+	d := main.decision with input as t.selecting([t.nhi]) with data.kaitiaki.custom.acme.violation as {"bare message"}
+	d.allow == false
+	some v in d.violations
+	v.rule == "CUSTOM"
+	v.level == "hard"
+}
+
+test_decision_carries_revision if {
+	d := main.decision with input as t.base with data.kaitiaki.revision as "sha256:abc"
+	d.policy_revision == "sha256:abc"
+}

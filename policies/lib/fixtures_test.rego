@@ -1,0 +1,82 @@
+# Test fixtures: a complete policy input with no findings, and builders for column facts and
+# outputs, so each rule's tests say only what differs. Loaded by `kaitiaki policy test` only.
+package kaitiaki.testing
+
+import rego.v1
+
+purpose := {
+	"id": "readmission-research",
+	"description": "Reduce avoidable readmissions: readmission rates per region for the planning team",
+	"allowed_categories": ["direct_identifier", "unique_identifier", "quasi_identifier", "person_key", "sensitive", "child"],
+	"allowed_uses": [],
+	"approved_by": "Data Governance Board",
+	"expires": "2027-06-30",
+	"linking_approved": false,
+	"sensitive_approved": true,
+	"sharing_agreement": null,
+}
+
+base := {
+	"kaitiaki": {"version": "0.1.0", "mode": "enforce", "now": "2026-11-26T00:00:00Z"},
+	"job": {
+		"id": "sql:jobs/example.sql", "kind": "sql", "name": "example.sql", "dialect": "postgres",
+		"source": {"path": "jobs/example.sql", "line_offset": 0}, "owner": null,
+		"purpose": "readmission-research",
+		"destination": {"kind": "internal", "region": "nz", "name": null},
+		"tags": ["retention:P1Y"], "upstream": [], "meta": {}, "agency": "moh",
+	},
+	"purpose": purpose,
+	"columns": [],
+	"joins": [],
+	"outputs": [],
+	"aggregation": {"grouped": false, "count": false, "magnitudes": [], "min_group_size": null},
+	"tables": [],
+	"unresolved": [],
+	"waivers": [],
+}
+
+# The base input with some top-level parts replaced (objects merge, lists are replaced).
+with_parts(parts) := object.union(base, parts)
+
+# A column selected raw into the query result, on line 2.
+column(table, name, categories) := {
+	"table": table, "column": name, "uses": ["select"], "transforms": ["none"],
+	"outputs": [name], "lines": [2], "from_star": false, "categories": categories,
+	"classified_by": ["catalog"],
+}
+
+# The query-result column fed raw by `table.name`.
+output(table, name, categories) := {
+	"table": null, "column": name, "categories": categories, "transforms": ["none"],
+	"sources": [concat(".", [table, name])],
+}
+
+# A person-level query selecting the columns raw, with matching outputs.
+selecting(columns) := with_parts({
+	"columns": [column(c[0], c[1], c[2]) | some c in columns],
+	"outputs": [output(c[0], c[1], c[2]) | some c in columns],
+})
+
+nhi := ["health.patients", "nhi", ["unique_identifier:nhi"]]
+
+full_name := ["health.patients", "full_name", ["direct_identifier"]]
+
+date_of_birth := ["health.patients", "date_of_birth", ["quasi_identifier"]]
+
+ethnicity := ["health.patients", "ethnicity", ["sensitive:ethnicity"]]
+
+region := ["health.patients", "region", []]
+
+rules(violations) := {v.rule | some v in violations}
+
+level_of(violations, rule) := {v.level | some v in violations; v.rule == rule}
+
+# A grouped count by region, with the given minimum group size.
+counts_by_region(min_size) := with_parts({
+	"columns": [object.union(column("health.visits", "region", []), {"uses": ["select", "group"]})],
+	"outputs": [
+		output("health.visits", "region", []),
+		{"table": null, "column": "n", "categories": [], "transforms": ["aggregate"], "sources": []},
+	],
+	"aggregation": {"grouped": true, "count": true, "magnitudes": [], "min_group_size": min_size},
+})
