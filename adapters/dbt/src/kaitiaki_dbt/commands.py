@@ -94,6 +94,7 @@ def check(
 
     Exit 0 when every model is allowed, 1 when any is denied, 2 on a usage or dbt error.
     """
+    check_format(fmt)
     args = split_dbt_args(ctx.args)
     reject_unknown(ctx.args, args, "check")
     if manifest_path:
@@ -136,6 +137,8 @@ def run_or_build(command: str) -> click.Command:
     ) -> None:
         from kaitiaki_dbt.runner import DbtSession
 
+        if fmt:
+            check_format(fmt)
         args = split_dbt_args(ctx.args)
         settings = load_settings(config_path, start=args.project_dir.resolve())
         session = DbtSession(args)
@@ -263,6 +266,16 @@ def execute(
         click.echo(f"kaitiaki: error: dbt {command} did not succeed (dbt's messages are above).", err=True)
         return 2
     return 1 if blocked else 0
+
+
+def check_format(fmt: str) -> None:
+    """An unknown --format is a usage error before anything runs (not after dbt has run)."""
+    from kaitiaki.report import formats
+
+    if fmt not in formats():
+        raise KaitiakiError(
+            f"unknown report format {fmt!r}.", hint=f"available formats: {', '.join(formats())}."
+        )
 
 
 def render(fmt: str, verdicts: list[Verdict]) -> str:

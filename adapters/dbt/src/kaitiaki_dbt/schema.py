@@ -18,7 +18,9 @@ from typing import Any
 import sqlglot
 from sqlglot import exp
 from sqlglot.errors import SqlglotError
+from sqlglot.optimizer.qualify import qualify
 
+from kaitiaki.analysis.schema import Schema, SchemaLookup
 from kaitiaki_dbt.manifest import RELATION_TYPES, DbtProject, Node, properties_file
 
 Columns = dict[str, str]
@@ -85,11 +87,12 @@ def known_columns(project: DbtProject, node: Node, project_dir: Path | None) -> 
     return catalog_columns(project, uid) or seed_columns(node, project_dir) or declared_columns(node)
 
 
-def output_columns(sql: str, dialect: str, schema: Mapping[str, Mapping[str, str]]) -> list[str] | None:
+def output_columns(sql: str, dialect: str, schema: Schema) -> list[str] | None:
     """The column names a model's final SELECT produces, stars expanded from ``schema``.
 
     None when they cannot be known (unparseable SQL, or a star over a relation whose columns are
-    unknown); callers then fall back to catalog or declared columns.
+    unknown); callers then fall back to catalog or declared columns. An unaliased expression is
+    named by its SQL text, as the analysis names it.
     """
     try:
         statements = [s for s in sqlglot.parse(sql, dialect=dialect) if s is not None]
@@ -98,32 +101,26 @@ def output_columns(sql: str, dialect: str, schema: Mapping[str, Mapping[str, str
     if not statements or not isinstance(statements[-1], exp.Query):
         return None
     query = statements[-1]
-    if not any(isinstance(e, exp.Star) or _is_table_star(e) for e in query.selects):
-        return list(query.named_selects)
-    from sqlglot.optimizer.qualify import qualify
-
-    try:
-        qualified = qualify(
-            query,
-            dialect=dialect,
-            schema=dict(schema),
-            validate_qualify_columns=False,
-            quote_identifiers=False,
-        )
-    except SqlglotError:
-        return None
-    if not isinstance(qualified, exp.Query):
-        return None
-    names = list(qualified.named_selects)
-    if any(name == "*" or not name for name in names) or any(
-        isinstance(e, exp.Star) for e in qualified.selects
-    ):
-        return None
-    return names
+    if any(_is_star(e) for e in query.selects):
+        try:
+            query = qualify(
+                query,
+                dialect=dialect,
+                schema=SchemaLookup(schema, dialect),
+                validate_qualify_columns=False,
+                quote_identifiers=False,
+            )
+        except SqlglotError:
+            return None
+        if not isinstance(query, exp.Query) or any(_is_star(e) for e in query.selects):
+            return None
+    return [e.alias_or_name or e.sql(dialect=dialect) for e in query.selects]
 
 
-def _is_table_star(expression: exp.Expr) -> bool:
-    return isinstance(expression, exp.Column) and isinstance(expression.this, exp.Star)
+def _is_star(expression: exp.Expr) -> bool:
+    return isinstance(expression, exp.Star) or (
+        isinstance(expression, exp.Column) and isinstance(expression.this, exp.Star)
+    )
 
 
 def meta_entry(node: Node) -> dict[str, Any]:
