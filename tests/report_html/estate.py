@@ -62,6 +62,14 @@ PURPOSES: dict[str, dict[str, Any]] = {
         "expires": "2027-06-30",
         "linking_approved": False,
     },
+    "benefit-health-outcomes": {
+        "id": "benefit-health-outcomes",
+        "description": "Study health outcomes of benefit recipients (not for individual case decisions)",
+        "allowed_categories": ["unique_identifier"],
+        "approved_by": "MSD Data Governance Board",
+        "expires": "2027-12-31",
+        "linking_approved": False,
+    },
     "client-contact": {
         "id": "client-contact",
         "description": "Contact clients in Waikato about the winter energy payment change",
@@ -155,7 +163,7 @@ def verdict(
         lineage=tuple(lineage),
         errors=tuple(errors),
     )
-    document = {
+    document: dict[str, Any] = {
         "kaitiaki": {"version": "0.1.0", "mode": mode, "now": NOW},
         "job": job.to_dict(),
         "purpose": PURPOSES.get(job.purpose or ""),

@@ -7,6 +7,7 @@ import time
 
 from kaitiaki.model import Verdict
 from kaitiaki.report.html import (
+    LABELLED_EDGES,
     NODE_H,
     NODE_W,
     OPEN_COMPONENT_NODES,
@@ -109,3 +110,6 @@ def test_two_hundred_jobs_render_quickly_and_collapse_the_graph() -> None:
     graph_edges = [g for svg in doc.find_all("svg", cls="flow-graph") for g in svg.find_all("g", cls="edge")]
     assert graph_edges and all("plain" not in g.classes for g in graph_edges)
     assert any("blocked" in g.classes for g in graph_edges)
+    crowded = [d for d in big if len(d.find_all("g", cls="edge")) > LABELLED_EDGES]
+    assert crowded and all(not d.find_all("g", cls="label") for d in crowded)
+    assert all("too many to label" in d.find("summary").text() for d in crowded)

@@ -118,7 +118,7 @@ def test_job_detail_explains_each_violation_and_lists_columns(doc: Element) -> N
     assert "dev.main.mart_readmissions.patient_key" in text
     columns = detail.find_all("table")[-1]
     cells = [[td.text() for td in tr.children] for tr in columns.find("tbody").children]
-    assert ["dev.main.mart_readmissions.patient_key", "person_key", "select", "raw"] == cells[0][:4]
+    assert cells[0][:4] == ["dev.main.mart_readmissions.patient_key", "person_key", "select", "raw"]
 
 
 def test_unverifiable_sql_is_listed_in_the_detail(doc: Element) -> None:
