@@ -8,14 +8,14 @@ Pure functions over SqlFacts: no job runs, nothing is read from a database.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import pluggy
 
 from kaitiaki.classify.core import classify, read_tables
 from kaitiaki.classify.outputs import propagated_categories, union
-from kaitiaki.classify.tables import TableIndex
+from kaitiaki.classify.tables import TableIndex, split_column_key
 from kaitiaki.config import TableEntry
 from kaitiaki.model import ClassifiedFacts, SqlFacts
 
@@ -71,6 +71,33 @@ def _has_cycle(jobs: Sequence[SqlFacts], order: Sequence[int]) -> bool:
     return any(position[dep] > position[job] for job, deps in enumerate(needs) for dep in deps)
 
 
+class CarriedCategories:
+    """Categories written so far, by table, so each job is handed only the tables it reads."""
+
+    def __init__(self, initial: Mapping[str, Iterable[str]]) -> None:
+        self.by_table: dict[str, dict[str, tuple[str, ...]]] = {}
+        self.index = TableIndex()
+        self.update({key.lower(): union(categories) for key, categories in initial.items()})
+
+    def update(self, written: Mapping[str, tuple[str, ...]]) -> bool:
+        """Merge ``written`` in; True when any column gained a category or appeared."""
+        changed = False
+        for key, categories in written.items():
+            table, column = split_column_key(key)
+            columns = self.by_table.setdefault(table, {})
+            merged = union(columns.get(column, ()), categories)
+            if columns.get(column) != merged:
+                columns[column] = merged
+                self.index.add(table)
+                changed = True
+        return changed
+
+    def for_tables(self, tables: Iterable[str]) -> dict[str, tuple[str, ...]]:
+        """``table.column`` → categories for every carried table that one of ``tables`` names."""
+        found = dict.fromkeys(key for name in tables for key in self.index.lookup(name))
+        return {f"{table}.{column}": cats for table in found for column, cats in self.by_table[table].items()}
+
+
 def classify_jobs(
     jobs: Sequence[SqlFacts],
     *,
@@ -88,7 +115,7 @@ def classify_jobs(
     """
     order = lineage_order(jobs)
     passes = len(jobs) + 1 if _has_cycle(jobs, order) else 1
-    carried: dict[str, tuple[str, ...]] = {k.lower(): union(v) for k, v in (inherited or {}).items()}
+    carried = CarriedCategories(inherited or {})
     results: dict[int, ClassifiedFacts] = {}
     for _ in range(passes):
         changed = False
@@ -97,16 +124,12 @@ def classify_jobs(
                 jobs[index],
                 catalog=catalog,
                 dbt_meta=dbt_meta,
-                inherited=carried,
+                inherited=carried.for_tables(read_tables(jobs[index])),
                 context=context,
                 strict_catalog=strict_catalog,
                 plugins=plugins,
             )
-            for key, categories in propagated_categories(results[index]).items():
-                merged = union(carried.get(key, ()), categories)
-                if carried.get(key) != merged:
-                    carried[key] = merged
-                    changed = True
+            changed = carried.update(propagated_categories(results[index])) or changed
         if not changed:
             break
     return tuple(results[i] for i in range(len(jobs)))

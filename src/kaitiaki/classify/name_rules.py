@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from kaitiaki.classify.names import NameRule, classify_name
+from kaitiaki.classify.names import NameRule, RuleSet
 from kaitiaki.hookspecs import hookimpl
 from kaitiaki.model import Classification
 
@@ -24,7 +24,7 @@ PERSON_KEY_WORDS = (
 )  # fmt: skip
 KEY_WORDS = ("id", "key", "sk", "uid", "guid", "identifier", "ref")
 
-GENERIC_RULES: tuple[NameRule, ...] = (
+GENERIC_RULES = RuleSet(
     NameRule(
         name="person_name",
         categories=DIRECT,
@@ -266,4 +266,4 @@ def kaitiaki_classify_column(
     table: str, column: str, data_type: str | None, context: Mapping[str, Any]
 ) -> list[Classification]:
     """Country-neutral rules over the column's name (and, for flags, its type)."""
-    return classify_name(GENERIC_RULES, table, column, data_type)
+    return GENERIC_RULES.classify(table, column, data_type)

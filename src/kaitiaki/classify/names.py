@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from functools import lru_cache
 
 from kaitiaki.model import Classification
 
@@ -100,15 +100,6 @@ class NameRule:
     contact_detail: bool = False
 
 
-def _find(tokens: tuple[str, ...], phrase: tuple[str, ...]) -> int:
-    """Index where ``phrase`` starts in ``tokens``, or -1."""
-    width = len(phrase)
-    for start in range(len(tokens) - width + 1):
-        if tokens[start : start + width] == phrase:
-            return start
-    return -1
-
-
 def _negated(tokens: tuple[str, ...], start: int, width: int) -> bool:
     leading_negation = start > 0 and tokens[0] in NEGATING_PREFIXES
     return leading_negation or any(t in NEGATING_SUFFIXES for t in tokens[start + width :])
@@ -120,38 +111,18 @@ def _about_organisation(tokens: tuple[str, ...], start: int, width: int) -> bool
     return any(t in ORGANISATION_NOUNS for t in others) and not any(t in PERSON_NOUNS for t in others)
 
 
-def _phrase_hit(
-    rule: NameRule, tokens: tuple[str, ...], table_words: tuple[str, ...]
-) -> tuple[str, ...] | None:
-    for phrase in rule.phrases:
-        start = _find(tokens, phrase)
-        if start < 0:
-            continue
-        if rule.negatable and _negated(tokens, start, len(phrase)):
-            continue
-        if _about_organisation(tokens, start, len(phrase)):
-            continue
-        if rule.contact_detail and start == 0 and holds_organisations(table_words):
-            continue
-        return phrase
-    return None
+def _accepted(
+    rule: NameRule, tokens: tuple[str, ...], start: int, width: int, table_words: tuple[str, ...]
+) -> bool:
+    """A phrase found in the name still counts: not negated, not about an organisation."""
+    if rule.negatable and _negated(tokens, start, width):
+        return False
+    if _about_organisation(tokens, start, width):
+        return False
+    return not (rule.contact_detail and start == 0 and holds_organisations(table_words))
 
 
-def match_rule(rule: NameRule, tokens: tuple[str, ...], table_words: tuple[str, ...]) -> str | None:
-    """What in the column's name ``tokens`` matched ``rule`` (for the explanation), or None.
-
-    ``table_words`` are the tokens of the table's own name, which say whether it holds people.
-    """
-    if tokens in rule.whole_names:
-        return "_".join(tokens)
-    if tokens in rule.person_table_names and holds_people(table_words):
-        return f"{'_'.join(tokens)} in a table of people"
-    phrase = _phrase_hit(rule, tokens, table_words)
-    return "_".join(phrase) if phrase is not None else None
-
-
-@lru_cache(maxsize=64)
-def vocabulary(rules: tuple[NameRule, ...]) -> frozenset[str]:
+def vocabulary(rules: Iterable[NameRule]) -> frozenset[str]:
     """Every word the rules and the context checks know, for splitting run-together names."""
     phrases = (p for r in rules for p in (*r.phrases, *r.whole_names, *r.person_table_names))
     words = {w for p in phrases for w in p} | PERSON_NOUNS | ORGANISATION_NOUNS | NEGATING_SUFFIXES
@@ -159,7 +130,6 @@ def vocabulary(rules: tuple[NameRule, ...]) -> frozenset[str]:
     return frozenset(w for w in words if len(w) >= MIN_WORD)
 
 
-@lru_cache(maxsize=8192)
 def _segment(token: str, words: frozenset[str]) -> tuple[str, ...]:
     """``dateofbirth`` → date, of, birth: the fewest known words that spell the token exactly."""
     if token in words or len(token) < 2 * MIN_WORD:
@@ -187,27 +157,82 @@ def is_hashed_name(tokens: tuple[str, ...]) -> bool:
     return any(token in HASH_MARKERS for token in tokens)
 
 
-def classify_name(
-    rules: tuple[NameRule, ...], table: str, column: str, data_type: str | None, *, prefix: str = ""
-) -> list[Classification]:
-    """Apply ``rules`` to one column; ``source`` is ``rule:<prefix><rule name>``.
+class RuleSet:
+    """Name rules compiled once: their vocabulary, phrases indexed by first word, memoised answers.
 
-    A boolean column is a flag *about* a value, never the value, so only non-negatable rules
-    (such as opt-out flags) apply to it.
+    ``RuleSet(*rules).classify(table, column, data_type)`` is what a plugin's
+    ``kaitiaki_classify_column`` returns; each answer's ``source`` is ``rule:<rule name>``.
     """
-    boolean = (data_type or "").strip().lower() in BOOLEAN_TYPES
-    words = vocabulary(rules)
-    tokens = rule_tokens(column, words)
-    table_words = rule_tokens(table.rsplit(".", 1)[-1], words)
-    hashed = is_hashed_name(tokens)
-    found: list[Classification] = []
-    for rule in rules:
-        if boolean and rule.negatable:
-            continue
-        matched = match_rule(rule, tokens, table_words)
-        if matched is None:
-            continue
-        categories = ("person_key",) if hashed and rule.hashable else rule.categories
-        detail = f"name matches {matched!r}" + (" (hashed: a pseudonym)" if hashed and rule.hashable else "")
-        found.append(Classification(categories=categories, source=f"rule:{prefix}{rule.name}", detail=detail))
-    return found
+
+    MEMO_LIMIT = 100_000
+
+    def __init__(self, *rules: NameRule) -> None:
+        self.rules = rules
+        self.words = vocabulary(rules)
+        self._by_first_word: dict[str, list[tuple[int, tuple[str, ...]]]] = {}
+        for index, rule in enumerate(rules):
+            for phrase in rule.phrases:
+                self._by_first_word.setdefault(phrase[0], []).append((index, phrase))
+        self._memo: dict[tuple[str, str, str | None], tuple[Classification, ...]] = {}
+
+    def classify(self, table: str, column: str, data_type: str | None) -> list[Classification]:
+        """The rules that match ``column`` of ``table``; empty when none does."""
+        key = (table.rsplit(".", 1)[-1], column, data_type)
+        if key not in self._memo:
+            if len(self._memo) >= self.MEMO_LIMIT:
+                self._memo.clear()
+            self._memo[key] = self._classify(key[0], column, data_type)
+        return list(self._memo[key])
+
+    def match(
+        self,
+        rule_index: int,
+        tokens: tuple[str, ...],
+        table_words: tuple[str, ...],
+        found: Mapping[int, list[tuple[int, tuple[str, ...]]]],
+    ) -> str | None:
+        """What in the name matched rule ``rule_index`` (for the explanation), or None.
+
+        ``found`` is ``_phrases_in(tokens)``: every rule's phrases present in the name.
+        """
+        rule = self.rules[rule_index]
+        if tokens in rule.whole_names:
+            return "_".join(tokens)
+        if tokens in rule.person_table_names and holds_people(table_words):
+            return f"{'_'.join(tokens)} in a table of people"
+        for start, phrase in found.get(rule_index, ()):
+            if _accepted(rule, tokens, start, len(phrase), table_words):
+                return "_".join(phrase)
+        return None
+
+    def _phrases_in(self, tokens: tuple[str, ...]) -> dict[int, list[tuple[int, tuple[str, ...]]]]:
+        found: dict[int, list[tuple[int, tuple[str, ...]]]] = {}
+        for start, token in enumerate(tokens):
+            for index, phrase in self._by_first_word.get(token, ()):
+                if tokens[start : start + len(phrase)] == phrase:
+                    found.setdefault(index, []).append((start, phrase))
+        return found
+
+    def _classify(self, table_name: str, column: str, data_type: str | None) -> tuple[Classification, ...]:
+        """A boolean column is a flag *about* a value, so only non-negatable rules (opt-out) apply."""
+        boolean = (data_type or "").strip().lower() in BOOLEAN_TYPES
+        tokens = rule_tokens(column, self.words)
+        table_words = rule_tokens(table_name, self.words)
+        hashed = is_hashed_name(tokens)
+        phrases = self._phrases_in(tokens)
+        found = []
+        for index, rule in enumerate(self.rules):
+            if boolean and rule.negatable:
+                continue
+            matched = self.match(index, tokens, table_words, phrases)
+            if matched is None:
+                continue
+            pseudonym = hashed and rule.hashable
+            found.append(
+                Classification(
+                    categories=("person_key",) if pseudonym else rule.categories,
+                    source=f"rule:{rule.name}",
+                    detail=f"name matches {matched!r}" + (" (hashed: a pseudonym)" if pseudonym else ""),
+                )
+            )
+        return tuple(found)

@@ -26,14 +26,25 @@ def _matches(known: tuple[str, ...], parts: tuple[str, ...]) -> bool:
 
 
 class TableIndex:
-    """Finds the keys a table name refers to; lookups are memoised."""
+    """Finds the keys a table name refers to; keys are grouped by their last part, so a lookup
+    compares only names that end the same way, and lookups are memoised."""
 
-    def __init__(self, keys: Iterable[str]) -> None:
-        self._keys: dict[tuple[str, ...], str] = {name_parts(key): key for key in keys}
+    def __init__(self, keys: Iterable[str] = ()) -> None:
+        self._keys: dict[tuple[str, ...], str] = {}
+        self._by_last: dict[str, set[tuple[str, ...]]] = {}
         self._memo: dict[str, tuple[str, ...]] = {}
+        for key in keys:
+            self.add(key)
 
     def __bool__(self) -> bool:
         return bool(self._keys)
+
+    def add(self, key: str) -> None:
+        parts = name_parts(key)
+        if parts and parts not in self._keys:
+            self._keys[parts] = key
+            self._by_last.setdefault(parts[-1], set()).add(parts)
+            self._memo.clear()
 
     def lookup(self, name: str) -> tuple[str, ...]:
         """The keys ``name`` refers to: the exact key, else every suffix match, sorted."""
@@ -44,7 +55,8 @@ class TableIndex:
     def _resolve(self, parts: tuple[str, ...]) -> tuple[str, ...]:
         if parts in self._keys:
             return (self._keys[parts],)
-        return tuple(sorted(key for known, key in self._keys.items() if _matches(known, parts)))
+        candidates = self._by_last.get(parts[-1], set()) if parts else set()
+        return tuple(sorted(self._keys[c] for c in candidates if _matches(c, parts)))
 
 
 def split_column_key(key: str) -> tuple[str, str]:

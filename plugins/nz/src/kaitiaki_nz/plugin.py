@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from kaitiaki.classify.names import NameRule, classify_name
+from kaitiaki.classify.names import NameRule, RuleSet
 from kaitiaki.hookspecs import hookimpl
 from kaitiaki.model import Classification
 from kaitiaki_nz.detectors import detect
@@ -21,7 +21,7 @@ DIRECT = ("direct_identifier",)
 QUASI = ("quasi_identifier",)
 IWI = ("sensitive:iwi",)
 
-NZ_RULES: tuple[NameRule, ...] = (
+NZ_RULES = RuleSet(
     NameRule(
         name="nz_nhi",
         categories=("unique_identifier:nhi",),
@@ -156,7 +156,7 @@ def kaitiaki_classify_column(
     table: str, column: str, data_type: str | None, context: Mapping[str, Any]
 ) -> list[Classification]:
     """NZ identifier schemes and te reo Māori field names."""
-    return classify_name(NZ_RULES, table, column, data_type)
+    return NZ_RULES.classify(table, column, data_type)
 
 
 @hookimpl
