@@ -2,7 +2,8 @@
 
 It loads an OPA bundle (``.tar.gz`` with ``.manifest``, as ``kaitiaki policy bundle build`` writes
 it) the way OPA does, checking that every package and data path is under the manifest's roots,
-and evaluates with regorus underneath. It listens on 127.0.0.1 only. Endpoints: ``GET /health``,
+and evaluates with regorus underneath (one request at a time, on the serving thread, which owns
+the regorus engine). It listens on 127.0.0.1 only. Endpoints: ``GET /health``,
 ``POST /v1/data/{path}`` (``{"input": …}`` → ``{"result": …}``, or ``{}`` when undefined) and
 ``GET /v1/data/{path}``. ``faults`` injects what a broken server does: a delay, an HTTP status,
 an undefined result or a decision of the wrong shape.
@@ -18,7 +19,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -107,12 +108,10 @@ class OpaTestServer:
         self.token = token
         self.faults = Faults()
         self.requests = 0
-        self._engine = regorus.Engine()
-        for name, text in self.bundle.policies:
-            self._engine.add_policy(name, text)
-        self._engine.add_data_json(json.dumps(self.bundle.data))
-        self._lock = threading.Lock()
-        self._http = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._compile(regorus).eval_query_as_json("true")  # refuse a bundle that does not compile
+        self._regorus = regorus
+        self._local = threading.local()
+        self._http = HTTPServer(("127.0.0.1", 0), self._handler())
         self._thread = threading.Thread(target=self._http.serve_forever, daemon=True)
 
     @property
@@ -129,12 +128,20 @@ class OpaTestServer:
         self._http.server_close()
         self._thread.join(timeout=5)
 
+    def _compile(self, regorus: Any) -> Any:
+        engine = regorus.Engine()
+        for name, text in self.bundle.policies:
+            engine.add_policy(name, text)
+        engine.add_data_json(json.dumps(self.bundle.data))
+        return engine
+
     def evaluate(self, path: str, policy_input: Any) -> tuple[bool, Any]:
-        """(defined, value) of ``data.<path>`` for the input."""
+        """(defined, value) of ``data.<path>`` for the input, on this thread's engine."""
+        if not hasattr(self._local, "engine"):
+            self._local.engine = self._compile(self._regorus)
         rule = "data" + "".join(f".{part}" for part in path.strip("/").split("/") if part)
-        with self._lock:
-            self._engine.set_input_json(json.dumps(policy_input))
-            value = json.loads(self._engine.eval_rule_as_json(rule))
+        self._local.engine.set_input_json(json.dumps(policy_input))
+        value = json.loads(self._local.engine.eval_rule_as_json(rule))
         return value != UNDEFINED, value
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
