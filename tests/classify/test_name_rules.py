@@ -26,6 +26,7 @@ CASES = [
     ("cms.clients", "full_name", ("direct_identifier",)),
     ("cms.clients", "Full Name", ("direct_identifier",)),
     ("cms.clients", "name", ("direct_identifier",)),
+    ("cms.clients", "next_of_kin", ("direct_identifier",)),
     ("cms.clients", "email", ("direct_identifier",)),
     ("cms.clients", "EmailAddress", ("direct_identifier",)),
     ("cms.clients", "phone", ("direct_identifier",)),

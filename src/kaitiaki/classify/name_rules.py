@@ -67,6 +67,8 @@ GENERIC_RULES = RuleSet(
             ("user", "name"),
             ("username",),
             ("display", "name"),
+            ("next", "of", "kin"),
+            ("emergency", "contact"),
         ),
         person_table_names=(("name",), ("names",)),
     ),
