@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from kaitiaki.model import Verdict
 from kaitiaki.report import render
 from kaitiaki.report.html import outcome, render_html
 from tests.report_html.dom import Element, parse
-from tests.report_html.estate import NOW, REVISION, sample_estate
+from tests.report_html.estate import NOW, REVISION, column, flow, sample_estate, sql_file, verdict, violation
 
 BLOCKED = {
     "airflow:moh_export.share_readmissions",
@@ -53,15 +55,15 @@ def test_header_counts_revision_time_and_mode(doc: Element) -> None:
 def test_every_job_has_a_row_with_its_decision(doc: Element, estate: list[Verdict]) -> None:
     rows = job_rows(doc)
     assert set(rows) == {v.job.id for v in estate}
-    for verdict in estate:
-        row = rows[verdict.job.id]
-        expected = "blocked" if verdict.job.id in BLOCKED else outcome(verdict)
+    for checked in estate:
+        row = rows[checked.job.id]
+        expected = "blocked" if checked.job.id in BLOCKED else outcome(checked)
         assert row.attrs["data-decision"] == expected
         assert expected in row.find("span", cls="badge").text()
         cells = [td.text() for td in row.children[0].children]
-        assert cells[1] == verdict.job.kind
-        assert cells[2] == (verdict.job.purpose or "none")
-        assert cells[3] == (verdict.job.owner or "none")
+        assert cells[1] == checked.job.kind
+        assert cells[2] == (checked.job.purpose or "none")
+        assert cells[3] == (checked.job.owner or "none")
     assert rows["dbt:model.nz_social.stg_health_events"].attrs["data-decision"] == "warned"
     assert rows["sql:jobs/waikato_contacts.sql"].attrs["data-decision"] == "allowed"
 
@@ -129,7 +131,7 @@ def test_unverifiable_sql_is_listed_in_the_detail(doc: Element) -> None:
 
 def test_graph_draws_identifying_flows_between_tables(doc: Element) -> None:
     svgs = doc.find_all("svg", cls="flow-graph")
-    assert svgs and all(svg.attrs["role"] == "img" for svg in svgs)
+    assert svgs and all(svg.attrs["role"] == "group" and svg.attrs["aria-labelledby"] for svg in svgs)
     nodes = {g.find("title").text().split(" (")[0] for g in doc.find_all("g", cls="node")}
     assert {"raw.cms_clients", "dev.main.stg_clients", "dev.main.int_client_health"} <= nodes
     assert {"exports.moh_readmissions", "analytics.benefit_health", "uptake_by_region.sql"} <= nodes
@@ -183,3 +185,36 @@ def test_empty_estate_is_a_page_that_says_so() -> None:
     assert "No jobs were checked." in doc.text()
     assert "No columns flow from one table to another" in doc.text()
     assert not doc.find_all("svg", cls="flow-graph")
+
+
+def test_without_analysis_facts_the_graph_uses_the_policy_inputs_outputs() -> None:
+    """Adapters may hand over verdicts without SqlFacts; the input's outputs still name sources."""
+    base = sample_estate()[4]  # the Airflow export task
+    assert base.input is not None
+    document = dict(base.input)
+    document["outputs"] = [
+        {
+            "table": "exports.moh_readmissions",
+            "column": "patient_key",
+            "categories": ["person_key"],
+            "transforms": ["none"],
+            "sources": ["dev.main.mart_readmissions.patient_key"],
+        }
+    ]
+    stripped = replace(base, facts=None, input=document)
+    doc = parse(render_html([stripped], generated_at=NOW))
+    exported = edge(doc, "dev.main.mart_readmissions", "exports.moh_readmissions")
+    assert "blocked" in exported.classes
+    assert "patient_key [raw] person_key" in exported.find("title").text()
+
+
+def test_a_blocked_jobs_unclassified_flows_are_still_red() -> None:
+    cols = [column("ref.regions", "region", [], ["select"], ["none"], ["out.regions.region"])]
+    lineage = [flow("ref.regions.region", "out.regions.region")]
+    denied = violation("PM-01", "Purpose declared", "hard", "no purpose", [], 1, "declare one")
+    allowed = verdict(sql_file("jobs/a.sql", "p"), cols, lineage)
+    blocked = verdict(sql_file("jobs/b.sql", None), [], [flow("ref.codes.code", "out.codes.code")], [denied])
+    doc = parse(render_html([allowed, blocked], generated_at=NOW))
+    assert "plain" in edge(doc, "ref.regions", "out.regions").classes
+    red = edge(doc, "ref.codes", "out.codes")
+    assert "blocked" in red.classes and "code [raw] not identifying" in red.find("title").text()

@@ -104,11 +104,12 @@ def html_reporter(verdicts: Sequence[Verdict], *, color: bool = False) -> str:
 # --- outcome ------------------------------------------------------------------------------------
 
 
-def outcome(verdict: Verdict) -> str:
+def outcome(verdict: Verdict, items: Sequence[Finding] | None = None) -> str:
     """``blocked``, ``warned`` (denied but not enforced, or advisory findings) or ``allowed``."""
     if verdict.blocked:
         return "blocked"
-    if any(f.status in (NOT_ENFORCED, ADVISORY, BLOCKING) for f in findings(verdict)):
+    found = findings(verdict) if items is None else items
+    if any(f.status in (NOT_ENFORCED, ADVISORY, BLOCKING) for f in found):
         return "warned"
     return "allowed"
 
@@ -194,10 +195,11 @@ class JobRow:
 
 def ordered_jobs(verdicts: Iterable[Verdict]) -> list[JobRow]:
     """Blocked first, then warned, then allowed; by job id within each."""
-    rows = sorted(verdicts, key=lambda v: (outcome_rank(outcome(v)), v.job.id))
+    rated = [(v, tuple(findings(v))) for v in verdicts]
+    rows = [(outcome(v, items), v, items) for v, items in rated]
+    rows.sort(key=lambda row: (outcome_rank(row[0]), row[1].job.id))
     return [
-        JobRow(index=i, verdict=v, outcome=outcome(v), findings=tuple(findings(v)))
-        for i, v in enumerate(rows)
+        JobRow(index=i, verdict=v, outcome=name, findings=items) for i, (name, v, items) in enumerate(rows)
     ]
 
 
@@ -544,7 +546,8 @@ class FlowEdge:
 
     @property
     def style(self) -> str:
-        return self.outcome if self.identifying else "plain"
+        """The decision's colour; grey for flows of unclassified columns, unless the job is blocked."""
+        return self.outcome if self.identifying or self.outcome == "blocked" else "plain"
 
 
 @dataclass
@@ -905,8 +908,8 @@ class Label:
 
 def flows_section(graph: FlowGraph, job_count: int) -> str:
     show_plain = job_count <= SMALL_ESTATE_JOBS
-    drawn = {k: e for k, e in graph.edges.items() if e.identifying or show_plain}
-    hidden_plain = sum(1 for e in graph.edges.values() if not e.identifying) if not show_plain else 0
+    drawn = {k: e for k, e in graph.edges.items() if e.style != "plain" or show_plain}
+    hidden_plain = len(graph.edges) - len(drawn)
     intro = (
         '<p class="note">Tables and query results are boxes, laid out left to right in the order data '
         "flows; each arrow is a job moving columns from one table to another, labelled with the "
@@ -1004,7 +1007,7 @@ def svg(
     labels = place_labels(edges, placed) if labelled else []
     height = max([placed.height, *(lb.y + label_height(lb) + PAD for lb in labels)])
     parts = [
-        f'<svg class="flow-graph" xmlns="http://www.w3.org/2000/svg" role="img" '
+        f'<svg class="flow-graph" xmlns="http://www.w3.org/2000/svg" role="group" '
         f'width="{placed.width:.0f}" height="{height:.0f}" viewBox="0 0 {placed.width:.0f} {height:.0f}" '
         f'aria-labelledby="graph-title-{number}">'
         f'<title id="graph-title-{number}">{_esc(summary)}: identifying columns flowing between tables'
