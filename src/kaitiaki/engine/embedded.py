@@ -50,6 +50,16 @@ def new_regorus_engine(policies: list[tuple[str, str]], data: JSONDict) -> Any:
     return engine
 
 
+def check_evaluates(engine: Any) -> None:
+    """Evaluate the decision once on an empty input: regorus reports some unsafe variables only
+    when a rule first runs, and a policy that cannot run at all is a PolicyError, not a block."""
+    try:
+        engine.set_input_json("{}")
+        engine.eval_rule_as_json(DECISION_RULE)
+    except RuntimeError as exc:
+        raise compile_error(str(exc), engine="embedded") from None
+
+
 class EmbeddedEngine:
     """kaitiaki's default engine: regorus, in the same process as the gate."""
 
@@ -65,6 +75,7 @@ class EmbeddedEngine:
         sources = (list(policies), with_revision(data, revision))
         engine = new_regorus_engine(*sources)
         require_decision(engine.get_packages(), engine=self.kind)
+        check_evaluates(engine)
         self._local = threading.local()
         self._local.engine = engine
         self._sources, self.revision = sources, revision

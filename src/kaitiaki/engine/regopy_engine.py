@@ -20,6 +20,7 @@ from kaitiaki.engine.base import (
     compute_revision,
     decision_from_raw,
     first_lines,
+    input_json,
     require_decision,
     with_revision,
 )
@@ -73,6 +74,7 @@ class RegopyEngine:
         regopy = _regopy()
         interpreter = regopy.Interpreter()
         interpreter.log_level = regopy.LogLevel.NONE
+        interpreter.strict_built_in_errors = True  # a failing builtin must not drop a violation
         sources = dict(policies)
         revision = compute_revision(policies, data)
         try:
@@ -92,9 +94,10 @@ class RegopyEngine:
         if self._bundle is None:
             raise EngineError("the regopy engine was asked for a decision before any policy was loaded.")
         regopy = _regopy()
+        text = input_json(input, self.kind)
         with self._lock:
             try:
-                self._interpreter.set_input(regopy.Input(input))
+                self._interpreter.set_input_term(text)
                 output = self._interpreter.query_bundle_entrypoint(self._bundle, DECISION_PATH)
             except (regopy.RegoError, TypeError, ValueError) as exc:
                 raise EngineError(
@@ -106,12 +109,17 @@ class RegopyEngine:
 def _single_value(output: Any) -> Any:
     """The one value of the decision, or None when it is undefined or the query failed."""
     results = list(output.results)
-    if len(results) != 1 or len(results[0].expressions) != 1:
-        text = str(output)
-        if text not in ("undefined", "") and not text.startswith("{"):
-            raise EngineError(f"the regopy engine failed while deciding: {first_lines(text, 2)}.")
-        return None
-    return results[0].expressions[0]
+    if len(results) == 1 and len(results[0].expressions) == 1:
+        return results[0].expressions[0]
+    text = str(output)
+    if text == "<error>":
+        raise EngineError(
+            "the regopy engine failed while deciding (rego-cpp gives no detail; "
+            "the embedded engine names the file and line)."
+        )
+    if text not in ("undefined", "") and not text.startswith("{"):
+        raise EngineError(f"the regopy engine failed while deciding: {first_lines(text, 2)}.")
+    return None
 
 
 _PACKAGE = re.compile(r"^\s*package\s+([A-Za-z_][\w.]*)", re.MULTILINE)

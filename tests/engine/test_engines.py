@@ -1,0 +1,191 @@
+"""The in-process engines (embedded regorus, regopy) behind the one Engine interface: loading,
+revisions, compile errors with file:line, and fail-closed evaluation."""
+
+from __future__ import annotations
+
+import json
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from kaitiaki.config import EngineSettings, Settings
+from kaitiaki.engine import Engine, engine_factories, load_engine
+from kaitiaki.engine.base import compute_revision
+from kaitiaki.errors import EngineError, PolicyError
+from kaitiaki.model import Decision
+from tests.policies.cases import ISSUERS, worked_examples
+
+IN_PROCESS = ("embedded", "regopy")
+E2 = worked_examples()[1]["input"]
+
+
+def settings(kind: str, *policies: Path, **extra: object) -> Settings:
+    options: dict[str, object] = {"identifier_issuers": ISSUERS, **extra}
+    return Settings(engine=EngineSettings(kind=kind), policies=tuple(policies), **options)  # type: ignore[arg-type]
+
+
+def write_policy(folder: Path, name: str, text: str) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    path.write_text(text)
+    return path
+
+
+def test_builtin_engines_are_registered_through_the_plugin_hook() -> None:
+    assert {"embedded", "regopy", "opa"} <= set(engine_factories())
+
+
+def test_unknown_engine_kind_is_a_policy_error_listing_the_kinds() -> None:
+    with pytest.raises(PolicyError, match="unknown policy engine kind 'wasm'") as info:
+        load_engine(Settings(engine=EngineSettings(kind="wasm")))
+    assert "embedded" in str(info.value)
+
+
+@pytest.mark.parametrize("kind", IN_PROCESS)
+def test_engine_satisfies_the_protocol_and_decides(kind: str) -> None:
+    engine = load_engine(settings(kind))
+    assert isinstance(engine, Engine)
+    decision = engine.evaluate(E2)
+    assert isinstance(decision, Decision)
+    assert {v.rule for v in decision.violations} == {"PM-05", "PM-07"}
+    assert decision.policy_revision == engine.revision
+
+
+def test_revision_is_shared_by_engines_and_follows_the_data() -> None:
+    embedded = load_engine(settings("embedded"))
+    regopy = load_engine(settings("regopy"))
+    relaxed = load_engine(settings("embedded", levels={"PM-05": "advisory"}))
+    assert embedded.revision == regopy.revision
+    assert embedded.revision.startswith("sha256:") and len(embedded.revision) == 7 + 64
+    assert relaxed.revision != embedded.revision
+
+
+def test_revision_ignores_file_names_order_and_its_own_field() -> None:
+    policies = [("a.rego", "package a"), ("b.rego", "package b")]
+    moved = [("x/b.rego", "package b"), ("y/a.rego", "package a")]
+    data = {"kaitiaki": {"params": {"n": 1}}}
+    assert compute_revision(policies, data) == compute_revision(moved, data)
+    assert compute_revision(policies, data) == compute_revision(
+        policies, {"kaitiaki": {"params": {"n": 1}, "revision": "sha256:old"}}
+    )
+    assert compute_revision(policies, data) != compute_revision(policies, {"kaitiaki": {"params": {"n": 2}}})
+
+
+@pytest.mark.parametrize("kind", IN_PROCESS)
+def test_syntax_error_names_file_and_line(kind: str, tmp_path: Path) -> None:
+    bad = write_policy(
+        tmp_path / "org",
+        "broken.rego",
+        "package kaitiaki.custom.org\n\nviolation contains v if {\n  v := \n}\n",
+    )
+    with pytest.raises(PolicyError) as info:
+        load_engine(settings(kind, tmp_path / "org"))
+    error = info.value
+    assert error.path is not None and Path(error.path).resolve() == bad.resolve()
+    assert error.line in (4, 5)
+    assert f"{error.path}:{error.line}:" in str(error)
+    assert "Traceback" not in str(error) and "backtrace" not in str(error).lower()
+
+
+def test_unsafe_variable_is_caught_when_loading(tmp_path: Path) -> None:
+    write_policy(
+        tmp_path, "unsafe.rego", "package kaitiaki.custom.org\n\nviolation contains y if {\n  y == 1\n}\n"
+    )
+    with pytest.raises(PolicyError, match="unsafe") as info:
+        load_engine(settings("embedded", tmp_path))
+    assert info.value.line == 4
+
+
+@pytest.mark.parametrize("kind", IN_PROCESS)
+def test_undefined_decision_is_an_engine_error(kind: str, tmp_path: Path) -> None:
+    write_policy(tmp_path, "main.rego", "package kaitiaki.main\n\ndecision := {} if input.never\n")
+    engine = load_engine(settings(kind, tmp_path))
+    with pytest.raises(EngineError, match="undefined"):
+        engine.evaluate(E2)
+
+
+@pytest.mark.parametrize(
+    "decision",
+    [
+        '{"allow": "yes", "violations": [], "policy_revision": ""}',
+        '{"allow": true}',
+        '{"allow": false, "violations": [{"rule": "X"}], "policy_revision": ""}',
+        '{"allow": false, "violations": [{"rule": "X", "message": "m", "level": "fatal"}], '
+        '"policy_revision": ""}',
+        "[true]",
+    ],
+)
+@pytest.mark.parametrize("kind", IN_PROCESS)
+def test_malformed_decision_is_an_engine_error(kind: str, decision: str, tmp_path: Path) -> None:
+    write_policy(tmp_path, "main.rego", f"package kaitiaki.main\n\ndecision := {decision}\n")
+    engine = load_engine(settings(kind, tmp_path))
+    with pytest.raises(EngineError, match="decision"):
+        engine.evaluate(E2)
+
+
+@pytest.mark.parametrize("kind", IN_PROCESS)
+def test_failing_builtin_in_a_rule_is_an_engine_error_not_a_dropped_violation(
+    kind: str, tmp_path: Path
+) -> None:
+    write_policy(
+        tmp_path,
+        "org.rego",
+        "package kaitiaki.custom.org\n\nviolation contains v if {\n"
+        '  v := {"rule": "ORG-1", "message": "m", "line": to_number(input.job.name)}\n}\n',
+    )
+    engine = load_engine(settings(kind, tmp_path))
+    with pytest.raises(EngineError):
+        engine.evaluate(E2)
+
+
+def test_embedded_error_names_the_policy_line(tmp_path: Path) -> None:
+    write_policy(
+        tmp_path, "org.rego", "package kaitiaki.custom.org\n\nviolation contains 1 / count(input.joins)\n"
+    )
+    engine = load_engine(settings("embedded", tmp_path))
+    with pytest.raises(EngineError, match=r"org\.rego:3: divide by zero"):
+        engine.evaluate(E2)
+
+
+@pytest.mark.parametrize("kind", IN_PROCESS)
+def test_input_that_is_not_json_is_an_engine_error(kind: str) -> None:
+    engine = load_engine(settings(kind))
+    with pytest.raises(EngineError, match="cannot send"):
+        engine.evaluate({**E2, "job": {"id": object()}})
+
+
+@pytest.mark.parametrize("kind", IN_PROCESS)
+def test_evaluate_before_load_is_an_engine_error(kind: str) -> None:
+    engine = engine_factories()[kind]()
+    with pytest.raises(EngineError, match="before any policy was loaded"):
+        engine.evaluate(E2)
+
+
+@pytest.mark.parametrize("kind", IN_PROCESS)
+def test_engine_serves_many_threads(kind: str) -> None:
+    engine = load_engine(settings(kind))
+    expected = engine.evaluate(E2)
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        decisions = list(pool.map(engine.evaluate, [E2] * 24))
+    assert all(d == expected for d in decisions)
+
+
+def test_level_overrides_and_issuers_reach_the_policies() -> None:
+    relaxed = load_engine(settings("embedded", levels={"PM-05": "advisory", "PM-07": "advisory"}))
+    decision = relaxed.evaluate(E2)
+    assert decision.allow is True
+    assert {v.rule: v.level for v in decision.violations} == {"PM-05": "advisory", "PM-07": "advisory"}
+    e3 = worked_examples()[2]["input"]
+    own_nhi = load_engine(settings("embedded", identifier_issuers={"nhi": "msd"}))
+    assert "PM-11" not in {v.rule for v in own_nhi.evaluate(e3).violations}
+
+
+def test_policy_data_from_configuration_overrides_thresholds() -> None:
+    e4 = worked_examples()[3]["input"]
+    document = json.loads(json.dumps(e4))
+    document["aggregation"]["min_group_size"] = 10
+    default = load_engine(settings("embedded"))
+    strict = load_engine(settings("embedded", policy_data={"params": {"min_count_cell": 11}}))
+    assert "SV-06" not in {v.rule for v in default.evaluate(document).violations}
+    assert "SV-06" in {v.rule for v in strict.evaluate(document).violations}
