@@ -1,0 +1,235 @@
+"""``analyze_sql``: SQL text → SqlFacts (design §5). Never raises on bad SQL.
+
+Pipeline per file: byte limit → tokens → depth and statement-count limits → per statement:
+parse → reduce to one query (``statements``) → qualify once (``resolve``) → uses, joins,
+outputs, lineage, aggregation over the qualified scopes → assemble. A statement that fails in
+any unexpected way becomes an error entry naming its line; the other statements still count.
+"""
+
+from __future__ import annotations
+
+from sqlglot import exp
+from sqlglot.dialects.dialect import Dialect
+from sqlglot.errors import ParseError, TokenError
+from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
+
+from kaitiaki.analysis.aggregation import query_aggregation
+from kaitiaki.analysis.dialects import known_dialects
+from kaitiaki.analysis.facts import StatementFindings, assemble
+from kaitiaki.analysis.flow import STAR, Flow
+from kaitiaki.analysis.guard import quiet_sqlglot, run_with_depth
+from kaitiaki.analysis.joins import scope_joins
+from kaitiaki.analysis.lineage import Target, canonical_columns, statement_lineage
+from kaitiaki.analysis.names import dialect_of, display_table
+from kaitiaki.analysis.parse import (
+    StatementTokens,
+    limit_errors,
+    nesting_depth,
+    parse_error_line,
+    parse_statement,
+    size_error,
+    split_statements,
+    tokenize,
+)
+from kaitiaki.analysis.resolve import (
+    Qualified,
+    Unresolvable,
+    apply_single_source_rule,
+    mark_query,
+    mark_star_outputs,
+    qualify_query,
+)
+from kaitiaki.analysis.schema import Schema, SchemaLookup
+from kaitiaki.analysis.statements import Prepared, prepare
+from kaitiaki.analysis.uses import JOIN, Reference, scope_references
+from kaitiaki.config import Limits
+from kaitiaki.model import AnalysisError, SqlFacts, Statement, Unresolved
+
+DEFAULT_LIMITS = Limits()
+
+
+def analyze_sql(
+    sql: str,
+    *,
+    dialect: str,
+    schema: Schema | None = None,
+    path: str | None = None,
+    limits: Limits = DEFAULT_LIMITS,
+) -> SqlFacts:
+    """Facts about the columns ``sql`` touches. Raises ValueError only for an unknown dialect."""
+    if dialect not in known_dialects():
+        raise ValueError(f"unknown dialect {dialect!r}; valid dialects: {', '.join(known_dialects())}")
+    with quiet_sqlglot():
+        try:
+            return _analyze(sql, dialect, schema, path, limits)
+        except RecursionError:
+            message = "SQL is nested too deeply to analyse; lower the nesting or limits.max_depth"
+        except Exception as exc:  # fail closed: an internal problem is an error entry, not a crash
+            message = f"kaitiaki could not analyse this SQL ({type(exc).__name__}); please report it"
+    return SqlFacts(path=path, dialect=dialect, errors=(AnalysisError(message, None),))
+
+
+def _analyze(sql: str, dialect: str, schema: Schema | None, path: str | None, limits: Limits) -> SqlFacts:
+    if not isinstance(sql, str):
+        return SqlFacts(path=path, dialect=dialect, errors=(AnalysisError("SQL must be text", None),))
+    too_big = size_error(sql, limits)
+    if too_big is not None:
+        return SqlFacts(path=path, dialect=dialect, errors=(too_big,))
+    engine = dialect_of(dialect)
+    try:
+        tokens = tokenize(sql, engine)
+    except TokenError as exc:
+        return SqlFacts(path=path, dialect=dialect, errors=(AnalysisError(str(exc), None),))
+    statements = split_statements(tokens)
+    problems = limit_errors(tokens, statements, limits)
+    if problems:
+        return SqlFacts(path=path, dialect=dialect, errors=tuple(problems))
+    lookup = SchemaLookup(schema, dialect)
+    findings = [_guarded(statement, sql, engine, dialect, lookup) for statement in statements]
+    return assemble(path, dialect, findings)
+
+
+def _guarded(
+    statement: StatementTokens, sql: str, engine: Dialect, dialect: str, lookup: SchemaLookup
+) -> StatementFindings:
+    """One statement; anything unexpected is an error on its line, never an exception."""
+    number = statement.index + 1
+    try:
+        return run_with_depth(
+            lambda: _statement(statement, sql, engine, dialect, lookup), nesting_depth(statement.tokens)
+        )
+    except RecursionError:
+        message = f"statement {number} is nested too deeply to analyse"
+    except Exception as exc:
+        message = f"statement {number} could not be analysed ({type(exc).__name__}); please report it"
+    return StatementFindings(
+        Statement(statement.index, "unanalysed", None, statement.line),
+        errors=[AnalysisError(message, statement.line)],
+    )
+
+
+def _statement(
+    statement: StatementTokens, sql: str, engine: Dialect, dialect: str, lookup: SchemaLookup
+) -> StatementFindings:
+    try:
+        prepared = prepare(parse_statement(statement, sql, engine))
+    except ParseError as exc:
+        return StatementFindings(
+            Statement(statement.index, "unparseable", None, statement.line),
+            errors=[
+                AnalysisError(
+                    f"statement {statement.index + 1} cannot be parsed as {dialect}: {exc}",
+                    parse_error_line(exc, statement.line),
+                )
+            ],
+        )
+    target_table = _normalised_target(prepared, dialect)
+    target = display_table(target_table, dialect) if target_table is not None else None
+    findings = StatementFindings(Statement(statement.index, prepared.kind, target, statement.line))
+    if prepared.unsupported:
+        findings.unresolved.append(Unresolved("unsupported_statement", prepared.unsupported, statement.line))
+    if prepared.new_columns and target:
+        lookup.add_columns(target, canonical_columns(prepared.new_columns, dialect))
+    if prepared.query is None:
+        return findings
+    qualified = _qualified(statement, sql, engine, dialect, lookup, prepared, findings)
+    if qualified is not None:
+        _analyse_query(qualified, prepared, target_table, statement, dialect, lookup, findings)
+    return findings
+
+
+def _qualified(
+    statement: StatementTokens,
+    sql: str,
+    engine: Dialect,
+    dialect: str,
+    lookup: SchemaLookup,
+    prepared: Prepared,
+    findings: StatementFindings,
+) -> Qualified | None:
+    """Qualify once; if sqlglot needs a schema it lacks, re-read the statement and apply kaitiaki's rules."""
+    assert prepared.query is not None
+    stars = mark_query(prepared.query, dialect)
+    try:
+        qualified = qualify_query(prepared.query, dialect, lookup)
+    except Unresolvable:
+        retry = prepare(parse_statement(statement, sql, engine))
+        if retry.query is None:
+            return None
+        prepared.query = retry.query
+        stars = mark_query(retry.query, dialect)
+        apply_single_source_rule(retry.query, dialect, lookup)
+        try:
+            qualified = qualify_query(retry.query, dialect, lookup)
+        except Unresolvable as exc:
+            detail = (
+                f"column {exc.column} cannot be resolved without a schema (more than one table may have it)"
+                if exc.column
+                else f"the query cannot be resolved: {exc}"
+            )
+            findings.unresolved.append(
+                Unresolved("ambiguous_column", detail, _line_of_name(retry.query, exc.column))
+            )
+            return None
+    mark_star_outputs(qualified.query, stars)
+    return qualified
+
+
+def _line_of_name(query: exp.Expr, name: str | None) -> int | None:
+    if name:
+        for column in query.find_all(exp.Column):
+            if column.name == name and column.this.meta:
+                line = column.this.meta.get("line")
+                if isinstance(line, int):
+                    return line
+    return None
+
+
+def _analyse_query(
+    qualified: Qualified,
+    prepared: Prepared,
+    target_table: exp.Table | None,
+    statement: StatementTokens,
+    dialect: str,
+    lookup: SchemaLookup,
+    findings: StatementFindings,
+) -> None:
+    flow = Flow(qualified, dialect, lookup, statement.line)
+    target = display_table(target_table, dialect) if target_table is not None else None
+    for scope in qualified.scopes:
+        findings.references.extend(scope_references(flow, scope))
+        findings.joins.extend(scope_joins(flow, scope))
+    for join in findings.joins:
+        for side in (join.left, join.right):
+            findings.references.append(Reference(side.table or "", side.column, JOIN, join.line, True))
+    if prepared.outputs:
+        outputs = flow.outputs(qualified.root)
+        edges, writes = statement_lineage(
+            flow, outputs, _target(prepared, target_table, dialect, lookup), statement.index, statement.line
+        )
+        findings.edges.extend(edges)
+        findings.references.extend(writes)
+        findings.aggregation = query_aggregation(flow, qualified.root)
+        if target and prepared.by_name and outputs and all(o.name != STAR for o in outputs):
+            lookup.add_columns(target, [o.name for o in outputs])
+    findings.unresolved.extend(flow.unresolved.values())
+
+
+def _normalised_target(prepared: Prepared, dialect: str) -> exp.Table | None:
+    """The statement's target table with identifiers as the dialect resolves them."""
+    if prepared.target is None:
+        return None
+    table = normalize_identifiers(prepared.target.copy(), dialect=dialect)
+    return table if isinstance(table, exp.Table) else None
+
+
+def _target(prepared: Prepared, table: exp.Table | None, dialect: str, lookup: SchemaLookup) -> Target:
+    """Where outputs land: explicit column list, else the target's known columns (INSERT), else by name."""
+    columns: list[str] | None = None
+    if prepared.target_columns is not None:
+        columns = canonical_columns(prepared.target_columns, dialect)
+    elif prepared.kind == "insert" and not prepared.by_name and table is not None:
+        known = lookup.table_columns(table)
+        columns = list(known) if known is not None else None
+    name = display_table(table, dialect) if table is not None else None
+    return Target(table=name, columns=columns, writes=prepared.writes)

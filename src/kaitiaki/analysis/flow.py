@@ -1,0 +1,500 @@
+"""Where every value comes from: base-table columns, through CTEs, subqueries and set operations.
+
+After ``qualify`` every column names its source in its scope. ``Flow`` follows a column to that
+source: a table gives a base column; a derived source (CTE, subquery, set operation, LATERAL,
+UNNEST) gives the *origins* of its output of that name, computed once per output and remembered.
+An origin carries the set of transforms on the way (see ``transforms``), so a CTE that hashes a
+column and an outer query that counts it yield ``{aggregate, hash}``.
+
+Columns that cannot be followed (ambiguous, unknown qualifier, not in a known schema, a star
+that cannot be expanded) are collected as ``Unresolved`` with their line: never guessed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+from sqlglot import exp
+from sqlglot.optimizer.scope import Scope
+
+from kaitiaki.analysis.names import display_identifier, display_table
+from kaitiaki.analysis.resolve import STAR_LINE, Qualified
+from kaitiaki.analysis.schema import SchemaLookup
+from kaitiaki.analysis.transforms import transform_of
+from kaitiaki.model import Unresolved
+
+STAR = "*"
+# Table functions that only generate rows from their arguments; any other table function reads
+# data kaitiaki cannot see.
+_GENERATORS = frozenset(
+    {
+        "generate_series",
+        "generate_subscripts",
+        "range",
+        "sequence",
+        "unnest",
+        "explode",
+        "posexplode",
+        "explode_outer",
+        "inline",
+        "flatten",
+        "json_each",
+        "json_each_text",
+        "jsonb_each",
+        "jsonb_array_elements",
+        "json_array_elements",
+        "json_table",
+        "openjson",
+        "string_split",
+        "split_to_table",
+        "generate_date_array",
+        "generate_array",
+        "values",
+    }
+)
+
+
+@dataclass(frozen=True)
+class Origin:
+    """A base-table column reaching a value, with the transforms applied on the way."""
+
+    table: str
+    column: str
+    transforms: frozenset[str] = frozenset()
+
+    def through(self, transforms: frozenset[str]) -> Origin:
+        if not transforms:
+            return self
+        return Origin(self.table, self.column, self.transforms | transforms)
+
+
+@dataclass(frozen=True)
+class Output:
+    """One output column of a query: its name (``*`` for an unexpandable star) and origins."""
+
+    name: str
+    origins: tuple[Origin, ...]
+    from_star: bool = False
+    line: int | None = None
+
+
+def is_star(node: exp.Expr) -> bool:
+    return isinstance(node, exp.Star) or (isinstance(node, exp.Column) and isinstance(node.this, exp.Star))
+
+
+def line_of(node: exp.Expr) -> int | None:
+    """1-based line of a column (its name's position), a star's line, or None."""
+    star = node.meta.get(STAR_LINE) if node.meta else None
+    if isinstance(star, int) and star > 0:
+        return star
+    for part in (node.this, node.args.get("table")) if isinstance(node, exp.Column) else (node,):
+        if isinstance(part, exp.Expr) and part.meta:
+            line = part.meta.get("line")
+            if isinstance(line, int):
+                return line
+    return None
+
+
+def is_explicit(column: exp.Expr) -> bool:
+    """Written in the SQL, as opposed to produced by expanding a star."""
+    return not (column.meta and STAR_LINE in column.meta)
+
+
+def is_boundary(node: exp.Expr, root: exp.Expr) -> bool:
+    """A node that starts another scope (subquery, CTE): its inside is not part of this scope."""
+    return node is not root and isinstance(node, (exp.Select, exp.SetOperation, exp.CTE))
+
+
+def walk_scope(node: exp.Expr, root: exp.Expr) -> Iterator[exp.Expr]:
+    """Every node under ``node`` that belongs to ``root``'s scope (subqueries are not entered)."""
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        yield current
+        if is_boundary(current, root):
+            continue
+        stack.extend(current.iter_expressions(reverse=True))
+
+
+class Flow:
+    """Origins of columns and outputs within one qualified statement."""
+
+    def __init__(self, qualified: Qualified, dialect: str, lookup: SchemaLookup, statement_line: int) -> None:
+        self.qualified = qualified
+        self.dialect = dialect
+        self.lookup = lookup
+        self.statement_line = statement_line
+        self.unresolved: dict[tuple[str, str, int | None], Unresolved] = {}
+        self._outputs: dict[tuple[int, int], tuple[Origin, ...]] = {}
+        self._busy: set[tuple[int, int]] = set()
+
+    # --- naming ----------------------------------------------------------------------------
+
+    def column_name(self, name: str) -> str:
+        return display_identifier(name, self.dialect)
+
+    def table_name(self, table: exp.Table) -> str:
+        return display_table(table, self.dialect)
+
+    def report(self, kind: str, detail: str, line: int | None) -> None:
+        key = (kind, detail, line)
+        if key not in self.unresolved:
+            self.unresolved[key] = Unresolved(kind=kind, detail=detail, line=line or self.statement_line)
+
+    # --- sources ---------------------------------------------------------------------------
+
+    def source_of(self, scope: Scope, name: str) -> tuple[Scope, exp.Table | Scope] | None:
+        """The source ``name`` refers to from ``scope``: its own, else an enclosing one if correlated."""
+        current: Scope | None = scope
+        while current is not None:
+            source = current.sources.get(name)
+            if source is not None:
+                return current, source
+            if not current.can_be_correlated:
+                return None
+            current = current.parent
+        return None
+
+    def known_columns(self, source: exp.Table | Scope) -> list[str] | None:
+        """Canonical column names a source provides, or None when they cannot be known."""
+        if isinstance(source, exp.Table):
+            if isinstance(source.this, exp.Func):
+                alias = source.args.get("alias")
+                listed = [c.name for c in alias.columns] if isinstance(alias, exp.TableAlias) else []
+                return listed or None
+            columns = self.lookup.table_columns(source)
+            return list(columns) if columns is not None else None
+        names = self.output_names(source)
+        return None if names is None or STAR in names else names
+
+    def output_names(self, scope: Scope) -> list[str] | None:
+        expression = scope.expression
+        if isinstance(expression, exp.Subquery):
+            expression = expression.unnest()
+        if isinstance(expression, exp.Select):
+            return [STAR if is_star(p) else p.alias_or_name for p in expression.expressions]
+        if isinstance(expression, exp.SetOperation):
+            left: exp.Expr = expression
+            while isinstance(left, exp.SetOperation):
+                left = left.this.unnest() if isinstance(left.this, exp.Subquery) else left.this
+            if isinstance(left, exp.Select):
+                return [STAR if is_star(p) else p.alias_or_name for p in left.expressions]
+            return None
+        if isinstance(expression, (exp.Unnest, exp.Lateral, exp.UDTF)):
+            return list(expression.named_selects) or None
+        return None
+
+    # --- origins ---------------------------------------------------------------------------
+
+    def column_origins(self, column: exp.Column, scope: Scope) -> tuple[Origin, ...]:
+        """Origins of one qualified column reference; problems are reported, not guessed."""
+        qualifier = column.table
+        if not qualifier:
+            return ()
+        found = self.source_of(scope, qualifier)
+        if found is None:
+            return self._struct_origins(column, scope)
+        owner, source = found
+        name = column.name
+        if isinstance(source, exp.Table):
+            return self.table_origins(source, name, owner, column)
+        return self.derived_origins(source, name, column)
+
+    def _struct_origins(self, column: exp.Column, scope: Scope) -> tuple[Origin, ...]:
+        """``t.s.f``: a field of struct column ``s`` of source ``t`` (sqlglot keeps it as db.table.col)."""
+        db = column.args.get("db")
+        found = self.source_of(scope, db.name) if isinstance(db, exp.Identifier) else None
+        if found is None:
+            self.report(
+                "unknown_column",
+                f"{column.sql(dialect=self.dialect)}: no table or alias {column.table!r} in this query",
+                line_of(column),
+            )
+            return ()
+        owner, source = found
+        if isinstance(source, exp.Table):
+            return self.table_origins(source, column.table, owner, column)
+        return self.derived_origins(source, column.table, column)
+
+    def table_origins(
+        self, table: exp.Table, name: str, owner: Scope, column: exp.Expr | None
+    ) -> tuple[Origin, ...]:
+        if isinstance(table.this, exp.Func):
+            return self.function_table_origins(table, owner)
+        known = self.lookup.table_columns(table)
+        if known is not None and name not in known and column is not None:
+            self.report(
+                "unknown_column",
+                f"column {self.column_name(name)} is not in the schema of {self.table_name(table)}",
+                line_of(column),
+            )
+        return (Origin(self.table_name(table), self.column_name(name)),)
+
+    def function_table_origins(self, table: exp.Table, owner: Scope) -> tuple[Origin, ...]:
+        """A table function: generators yield what their arguments read; others are unknown."""
+        function = table.this
+        name = (
+            function.name.lower()
+            if isinstance(function, exp.Anonymous)
+            else type(function).sql_name().lower()
+        )
+        if name not in _GENERATORS and not isinstance(function, (exp.Unnest, exp.Explode)):
+            self.report(
+                "unknown_table",
+                f"table function {name}(…) reads data whose columns kaitiaki cannot see",
+                line_of(table) or first_line(function),
+            )
+        return tuple(self.expression_origins(function, owner))
+
+    def traversed(self, scope: Scope) -> Scope:
+        """The fully built scope for a source: a recursive CTE's self-reference points at a stub."""
+        return self.qualified.by_expression.get(id(scope.expression), scope)
+
+    def derived_origins(self, scope: Scope, name: str, column: exp.Expr | None) -> tuple[Origin, ...]:
+        """Origins of output ``name`` of a derived source (CTE, subquery, set operation, UDTF)."""
+        scope = self.traversed(scope)
+        expression = scope.expression
+        if isinstance(expression, (exp.Unnest, exp.Lateral)) or (
+            isinstance(expression, exp.UDTF) and not isinstance(expression, exp.Subquery)
+        ):
+            return self.udtf_origins(scope)
+        names = self.output_names(scope)
+        if names is None:
+            return ()
+        if name in names:
+            return self.origins_at(scope, names.index(name))
+        if STAR in names:
+            return self.through_star(scope, name, column)
+        if column is not None:
+            self.report(
+                "unknown_column",
+                f"column {self.column_name(name)} is not an output of the subquery or CTE it names",
+                line_of(column),
+            )
+        return ()
+
+    def udtf_origins(self, scope: Scope) -> tuple[Origin, ...]:
+        """UNNEST(t.arr) / LATERAL FLATTEN(…) / LATERAL (SELECT …): what the expression reads."""
+        expression = scope.expression
+        if isinstance(expression, exp.Lateral) and isinstance(expression.this, exp.Query):
+            sub = self.qualified.by_expression.get(id(expression.this.unnest()))
+            if sub is not None:
+                names = self.output_names(sub) or []
+                return tuple(o for i in range(len(names)) for o in self.origins_at(sub, i))
+        owner = scope.parent or scope
+        return tuple(self.expression_origins(expression, scope if scope.sources else owner))
+
+    def origins_at(self, scope: Scope, index: int) -> tuple[Origin, ...]:
+        """Origins of the ``index``-th output of a derived scope; computed once."""
+        scope = self.traversed(scope)
+        key = (id(scope), index)
+        cached = self._outputs.get(key)
+        if cached is not None:
+            return cached
+        if key in self._busy:  # a recursive CTE refers to itself: its base case already counts
+            return ()
+        self._busy.add(key)
+        try:
+            origins = _unique(self._compute_origins_at(scope, index))
+        finally:
+            self._busy.discard(key)
+        self._outputs[key] = origins
+        return origins
+
+    def _compute_origins_at(self, scope: Scope, index: int) -> Iterable[Origin]:
+        expression = scope.expression
+        if isinstance(expression, exp.Subquery):
+            expression = expression.unnest()
+        if isinstance(expression, exp.Select):
+            projections = expression.expressions
+            if index >= len(projections) or is_star(projections[index]):
+                return ()
+            return self.expression_origins(projections[index].unalias(), scope)
+        if isinstance(expression, exp.SetOperation) and len(scope.set_operation_scopes) == 2:
+            left, right = scope.set_operation_scopes
+            return (*self.origins_at(left, index), *self.origins_at(right, index))
+        return ()
+
+    def through_star(self, scope: Scope, name: str, column: exp.Expr | None) -> tuple[Origin, ...]:
+        """A name an outer query reads from a derived scope that only has ``*``: which source has it."""
+        select = scope.expression
+        if not isinstance(select, exp.Select):
+            return ()
+        candidates: list[str] = []
+        for projection in select.expressions:
+            if not is_star(projection):
+                continue
+            for source_name in self.star_source_names(scope, projection):
+                source = scope.sources.get(source_name)
+                if source is None:
+                    continue
+                columns = self.known_columns(source)
+                if columns is None or name in columns:
+                    candidates.append(source_name)
+        if len(candidates) == 1:
+            source = scope.sources[candidates[0]]
+            if isinstance(source, exp.Table):
+                return self.table_origins(source, name, scope, None)
+            return self.derived_origins(source, name, None)
+        if len(candidates) > 1 and column is not None:
+            self.report(
+                "ambiguous_column",
+                f"column {self.column_name(name)} could come from any of "
+                f"{', '.join(sorted(candidates))} through *",
+                line_of(column),
+            )
+        return ()
+
+    def star_source_names(self, scope: Scope, star: exp.Expr) -> list[str]:
+        if isinstance(star, exp.Column) and star.table:
+            return [star.table]
+        return list(scope.selected_sources)
+
+    def expression_origins(self, node: exp.Expr, scope: Scope) -> list[Origin]:
+        """Every base column a value expression reads, with the transforms on its path."""
+        origins: list[Origin] = []
+        root = scope.expression
+        stack: list[tuple[exp.Expr, frozenset[str]]] = [(node, frozenset())]
+        while stack:
+            current, path = stack.pop()
+            if isinstance(current, exp.Column):
+                origins.extend(o.through(path) for o in self._reference_origins(current, scope))
+                continue
+            if isinstance(current, exp.TableColumn):
+                origins.extend(o.through(path) for o in self.whole_source_origins(scope, current.name))
+                continue
+            if current is not node and is_boundary(current, root):
+                origins.extend(o.through(path) for o in self.subquery_origins(current))
+                continue
+            if isinstance(current, exp.Window):
+                stack.append((current.this, path))  # PARTITION BY / ORDER BY keys do not flow
+                continue
+            if isinstance(current, exp.Filter):
+                stack.append((current.this, path))
+                inner = transform_of(current.this)
+                stack.append((current.expression, path | {inner} if inner else path))
+                continue
+            transform = transform_of(current)
+            if transform:
+                path = path | {transform}
+            stack.extend((child, path) for child in current.iter_expressions())
+        return origins
+
+    def _reference_origins(self, column: exp.Column, scope: Scope) -> tuple[Origin, ...]:
+        if isinstance(column.this, exp.Star):
+            return self.whole_source_origins(scope, column.table) if column.table else ()
+        if column.table:
+            return self.column_origins(column, scope)
+        if column.name in scope.sources and not column.find_ancestor(exp.Lambda):
+            return self.whole_source_origins(scope, column.name)  # BigQuery: a table used as a value
+        return ()
+
+    def subquery_origins(self, query: exp.Expr) -> tuple[Origin, ...]:
+        sub = self.qualified.by_expression.get(id(query))
+        if sub is None:
+            return ()
+        names = self.output_names(sub) or []
+        return tuple(o for i in range(len(names)) for o in self.origins_at(sub, i))
+
+    def whole_source_origins(self, scope: Scope, name: str) -> tuple[Origin, ...]:
+        """Every column of a source (``t.*`` inside an expression, a row value)."""
+        found = self.source_of(scope, name)
+        if found is None:
+            return ()
+        owner, source = found
+        if isinstance(source, exp.Table):
+            if isinstance(source.this, exp.Func):
+                return self.function_table_origins(source, owner)
+            columns = self.lookup.table_columns(source)
+            if columns is None:
+                return (Origin(self.table_name(source), STAR),)
+            return tuple(Origin(self.table_name(source), self.column_name(c)) for c in columns)
+        names = self.output_names(source) or []
+        if isinstance(source.expression, (exp.Unnest, exp.Lateral, exp.UDTF)):
+            return self.udtf_origins(source)
+        return tuple(o for i in range(len(names)) for o in self.origins_at(source, i))
+
+    # --- outputs of the statement's query --------------------------------------------------
+
+    def outputs(self, scope: Scope) -> list[Output]:
+        """The query's output columns in order; an unexpandable star yields ``*`` outputs."""
+        expression = scope.expression
+        if isinstance(expression, exp.SetOperation) and len(scope.set_operation_scopes) == 2:
+            return self._set_outputs(scope)
+        if not isinstance(expression, exp.Select):
+            return []
+        outputs: list[Output] = []
+        for index, projection in enumerate(expression.expressions):
+            if is_star(projection):
+                outputs.extend(self.star_outputs(scope, projection))
+                continue
+            columns = list(projection.find_all(exp.Column))
+            from_star = bool(columns) and not any(is_explicit(c) for c in columns)
+            alias = projection.args.get("alias") if isinstance(projection, exp.Alias) else None
+            line = alias.meta.get("line") if isinstance(alias, exp.Identifier) and alias.meta else None
+            origins = self.origins_at(scope, index)
+            outputs.append(Output(projection.alias_or_name, origins, from_star, line))
+        return outputs
+
+    def _set_outputs(self, scope: Scope) -> list[Output]:
+        left, right = scope.set_operation_scopes
+        left_outputs, right_outputs = self.outputs(left), self.outputs(right)
+        if len(left_outputs) == len(right_outputs) and all(
+            o.name != STAR for o in left_outputs + right_outputs
+        ):
+            return [
+                Output(a.name, _unique((*a.origins, *b.origins)), a.from_star and b.from_star)
+                for a, b in zip(left_outputs, right_outputs, strict=True)
+            ]
+        return left_outputs + right_outputs  # stars on either side: positions are unknown
+
+    def star_outputs(self, scope: Scope, star: exp.Expr) -> list[Output]:
+        """A star sqlglot could not expand: expand what is known, report and pass on the rest."""
+        outputs: list[Output] = []
+        line = line_of(star)
+        for source_name in self.star_source_names(scope, star):
+            found = self.source_of(scope, source_name)
+            if found is None:
+                continue
+            owner, source = found
+            if isinstance(source, exp.Table):
+                outputs.extend(self._table_star_outputs(source, owner, line))
+            elif isinstance(source.expression, (exp.Unnest, exp.Lateral, exp.UDTF)):
+                outputs.append(Output(STAR, self.udtf_origins(source), True))
+            else:
+                outputs.extend(Output(o.name, o.origins, True) for o in self.outputs(source))
+        return outputs
+
+    def _table_star_outputs(self, table: exp.Table, owner: Scope, line: int | None) -> list[Output]:
+        if isinstance(table.this, exp.Func):
+            origins = self.function_table_origins(table, owner)
+            self.report(
+                "star_without_schema",
+                "* over a table function: its columns cannot be listed",
+                line,
+            )
+            return [Output(STAR, origins, True)]
+        columns = self.lookup.table_columns(table)
+        name = self.table_name(table)
+        if columns is None:
+            self.report(
+                "star_without_schema",
+                f"* over {name}: its columns are not in the schema, so what it reads cannot be listed",
+                line,
+            )
+            return [Output(STAR, (Origin(name, STAR),), True)]
+        return [Output(c, (Origin(name, self.column_name(c)),), True) for c in columns]
+
+
+def first_line(node: exp.Expr) -> int | None:
+    """Line of the first named part of ``node`` (a table, a function call)."""
+    for child in node.walk():
+        if isinstance(child, exp.Identifier) and child.meta and isinstance(child.meta.get("line"), int):
+            line: int = child.meta["line"]
+            return line
+    return None
+
+
+def _unique(origins: Iterable[Origin]) -> tuple[Origin, ...]:
+    return tuple(dict.fromkeys(origins))

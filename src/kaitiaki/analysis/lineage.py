@@ -1,0 +1,83 @@
+"""Lineage edges of one statement: source-table column → target column, with transforms.
+
+The target is the statement's table (``INSERT``, ``CREATE TABLE AS``, ``UPDATE``, ``MERGE`` …) or,
+for a bare SELECT, the output itself (table null). Output columns land in target columns by
+position when the statement lists them (``INSERT INTO t (a, b)``) or the schema knows the
+target's columns, else by name. A star that could not be expanded flows to ``*``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from sqlglot import exp
+
+from kaitiaki.analysis.flow import STAR, Flow, Output
+from kaitiaki.analysis.names import display_identifier
+from kaitiaki.analysis.transforms import NONE, ordered
+from kaitiaki.analysis.uses import WRITE, Reference
+from kaitiaki.model import ColumnRef, LineageEdge
+
+_SAFE = re.compile(r"^[A-Za-z_#@][A-Za-z0-9_$#@]*$")
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where a statement's outputs land."""
+
+    table: str | None
+    columns: list[str] | None = None  # canonical names, positional; None → by output name
+    writes: bool = False
+
+
+def output_column(name: str, dialect: str) -> str:
+    """An output's name as facts show it; expression text (``md5(nhi)``) is shown as written."""
+    if name == STAR:
+        return STAR
+    return display_identifier(name, dialect) if _SAFE.match(name) else name
+
+
+def statement_lineage(
+    flow: Flow, outputs: list[Output], target: Target, statement: int, line: int
+) -> tuple[list[LineageEdge], list[Reference]]:
+    """Edges from every output's origins to its target column, and the target's `write` uses."""
+    names = _target_names(flow, outputs, target)
+    merged: dict[tuple[ColumnRef, ColumnRef], set[str]] = {}
+    writes: list[Reference] = []
+    for output, name in zip(outputs, names, strict=True):
+        destination = ColumnRef(target.table, name)
+        for origin in output.origins:
+            key = (ColumnRef(origin.table, origin.column), destination)
+            merged.setdefault(key, set()).update(origin.transforms or {NONE})
+        if target.writes and target.table is not None and name != STAR:
+            writes.append(Reference(target.table, name, WRITE, output.line or line, True))
+    edges = [
+        LineageEdge(source=source, target=destination, transforms=ordered(transforms), statement=statement)
+        for (source, destination), transforms in merged.items()
+    ]
+    return edges, writes
+
+
+def _target_names(flow: Flow, outputs: list[Output], target: Target) -> list[str]:
+    dialect = flow.dialect
+    by_name = [output_column(o.name, dialect) for o in outputs]
+    if target.columns is None or any(o.name == STAR for o in outputs):
+        return by_name
+    if len(target.columns) != len(outputs):
+        flow.report(
+            "unknown_column",
+            f"the statement writes {len(outputs)} values into {len(target.columns)} columns of "
+            f"{target.table}; which value lands where cannot be known",
+            None,
+        )
+        return by_name
+    return [output_column(c, dialect) for c in target.columns]
+
+
+def canonical_columns(identifiers: list[exp.Identifier], dialect: str) -> list[str]:
+    """Target column identifiers written in the statement, normalised as the dialect resolves them."""
+    from kaitiaki.analysis.names import dialect_of
+
+    normaliser = dialect_of(dialect)
+    return [normaliser.normalize_identifier(identifier.copy()).name for identifier in identifiers]

@@ -1,0 +1,142 @@
+"""Limits, tokens and statements: everything that happens before an AST exists.
+
+Input limits (design §10) are checked on the raw text and on the token stream, before any parser
+runs, so hostile SQL (megabytes of text, thousands of nested parentheses) costs a linear scan and
+becomes an error entry, never a crash. Statements are split on semicolons and parsed one by one,
+so a syntax error in one statement does not hide the facts of the others.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from sqlglot import exp
+from sqlglot.dialects.dialect import Dialect
+from sqlglot.errors import ParseError, TokenError
+from sqlglot.tokenizer_core import Token, TokenType
+
+from kaitiaki.config import Limits
+from kaitiaki.model import AnalysisError
+
+_OPENERS = frozenset({TokenType.L_PAREN, TokenType.L_BRACKET, TokenType.L_BRACE})
+_CLOSERS = frozenset({TokenType.R_PAREN, TokenType.R_BRACKET, TokenType.R_BRACE})
+_TOKEN_REPR = re.compile(r"<Token token_type: [^,]+, text: (.*?), line: \d+.*?>")
+
+
+@dataclass(frozen=True)
+class StatementTokens:
+    """One statement's tokens and where it starts (1-based line of its first token)."""
+
+    index: int
+    line: int
+    tokens: list[Token]
+
+
+def size_error(sql: str, limits: Limits) -> AnalysisError | None:
+    """The byte limit, checked before anything else looks at the text."""
+    size = len(sql.encode("utf-8", errors="surrogatepass"))
+    if size > limits.max_sql_bytes:
+        return AnalysisError(
+            f"SQL is {size} bytes, over the limit of {limits.max_sql_bytes} (limits.max_sql_bytes); "
+            "it was not analysed."
+        )
+    return None
+
+
+def tokenize(sql: str, dialect: Dialect) -> list[Token]:
+    """The dialect's tokens; raises TokenError with a message that carries no SQL text."""
+    tokenizer = dialect.tokenizer()
+    try:
+        return tokenizer.tokenize(sql)
+    except TokenError:
+        line = getattr(getattr(tokenizer, "_core", None), "_line", None)
+        where = f" (near line {line})" if isinstance(line, int) else ""
+        raise TokenError(
+            f"cannot read the SQL text{where}: an unterminated string, quoted name or comment"
+        ) from None
+
+
+def nesting_depth(tokens: list[Token]) -> int:
+    """Deepest nesting of brackets and CASE expressions: what drives the parser's recursion."""
+    depth = cases = deepest = 0
+    for token in tokens:
+        kind = token.token_type
+        if kind in _OPENERS:
+            depth += 1
+        elif kind in _CLOSERS:
+            depth = max(depth - 1, 0)
+        elif kind == TokenType.CASE:
+            cases += 1
+        elif kind == TokenType.END and cases:
+            cases -= 1
+        else:
+            continue
+        deepest = max(deepest, depth + cases)
+    return deepest
+
+
+def split_statements(tokens: list[Token]) -> list[StatementTokens]:
+    """Tokens between semicolons; empty statements (``;;``, trailing ``;``) are dropped."""
+    chunks: list[list[Token]] = [[]]
+    for token in tokens:
+        if token.token_type == TokenType.SEMICOLON:
+            chunks.append([])
+        else:
+            chunks[-1].append(token)
+    return [
+        StatementTokens(index=i, line=chunk[0].line, tokens=chunk)
+        for i, chunk in enumerate(c for c in chunks if c)
+    ]
+
+
+def limit_errors(
+    tokens: list[Token], statements: list[StatementTokens], limits: Limits
+) -> list[AnalysisError]:
+    """Depth and statement-count limits, checked on tokens before parsing."""
+    errors: list[AnalysisError] = []
+    depth = nesting_depth(tokens)
+    if depth > limits.max_depth:
+        errors.append(
+            AnalysisError(
+                f"SQL nests {depth} levels deep, over the limit of {limits.max_depth} (limits.max_depth); "
+                "it was not analysed."
+            )
+        )
+    if len(statements) > limits.max_statements:
+        errors.append(
+            AnalysisError(
+                f"SQL has {len(statements)} statements, over the limit of {limits.max_statements} "
+                "(limits.max_statements); it was not analysed."
+            )
+        )
+    return errors
+
+
+def parse_statement(statement: StatementTokens, sql: str, dialect: Dialect) -> exp.Expr:
+    """One statement's AST; raises ParseError whose message names no SQL beyond the bad token."""
+    parser = dialect.parser()
+    try:
+        trees = parser.parse(statement.tokens, sql)
+    except ParseError as exc:
+        raise ParseError(parse_error_message(exc), errors=exc.errors) from None
+    found = [tree for tree in trees if tree is not None]
+    if len(found) != 1:
+        raise ParseError("the statement did not parse to one SQL statement")
+    return found[0]
+
+
+def parse_error_message(exc: ParseError) -> str:
+    """sqlglot's first error, without terminal colour codes or token reprs."""
+    if not exc.errors:
+        return "invalid SQL"
+    first = exc.errors[0]
+    description = _TOKEN_REPR.sub(lambda m: repr(m.group(1)), str(first.get("description") or "invalid SQL"))
+    highlight = str(first.get("highlight") or "").strip()
+    near = f" near {highlight[:40]!r}" if highlight else ""
+    return f"{description}{near}"
+
+
+def parse_error_line(exc: ParseError, default: int) -> int:
+    line = exc.errors[0].get("line") if exc.errors else None
+    return line if isinstance(line, int) and line > 0 else default

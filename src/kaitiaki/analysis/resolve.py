@@ -1,0 +1,211 @@
+"""Qualify a statement's query once with sqlglot's optimizer, keeping what the facts need.
+
+Before ``qualify`` runs, two facts would be lost, so they are recorded on the AST:
+- which projections a ``*`` produced (``from_star``) and the star's line;
+- the name the database gives an unaliased expression (Postgres: ``count``, ``md5``,
+  ``?column?``; elsewhere the expression's text), instead of sqlglot's ``_col_0``.
+
+Without a schema, sqlglot refuses to resolve an unqualified column inside a subquery that could
+be correlated (``x IN (SELECT y FROM u)``) and an alias used in GROUP BY or HAVING. kaitiaki
+follows the rule the design states — an unqualified column of a single-table (sub)query belongs
+to that table — and reads an alias in GROUP BY/HAVING/QUALIFY/ORDER BY as the alias. Anything
+still ambiguous is reported as ``ambiguous_column``, never guessed.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from sqlglot import exp
+from sqlglot.errors import OptimizeError, SqlglotError
+from sqlglot.optimizer.qualify import qualify
+from sqlglot.optimizer.scope import Scope, find_all_in_scope, traverse_scope
+
+from kaitiaki.analysis.schema import SchemaLookup
+
+STAR_LINE = "kaitiaki_star_line"
+_POSTGRES_NAMING = frozenset({"postgres", "redshift", "materialize", "risingwave"})
+_CANNOT_RESOLVE = re.compile(r"Cannot resolve '([^']*)'")
+
+
+@dataclass
+class Qualified:
+    """A qualified query and its scopes (children before parents; the root is last)."""
+
+    query: exp.Query
+    scopes: list[Scope]
+    by_expression: dict[int, Scope] = field(default_factory=dict)
+
+    @property
+    def root(self) -> Scope:
+        return self.scopes[-1]
+
+
+class Unresolvable(Exception):
+    """qualify could not resolve a column even after kaitiaki's own rules; carries the column."""
+
+    def __init__(self, message: str, column: str | None) -> None:
+        super().__init__(message)
+        self.column = column
+
+
+def mark_query(query: exp.Query, dialect: str) -> dict[int, tuple[set[int], int | None]]:
+    """Name unaliased outputs and note, per SELECT with a star, its own projections and star line."""
+    stars: dict[int, tuple[set[int], int | None]] = {}
+    for select in query.find_all(exp.Select):
+        star_line: int | None = None
+        has_star = False
+        for index, projection in enumerate(select.expressions):
+            if _is_star(projection):
+                has_star = True
+                star_line = star_line or _line_of(projection)
+            elif _needs_name(projection):
+                named = exp.alias_(projection, output_name(projection, dialect), quoted=True)
+                select.expressions[index] = named
+                named.parent = select
+                named.index = index
+                named.arg_key = "expressions"
+        if has_star:
+            own = {id(p) for p in select.expressions if not _is_star(p)}
+            own |= {id(p.unalias()) for p in select.expressions if not _is_star(p)}
+            stars[id(select)] = (own, star_line)
+    return stars
+
+
+def _is_star(node: exp.Expr) -> bool:
+    return isinstance(node, exp.Star) or (isinstance(node, exp.Column) and isinstance(node.this, exp.Star))
+
+
+def _needs_name(node: exp.Expr) -> bool:
+    return not isinstance(node, (exp.Alias, exp.Column, exp.Dot, exp.Star))
+
+
+def _line_of(node: exp.Expr) -> int | None:
+    for candidate in (node, node.args.get("table"), node.this if isinstance(node.this, exp.Expr) else None):
+        if isinstance(candidate, exp.Expr):
+            line = candidate.meta.get("line") if candidate.meta else None
+            if isinstance(line, int):
+                return line
+    return None
+
+
+def output_name(node: exp.Expr, dialect: str) -> str:
+    """The column name the database gives an unaliased expression, where that is determinable."""
+    if dialect in _POSTGRES_NAMING:
+        return _postgres_name(node)
+    return node.sql(dialect=dialect)
+
+
+def _postgres_name(node: exp.Expr) -> str:
+    """Postgres' FigureColname: function name, CASE → ``case``, a cast keeps its operand's name."""
+    while isinstance(node, (exp.Paren, exp.Cast, exp.TryCast)):
+        inner = node.this
+        if isinstance(inner, exp.Column):
+            return inner.name
+        node = inner
+    if isinstance(node, exp.Case):
+        return "case"
+    if isinstance(node, (exp.Func, exp.WithinGroup)):
+        head = node.sql(dialect="postgres").split("(", 1)[0].strip()
+        if head and " " not in head:
+            return head.lower()
+    return "?column?"
+
+
+def mark_star_outputs(query: exp.Query, stars: dict[int, tuple[set[int], int | None]]) -> None:
+    """After qualify: tag every column a star expansion produced with the star's line."""
+    if not stars:
+        return
+    for select in query.find_all(exp.Select):
+        marked = stars.get(id(select))
+        if marked is None:
+            continue
+        own, line = marked
+        for projection in select.expressions:
+            if id(projection) in own or id(projection.unalias()) in own:
+                continue
+            for column in projection.find_all(exp.Column):
+                column.meta[STAR_LINE] = line or 0
+
+
+def qualify_query(query: exp.Query, dialect: str, lookup: SchemaLookup) -> Qualified:
+    """Qualify tables and columns once (stars expanded from the schema); build the scopes."""
+    try:
+        qualified = qualify(
+            query,
+            dialect=dialect,
+            schema=lookup,
+            validate_qualify_columns=False,
+            quote_identifiers=False,
+            allow_partial_qualification=True,
+        )
+    except OptimizeError as exc:
+        match = _CANNOT_RESOLVE.search(str(exc))
+        raise Unresolvable(str(exc), match.group(1) if match else None) from None
+    if not isinstance(qualified, exp.Query):
+        raise Unresolvable("the statement's query could not be qualified", None)
+    scopes = traverse_scope(qualified)
+    if not scopes:
+        raise Unresolvable("the statement's query has no scope kaitiaki can read", None)
+    by_expression = {id(scope.expression): scope for scope in scopes}
+    return Qualified(qualified, scopes, by_expression)
+
+
+def apply_single_source_rule(query: exp.Query, dialect: str, lookup: SchemaLookup) -> None:
+    """kaitiaki's rules for what sqlglot leaves open without a schema (see module doc).
+
+    Runs on the unqualified AST, only after ``qualify`` gave up on it.
+    """
+    try:
+        scopes = traverse_scope(query)
+    except SqlglotError:
+        return
+    for scope in scopes:
+        if isinstance(scope.expression, exp.Select):
+            _expand_alias_references(scope.expression, lookup, scope)
+            _qualify_single_source(scope, lookup)
+
+
+def _unknown_columns(scope: Scope, lookup: SchemaLookup) -> bool:
+    for _, source in scope.selected_sources.values():
+        if isinstance(source, exp.Table) and lookup.table_columns(source) is None:
+            return True
+    return False
+
+
+def _expand_alias_references(select: exp.Select, lookup: SchemaLookup, scope: Scope) -> None:
+    """GROUP BY / HAVING / QUALIFY / ORDER BY name → the aliased expression, when sources are unknown."""
+    if not _unknown_columns(scope, lookup):
+        return
+    aliases = {p.alias: p.this for p in select.expressions if isinstance(p, exp.Alias)}
+    if not aliases:
+        return
+    for key in ("group", "having", "qualify", "order"):
+        clause = select.args.get(key)
+        if not isinstance(clause, exp.Expr):
+            continue
+        for column in list(find_all_in_scope(clause, exp.Column)):
+            if not column.table and column.name in aliases and not column.find_ancestor(exp.Window):
+                target = aliases[column.name]
+                if key == "order" or isinstance(target, exp.Column):
+                    column.replace(target.copy())
+                else:
+                    column.replace(exp.paren(target.copy(), copy=False))
+
+
+def _qualify_single_source(scope: Scope, lookup: SchemaLookup) -> None:
+    """An unqualified column of a correlated single-source subquery belongs to that source."""
+    if not scope.can_be_correlated or len(scope.selected_sources) != 1:
+        return
+    if not _unknown_columns(scope, lookup):
+        return
+    (name,) = scope.selected_sources
+    select = scope.expression
+    aliases = {p.alias for p in select.expressions if isinstance(p, exp.Alias)}
+    for column in list(find_all_in_scope(select, exp.Column)):
+        if column.table or isinstance(column.this, exp.Star) or column.name in aliases:
+            continue
+        if column.find_ancestor(exp.Lambda):
+            continue
+        column.set("table", exp.to_identifier(name))
