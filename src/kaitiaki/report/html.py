@@ -59,7 +59,9 @@ LABEL_W = GAP_X - 28
 LINE_H = 14
 NODE_CHARS = 27  # 12px monospace (7.2px a character) in NODE_W minus padding
 LABEL_CHARS = 29  # 11px monospace (6.6px a character) in LABEL_W minus padding
-ORDER_SWEEPS = 8
+SWEEPS = 8  # barycentre and alignment passes; SWEEPS_LARGE beyond LARGE_LAYOUT segments
+SWEEPS_LARGE = 2
+LARGE_LAYOUT = 20_000
 
 CATEGORY_FAMILIES = (  # most telling first: a column's colour is its first family in this order
     ("unique_identifier", "cat-unique", "unique identifier"),
@@ -732,7 +734,9 @@ def assign_layers(nodes: Sequence[str], dag: Sequence[tuple[str, str]]) -> dict[
     return layer
 
 
-def order_layers(layers: list[list[str]], segments: Sequence[tuple[str, str]]) -> list[list[str]]:
+def order_layers(
+    layers: list[list[str]], segments: Sequence[tuple[str, str]], sweeps: int = SWEEPS
+) -> list[list[str]]:
     """Barycentre sweeps down and up; keeps the ordering with the fewest crossings."""
     parents: dict[str, list[str]] = defaultdict(list)
     children: dict[str, list[str]] = defaultdict(list)
@@ -742,7 +746,7 @@ def order_layers(layers: list[list[str]], segments: Sequence[tuple[str, str]]) -
     best = [list(layer) for layer in layers]
     best_crossings = crossings(best, segments)
     current = [list(layer) for layer in layers]
-    for sweep in range(ORDER_SWEEPS):
+    for sweep in range(sweeps):
         downward = sweep % 2 == 0
         links = parents if downward else children
         indices = range(1, len(current)) if downward else range(len(current) - 2, -1, -1)
@@ -764,11 +768,24 @@ def crossings(layers: Sequence[Sequence[str]], segments: Sequence[tuple[str, str
     for u, v in segments:
         (depth, pu), (_, pv) = where[u], where[v]
         by_gap[depth].append((pu, pv))
+    return sum(inversions([v for _, v in sorted(pairs)]) for pairs in by_gap.values())
+
+
+def inversions(values: Sequence[int]) -> int:
+    """Pairs i < j with values[i] > values[j], counted with a Fenwick tree in O(n log n)."""
+    size = max(values, default=0) + 1
+    tree = [0] * (size + 1)
     total = 0
-    for pairs in by_gap.values():
-        pairs.sort()
-        for i, (_, a) in enumerate(pairs):
-            total += sum(1 for _, b in pairs[i + 1 :] if b < a)
+    for seen, value in enumerate(values):
+        index, not_greater = value + 1, 0
+        while index > 0:
+            not_greater += tree[index]
+            index -= index & -index
+        total += seen - not_greater
+        index = value + 1
+        while index <= size:
+            tree[index] += 1
+            index += index & -index
     return total
 
 
@@ -794,8 +811,9 @@ def layout(nodes: Sequence[str], edges: Sequence[tuple[str, str]]) -> Layout:
     layers: list[list[str]] = [[] for _ in range(depth)]
     for node in sorted(layer, key=lambda n: (n in dummies, n)):
         layers[layer[node]].append(node)
-    layers = order_layers(layers, segments)
-    centre = vertical_positions(layers, segments, dummies)
+    sweeps = SWEEPS if len(segments) <= LARGE_LAYOUT else SWEEPS_LARGE
+    layers = order_layers(layers, segments, sweeps)
+    centre = vertical_positions(layers, segments, dummies, sweeps)
     x = {n: PAD + layer[n] * (NODE_W + GAP_X) for n in layer}
     boxes = {n: (float(x[n]), centre[n] - NODE_H / 2) for n in nodes}
     routes = {edge: route(chain, x, centre) for edge, chain in chains.items()}
@@ -805,7 +823,10 @@ def layout(nodes: Sequence[str], edges: Sequence[tuple[str, str]]) -> Layout:
 
 
 def vertical_positions(
-    layers: Sequence[Sequence[str]], segments: Sequence[tuple[str, str]], dummies: set[str]
+    layers: Sequence[Sequence[str]],
+    segments: Sequence[tuple[str, str]],
+    dummies: set[str],
+    sweeps: int = SWEEPS,
 ) -> dict[str, float]:
     """Centre y of every node: each layer as level with its neighbours as order and spacing allow."""
     parents: dict[str, list[str]] = defaultdict(list)
@@ -821,7 +842,7 @@ def vertical_positions(
         for n, off in zip(layer, o, strict=True)
     }
     order = list(range(len(layers)))
-    for sweep in range(ORDER_SWEEPS):
+    for sweep in range(sweeps):
         links, indices = (parents, order[1:]) if sweep % 2 == 0 else (children, order[-2::-1])
         for i in indices:
             wanted = [mean([centre[m] for m in links[n]], centre[n]) for n in layers[i]]
