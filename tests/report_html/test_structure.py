@@ -10,7 +10,17 @@ from kaitiaki.model import Verdict
 from kaitiaki.report import render
 from kaitiaki.report.html import outcome, render_html
 from tests.report_html.dom import Element, parse
-from tests.report_html.estate import NOW, REVISION, column, flow, sample_estate, sql_file, verdict, violation
+from tests.report_html.estate import (
+    NOW,
+    REVISION,
+    UNIQUE_MSD,
+    column,
+    flow,
+    sample_estate,
+    sql_file,
+    verdict,
+    violation,
+)
 
 BLOCKED = {
     "airflow:moh_export.share_readmissions",
@@ -218,3 +228,15 @@ def test_a_blocked_jobs_unclassified_flows_are_still_red() -> None:
     assert "plain" in edge(doc, "ref.regions", "out.regions").classes
     red = edge(doc, "ref.codes", "out.codes")
     assert "blocked" in red.classes and "code [raw] not identifying" in red.find("title").text()
+
+
+def test_a_rule_firing_for_several_columns_is_listed_once_with_a_count() -> None:
+    cols = [column("t", c, [UNIQUE_MSD], ["select"], ["none"], [f".{c}"]) for c in ("a", "b")]
+    fired = [
+        violation("PM-03", "Use within the purpose", "hard", f"{c} not allowed", [f"t.{c}"], 1, "")
+        for c in "ab"
+    ]
+    doc = parse(render_html([verdict(sql_file("jobs/x.sql", "p"), cols, [], fired)], generated_at=NOW))
+    items = doc.find("ul", cls="violations").find_all("li")
+    assert len(items) == 1 and items[0].find("span", cls="times").text() == "×2"
+    assert len(doc.find("details", cls="job-detail").find("ol", cls="explain").find_all("li")) == 2

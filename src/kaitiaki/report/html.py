@@ -359,16 +359,22 @@ def decision_badge(row: JobRow) -> str:
 
 
 def violation_list(items: Sequence[Finding]) -> str:
+    """One line per rule and treatment (a rule firing for three columns is listed once, ×3)."""
     if not items:
         return '<span class="note">none</span>'
-    entries = []
+    grouped: dict[tuple[str, str, str, str], int] = {}
     for finding in items:
         v = finding.violation
-        waived = finding.status == WAIVED
+        key = (v.rule, v.title, v.level, finding.status)
+        grouped[key] = grouped.get(key, 0) + 1
+    entries = []
+    for (rule, title, level, status), count in grouped.items():
+        waived = status == WAIVED
         tag = '<span class="tag-waived">waived</span>' if waived else ""
+        times = f' <span class="times">×{count}</span>' if count > 1 else ""
         entries.append(
-            f'<li class="{"waived" if waived else finding.status}"><span class="rule">{_esc(v.rule)}</span> '
-            f"{_esc(v.title)}{level_tag(v.level)}{tag}</li>"
+            f'<li class="{"waived" if waived else status}"><span class="rule">{_esc(rule)}</span> '
+            f"{_esc(title)}{times}{level_tag(level)}{tag}</li>"
         )
     return f'<ul class="violations">{"".join(entries)}</ul>'
 
