@@ -24,7 +24,6 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from kaitiaki.engine.base import quiet_rust_backtraces
-from kaitiaki.engine.embedded import UNDEFINED
 
 
 @dataclass
@@ -139,10 +138,12 @@ class OpaTestServer:
         """(defined, value) of ``data.<path>`` for the input, on this thread's engine."""
         if not hasattr(self._local, "engine"):
             self._local.engine = self._compile(self._regorus)
-        rule = "data" + "".join(f".{part}" for part in path.strip("/").split("/") if part)
+        query = "data" + "".join(f".{part}" for part in path.strip("/").split("/") if part)
         self._local.engine.set_input_json(json.dumps(policy_input))
-        value = json.loads(self._local.engine.eval_rule_as_json(rule))
-        return value != UNDEFINED, value
+        results = json.loads(self._local.engine.eval_query_as_json(query))["result"]
+        if not results:
+            return False, None
+        return True, results[0]["expressions"][0]["value"]
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         server = self
