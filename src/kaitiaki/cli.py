@@ -39,10 +39,10 @@ def fail(error: KaitiakiError) -> NoReturn:
 def settings_from(ctx: click.Context, config_path: str | None) -> Settings:
     """Load (once per invocation) the settings named by --config or discovered."""
     cached = ctx.meta.get("kaitiaki.settings")
-    if cached is None:
+    if not isinstance(cached, Settings):
         cached = load_settings(config_path)
         ctx.meta["kaitiaki.settings"] = cached
-    return cached  # type: ignore[no-any-return]
+    return cached
 
 
 def check_dialect(dialect: str | None) -> str | None:
