@@ -1,6 +1,6 @@
 """Fixtures for the dbt adapter tests: real dbt-core + dbt-duckdb on a temporary copy of the example.
 
-One copy of examples/nz_social is built once per session with ``kaitiaki dbt build`` (≈10 s);
+One copy of examples/nz_social is built once per session with ``kaitiaki dbt build`` (≈20 s);
 the tests that only need its compiled manifest read that copy's target/manifest.json without
 running dbt again. Tests that change the project work on their own copy.
 """
@@ -57,6 +57,7 @@ def run_dbt_command(project: Path, *args: str) -> CliResult:
 class BuiltProject:
     path: Path
     build: CliResult
+    check: CliResult
 
     @property
     def manifest(self) -> Path:
@@ -73,10 +74,15 @@ class BuiltProject:
 
 @pytest.fixture(scope="session")
 def built(tmp_path_factory: pytest.TempPathFactory) -> BuiltProject:
-    """The example, built once by ``kaitiaki dbt build`` (with one user ``--exclude`` to keep)."""
+    """The example, built once by ``kaitiaki dbt build`` (with one user ``--exclude`` to keep).
+
+    Then checked once through dbt (``kaitiaki dbt check --format json``), which compiles every
+    model: the build compiled only what it selected, and the manifest tests want them all.
+    """
     project = copy_example(tmp_path_factory.mktemp("built") / "nz_social")
-    result = run_dbt_command(project, "build", "--exclude", USER_EXCLUDED)
-    return BuiltProject(project, result)
+    build = run_dbt_command(project, "build", "--exclude", USER_EXCLUDED)
+    check = run_dbt_command(project, "check", "--format", "json", "--no-cache")
+    return BuiltProject(project, build, check)
 
 
 def write_manifest(directory: Path, data: dict[str, Any]) -> Path:

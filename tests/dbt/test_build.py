@@ -41,8 +41,12 @@ SEEDS = {
 
 
 def relations(database: Path) -> set[str]:
-    """Every table and view in the DuckDB file, as ``schema.name``."""
-    connection = duckdb.connect(str(database), read_only=True)
+    """Every table and view in the DuckDB file, as ``schema.name``.
+
+    Not read-only: dbt-duckdb keeps its connection open in this process, and DuckDB refuses a
+    second connection to the same file with a different configuration.
+    """
+    connection = duckdb.connect(str(database))
     try:
         rows = connection.execute("select table_schema, table_name from information_schema.tables").fetchall()
     finally:

@@ -58,29 +58,32 @@ def test_a_changed_model_misses_with_everything_its_change_reaches(
     run(load_manifest(built.manifest), config, cache_file, built.path)
     data = copy.deepcopy(built.manifest_data())
     node = data["nodes"]["model.nz_social.int_client_keys"]
-    node["compiled_code"] = node["compiled_code"].replace(
-        "md5(client_number) as person_key", "client_number as person_key"
-    )
-    changed = DbtProject(manifest=data, path=built.manifest)
-    cache, verdicts = run(changed, config, cache_file, built.path)
-    assert cache.misses == 2  # int_client_keys, and client_profile_offshore which reads it
-    offshore = next(v for v in verdicts if v.job.name == "client_profile_offshore")
-    columns = (offshore.input or {})["columns"]
-    assert any("unique_identifier:msd_client" in c["categories"] for c in columns), columns
+    node["compiled_code"] = node["compiled_code"].replace("benefit_type\n", "benefit_type,\n    ethnicity\n")
+    assert "ethnicity" in node["compiled_code"]
+    cache, verdicts = run(DbtProject(manifest=data, path=built.manifest), config, cache_file, built.path)
+    assert (cache.hits, cache.misses) == (
+        14,
+        2,
+    )  # int_client_keys, and client_profile_offshore which reads it
+    keys = next(v for v in verdicts if v.job.name == "int_client_keys")
+    assert not keys.decision.allow and "PM-08" in {x.rule for x in keys.decision.violations}
 
 
 def test_a_changed_configuration_misses_everything(built: BuiltProject, tmp_path: Path) -> None:
     cache_file = tmp_path / CACHE_NAME
     project = load_manifest(built.manifest)
-    run(project, built.path / "kaitiaki.yaml", cache_file, built.path)
+    _, before = run(project, built.path / "kaitiaki.yaml", cache_file, built.path)
     edited = tmp_path / "kaitiaki.yaml"
     edited.write_text(
         (built.path / "kaitiaki.yaml").read_text().replace("expires: 2028-06-30", "expires: 2020-01-01")
     )
-    cache, verdicts = run(project, edited, cache_file, built.path)
+    cache, after = run(project, edited, cache_file, built.path)
     assert cache.hits == 0
-    purposeful = [v for v in verdicts if v.job.purpose]
-    assert purposeful and all("PM-02" in {x.rule for x in v.decision.violations} for v in purposeful)
+    was_allowed = {v.job.id for v in before if v.decision.allow and v.job.purpose}
+    now = {v.job.id: v for v in after}
+    assert was_allowed
+    for job_id in was_allowed:
+        assert "PM-02" in {x.rule for x in now[job_id].decision.violations}, job_id
 
 
 def test_an_unreadable_cache_is_an_empty_one(built: BuiltProject, tmp_path: Path) -> None:

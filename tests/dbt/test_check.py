@@ -86,6 +86,13 @@ def test_every_model_is_decided_with_the_json_shape_of_check(built: BuiltProject
         assert rule in rules(jobs[name]), (name, jobs[name]["decision"]["violations"])
 
 
+def test_the_manifest_path_decides_exactly_as_compiling_through_dbt(built: BuiltProject) -> None:
+    assert built.check.exit_code == 1, built.check.stderr
+    through_dbt = json.loads(built.check.stdout)
+    from_manifest = json.loads(check(built, "--format", "json", "--no-cache").stdout)
+    assert from_manifest == through_dbt
+
+
 def test_purpose_destination_owner_and_upstream_come_from_dbt(built: BuiltProject) -> None:
     jobs = jobs_by_name(check(built, "--format", "json"))
     staging = jobs["stg_moh_patients"]["job"]
@@ -163,7 +170,7 @@ def test_selection_through_dbt_ls(built: BuiltProject, tmp_path: Path) -> None:
         "int_child_health_link",
         "int_student_enrolments",
     }
-    assert "Running with dbt" in result.stderr  # dbt's logs go to stderr, never stdout
+    assert '{"unique_id"' not in result.stdout + result.stderr  # dbt ls's listing is held back
 
 
 def test_audit_mode_reports_denials_and_exits_0(built: BuiltProject) -> None:

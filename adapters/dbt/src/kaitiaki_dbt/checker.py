@@ -121,11 +121,11 @@ class ProjectChecker:
         decide: bool,
     ) -> ModelOutcome:
         blocked_facts = unreadable_facts(job, self.project.adapter_type, node)
+        relation = self.relation_of(node, job.dialect or "")
+        columns = self.model_columns(node, job, schema, readable=blocked_facts is None)
         if blocked_facts is not None:
             job = replace(job, dialect=job.dialect or f"unknown ({self.project.adapter_type})")
         facts = blocked_facts or self.gate.analyse(job, schema=schema)
-        relation = self.relation_of(node, job.dialect or "")
-        columns = self.model_columns(node, job, schema, readable=blocked_facts is None)
         if decide:
             verdict = self.gate.decide(job, facts=facts, dbt_meta=dbt_meta, inherited=inherited)
             outputs = outputs_from_input(verdict.input or {})

@@ -105,7 +105,7 @@ def check(
         settings = load_settings(config_path, start=project_dir.resolve())
         project = load_manifest(Path(manifest_path))
         select, exclude = selection_values(args)
-        selected = select_models(project, select, exclude)
+        selected = select_models(project, select, exclude, project_dir)
         cache_dir = Path(manifest_path).parent
     else:
         from kaitiaki_dbt.runner import DbtSession

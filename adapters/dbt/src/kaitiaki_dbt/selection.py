@@ -10,8 +10,9 @@ without one every enabled model is selected and the import is skipped.
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from kaitiaki.errors import KaitiakiError
@@ -23,14 +24,29 @@ def split_words(values: Sequence[str]) -> list[str]:
     return [word for value in values for word in value.split()]
 
 
-def select_models(project: DbtProject, select: Sequence[str], exclude: Sequence[str]) -> set[str]:
+def select_models(
+    project: DbtProject, select: Sequence[str], exclude: Sequence[str], project_dir: Path
+) -> set[str]:
     """Unique ids of the enabled models the selection picks (all models when there is none)."""
     models = set(project.models())
     if not split_words(select) and not split_words(exclude):
         return models
     if project.path is None:
         raise KaitiakiError("selection over a manifest needs the manifest file.")
-    return {uid for uid in dbt_selection(project.path, select, exclude) if uid in models}
+    with working_directory(project_dir):
+        selected = dbt_selection(project.path.resolve(), select, exclude)
+    return {uid for uid in selected if uid in models}
+
+
+@contextlib.contextmanager
+def working_directory(path: Path) -> Iterator[None]:
+    """dbt resolves ``path:`` selectors against the current directory, as if run in the project."""
+    before = Path.cwd()
+    os.chdir(path)
+    try:
+        yield
+    finally:
+        os.chdir(before)
 
 
 def dbt_selection(manifest_path: Path, select: Sequence[str], exclude: Sequence[str]) -> set[str]:

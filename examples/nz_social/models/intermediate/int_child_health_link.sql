@@ -1,7 +1,7 @@
 -- Approved linking (purpose child-wellbeing-linking): children in care to their hospital
--- admissions, joined on the hashed NHI; only a pseudonymous key leaves the model.
+-- admissions, joined on the hashed NHI; only that pseudonymous key leaves the model.
 select
-    md5(c.child_id) as person_key,
+    c.nhi_key as person_key,
     c.region,
     c.placement_type,
     p.diagnosis_code

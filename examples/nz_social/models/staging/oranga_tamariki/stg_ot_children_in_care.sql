@@ -1,6 +1,6 @@
--- Children in care. The NHI is another agency's identifier: only its hash leaves this model.
+-- Children in care. The NHI is another agency's identifier: only its hash leaves this model,
+-- and it is the one key kept (the child_id stays in the source).
 select
-    child_id,
     md5(nhi) as nhi_key,
     ra_whanau as date_of_birth,
     placement_type,
