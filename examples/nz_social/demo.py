@@ -68,7 +68,7 @@ def compare(decisions: dict[str, Any], manifest: dict[str, Any], present: set[st
     blocked = {job["job"]["meta"]["unique_id"] for job in decisions["jobs"] if not job["decision"]["allow"]}
     downstream = downstream_of(blocked, nodes)
     problems = []
-    print(f"\n{'model':<34} {'in DuckDB':<10} why")
+    print(f"\n{'model':<36} {'in DuckDB':<10} why")
     for uid in sorted(nodes, key=lambda u: (nodes[u]["schema"], nodes[u]["name"])):
         node = nodes[uid]
         relation = f"{node['schema']}.{node['alias']}"
@@ -79,7 +79,7 @@ def compare(decisions: dict[str, Any], manifest: dict[str, Any], present: set[st
             why, expected = "downstream of a blocked model", False
         else:
             why, expected = "allowed", True
-        print(f"{relation:<34} {'yes' if exists else 'no':<10} {why}")
+        print(f"{relation:<36} {'yes' if exists else 'no':<10} {why}")
         if exists != expected:
             problems.append(f"{relation}: {'exists' if exists else 'missing'} but it was {why}")
     return problems
