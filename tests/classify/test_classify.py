@@ -199,6 +199,19 @@ def test_a_later_statement_sees_what_an_earlier_one_wrote() -> None:
     assert [o.categories for o in result.outputs] == [("direct_identifier",), ("direct_identifier",)]
 
 
+def test_a_column_the_job_writes_is_classified_by_what_flows_into_it_not_by_its_name() -> None:
+    # The name rules would call a written `client_id` a person_key; what the job writes into
+    # it is the agency's own client number, and that is what the written column carries.
+    sql_facts = facts(
+        [("cms.clients.client_id", ["select"]), ("mart.letters.client_id", ["write"])],
+        [edge("cms.clients.client_id", "mart.letters.client_id")],
+        targets=["mart.letters"],
+    )
+    cols = by_column(run(sql_facts).columns)
+    assert cols["mart.letters.client_id"].categories == ("unique_identifier:msd_client",)
+    assert cols["mart.letters.client_id"].classified_by == ("lineage",)
+
+
 # --- outputs ------------------------------------------------------------------------------------
 
 

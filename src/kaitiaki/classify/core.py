@@ -209,15 +209,21 @@ class Classifier:
 
     # --- resolution ------------------------------------------------------------------------
 
-    def resolve_column(self, table: str, column: str, lineage: LineageIndex) -> Resolved:
+    def resolve_column(
+        self, table: str, column: str, lineage: LineageIndex, *, written_here: bool = False
+    ) -> Resolved:
+        """Strongest source first. A column this job writes is described by what the job writes
+        into it (its own lineage) better than by a guess from its name, so there lineage
+        outranks the name rules; the catalog and dbt meta still outrank both."""
         if column == STAR:
             return self.resolve_star(table, lineage)
         key = column.lower()
+        rule = self.rule_opinion(table, column)
+        carried = self.lineage_opinion(table, key, lineage)
         opinions = [
             self.catalog_opinion(table, key),
             self.dbt_opinion(table, key),
-            self.rule_opinion(table, column),
-            self.lineage_opinion(table, key, lineage),
+            *((carried, rule) if written_here else (rule, carried)),
         ]
         present = [o for o in opinions if o is not None]
         return resolve(f"{table}.{column}", present, self.table_level(table))
@@ -366,7 +372,13 @@ def classify(
         plugins = get_plugin_manager()
     classifier = Classifier(catalog, parse_dbt_meta(dbt_meta), plugins, dict(context or {}))
     lineage = job_lineage(facts, classifier, LineageIndex(inherited or {}))
-    resolved = [classifier.resolve_column(c.table, c.column, lineage) for c in facts.columns]
+    written = {(e.target.table, e.target.column.lower()) for e in facts.lineage if e.target.table}
+    resolved = [
+        classifier.resolve_column(
+            c.table, c.column, lineage, written_here=(c.table, c.column.lower()) in written
+        )
+        for c in facts.columns
+    ]
     columns = tuple(
         replace(c, categories=r.categories, classified_by=r.classified_by)
         for c, r in zip(facts.columns, resolved, strict=True)
