@@ -27,7 +27,8 @@ def kaitiaki_classify_column(
 ) -> list[Classification]:
     """Classify one column by its name and type.
 
-    Called for every column a job touches that the catalog and dbt meta did not settle.
+    Called for every column a job touches; the catalog and dbt meta outrank these answers,
+    and a disagreement stays visible as a ``conflict:`` warning.
     ``context`` carries plain data such as ``{"dialect": ..., "job_id": ...}``. Return the
     categories found (empty when the plugin has no opinion); all plugins' answers are merged.
     """
