@@ -18,7 +18,9 @@ from tests.report_html.dom import Element, parse
 from tests.report_html.png import colours, read_png
 from tests.report_html.screenshot import chromium, screenshot
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "sql_jobs"
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+EXAMPLE = EXAMPLES / "sql_jobs"
+DBT_EXAMPLE = EXAMPLES / "nz_social"
 JOBS = {  # file -> (purpose, tags), as `make demo` checks them
     "uptake_by_region.sql": ("benefit-uptake", ()),
     "waikato_contacts.sql": ("client-contact", ("retention:P1Y",)),
@@ -124,3 +126,27 @@ def test_example_report_draws_in_chromium(page: str, tmp_path: Path) -> None:
     run = screenshot(html_path, tmp_path / "report.png")
     assert run.returncode == 0 and not run.script_errors, run.script_errors
     assert len(colours(read_png(tmp_path / "report.png"))) > 100
+
+
+@pytest.mark.dbt
+@pytest.mark.slow
+def test_dbt_example_links_models_through_their_relations(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`kaitiaki dbt check --format html` on examples/nz_social (real dbt compile): a model's
+    output node is its relation, so staging → intermediate → mart chains join up in the graph."""
+    project = tmp_path / "nz_social"
+    ignore = shutil.ignore_patterns("target", "logs", "dbt_packages", "*.duckdb", "*.duckdb.wal", ".kaitiaki")
+    shutil.copytree(DBT_EXAMPLE, project, ignore=ignore)
+    monkeypatch.setenv("NZ_SOCIAL_DUCKDB", str(project / "nz_social.duckdb"))
+    args = ["dbt", "check", "--project-dir", str(project), "--profiles-dir", str(project), "--format", "html"]
+    result = run_cli(args, cwd=project)
+    assert result.exit_code in (0, 1), result.stderr
+    doc = parse(result.stdout)
+    models = sorted(p.stem for p in (DBT_EXAMPLE / "models").rglob("*.sql"))
+    jobs = sorted(b.find(cls="job-name").text() for b in doc.find_all("tbody", cls="job"))
+    assert jobs == models
+    edges = edge_titles(doc)
+    written = {g.find("title").text().split(" (")[0] for g in doc.find_all("g", cls="written")}
+    model_to_model = [title for title in edges if title.split(" → ")[0] in written]
+    assert any(".staging.stg_msd_clients → " in t for t in model_to_model), sorted(edges)

@@ -7,6 +7,7 @@ import time
 
 from kaitiaki.model import Verdict
 from kaitiaki.report.html import (
+    LABEL_W,
     LABELLED_EDGES,
     NODE_H,
     NODE_W,
@@ -15,6 +16,7 @@ from kaitiaki.report.html import (
     layout,
     order_layers,
     render_html,
+    shorten_table,
 )
 from tests.report_html.dom import parse
 from tests.report_html.estate import NOW, UNIQUE_MSD, column, flow, sql_file, verdict, violation
@@ -49,10 +51,27 @@ def test_long_edges_are_routed_through_each_layer_between() -> None:
     edges = [("a", "b"), ("b", "c"), ("c", "d"), ("a", "d")]
     placed = layout(["a", "b", "c", "d"], edges)
     route = placed.routes[("a", "d")]
-    assert len(route) == 2 + 2 * 2, "two dummy layers, each crossed by a straight segment"
+    assert len(route) == 2 + 2 * 5, "three label columns and two table columns crossed straight"
     xs = [x for x, _ in route]
     assert xs == sorted(xs)
     assert route[0][0] == placed.boxes["a"][0] + NODE_W and route[-1][0] == placed.boxes["d"][0]
+
+
+def test_labels_sit_on_their_edges_and_overlap_nothing() -> None:
+    edges = [("a", "x"), ("b", "x"), ("c", "x"), ("a", "y"), ("x", "z"), ("y", "z"), ("a", "z")]
+    heights = {edge: 20.0 + 14 * (i % 4) for i, edge in enumerate(edges)}
+    placed = layout(sorted({n for e in edges for n in e}), edges, heights)
+    assert set(placed.label_boxes) == set(edges)
+    boxes: list[tuple[float, float, float, float]] = [
+        (x, y, NODE_W, NODE_H) for x, y in placed.boxes.values()
+    ]
+    boxes += [(x, y, LABEL_W, h) for x, y, h in placed.label_boxes.values()]
+    for (ax, ay, aw, ah), (bx, by, bw, bh) in itertools.combinations(boxes, 2):
+        assert ax + aw <= bx or bx + bw <= ax or ay + ah <= by or by + bh <= ay, "boxes overlap"
+    for edge, (x, y, h) in placed.label_boxes.items():
+        route = placed.routes[edge]
+        assert (x, route[1][1]) == route[1] and route[2] == (x + LABEL_W, route[1][1])
+        assert y <= route[1][1] <= y + h, "the edge runs through its label"
 
 
 def test_cycles_are_drawn_with_a_reversed_edge() -> None:
@@ -113,3 +132,9 @@ def test_two_hundred_jobs_render_quickly_and_collapse_the_graph() -> None:
     crowded = [d for d in big if len(d.find_all("g", cls="edge")) > LABELLED_EDGES]
     assert crowded and all(not d.find_all("g", cls="label") for d in crowded)
     assert all("too many to label" in d.find("summary").text() for d in crowded)
+
+
+def test_long_table_names_lose_whole_leading_parts_first() -> None:
+    assert shorten_table("nz.staging.stg_moh_patients", 27) == "nz.staging.stg_moh_patients"
+    assert shorten_table("analytics.warehouse.mart_client_outcomes", 27) == "…mart_client_outcomes"
+    assert shorten_table("x" * 40, 27) == "…" + "x" * 26

@@ -48,17 +48,20 @@ OPEN_COMPONENTS = 6
 LABELLED_EDGES = 60  # beyond this a part's labels would only hide its arrows
 MAX_LABEL_LINES = 3
 
+LabelLines = tuple[tuple[str, str, str], ...]  # (category class, columns text, transform text)
+
 NODE_W = 210
 NODE_H = 34
-GAP_X = 240
+COLUMN_GAP = 56
 NODE_GAP_Y = 22
+LABEL_GAP_Y = 10
 DUMMY_H = 14
 DUMMY_GAP_Y = 6
 PAD = 20
-LABEL_W = GAP_X - 28
+LABEL_W = 196
 LINE_H = 14
 NODE_CHARS = 27  # 12px monospace (7.2px a character) in NODE_W minus padding
-LABEL_CHARS = 29  # 11px monospace (6.6px a character) in LABEL_W minus padding
+LABEL_CHARS = 27  # 11px monospace (6.6px a character) in LABEL_W minus padding
 SWEEPS = 8  # barycentre and alignment passes; SWEEPS_LARGE beyond LARGE_LAYOUT segments
 SWEEPS_LARGE = 2
 LARGE_LAYOUT = 20_000
@@ -662,9 +665,10 @@ def lineage(verdict: Verdict) -> list[tuple[str, str, str | None, str, tuple[str
 
 @dataclass(frozen=True)
 class Layout:
-    """Top-left corners of the real nodes and, per edge, the points of its route."""
+    """Top-left corners of the tables, each edge's label box (x, y, height) and route."""
 
     boxes: dict[str, tuple[float, float]]
+    label_boxes: dict[tuple[str, str], tuple[float, float, float]]
     routes: dict[tuple[str, str], list[tuple[float, float]]]
     reversed_edges: frozenset[tuple[str, str]]
     width: float
@@ -795,43 +799,68 @@ def inversions(values: Sequence[int]) -> int:
     return total
 
 
-def layout(nodes: Sequence[str], edges: Sequence[tuple[str, str]]) -> Layout:
-    """A layered drawing: layers left to right, long edges routed through dummy points."""
+def layout(
+    nodes: Sequence[str],
+    edges: Sequence[tuple[str, str]],
+    label_heights: Mapping[tuple[str, str], float] | None = None,
+) -> Layout:
+    """A layered drawing: tables in even columns left to right, and each edge's label a node of
+    its own in the column after the edge's source, so labels sit on their edge and never overlap.
+    Longer edges pass through dummy nodes; edges closing a cycle are laid out reversed."""
+    heights = label_heights or {}
     reversed_edges = back_edges(nodes, edges)
-    dag = [(v, u) if (u, v) in reversed_edges else (u, v) for u, v in edges]
-    layer = assign_layers(nodes, dag)
+    layer = assign_layers(nodes, [(v, u) if (u, v) in reversed_edges else (u, v) for u, v in edges])
+    column = {n: 2 * layer[n] for n in nodes}
+    size = dict.fromkeys(nodes, float(NODE_H))
+    kind = dict.fromkeys(nodes, "table")
     chains: dict[tuple[str, str], list[str]] = {}
-    segments: list[tuple[str, str]] = []
-    dummies: set[str] = set()
-    for u, v in dag:
+    labels: dict[tuple[str, str], str] = {}
+    for edge in edges:
+        u, v = (edge[1], edge[0]) if edge in reversed_edges else edge
         chain = [u]
-        for step in range(layer[u] + 1, layer[v]):
-            dummy = f"d:{len(dummies)}"
-            dummies.add(dummy)
-            layer[dummy] = step
-            chain.append(dummy)
-        chain.append(v)
-        segments.extend(itertools.pairwise(chain))
-        chains[(v, u) if (v, u) in reversed_edges else (u, v)] = chain
-    depth = max(layer.values(), default=0) + 1
+        for step in range(column[u] + 1, column[v]):
+            inner = f"i:{len(column)}"
+            column[inner] = step
+            if step == column[u] + 1 and edge in heights:
+                labels[edge], size[inner], kind[inner] = inner, heights[edge], "label"
+            else:
+                size[inner], kind[inner] = float(DUMMY_H), "dummy"
+            chain.append(inner)
+        chains[edge] = [*chain, v]
+    segments = [pair for chain in chains.values() for pair in itertools.pairwise(chain)]
+    depth = max(column.values(), default=0) + 1
     layers: list[list[str]] = [[] for _ in range(depth)]
-    for node in sorted(layer, key=lambda n: (n in dummies, n)):
-        layers[layer[node]].append(node)
+    for node in sorted(column, key=lambda n: (kind[n] != "table", n)):
+        layers[column[node]].append(node)
     sweeps = SWEEPS if len(segments) <= LARGE_LAYOUT else SWEEPS_LARGE
     layers = order_layers(layers, segments, sweeps)
-    centre = vertical_positions(layers, segments, dummies, sweeps)
-    x = {n: PAD + layer[n] * (NODE_W + GAP_X) for n in layer}
-    boxes = {n: (float(x[n]), centre[n] - NODE_H / 2) for n in nodes}
-    routes = {edge: route(chain, x, centre) for edge, chain in chains.items()}
-    height = max((centre[n] + NODE_H / 2 for n in layer), default=0.0) + PAD
-    width = PAD * 2 + depth * NODE_W + (depth - 1) * GAP_X
-    return Layout(boxes, routes, frozenset(reversed_edges), float(width), height)
+    centre = vertical_positions(layers, segments, size, kind, sweeps)
+    x = {n: column_x(c) for n, c in column.items()}
+    return Layout(
+        boxes={n: (x[n], centre[n] - NODE_H / 2) for n in nodes},
+        label_boxes={e: (x[n], centre[n] - size[n] / 2, size[n]) for e, n in labels.items()},
+        routes={edge: route(chain, x, centre, column) for edge, chain in chains.items()},
+        reversed_edges=frozenset(reversed_edges),
+        width=column_x(depth - 1) + column_width(depth - 1) + PAD,
+        height=max((centre[n] + size[n] / 2 for n in column), default=0.0) + PAD,
+    )
+
+
+def column_width(column: int) -> float:
+    return float(NODE_W if column % 2 == 0 else LABEL_W)
+
+
+def column_x(column: int) -> float:
+    """Left edge of a column: tables and labels alternate, COLUMN_GAP apart."""
+    pair = NODE_W + LABEL_W + 2 * COLUMN_GAP
+    return float(PAD + (column // 2) * pair + (column % 2) * (NODE_W + COLUMN_GAP))
 
 
 def vertical_positions(
     layers: Sequence[Sequence[str]],
     segments: Sequence[tuple[str, str]],
-    dummies: set[str],
+    size: Mapping[str, float],
+    kind: Mapping[str, str],
     sweeps: int = SWEEPS,
 ) -> dict[str, float]:
     """Centre y of every node: each layer as level with its neighbours as order and spacing allow."""
@@ -840,7 +869,7 @@ def vertical_positions(
     for u, v in segments:
         parents[v].append(u)
         children[u].append(v)
-    offsets = [spacing(layer, dummies) for layer in layers]
+    offsets = [spacing(layer, size, kind) for layer in layers]
     tallest = max((o[-1] for o in offsets if o), default=0.0)
     centre = {
         n: (tallest - o[-1]) / 2 + off
@@ -854,24 +883,20 @@ def vertical_positions(
             wanted = [mean([centre[m] for m in links[n]], centre[n]) for n in layers[i]]
             for n, y in zip(layers[i], fit_in_order(wanted, offsets[i]), strict=True):
                 centre[n] = y
-    top = min((centre[n] - node_height(n, dummies) / 2 for n in centre), default=0.0)
+    top = min((centre[n] - size[n] / 2 for n in centre), default=0.0)
     return {n: y - top + PAD for n, y in centre.items()}
 
 
-def node_height(node: str, dummies: set[str]) -> float:
-    return DUMMY_H if node in dummies else NODE_H
-
-
-def spacing(layer: Sequence[str], dummies: set[str]) -> list[float]:
-    """Smallest centre-to-centre distances from the layer's first node; dummies pack tighter."""
+def spacing(layer: Sequence[str], size: Mapping[str, float], kind: Mapping[str, str]) -> list[float]:
+    """Smallest centre-to-centre distances from the layer's first node; dummies pack tightest."""
     offsets: list[float] = []
     for previous, node in zip([None, *layer], layer, strict=False):
         if previous is None:
             offsets.append(0.0)
             continue
-        gap = NODE_GAP_Y if previous not in dummies and node not in dummies else DUMMY_GAP_Y
-        distance = node_height(previous, dummies) / 2 + gap + node_height(node, dummies) / 2
-        offsets.append(offsets[-1] + distance)
+        kinds = {kind[previous], kind[node]}
+        gap = DUMMY_GAP_Y if "dummy" in kinds else NODE_GAP_Y if kinds == {"table"} else LABEL_GAP_Y
+        offsets.append(offsets[-1] + size[previous] / 2 + gap + size[node] / 2)
     return offsets
 
 
@@ -896,12 +921,12 @@ def fit_in_order(wanted: Sequence[float], offsets: Sequence[float]) -> list[floa
 
 
 def route(
-    chain: Sequence[str], x: Mapping[str, float], centre: Mapping[str, float]
+    chain: Sequence[str], x: Mapping[str, float], centre: Mapping[str, float], column: Mapping[str, int]
 ) -> list[tuple[float, float]]:
-    """Out of the right side of the first node, across each dummy, into the left of the last."""
+    """Out of the right side of the first node, through each label or dummy, into the last."""
     points = [(x[chain[0]] + NODE_W, centre[chain[0]])]
-    for dummy in chain[1:-1]:
-        points += [(x[dummy], centre[dummy]), (x[dummy] + NODE_W, centre[dummy])]
+    for inner in chain[1:-1]:
+        points += [(x[inner], centre[inner]), (x[inner] + column_width(column[inner]), centre[inner])]
     points.append((x[chain[-1]], centre[chain[-1]]))
     return points
 
@@ -922,15 +947,6 @@ def path_data(points: Sequence[tuple[float, float]]) -> str:
 
 
 # --- the flow graph: SVG ------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Label:
-    edge: FlowEdge
-    x: float
-    y: float  # top, after moving labels apart
-    anchor_y: float  # where the edge passes
-    lines: tuple[tuple[str, str, str], ...]  # (category class, columns text, transform text)
 
 
 def flows_section(graph: FlowGraph, job_count: int) -> str:
@@ -1006,18 +1022,19 @@ def component_graph(
 ) -> str:
     members = set(nodes)
     edges = {k: e for k, e in drawn.items() if k[0] in members}
-    placed = layout(nodes, sorted(edges))
+    labelled = len(edges) <= LABELLED_EDGES
+    lines = {key: label_lines(edge) for key, edge in edges.items()} if labelled else {}
+    placed = layout(nodes, sorted(edges), {key: label_height(text) for key, text in lines.items()})
     outcomes = {name: sum(1 for e in edges.values() if e.style == name) for name in OUTCOMES}
     counts = ", ".join(f"{n} {name}" for name, n in outcomes.items() if n)
     name = "All flows" if single else f"Part {number + 1}"
     summary = f"{name}: {len(nodes)} tables, {len(edges)} flows" + (f" ({counts})" if counts else "")
-    labelled = len(edges) <= LABELLED_EDGES
     if not labelled:
         summary += "; too many to label: hover an arrow, or see the table of flows"
     is_open = open_ and len(nodes) <= OPEN_COMPONENT_NODES
     return (
         f'<details class="component"{" open" if is_open else ""}><summary>{_esc(summary)}</summary>'
-        f'<div class="graph-scroll">{svg(number, summary, graph, edges, placed, labelled=labelled)}</div>'
+        f'<div class="graph-scroll">{svg(number, summary, graph, edges, placed, lines)}</div>'
         "</details>"
     )
 
@@ -1028,14 +1045,12 @@ def svg(
     graph: FlowGraph,
     edges: Mapping[tuple[str, str], FlowEdge],
     placed: Layout,
-    *,
-    labelled: bool,
+    lines: Mapping[tuple[str, str], LabelLines],
 ) -> str:
-    labels = place_labels(edges, placed) if labelled else []
-    height = max([placed.height, *(lb.y + label_height(lb) + PAD for lb in labels)])
+    width, height = f"{placed.width:.0f}", f"{placed.height:.0f}"
     parts = [
         f'<svg class="flow-graph" xmlns="http://www.w3.org/2000/svg" role="group" '
-        f'width="{placed.width:.0f}" height="{height:.0f}" viewBox="0 0 {placed.width:.0f} {height:.0f}" '
+        f'width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
         f'aria-labelledby="graph-title-{number}">'
         f'<title id="graph-title-{number}">{_esc(summary)}: identifying columns flowing between tables'
         "</title>",
@@ -1043,7 +1058,10 @@ def svg(
     ]
     parts.extend(edge_svg(number, edge, placed, graph) for _, edge in sorted(edges.items()))
     parts.extend(node_svg(graph.nodes[key], placed.boxes[key]) for key in sorted(placed.boxes))
-    parts.extend(label_svg(label, graph) for label in labels)
+    parts.extend(
+        label_svg(edges[key], lines[key], placed.label_boxes[key], graph)
+        for key in sorted(placed.label_boxes)
+    )
     parts.append("</svg>")
     return "".join(parts)
 
@@ -1101,7 +1119,7 @@ def flow_text(flow: ColumnFlow) -> str:
     return flow.source if flow.source == flow.target else f"{flow.source}→{flow.target}"
 
 
-def label_lines(edge: FlowEdge) -> tuple[tuple[str, str, str], ...]:
+def label_lines(edge: FlowEdge) -> LabelLines:
     """Identifying flows first; at most MAX_LABEL_LINES, then how many more."""
     flows = sorted(edge.flows, key=lambda f: (not f.identifying, f.source, f.target))
     shown = [f for f in flows if f.identifying] or flows
@@ -1116,52 +1134,24 @@ def label_lines(edge: FlowEdge) -> tuple[tuple[str, str, str], ...]:
     return tuple(lines)
 
 
-def label_height(label: Label) -> float:
-    return len(label.lines) * LINE_H + 6
+def label_height(lines: LabelLines) -> float:
+    return len(lines) * LINE_H + 6
 
 
-def place_labels(edges: Mapping[tuple[str, str], FlowEdge], placed: Layout) -> list[Label]:
-    """A label in the middle of each edge's first gap, moved down where labels would overlap."""
-    by_gap: dict[float, list[Label]] = defaultdict(list)
-    for key, edge in sorted(edges.items()):
-        (x0, y0), (x1, y1) = placed.routes[key][:2]
-        lines = label_lines(edge)
-        middle_y = (y0 + y1) / 2
-        top = middle_y - (len(lines) * LINE_H + 6) / 2
-        by_gap[x0].append(Label(edge, (x0 + x1) / 2 - LABEL_W / 2, top, middle_y, lines))
-    placed_labels: list[Label] = []
-    for group in by_gap.values():
-        floor = float("-inf")
-        for label in sorted(group, key=lambda lb: lb.y):
-            top = max(label.y, floor)
-            moved = Label(label.edge, label.x, top, label.anchor_y, label.lines)
-            placed_labels.append(moved)
-            floor = top + label_height(moved) + 4
-    return placed_labels
-
-
-def label_svg(label: Label, graph: FlowGraph) -> str:
-    edge = label.edge
+def label_svg(edge: FlowEdge, lines: LabelLines, box: tuple[float, float, float], graph: FlowGraph) -> str:
+    """The label box sits on its edge (the edge runs through it, hidden behind the box)."""
+    x, y, height = box
     jobs = " ".join(str(i) for i in edge.jobs)
-    height = label_height(label)
-    leader = ""
-    if not label.y <= label.anchor_y <= label.y + height:
-        centre_x = label.x + LABEL_W / 2
-        leader = (
-            f'<line class="leader" x1="{centre_x:.1f}" y1="{label.anchor_y:.1f}" '
-            f'x2="{centre_x:.1f}" y2="{label.y:.1f}"/>'
-        )
     texts = "".join(
-        f'<text x="{label.x + 6:.1f}" y="{label.y + 14 + i * LINE_H:.1f}">'
+        f'<text x="{x + 6:.1f}" y="{y + 14 + i * LINE_H:.1f}">'
         f'<tspan class="{cls}">{_esc(columns)}</tspan>'
         + (f' <tspan class="transform">{_esc(transform)}</tspan>' if transform else "")
         + "</text>"
-        for i, (cls, columns, transform) in enumerate(label.lines)
+        for i, (cls, columns, transform) in enumerate(lines)
     )
     return (
         f'<g class="label {edge.style}" data-jobs="{jobs}"><title>{_esc(edge_tooltip(edge, graph))}</title>'
-        f'{leader}<rect x="{label.x:.1f}" y="{label.y:.1f}" width="{LABEL_W}" height="{height:.1f}" rx="4"/>'
-        f"{texts}</g>"
+        f'<rect x="{x:.1f}" y="{y:.1f}" width="{LABEL_W}" height="{height:.1f}" rx="4"/>{texts}</g>'
     )
 
 
@@ -1174,11 +1164,12 @@ def shorten(text: str, limit: int, *, keep_end: bool = True) -> str:
 
 def shorten_table(name: str, limit: int) -> str:
     """``dev.main.stg_health_events`` → ``…main.stg_health_events``: drop whole leading parts first."""
+    if len(name) <= limit:
+        return name
     parts = name.split(".")
     while len(parts) > 1 and len(".".join(parts)) + 1 > limit:
         parts.pop(0)
-    short = ".".join(parts)
-    return shorten(short if short == name else "…" + short, limit)
+    return shorten("…" + ".".join(parts), limit)
 
 
 def flows_table(graph: FlowGraph, drawn: Mapping[tuple[str, str], FlowEdge]) -> str:
