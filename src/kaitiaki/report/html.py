@@ -932,7 +932,7 @@ def route(
 
 
 def path_data(points: Sequence[tuple[float, float]]) -> str:
-    """Smooth curves across the gaps between layers, straight lines through dummy points."""
+    """Smooth curves across the gaps between columns, straight lines through labels and dummies."""
     (x0, y0), rest = points[0], points[1:]
     parts = [f"M{x0:.1f},{y0:.1f}"]
     previous = points[0]
@@ -955,9 +955,9 @@ def flows_section(graph: FlowGraph, job_count: int) -> str:
     hidden_plain = len(graph.edges) - len(drawn)
     intro = (
         '<p class="note">Tables and query results are boxes, laid out left to right in the order data '
-        "flows; each arrow is a job moving columns from one table to another, labelled with the "
+        "flows; each arrow is one or more jobs moving columns from one table to another, labelled with the "
         "identifying columns it carries (coloured by category) and how they are transformed. "
-        "Arrows are coloured by the job's decision; follow one to the job in the table below.</p>"
+        "Arrows are coloured by the worst decision among those jobs; follow one to its job below.</p>"
     )
     if hidden_plain:
         intro += (
