@@ -29,6 +29,7 @@ from kaitiaki.analysis.parse import (
     parse_statement,
     size_error,
     split_statements,
+    template_error,
     tokenize,
 )
 from kaitiaki.analysis.resolve import (
@@ -80,6 +81,9 @@ def _analyze(sql: str, dialect: str, schema: Schema | None, path: str | None, li
         tokens = tokenize(sql, engine)
     except TokenError as exc:
         return SqlFacts(path=path, dialect=dialect, errors=(AnalysisError(str(exc), None),))
+    template = template_error(tokens)
+    if template is not None:
+        return SqlFacts(path=path, dialect=dialect, errors=(template,))
     statements = split_statements(tokens)
     problems = limit_errors(tokens, statements, limits)
     if problems:
@@ -197,6 +201,7 @@ def _analyse_query(
     flow = Flow(qualified, dialect, lookup, statement.line)
     target = display_table(target_table, dialect) if target_table is not None else None
     for scope in qualified.scopes:
+        flow.settle(scope)
         findings.references.extend(scope_references(flow, scope))
         findings.joins.extend(scope_joins(flow, scope))
     for join in findings.joins:

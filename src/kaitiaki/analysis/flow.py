@@ -55,6 +55,16 @@ _GENERATORS = frozenset(
 )
 
 
+_GENERATOR_CLASSES: tuple[type[exp.Expr], ...] = (
+    exp.Unnest,
+    exp.Explode,
+    exp.GenerateSeries,
+    exp.GenerateDateArray,
+    exp.GenerateTimestampArray,
+    exp.Sequence,
+)
+
+
 @dataclass(frozen=True)
 class Origin:
     """A base-table column reaching a value, with the transforms applied on the way."""
@@ -185,6 +195,73 @@ class Flow:
             return list(expression.named_selects) or None
         return None
 
+    # --- unqualified columns ---------------------------------------------------------------
+
+    def settle(self, scope: Scope) -> None:
+        """Give each unqualified column the one source that can have it, or report it.
+
+        sqlglot leaves a column unqualified when no schema says which source has it. The rule
+        (design §5): the query's own sources first — one candidate is the answer, two or more
+        is ``ambiguous_column`` — then, for a correlated subquery, the enclosing query's.
+        Output aliases in ORDER BY / GROUP BY / HAVING / QUALIFY and lambda variables are not
+        columns of a source.
+        """
+        select = scope.expression
+        if not isinstance(select, exp.Select):
+            return
+        outputs = set(self.output_names(scope) or ())
+        alias_clauses = {
+            id(node)
+            for key in ("order", "group", "having", "qualify")
+            if isinstance(select.args.get(key), exp.Expr)
+            for node in walk_scope(select.args[key], select)
+        }
+        for node in list(walk_scope(select, select)):
+            if not isinstance(node, exp.Column) or node.table or isinstance(node.this, exp.Star):
+                continue
+            name = node.name
+            if lambda_variable(node) or name in scope.sources:
+                continue
+            if name in outputs and id(node) in alias_clauses:
+                continue
+            source = self._only_candidate(scope, node)
+            if source is not None:
+                node.set("table", exp.to_identifier(source))
+
+    def _only_candidate(self, scope: Scope, column: exp.Column) -> str | None:
+        name = column.name
+        current: Scope | None = scope
+        searched: list[str] = []
+        while current is not None:
+            names = list(current.selected_sources)
+            searched.extend(names)
+            candidates = [n for n in names if self._may_have(current.sources[n], name)]
+            if len(candidates) == 1:
+                return candidates[0]
+            if len(candidates) > 1:
+                self.report(
+                    "ambiguous_column",
+                    f"column {self.column_name(name)} could belong to any of {', '.join(candidates)}; "
+                    "qualify it or give kaitiaki a schema",
+                    line_of(column),
+                )
+                return None
+            if not current.can_be_correlated:
+                break
+            current = current.parent
+        if searched:
+            self.report(
+                "unknown_column",
+                f"column {self.column_name(name)} is in none of the tables this query reads "
+                f"({', '.join(searched)})",
+                line_of(column),
+            )
+        return None
+
+    def _may_have(self, source: exp.Table | Scope, name: str) -> bool:
+        columns = self.known_columns(source)
+        return columns is None or name in columns
+
     # --- origins ---------------------------------------------------------------------------
 
     def column_origins(self, column: exp.Column, scope: Scope) -> tuple[Origin, ...]:
@@ -239,7 +316,7 @@ class Flow:
             if isinstance(function, exp.Anonymous)
             else type(function).sql_name().lower()
         )
-        if name not in _GENERATORS and not isinstance(function, (exp.Unnest, exp.Explode)):
+        if name not in _GENERATORS and not isinstance(function, _GENERATOR_CLASSES):
             self.report(
                 "unknown_table",
                 f"table function {name}(…) reads data whose columns kaitiaki cannot see",
@@ -485,6 +562,16 @@ class Flow:
             )
             return [Output(STAR, (Origin(name, STAR),), True)]
         return [Output(c, (Origin(name, self.column_name(c)),), True) for c in columns]
+
+
+def lambda_variable(column: exp.Column) -> bool:
+    """A lambda's parameter (``x -> x + 1``), not a column of any table."""
+    node: exp.Expr | None = column
+    while node is not None:
+        if isinstance(node, exp.Lambda) and any(p.name == column.name for p in node.expressions):
+            return True
+        node = node.parent
+    return False
 
 
 def first_line(node: exp.Expr) -> int | None:

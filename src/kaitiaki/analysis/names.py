@@ -81,8 +81,16 @@ def canonical_identifier(display: str, dialect: str) -> str:
 
 
 def display_table(table: exp.Table, dialect: str) -> str:
-    """A normalised Table node → ``db.table`` as facts name it."""
-    return ".".join(display_identifier(part.name, dialect, True) for part in table.parts)
+    """A normalised Table node → ``db.table`` as facts name it (T-SQL temp tables keep their ``#``)."""
+    return ".".join(
+        _temporary_prefix(part) + display_identifier(part.name, dialect, True) for part in table.parts
+    )
+
+
+def _temporary_prefix(part: exp.Expr) -> str:
+    if part.args.get("global_"):
+        return "##"
+    return "#" if part.args.get("temporary") else ""
 
 
 @lru_cache(maxsize=65536)

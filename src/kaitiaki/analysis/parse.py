@@ -57,6 +57,27 @@ def tokenize(sql: str, dialect: Dialect) -> list[Token]:
         ) from None
 
 
+def template_error(tokens: list[Token]) -> AnalysisError | None:
+    """``{{ … }}`` or ``{% … %}``: a Jinja template, not SQL; the compiled SQL must be analysed."""
+    previous: Token | None = None
+    for token in tokens:
+        opens_block = token.token_type == TokenType.BLOCK_START
+        opens_expression = (
+            previous is not None
+            and previous.token_type == TokenType.L_BRACE
+            and token.token_type == TokenType.L_BRACE
+            and previous.end + 1 == token.start
+        )
+        if opens_block or opens_expression:
+            return AnalysisError(
+                "uncompiled Jinja template ({{ … }} or {% … %}): analyse the compiled SQL "
+                "(for dbt, `dbt compile` or `kaitiaki dbt check`)",
+                token.line,
+            )
+        previous = token
+    return None
+
+
 def nesting_depth(tokens: list[Token]) -> int:
     """Deepest nesting of brackets and CASE expressions: what drives the parser's recursion."""
     depth = cases = deepest = 0

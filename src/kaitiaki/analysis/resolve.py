@@ -18,10 +18,13 @@ import re
 from dataclasses import dataclass, field
 
 from sqlglot import exp
+from sqlglot.dialects.dialect import NormalizationStrategy
 from sqlglot.errors import OptimizeError, SqlglotError
+from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
 from sqlglot.optimizer.qualify import qualify
 from sqlglot.optimizer.scope import Scope, find_all_in_scope, traverse_scope
 
+from kaitiaki.analysis.names import dialect_of
 from kaitiaki.analysis.schema import SchemaLookup
 
 STAR_LINE = "kaitiaki_star_line"
@@ -61,11 +64,9 @@ def mark_query(query: exp.Query, dialect: str) -> dict[int, tuple[set[int], int 
                 has_star = True
                 star_line = star_line or _line_of(projection)
             elif _needs_name(projection):
-                named = exp.alias_(projection, output_name(projection, dialect), quoted=True)
-                select.expressions[index] = named
-                named.parent = select
-                named.index = index
-                named.arg_key = "expressions"
+                named = exp.Alias(alias=exp.to_identifier(output_name(projection, dialect), quoted=True))
+                projection.replace(named)
+                named.set("this", projection)
         if has_star:
             own = {id(p) for p in select.expressions if not _is_star(p)}
             own |= {id(p.unalias()) for p in select.expressions if not _is_star(p)}
@@ -78,7 +79,7 @@ def _is_star(node: exp.Expr) -> bool:
 
 
 def _needs_name(node: exp.Expr) -> bool:
-    return not isinstance(node, (exp.Alias, exp.Column, exp.Dot, exp.Star))
+    return not isinstance(node, (exp.Alias, exp.Column, exp.Dot, exp.Star)) and not node.alias
 
 
 def _line_of(node: exp.Expr) -> int | None:
@@ -91,9 +92,15 @@ def _line_of(node: exp.Expr) -> int | None:
 
 
 def output_name(node: exp.Expr, dialect: str) -> str:
-    """The column name the database gives an unaliased expression, where that is determinable."""
+    """The column name the database gives an unaliased expression, where that is determinable.
+
+    Postgres names it after the function (``count``, ``md5``) or ``?column?``; Snowflake and other
+    upper-casing dialects by the upper-cased text; the rest by the expression's SQL text.
+    """
     if dialect in _POSTGRES_NAMING:
         return _postgres_name(node)
+    if dialect_of(dialect).normalization_strategy is NormalizationStrategy.UPPERCASE:
+        return normalize_identifiers(node.copy(), dialect=dialect).sql(dialect=dialect)
     return node.sql(dialect=dialect)
 
 

@@ -128,7 +128,11 @@ def _flat_items(mapping: Mapping[str, Any], prefix: tuple[str, ...]) -> list[tup
         name = (*prefix, str(key))
         if isinstance(value, (list, tuple)):
             items.append((".".join(name), {str(c): "" for c in value}))
-        elif isinstance(value, Mapping) and value and all(isinstance(v, Mapping) for v in value.values()):
+        elif (
+            isinstance(value, Mapping)
+            and value
+            and all(isinstance(v, (Mapping, list, tuple)) for v in value.values())
+        ):
             if len(name) < _MAX_NESTING:
                 items.extend(_flat_items(value, name))
         elif isinstance(value, Mapping):

@@ -174,7 +174,7 @@ def _update(update: exp.Update) -> Prepared:
             return Prepared(
                 "update", target=target, unsupported="UPDATE … SET with a form kaitiaki cannot read"
             )
-        projections.extend(exp.alias_(value, name) for name, value in pairs)
+        projections.extend(_named(value, name) for name, value in pairs)
     sources = _relations(update.args.get("from_"), update.args.get("joins"))
     query = _synthesised(projections, target, sources, update.args.get("where"))
     _move_ctes(update, query)
@@ -262,7 +262,7 @@ def _merge_action(then: exp.Expr | None, source: exp.Expr) -> list[exp.Expr] | N
             if found is None:
                 return None
             pairs.extend(found)
-        return [exp.alias_(value, name) for name, value in pairs]
+        return [_named(value, name) for name, value in pairs]
     if isinstance(then, exp.Insert):
         if isinstance(then.this, exp.Star):
             return [_source_star(source)]
@@ -273,12 +273,17 @@ def _merge_action(then: exp.Expr | None, source: exp.Expr) -> list[exp.Expr] | N
             and len(names.expressions) == len(values.expressions)
         ):
             return [
-                exp.alias_(value, _identifier(name))
+                _named(value, _identifier(name))
                 for name, value in zip(names.expressions, values.expressions, strict=True)
             ]
         if isinstance(values, exp.Tuple):
             return None  # INSERT VALUES without a column list: positions kaitiaki cannot name
     return None
+
+
+def _named(value: exp.Expr, name: exp.Identifier) -> exp.Alias:
+    """``value AS name`` as an Alias node even for a subquery (sqlglot would alias the subquery)."""
+    return exp.Alias(this=value, alias=name)
 
 
 def _source_star(source: exp.Expr) -> exp.Expr:

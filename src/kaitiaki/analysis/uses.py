@@ -15,7 +15,16 @@ from dataclasses import dataclass
 from sqlglot import exp
 from sqlglot.optimizer.scope import Scope
 
-from kaitiaki.analysis.flow import STAR, Flow, Origin, is_boundary, is_explicit, is_star, line_of, walk_scope
+from kaitiaki.analysis.flow import (
+    Flow,
+    Origin,
+    is_boundary,
+    is_explicit,
+    is_star,
+    lambda_variable,
+    line_of,
+    walk_scope,
+)
 
 SELECT, JOIN, FILTER, GROUP, ORDER, WINDOW, WRITE = (
     "select",
@@ -175,59 +184,13 @@ def _references(flow: Flow, scope: Scope, column: exp.Expr, use: str) -> Iterato
 
 
 def unqualified_origins(flow: Flow, scope: Scope, column: exp.Column, use: str) -> tuple[Origin, ...]:
-    """A column sqlglot left unqualified: an output alias, a lambda variable, or ambiguous."""
+    """A column still unqualified after ``Flow.settle``: an output alias or a source used as a value."""
     name = column.name
-    if _lambda_variable(column, name):
+    if lambda_variable(column):
         return ()
-    select = scope.expression
     names = flow.output_names(scope) or []
-    if use in (ORDER, GROUP, FILTER) and name in names and isinstance(select, (exp.Select, exp.SetOperation)):
+    if use in (ORDER, GROUP, FILTER) and name in names:
         return flow.origins_at(scope, names.index(name))
     if name in scope.sources:
         return flow.whole_source_origins(scope, name)
-    candidates = _candidates(flow, scope, name)
-    line = line_of(column)
-    if len(candidates) >= 2:
-        flow.report(
-            "ambiguous_column",
-            f"column {flow.column_name(name)} could belong to any of {', '.join(candidates)}; "
-            "qualify it or give kaitiaki a schema",
-            line,
-        )
-    elif not candidates and _visible_sources(scope):
-        flow.report(
-            "unknown_column",
-            f"column {flow.column_name(name)} is in none of the tables this query reads",
-            line,
-        )
-    return ()
-
-
-def _lambda_variable(column: exp.Column, name: str) -> bool:
-    node: exp.Expr | None = column
-    while node is not None:
-        if isinstance(node, exp.Lambda) and any(p.name == name for p in node.expressions):
-            return True
-        node = node.parent
-    return False
-
-
-def _visible_sources(scope: Scope) -> list[tuple[str, exp.Table | Scope]]:
-    """Sources an unqualified name could refer to: this scope's, then enclosing ones if correlated."""
-    visible: list[tuple[str, exp.Table | Scope]] = []
-    current: Scope | None = scope
-    while current is not None:
-        visible.extend((name, source) for name, (_, source) in current.selected_sources.items())
-        if not current.can_be_correlated:
-            break
-        current = current.parent
-    return visible
-
-
-def _candidates(flow: Flow, scope: Scope, name: str) -> list[str]:
-    out: list[str] = []
-    for source_name, source in _visible_sources(scope):
-        columns = flow.known_columns(source)
-        if columns is None or name in columns or STAR in columns:
-            out.append(source_name)
-    return out
+    return ()  # reported by Flow.settle
