@@ -177,7 +177,7 @@ def check_joins(case: dict[str, Any], facts: SqlFacts) -> None:
         if line is not None:
             assert actual[(left, right, kind)] == line, (left, right, actual[(left, right, kind)])
     if case.get("joins_exact"):
-        assert set(actual) == {(l, r, k) for l, r, k, _ in expected}, sorted(actual)
+        assert set(actual) == {(left, right, kind) for left, right, kind, _ in expected}, sorted(actual)
 
 
 def check_aggregation(case: dict[str, Any], facts: SqlFacts) -> None:

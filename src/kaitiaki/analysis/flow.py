@@ -61,7 +61,6 @@ _GENERATOR_CLASSES: tuple[type[exp.Expr], ...] = (
     exp.GenerateSeries,
     exp.GenerateDateArray,
     exp.GenerateTimestampArray,
-    exp.Sequence,
 )
 
 

@@ -59,7 +59,7 @@ def mark_query(query: exp.Query, dialect: str) -> dict[int, tuple[set[int], int 
     for select in query.find_all(exp.Select):
         star_line: int | None = None
         has_star = False
-        for index, projection in enumerate(select.expressions):
+        for projection in list(select.expressions):
             if _is_star(projection):
                 has_star = True
                 star_line = star_line or _line_of(projection)
