@@ -186,31 +186,65 @@ def _analysis_json(facts: SqlFacts, settings: Settings, classified: bool) -> dic
 # --- check -----------------------------------------------------------------------------------
 
 
+def job_options(command: Any) -> Any:
+    """The options that describe SQL-file jobs, shared by ``check`` and ``report``."""
+    options = [
+        click.argument("paths", nargs=-1, required=True),
+        config_option,
+        click.option(
+            "--purpose", help="Purpose id from the register in kaitiaki.yaml (default: default_purpose)."
+        ),
+        click.option("--destination", type=click.Choice(DESTINATION_KINDS), help="Where the output goes."),
+        click.option("--region", type=click.Choice(REGIONS), help="Region of the destination (default nz)."),
+        click.option("--tag", "tags", multiple=True, help="Job tag, e.g. retention:P1Y, insight, conf:rr3."),
+        click.option("--dialect", help="SQL dialect (default: kaitiaki.yaml, else postgres)."),
+        click.option("--mode", type=click.Choice(MODES), help="Override the mode: audit, warn or enforce."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def sql_verdicts(ctx: click.Context, paths: Sequence[str], options: dict[str, Any]) -> list[Verdict]:
+    """Decide SQL files as one estate (lineage crosses files)."""
+    from kaitiaki.gate import Gate, sql_job
+
+    settings = settings_from(ctx, options["config_path"])
+    dialect_name = check_dialect(options["dialect"])
+    base = settings.default_destination
+    dest = destination_from(
+        {
+            "kind": options["destination"] or base.kind,
+            "region": options["region"] or base.region,
+            "name": base.name,
+        }
+    )
+    jobs = [
+        sql_job(
+            Path(path),
+            display_path=display_path(path, settings),
+            sql=read_sql(path),
+            dialect=dialect_name,
+            purpose=options["purpose"],
+            destination=dest,
+            tags=options["tags"],
+        )
+        for path in paths
+    ]
+    return Gate(settings, mode=options["mode"]).decide_all(jobs)
+
+
 @cli.command(context_settings=CONTEXT)
-@click.argument("paths", nargs=-1, required=True)
-@config_option
-@click.option("--purpose", help="Purpose id from the register in kaitiaki.yaml (default: default_purpose).")
-@click.option("--destination", type=click.Choice(DESTINATION_KINDS), help="Where the output goes.")
-@click.option("--region", type=click.Choice(REGIONS), help="Region of the destination (default nz).")
-@click.option("--tag", "tags", multiple=True, help="Job tag, e.g. retention:P1Y, insight, conf:rr3.")
-@click.option("--dialect", help="SQL dialect (default: kaitiaki.yaml, else postgres).")
-@click.option("--mode", type=click.Choice(MODES), help="Override the mode: audit, warn or enforce.")
+@job_options
 @click.option(
-    "--format", "fmt", default="text", show_default=True, help="text, json, sarif, junit, github or markdown."
+    "--format",
+    "fmt",
+    default="text",
+    show_default=True,
+    help="text, json, sarif, junit, github, markdown or html.",
 )
 @click.pass_context
-def check(
-    ctx: click.Context,
-    paths: Sequence[str],
-    config_path: str | None,
-    purpose: str | None,
-    destination: str | None,
-    region: str | None,
-    tags: Sequence[str],
-    dialect: str | None,
-    mode: str | None,
-    fmt: str,
-) -> None:
+def check(ctx: click.Context, /, paths: Sequence[str], fmt: str, **options: Any) -> None:
     """Decide SQL files against the policies: exit 0 allowed, 1 denied, 2 usage error.
 
     \b
@@ -218,30 +252,34 @@ def check(
       kaitiaki check jobs/*.sql --purpose readmission-research
       kaitiaki check jobs/export.sql --destination external --region offshore --format sarif
     """
-    from kaitiaki.gate import Gate, exit_code, sql_job
+    from kaitiaki.gate import exit_code
     from kaitiaki.report import render
 
-    settings = settings_from(ctx, config_path)
-    dialect_name = check_dialect(dialect)
-    base = settings.default_destination
-    dest = destination_from(
-        {"kind": destination or base.kind, "region": region or base.region, "name": base.name}
-    )
-    gate = Gate(settings, mode=mode)
-    jobs = [
-        sql_job(
-            Path(path),
-            display_path=display_path(path, settings),
-            sql=read_sql(path),
-            dialect=dialect_name,
-            purpose=purpose,
-            destination=dest,
-            tags=tags,
-        )
-        for path in paths
-    ]
-    verdicts: list[Verdict] = [gate.decide(job) for job in jobs]
+    verdicts = sql_verdicts(ctx, paths, options)
     click.echo(render(fmt, verdicts, color=_color(fmt)), nl=False)
+    sys.exit(exit_code(verdicts))
+
+
+@cli.command(context_settings=CONTEXT)
+@job_options
+@click.option("--out", type=click.Path(dir_okay=False), default="kaitiaki-report.html", show_default=True)
+@click.pass_context
+def report(ctx: click.Context, /, paths: Sequence[str], out: str, **options: Any) -> None:
+    """Write the HTML estate report: every job's decision and how identifying columns flow.
+
+    One self-contained file (no network when viewed). For a dbt project use
+    ``kaitiaki dbt check --format html > report.html``. Exit status as for ``check``.
+
+    \b
+    Example:
+      kaitiaki report jobs/*.sql --out estate.html
+    """
+    from kaitiaki.gate import exit_code
+    from kaitiaki.report import render
+
+    verdicts = sql_verdicts(ctx, paths, options)
+    Path(out).write_text(render("html", verdicts), encoding="utf-8")
+    click.echo(f"kaitiaki: wrote {out} ({len(verdicts)} jobs)", err=True)
     sys.exit(exit_code(verdicts))
 
 

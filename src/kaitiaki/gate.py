@@ -20,7 +20,7 @@ from typing import Any
 from kaitiaki import __version__
 from kaitiaki.analysis import analyze_sql
 from kaitiaki.analysis.schema import Schema, load_schema_file, normalise_schema
-from kaitiaki.classify import classify
+from kaitiaki.classify import classify, lineage_order, read_tables
 from kaitiaki.config import Settings
 from kaitiaki.errors import EngineError
 from kaitiaki.model import (
@@ -149,6 +149,30 @@ class Gate:
         return Verdict(
             job=job, decision=decision, mode=self.mode, blocked=blocked, input=document, facts=facts
         )
+
+    def decide_all(self, jobs: Sequence[Job]) -> list[Verdict]:
+        """Decide several jobs as one estate, in the given order.
+
+        Jobs are decided writers-first, so a job reading another's target sees the categories
+        that flow into it (lineage across files) and its columns as schema (for ``SELECT *``).
+        """
+        jobs = [self.with_defaults(job) for job in jobs]
+        facts = [self.analyse(job) for job in jobs]
+        carried: dict[str, tuple[str, ...]] = {}
+        written_schema: dict[str, dict[str, str]] = {}
+        verdicts: dict[int, Verdict] = {}
+        for index in lineage_order(facts):
+            job = jobs[index]
+            if written_schema and any(t in written_schema for t in read_tables(facts[index])):
+                facts[index] = self.analyse(job, schema=written_schema)
+            verdict = self.decide(job, facts=facts[index], inherited=carried)
+            verdicts[index] = verdict
+            for output in (verdict.input or {}).get("outputs", []):
+                if output["table"]:
+                    key = f"{output['table']}.{output['column']}"
+                    carried[key] = tuple(dict.fromkeys((*carried.get(key, ()), *output["categories"])))
+                    written_schema.setdefault(output["table"], {})[output["column"]] = ""
+        return [verdicts[i] for i in range(len(jobs))]
 
     def with_defaults(self, job: Job) -> Job:
         """Fill purpose, owner and dialect from kaitiaki.yaml where the job says nothing."""
