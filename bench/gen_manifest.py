@@ -4,8 +4,9 @@ The shape follows a real layered project: sources per agency with documented, cl
 columns; staging models that rename and hash; intermediate models with CTEs, joins and stars
 over upstream models (expanded from the columns those models produce); marts that aggregate
 (some with small-cell suppression, some without) or pass person-level rows on; exports to
-partners. A fixed seed gives the same manifest every time. About one model in ten breaks a DPUP
-rule on purpose, so the benchmark decides a realistic mix of allowed and denied models.
+partners. A fixed seed gives the same manifest every time. Some models break DPUP rules (stars
+over identifiable models, raw names kept, counts without small-cell suppression, a model
+without a purpose), so the benchmark decides a realistic mix of allowed and denied models.
 
 Usage: python bench/gen_manifest.py OUT_DIR [--models 2000] [--seed 7]
 writes OUT_DIR/target/manifest.json and OUT_DIR/kaitiaki.yaml.
@@ -92,26 +93,30 @@ def source_node(agency: str, table: str, rng: random.Random) -> tuple[dict[str, 
 
 
 def staging_sql(source: Relation, rng: random.Random) -> tuple[str, tuple[str, ...]]:
+    """Rename and hash the agency key; most end on an explicit list, some on ``select *``."""
     key = source.columns[0]
     keep = [c for c in source.columns[1:] if c not in ("full_name", "phone") or rng.random() < 0.05]
     select = [f"        md5(cast({key} as varchar)) as person_key", *[f"        {c}" for c in keep]]
+    final = "*" if rng.random() < 0.3 else ",\n    ".join(["person_key", *keep])
     sql = (
         f"with source as (\n    select * from {source.relation_name}\n),\n\n"
         "renamed as (\n    select\n" + ",\n".join(select) + "\n    from source\n"
-        "    where region is not null\n)\n\nselect * from renamed\n"
+        f"    where region is not null\n)\n\nselect\n    {final}\nfrom renamed\n"
     )
     return sql, ("person_key", *keep)
 
 
 def intermediate_sql(left: Relation, right: Relation, rng: random.Random) -> tuple[str, tuple[str, ...]]:
+    """A join of two upstream models on the person key, through CTEs; a fifth use ``l.*``."""
     extra = [c for c in right.columns if c not in left.columns][:3]
     picked = ", ".join(["person_key", *extra]) if extra else "person_key"
     right_cols = "".join(f", r.{c}" for c in extra)
+    left_cols = "l.*" if rng.random() < 0.2 else ", ".join(f"l.{c}" for c in left.columns)
     where = "where l.region is not null" if "region" in left.columns else "where true"
     sql = (
         f"with l as (\n    select * from {left.relation_name}\n),\n\n"
         f"r as (\n    select {picked}\n    from {right.relation_name}\n)\n\n"
-        f"select l.*{right_cols}\nfrom l\nleft join r\n    on l.person_key = r.person_key\n{where}\n"
+        f"select {left_cols}{right_cols}\nfrom l\nleft join r\n    on l.person_key = r.person_key\n{where}\n"
     )
     return sql, (*left.columns, *extra)
 
@@ -182,6 +187,11 @@ def relation_of(node: dict[str, Any], columns: tuple[str, ...]) -> Relation:
     return Relation(node["unique_id"], node["relation_name"], columns)
 
 
+def first_layer_models(layered: list[Relation], n_intermediate: int) -> list[Relation]:
+    """Intermediate models of the first layer (those that read staging only)."""
+    return layered[: n_intermediate * 6 // 10]
+
+
 def generate(models: int, seed: int) -> dict[str, Any]:
     """The manifest dict: sources, ~15 % staging, ~35 % intermediate, the rest marts."""
     rng = random.Random(seed)
@@ -205,7 +215,9 @@ def generate(models: int, seed: int) -> dict[str, Any]:
             )
             staging.append(relation_of(node, columns))
         elif index < n_staging + n_intermediate:
-            left, right = rng.choice(staging + layered[-50:]), rng.choice(staging)
+            first_layer = index < n_staging + n_intermediate * 6 // 10
+            left = rng.choice(staging if first_layer else first_layer_models(layered, n_intermediate))
+            right = rng.choice(staging)
             sql, columns = intermediate_sql(left, right, rng)
             purpose = None if rng.random() < 0.03 else "bench-analysis"
             node = model_node(

@@ -1,7 +1,8 @@
 """The warm path: verdicts cached by everything a decision depends on.
 
 A model's entry is keyed by the digest of its Job (compiled SQL, purpose, destination, tags,
-dialect), the schema, dbt meta and inherited categories of what it reads, and a run-wide part:
+dialect), digests of what it reads (each parent's relation, columns, dbt meta and the categories
+its lineage carries), and a run-wide part:
 kaitiaki.yaml and the schema file it names, the policy revision, the installed plugins, the mode
 and today's date (purposes and waivers expire by the day). Change any of them and the model is
 decided afresh; nothing else can change a decision. A cache hit is still reported to the
@@ -41,7 +42,7 @@ from kaitiaki.model import (
 
 if TYPE_CHECKING:
     from kaitiaki.gate import Gate
-    from kaitiaki_dbt.checker import ModelOutcome
+    from kaitiaki_dbt.evaluate import ModelOutcome
 
 CACHE_NAME = "kaitiaki-cache.json"
 FORMAT = 1
@@ -53,23 +54,10 @@ def digest(value: Any) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def model_cache_key(
-    job: Job,
-    *,
-    schema: Mapping[str, Any],
-    dbt_meta: Mapping[str, Any],
-    inherited: Mapping[str, Any],
-    decide: bool,
-) -> str:
-    """The digest of everything about one model that its decision depends on."""
+def model_cache_key(job: Job, *, inputs: list[str], decide: bool, needs_columns: bool) -> str:
+    """The digest of everything one model's outcome depends on, its parents' digests included."""
     return digest(
-        {
-            "job": job.to_dict(include_sql=True),
-            "schema": schema,
-            "dbt_meta": dbt_meta,
-            "inherited": inherited,
-            "decide": decide,
-        }
+        {"job": job.to_dict(include_sql=True), "inputs": inputs, "decide": decide, "columns": needs_columns}
     )
 
 
@@ -122,7 +110,7 @@ class VerdictCache:
 
     def get(self, key: str, job: Job, gate: Gate) -> ModelOutcome | None:
         """The cached outcome, reported to the decision hook like a fresh one; None on a miss."""
-        from kaitiaki_dbt.checker import ModelOutcome
+        from kaitiaki_dbt.evaluate import ModelOutcome
 
         entry = self.entries.get(self.full_key(key))
         if not isinstance(entry, dict):
@@ -167,7 +155,7 @@ class VerdictCache:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(prefix=".kaitiaki-cache-", dir=self.path.parent)
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                json.dump({"format": FORMAT, "entries": kept}, handle, separators=(",", ":"))
+                handle.write(json.dumps({"format": FORMAT, "entries": kept}, separators=(",", ":")))
             os.replace(tmp, self.path)
         except OSError:
             return
@@ -190,13 +178,23 @@ def load_entries(path: Path) -> dict[str, Any]:
 
 
 def verdict_to_dict(verdict: Verdict | None) -> dict[str, Any] | None:
+    """A verdict as stored; the facts' columns are left out when the input repeats them."""
     if verdict is None:
         return None
-    return {
-        "decision": verdict.decision.to_dict(),
-        "input": verdict.input,
-        "facts": verdict.facts.to_dict(with_categories=True) if verdict.facts else None,
-    }
+    facts = verdict.facts.to_dict() if verdict.facts else None
+    if facts is not None and same_columns(facts["columns"], (verdict.input or {}).get("columns")):
+        facts["columns"] = None
+    return {"decision": verdict.decision.to_dict(), "input": verdict.input, "facts": facts}
+
+
+def same_columns(facts_columns: list[dict[str, Any]], input_columns: Any) -> bool:
+    """True when the input's column facts are the analysis's plus categories (the usual case)."""
+    if not isinstance(input_columns, list) or len(input_columns) != len(facts_columns):
+        return False
+    stripped = [
+        {k: v for k, v in c.items() if k not in ("categories", "classified_by")} for c in input_columns
+    ]
+    return stripped == facts_columns
 
 
 def verdict_from_dict(data: Mapping[str, Any] | None, job: Job, gate: Gate) -> Verdict | None:
@@ -209,7 +207,7 @@ def verdict_from_dict(data: Mapping[str, Any] | None, job: Job, gate: Gate) -> V
         mode=gate.mode,
         blocked=gate.mode == "enforce" and not decision.allow,
         input=data["input"],
-        facts=facts_from_dict(data["facts"]) if data["facts"] else None,
+        facts=facts_from_dict(data["facts"], data["input"]) if data["facts"] else None,
     )
 
 
@@ -217,9 +215,10 @@ def _ref(data: Mapping[str, Any]) -> ColumnRef:
     return ColumnRef(table=data["table"], column=data["column"])
 
 
-def facts_from_dict(data: Mapping[str, Any]) -> SqlFacts:
-    """SqlFacts.to_dict(with_categories=True) → SqlFacts (the statement index of edges is 0)."""
+def facts_from_dict(data: Mapping[str, Any], document: Mapping[str, Any]) -> SqlFacts:
+    """Stored facts → SqlFacts, columns from the input when they were left out (edges: statement 0)."""
     aggregation = data["aggregation"]
+    columns = data["columns"] if data["columns"] is not None else document["columns"]
     return SqlFacts(
         path=data["path"],
         dialect=data["dialect"],
@@ -233,10 +232,8 @@ def facts_from_dict(data: Mapping[str, Any]) -> SqlFacts:
                 outputs=tuple(c["outputs"]),
                 lines=tuple(c["lines"]),
                 from_star=c["from_star"],
-                categories=tuple(c.get("categories", ())),
-                classified_by=tuple(c.get("classified_by", ())),
             )
-            for c in data["columns"]
+            for c in columns
         ),
         lineage=tuple(
             LineageEdge(source=_ref(e["source"]), target=_ref(e["target"]), transforms=tuple(e["transforms"]))

@@ -1,64 +1,43 @@
 """Decide every selected model of a compiled dbt project, upstream first.
 
-Models are visited in topological order so that each one is analysed knowing what its parents
-produce: their output columns (to expand ``select *``) and the categories that flowed into those
-columns (``inherited``). Unselected ancestors are analysed and classified for that purpose but not
-decided. A model kaitiaki cannot read (unknown adapter type, no compiled SQL, a Python model) is
-still decided, with an ``unresolved`` fact, so the gate blocks it by SYS-01: never skipped.
+Models are taken in waves: a wave holds the models whose parents are all done, so each model is
+analysed knowing what its parents produce (output columns, to expand ``select *``; categories
+that flowed into them, ``inherited``). Unselected ancestors are analysed and classified for that
+purpose but not decided. Each model is looked up in the verdict cache first; the misses of a
+wide wave are evaluated by worker processes (one per core), the rest in this process.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
 
-from kaitiaki.analysis.names import normalise_table_name
-from kaitiaki.analysis.schema import Schema, normalise_schema
-from kaitiaki.classify import classify, propagated_categories
-from kaitiaki.config import Settings
 from kaitiaki.gate import Gate
-from kaitiaki.model import ClassifiedFacts, Job, OutputColumn, SqlFacts, Unresolved, Verdict
-from kaitiaki_dbt.cache import VerdictCache, model_cache_key
-from kaitiaki_dbt.jobs import compiled_sql, model_job
-from kaitiaki_dbt.manifest import DbtProject, Node, model_ancestors, parents, topological_order
-from kaitiaki_dbt.schema import known_columns, meta_entry, output_columns, relations
+from kaitiaki.model import Verdict
+from kaitiaki_dbt.cache import VerdictCache, digest, model_cache_key
+from kaitiaki_dbt.evaluate import ModelEvaluator, ModelOutcome, Task
+from kaitiaki_dbt.jobs import model_job
+from kaitiaki_dbt.manifest import DbtProject, model_ancestors, parents, topological_order
+from kaitiaki_dbt.schema import known_columns, meta_entry
+from kaitiaki_dbt.workers import WorkerPool
 
-Inherited = dict[str, tuple[str, ...]]
-
-
-@dataclass(frozen=True)
-class ModelOutcome:
-    """What one model contributes downstream, and its verdict when it was selected."""
-
-    verdict: Verdict | None
-    columns: Mapping[str, str] | None
-    propagated: Inherited = field(default_factory=dict)
+MIN_PARALLEL = 32
 
 
-def unreadable_facts(job: Job, adapter_type: str | None, node: Node) -> SqlFacts | None:
-    """Facts that block a model kaitiaki cannot analyse, or None when its SQL can be analysed."""
-    path = job.source.path
-    if node.get("language", "sql") != "sql":
-        detail = f"model {job.name} is a {node.get('language')} model; kaitiaki analyses SQL models only"
-        return SqlFacts(path=path, dialect="", unresolved=(Unresolved("unsupported_language", detail, None),))
-    if job.dialect is None:
-        detail = (
-            f"the dbt adapter type {adapter_type!r} has no known SQL dialect, so model {job.name} "
-            "cannot be analysed; set meta.kaitiaki.dialect on the model to one sqlglot knows"
-        )
-        return SqlFacts(path=path, dialect="", unresolved=(Unresolved("unknown_dialect", detail, None),))
-    if compiled_sql(node) is None:
-        detail = f"the manifest has no compiled SQL for model {job.name}; run `dbt compile` first"
-        return SqlFacts(
-            path=path, dialect=job.dialect, unresolved=(Unresolved("not_compiled", detail, None),)
-        )
-    return None
+def waves(project: DbtProject, order: Sequence[str]) -> list[list[str]]:
+    """``order`` (topological) cut into waves whose models depend only on earlier waves."""
+    models = project.models()
+    level: dict[str, int] = {}
+    for uid in order:
+        level[uid] = 1 + max((level[p] for p in parents(models[uid]) if p in level), default=-1)
+    grouped: list[list[str]] = [[] for _ in range(max(level.values(), default=-1) + 1)]
+    for uid in order:
+        grouped[level[uid]].append(uid)
+    return grouped
 
 
 class ProjectChecker:
-    """Checks the models of one project under one Gate; reuse it for one run only."""
+    """Checks the models of one project under one Gate; use it for one run."""
 
     def __init__(
         self,
@@ -67,150 +46,81 @@ class ProjectChecker:
         *,
         project_dir: Path | None = None,
         cache: VerdictCache | None = None,
+        workers: int = 1,
     ) -> None:
         self.project = project
         self.gate = gate
-        self.settings: Settings = gate.settings
         self.project_dir = project_dir
         self.cache = cache
+        self.workers = workers
         self.models = project.models()
-        self.relations = relations(project)
+        self.has_children = {p for node in self.models.values() for p in parents(node)}
+        self.evaluator = ModelEvaluator(project, gate, project_dir)
         self.outcomes: dict[str, ModelOutcome] = {}
+        self.digests: dict[str, str] = {}
+        self.pool: WorkerPool | None = None
 
     def check(self, selected: Iterable[str]) -> list[Verdict]:
         """Verdicts for the selected models, in topological order."""
         chosen = {uid for uid in selected if uid in self.models}
         order = topological_order(self.project, chosen | model_ancestors(self.project, chosen))
-        verdicts: list[Verdict] = []
-        for uid in order:
-            outcome = self.visit(uid, decide=uid in chosen)
-            self.outcomes[uid] = outcome
-            if outcome.verdict is not None:
-                verdicts.append(outcome.verdict)
+        try:
+            for wave in waves(self.project, order):
+                self.run_wave(wave, chosen)
+        finally:
+            if self.pool is not None:
+                self.pool.close()
         if self.cache is not None:
             self.cache.save()
-        return verdicts
+        return [v for uid in order if (v := self.outcomes[uid].verdict) is not None]
 
-    def visit(self, unique_id: str, *, decide: bool) -> ModelOutcome:
-        node = self.models[unique_id]
-        job = model_job(node, adapter_type=self.project.adapter_type, settings=self.settings)
-        dialect = job.dialect or ""
-        schema = self.parent_schema(node, dialect)
-        dbt_meta = self.parent_meta(node, dialect)
-        inherited = self.parent_categories(node)
-        key = model_cache_key(job, schema=schema, dbt_meta=dbt_meta, inherited=inherited, decide=decide)
-        if self.cache is not None:
-            cached = self.cache.get(key, job, self.gate)
+    def run_wave(self, wave: Sequence[str], chosen: set[str]) -> None:
+        """Cached outcomes first; the misses are evaluated, in workers when there are many."""
+        misses: list[tuple[Task, str]] = []
+        for uid in wave:
+            task = self.task(uid, decide=uid in chosen)
+            key = model_cache_key(
+                task.job,
+                inputs=[self.input_digest(p) for p in parents(self.models[uid])],
+                decide=task.decide,
+                needs_columns=task.needs_columns,
+            )
+            cached = self.cache.get(key, task.job, self.gate) if self.cache is not None else None
             if cached is not None:
-                return cached
-        outcome = self.evaluate(
-            node, job, schema=schema, dbt_meta=dbt_meta, inherited=inherited, decide=decide
-        )
-        if self.cache is not None:
-            self.cache.put(key, outcome)
-        return outcome
+                self.outcomes[uid] = cached
+            else:
+                misses.append((task, key))
+        for (task, key), outcome in zip(misses, self.evaluate([t for t, _ in misses]), strict=True):
+            self.outcomes[str(task.job.meta["unique_id"])] = outcome
+            if self.cache is not None:
+                self.cache.put(key, outcome)
 
-    def evaluate(
-        self,
-        node: Node,
-        job: Job,
-        *,
-        schema: Schema,
-        dbt_meta: Mapping[str, Any],
-        inherited: Inherited,
-        decide: bool,
-    ) -> ModelOutcome:
-        blocked_facts = unreadable_facts(job, self.project.adapter_type, node)
-        relation = self.relation_of(node, job.dialect or "")
-        columns = self.model_columns(node, job, schema, readable=blocked_facts is None)
-        if blocked_facts is not None:
-            job = replace(job, dialect=job.dialect or f"unknown ({self.project.adapter_type})")
-        facts = blocked_facts or self.gate.analyse(job, schema=schema)
-        if decide:
-            verdict = self.gate.decide(job, facts=facts, dbt_meta=dbt_meta, inherited=inherited)
-            outputs = outputs_from_input(verdict.input or {})
-            return ModelOutcome(verdict, columns, propagate(facts, outputs, relation))
-        classified = classify(
-            facts,
-            catalog=self.settings.catalog,
-            dbt_meta=dbt_meta,
-            inherited=inherited,
-            context={"job_id": job.id, "dialect": facts.dialect},
-            strict_catalog=self.settings.strict_catalog,
-        )
-        return ModelOutcome(None, columns, propagate(facts, classified.outputs, relation))
+    def task(self, unique_id: str, *, decide: bool) -> Task:
+        node = self.models[unique_id]
+        job = model_job(node, adapter_type=self.project.adapter_type, settings=self.gate.settings)
+        done = {p: self.outcomes[p] for p in parents(node) if p in self.outcomes}
+        return Task(job=job, decide=decide, needs_columns=unique_id in self.has_children, parents=done)
 
-    def model_columns(
-        self, node: Node, job: Job, schema: Schema, *, readable: bool
-    ) -> Mapping[str, str] | None:
-        """What the model will produce: its analysed output, else catalog or declared columns."""
-        if readable and job.dialect:
-            names = output_columns(job.sql, job.dialect, schema)
-            if names is not None:
-                return dict.fromkeys(names, "")
-        return known_columns(self.project, node, self.project_dir)
+    def evaluate(self, tasks: list[Task]) -> list[ModelOutcome]:
+        if self.workers < 2 or len(tasks) < MIN_PARALLEL:
+            return [self.evaluator.evaluate(task) for task in tasks]
+        if self.pool is None:
+            self.pool = WorkerPool(self.project, self.gate, self.project_dir, self.workers)
+        return self.pool.evaluate(tasks)
 
-    def relation_of(self, node: Node, dialect: str) -> str | None:
-        name = node.get("relation_name")
-        return normalise_table_name(str(name), dialect) if name and dialect else None
-
-    def parent_schema(self, node: Node, dialect: str) -> Schema:
-        """Columns of the relations this model reads (only those: a schema per model stays small)."""
-        if not dialect:
-            return {}
-        schema: dict[str, dict[str, str]] = {}
-        for parent_id in parents(node):
-            parent = self.relations.get(parent_id)
-            if parent is None:
-                continue
-            outcome = self.outcomes.get(parent_id)
-            columns = outcome.columns if outcome else known_columns(self.project, parent, self.project_dir)
-            if columns is not None:
-                schema[normalise_table_name(str(parent["relation_name"]), dialect)] = dict(columns)
-        return normalise_schema(schema, dialect)
-
-    def parent_meta(self, node: Node, dialect: str) -> dict[str, Any]:
-        """dbt meta of the relations this model reads, keyed as the analysis names them."""
-        if not dialect:
-            return {}
-        out: dict[str, Any] = {}
-        for parent_id in parents(node):
-            parent = self.relations.get(parent_id)
-            if parent is not None:
-                out[normalise_table_name(str(parent["relation_name"]), dialect)] = meta_entry(parent)
-        return out
-
-    def parent_categories(self, node: Node) -> Inherited:
-        """Categories carried into this model's inputs by its parent models' lineage."""
-        inherited: Inherited = {}
-        for parent_id in parents(node):
-            outcome = self.outcomes.get(parent_id)
+    def input_digest(self, unique_id: str) -> str:
+        """A digest of everything a child model reads from one parent (computed once per run)."""
+        if unique_id not in self.digests:
+            node = self.project.node(unique_id)
+            outcome = self.outcomes.get(unique_id)
+            read: dict[str, object] = {"id": unique_id}
+            if node is not None:
+                read["relation"] = node.get("relation_name")
+                read["meta"] = meta_entry(node)
+                read["columns"] = (
+                    known_columns(self.project, node, self.project_dir) if outcome is None else None
+                )
             if outcome is not None:
-                inherited.update(outcome.propagated)
-        return inherited
-
-
-def outputs_from_input(document: Mapping[str, Any]) -> tuple[OutputColumn, ...]:
-    """The classified output columns of a decided job, from its policy input (design §3)."""
-    return tuple(
-        OutputColumn(
-            table=o.get("table"),
-            column=str(o["column"]),
-            categories=tuple(o.get("categories") or ()),
-            transforms=tuple(o.get("transforms") or ()),
-            sources=tuple(o.get("sources") or ()),
-        )
-        for o in document.get("outputs") or ()
-    )
-
-
-def propagate(facts: SqlFacts, outputs: Iterable[OutputColumn], relation: str | None) -> Inherited:
-    """``relation.column`` → categories of a model's output, as its children read them.
-
-    dbt models are bare SELECTs whose result dbt writes to the model's relation, so the outputs
-    (table None) are re-homed to that relation before the classification's propagation runs.
-    """
-    if relation is None:
-        return {}
-    homed = tuple(replace(o, table=o.table or relation) for o in outputs)
-    return propagated_categories(ClassifiedFacts(facts=facts, columns=(), outputs=homed, tables=()))
+                read["columns"], read["propagated"] = outcome.columns, outcome.propagated
+            self.digests[unique_id] = digest(read)
+        return self.digests[unique_id]

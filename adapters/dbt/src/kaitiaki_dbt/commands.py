@@ -241,10 +241,12 @@ def decide(
     from kaitiaki.gate import Gate
     from kaitiaki_dbt.cache import CACHE_NAME, VerdictCache
     from kaitiaki_dbt.checker import ProjectChecker
+    from kaitiaki_dbt.workers import available_workers
 
     gate = Gate(settings, mode=mode, entry_point="dbt")
     cache = None if no_cache else VerdictCache(cache_dir / CACHE_NAME, gate)
-    return ProjectChecker(project, gate, project_dir=project_dir, cache=cache).check(selected)
+    checker = ProjectChecker(project, gate, project_dir=project_dir, cache=cache, workers=available_workers())
+    return checker.check(selected)
 
 
 def execute(

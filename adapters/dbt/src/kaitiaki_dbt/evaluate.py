@@ -1,0 +1,176 @@
+"""One model, evaluated: analysed against what its parents produce, classified, and decided.
+
+Pure given the project, the gate and the parents' outcomes (passed in with the task), so the
+same code runs in the main process and in worker processes. A model kaitiaki cannot read
+(unknown adapter type, no compiled SQL, a Python model) is still decided, with an
+``unresolved`` fact, so the gate blocks it by SYS-01: never skipped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from kaitiaki.analysis.names import normalise_table_name
+from kaitiaki.analysis.schema import Schema, normalise_schema
+from kaitiaki.classify import classify, propagated_categories
+from kaitiaki.gate import Gate
+from kaitiaki.model import ClassifiedFacts, Job, OutputColumn, SqlFacts, Unresolved, Verdict
+from kaitiaki_dbt.jobs import compiled_sql
+from kaitiaki_dbt.manifest import DbtProject, Node, parents
+from kaitiaki_dbt.schema import known_columns, meta_entry, output_columns, relations
+
+Inherited = dict[str, tuple[str, ...]]
+
+
+@dataclass(frozen=True)
+class ModelOutcome:
+    """What one model contributes downstream, and its verdict when it was selected."""
+
+    verdict: Verdict | None
+    columns: Mapping[str, str] | None
+    propagated: Inherited = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Task:
+    """One model to evaluate, with the outcomes of its parent models (all it needs from the run)."""
+
+    job: Job
+    decide: bool
+    needs_columns: bool
+    parents: Mapping[str, ModelOutcome]
+
+
+def unreadable_facts(job: Job, adapter_type: str | None, node: Node) -> SqlFacts | None:
+    """Facts that block a model kaitiaki cannot analyse, or None when its SQL can be analysed."""
+    path = job.source.path
+    if node.get("language", "sql") != "sql":
+        detail = f"model {job.name} is a {node.get('language')} model; kaitiaki analyses SQL models only"
+        return SqlFacts(path=path, dialect="", unresolved=(Unresolved("unsupported_language", detail, None),))
+    if job.dialect is None:
+        detail = (
+            f"the dbt adapter type {adapter_type!r} has no known SQL dialect, so model {job.name} "
+            "cannot be analysed; set meta.kaitiaki.dialect on the model to one sqlglot knows"
+        )
+        return SqlFacts(path=path, dialect="", unresolved=(Unresolved("unknown_dialect", detail, None),))
+    if compiled_sql(node) is None:
+        detail = f"the manifest has no compiled SQL for model {job.name}; run `dbt compile` first"
+        unresolved = (Unresolved("not_compiled", detail, None),)
+        return SqlFacts(path=path, dialect=job.dialect, unresolved=unresolved)
+    return None
+
+
+class ModelEvaluator:
+    """Evaluates tasks of one project under one gate."""
+
+    def __init__(self, project: DbtProject, gate: Gate, project_dir: Path | None) -> None:
+        self.project = project
+        self.gate = gate
+        self.project_dir = project_dir
+        self.models = project.models()
+        self.relations = relations(project)
+
+    def evaluate(self, task: Task) -> ModelOutcome:
+        job = task.job
+        node = self.models[str(job.meta["unique_id"])]
+        dialect = job.dialect or ""
+        schema = self.parent_schema(node, task.parents, dialect)
+        dbt_meta = self.parent_meta(node, dialect)
+        inherited = parent_categories(node, task.parents)
+        blocked_facts = unreadable_facts(job, self.project.adapter_type, node)
+        relation = (
+            normalise_table_name(str(node["relation_name"]), dialect)
+            if node.get("relation_name") and dialect
+            else None
+        )
+        columns = self.model_columns(node, job, schema) if task.needs_columns else None
+        if blocked_facts is not None:
+            job = replace(job, dialect=job.dialect or f"unknown ({self.project.adapter_type})")
+        facts = blocked_facts or self.gate.analyse(job, schema=schema)
+        if task.decide:
+            verdict = self.gate.decide(job, facts=facts, dbt_meta=dbt_meta, inherited=inherited)
+            return ModelOutcome(
+                verdict, columns, propagate(facts, outputs_from_input(verdict.input or {}), relation)
+            )
+        classified = classify(
+            facts,
+            catalog=self.gate.settings.catalog,
+            dbt_meta=dbt_meta,
+            inherited=inherited,
+            context={"job_id": job.id, "dialect": facts.dialect},
+            strict_catalog=self.gate.settings.strict_catalog,
+        )
+        return ModelOutcome(None, columns, propagate(facts, classified.outputs, relation))
+
+    def model_columns(self, node: Node, job: Job, schema: Schema) -> Mapping[str, str] | None:
+        """What the model will produce: its analysed output, else catalog or declared columns."""
+        if job.dialect and compiled_sql(node) is not None and node.get("language", "sql") == "sql":
+            names = output_columns(job.sql, job.dialect, schema)
+            if names is not None:
+                return dict.fromkeys(names, "")
+        return known_columns(self.project, node, self.project_dir)
+
+    def parent_schema(self, node: Node, outcomes: Mapping[str, ModelOutcome], dialect: str) -> Schema:
+        """Columns of the relations this model reads (only those: a schema per model stays small)."""
+        if not dialect:
+            return {}
+        schema: dict[str, dict[str, str]] = {}
+        for parent_id in parents(node):
+            parent = self.relations.get(parent_id)
+            if parent is None:
+                continue
+            outcome = outcomes.get(parent_id)
+            columns = outcome.columns if outcome else known_columns(self.project, parent, self.project_dir)
+            if columns is not None:
+                schema[normalise_table_name(str(parent["relation_name"]), dialect)] = dict(columns)
+        return normalise_schema(schema, dialect)
+
+    def parent_meta(self, node: Node, dialect: str) -> dict[str, Any]:
+        """dbt meta of the relations this model reads, keyed as the analysis names them."""
+        if not dialect:
+            return {}
+        out: dict[str, Any] = {}
+        for parent_id in parents(node):
+            parent = self.relations.get(parent_id)
+            if parent is not None:
+                out[normalise_table_name(str(parent["relation_name"]), dialect)] = meta_entry(parent)
+        return out
+
+
+def parent_categories(node: Node, outcomes: Mapping[str, ModelOutcome]) -> Inherited:
+    """Categories carried into this model's inputs by its parent models' lineage."""
+    inherited: Inherited = {}
+    for parent_id in parents(node):
+        outcome = outcomes.get(parent_id)
+        if outcome is not None:
+            inherited.update(outcome.propagated)
+    return inherited
+
+
+def outputs_from_input(document: Mapping[str, Any]) -> tuple[OutputColumn, ...]:
+    """The classified output columns of a decided job, from its policy input (design §3)."""
+    return tuple(
+        OutputColumn(
+            table=o.get("table"),
+            column=str(o["column"]),
+            categories=tuple(o.get("categories") or ()),
+            transforms=tuple(o.get("transforms") or ()),
+            sources=tuple(o.get("sources") or ()),
+        )
+        for o in document.get("outputs") or ()
+    )
+
+
+def propagate(facts: SqlFacts, outputs: Iterable[OutputColumn], relation: str | None) -> Inherited:
+    """``relation.column`` → categories of a model's output, as its children read them.
+
+    dbt models are bare SELECTs whose result dbt writes to the model's relation, so the outputs
+    (table None) are re-homed to that relation before the classification's propagation runs.
+    """
+    if relation is None:
+        return {}
+    homed = tuple(replace(o, table=o.table or relation) for o in outputs)
+    return propagated_categories(ClassifiedFacts(facts=facts, columns=(), outputs=homed, tables=()))
