@@ -76,6 +76,7 @@ def test_split_dbt_args_keeps_values_and_multi_value_selectors() -> None:
     assert args.project == ("-t", "prod", "--vars", "{x: 1}")
     assert args.selection == ("--select", "a", "b+", "--exclude=c", "-s", "tag:t")
     assert args.value("--target", "-t") == "prod"
+    assert split_dbt_args(["run", "--full-refresh", "-s", "x"]).compile_flags == ("--full-refresh",)
 
 
 def test_target_dir_follows_project_dir_and_target_path() -> None:

@@ -32,7 +32,7 @@ DBT_OPTIONS_HELP = """
 \b
 dbt options, in dbt's own syntax:
   --project-dir D  --profiles-dir D  --target/-t T  --profile P  --vars YAML  --target-path D
-  --select/-s SEL...  --exclude SEL...  --selector NAME
+  --select/-s SEL...  --exclude SEL...  --selector NAME  --state D  --full-refresh  --empty
 """
 
 
@@ -176,7 +176,7 @@ dbt_group.add_command(run_or_build("build"))
 def reject_unknown(raw: Sequence[str], known: DbtArgs, command: str) -> None:
     """check takes project and selection options only; anything else is a usage error."""
     leftover = list(raw)
-    for token in (*known.project, *known.selection):
+    for token in (*known.project, *known.selection, *known.compile_flags):
         leftover.remove(token)
     if leftover:
         raise KaitiakiError(

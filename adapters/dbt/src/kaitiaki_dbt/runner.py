@@ -29,6 +29,7 @@ PROJECT_OPTIONS = (
     "--target-path",
 )
 SELECTION_OPTIONS = ("--select", "-s", "--models", "-m", "--model", "--exclude", "--selector", "--state")
+COMPILE_FLAGS = ("--full-refresh", "-f", "--empty")
 MULTI_VALUE_OPTIONS = ("--select", "-s", "--models", "-m", "--model", "--exclude")
 
 
@@ -42,6 +43,7 @@ class DbtArgs:
 
     project: tuple[str, ...] = ()
     selection: tuple[str, ...] = ()
+    compile_flags: tuple[str, ...] = ()
 
     def value(self, *names: str) -> str | None:
         tokens = list(self.project)
@@ -62,7 +64,7 @@ class DbtArgs:
 
 
 def split_dbt_args(args: Sequence[str]) -> DbtArgs:
-    """Pick the project and selection options out of ``args`` (dbt's syntax), values included."""
+    """Pick the project, selection and compile options out of ``args`` (dbt's syntax)."""
     project: list[str] = []
     selection: list[str] = []
     index = 0
@@ -83,7 +85,8 @@ def split_dbt_args(args: Sequence[str]) -> DbtArgs:
         elif index < len(args):
             bucket.append(args[index])
             index += 1
-    return DbtArgs(project=tuple(project), selection=tuple(selection))
+    flags = tuple(dict.fromkeys(token for token in args if token in COMPILE_FLAGS))
+    return DbtArgs(project=tuple(project), selection=tuple(selection), compile_flags=flags)
 
 
 @contextlib.contextmanager
@@ -140,7 +143,7 @@ class DbtSession:
         """Compile the models named by ``select`` and return the manifest as manifest.json's dict."""
         if self.manifest is None:
             self.parse()
-        result = self.invoke("compile", ["--select", *select])
+        result = self.invoke("compile", [*self.args.compile_flags, "--select", *select])
         if not result.success:
             raise DbtFailure(
                 "dbt compile did not succeed.",
