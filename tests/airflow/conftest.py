@@ -82,11 +82,12 @@ class AirflowRun:
     result: dict[str, Any]
     output: str
 
-    def run(self, dag_id: str, index: int = 0) -> dict[str, Any]:
-        return [r for r in self.result["runs"] if r["dag_id"] == dag_id][index]
+    def run(self, dag_id: str) -> dict[str, Any]:
+        (found,) = [r for r in self.result["runs"] if r["dag_id"] == dag_id]
+        return dict(found)
 
-    def tasks(self, dag_id: str, index: int = 0) -> dict[str, dict[str, Any]]:
-        return dict(self.run(dag_id, index)["tasks"])
+    def tasks(self, dag_id: str) -> dict[str, dict[str, Any]]:
+        return dict(self.run(dag_id)["tasks"])
 
 
 @dataclass
@@ -109,14 +110,24 @@ class Scenario:
         assert old in text, f"{old!r} not in {config}"
         config.write_text(text.replace(old, new), encoding="utf-8")
 
-    def decision_log(self) -> list[dict[str, Any]]:
-        path = self.dags / ".kaitiaki" / "decisions.jsonl"
+    def decision_log(self, folder: Path | None = None) -> list[dict[str, Any]]:
+        """The records of the decision log beside a kaitiaki.yaml (default: the DAGs folder's)."""
+        path = (folder or self.dags) / ".kaitiaki" / "decisions.jsonl"
         if not path.exists():
             return []
         return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
 
-    def load_and_run(self, *runs: dict[str, Any]) -> AirflowRun:
-        spec = json.dumps({"dags_folder": str(self.dags), "runs": list(runs)})
+    def load_and_run(self, *runs: dict[str, Any], sync: bool = False) -> AirflowRun:
+        """Load the DAGs folder and run each DAG given, once, in one fresh process.
+
+        ``sync`` also writes the parse to the metadata database, as the DAG processor does.
+
+        Once: ``dag.test()`` renders templates onto the DAG's own task objects, so a second run of
+        the same DAG in one process would execute the first run's rendered SQL.
+        """
+        dag_ids = [run["dag_id"] for run in runs]
+        assert len(set(dag_ids)) == len(dag_ids), "run each DAG once per process"
+        spec = json.dumps({"dags_folder": str(self.dags), "runs": list(runs), "sync": sync})
         done = subprocess.run(
             [sys.executable, str(RUNNER), spec],
             env=airflow_env(self.home, self.dags, self.env),

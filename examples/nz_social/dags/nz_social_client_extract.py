@@ -48,5 +48,6 @@ with DAG(
         task_id="extract_rows",
         conn_id=WAREHOUSE,
         sql="select count(*) as rows_extracted from exports.client_extract",
+        params={"kaitiaki": {"destination": "internal"}},  # a check that stays in the agency
     )
     client_extract >> extract_rows

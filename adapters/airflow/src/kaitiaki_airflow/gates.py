@@ -137,5 +137,6 @@ def decide_task(task: Any, *, gate: Gate, sql: str, labels: Mapping[str, str]) -
 
 
 def rules_of(verdict: Verdict) -> str:
-    """``PM-03 Use within the purpose, SV-01 …`` for one-line summaries."""
-    return ", ".join(f"{v.rule} {v.title}" for v in verdict.decision.violations if not v.waived) or "none"
+    """``PM-03 Use within the purpose, SV-01 …`` for one-line summaries (each rule once)."""
+    rules = dict.fromkeys(f"{v.rule} {v.title}" for v in verdict.decision.violations if not v.waived)
+    return ", ".join(rules) or "none"
