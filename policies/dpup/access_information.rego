@@ -3,6 +3,10 @@
 package kaitiaki.dpup.access_information
 
 import data.kaitiaki.lib
+import data.kaitiaki.lib.identifier_outputs
+import data.kaitiaki.lib.internal
+import data.kaitiaki.lib.person_level
+import data.kaitiaki.lib.writes
 import rego.v1
 
 # METADATA
@@ -19,12 +23,12 @@ import rego.v1
 #   law: Privacy Act 2020 IPP6, IPP7
 #   remediation: Keep the agency's key (or a reversible pseudonym) so that access and correction requests can be met.
 violation contains v if {
-	lib.internal
-	lib.person_level
-	lib.writes
+	internal
+	count(identifier_outputs) == 0
+	person_level
+	writes
 	kept := {out | some out in input.outputs; lib.in_output(out); some cat in out.categories; attribute_category(cat)}
 	count(kept) > 0
-	count(lib.identifier_outputs) == 0
 	cols := lib.sources_of(kept)
 	message := concat("", ["the job writes person-level attributes (", lib.list({out.column | some out in kept}), ") without any key to the person"])
 	v := lib.violation("AI-01", message, lib.names(cols), lib.earliest_line(cols))

@@ -3,14 +3,25 @@
 package kaitiaki.dpup.purpose_matters
 
 import data.kaitiaki.lib
+import data.kaitiaki.lib.foreign_uid_columns
+import data.kaitiaki.lib.identifiable_columns
+import data.kaitiaki.lib.identifiable_outputs
+import data.kaitiaki.lib.identifier_outputs
+import data.kaitiaki.lib.internal
+import data.kaitiaki.lib.linking_approved
+import data.kaitiaki.lib.params
+import data.kaitiaki.lib.person_level
+import data.kaitiaki.lib.purpose_declared
+import data.kaitiaki.lib.sensitive_columns
+import data.kaitiaki.lib.writes
 import rego.v1
 
 # Findings are {message, columns, line}; each rule turns its findings into violations.
 finding(message, cols) := {"message": message, "columns": lib.names(cols), "line": lib.earliest_line(cols)}
 
-purpose_name := sprintf("'%s'", [input.job.purpose]) if lib.purpose_declared else := "(none)"
+purpose_name := sprintf("'%s'", [input.job.purpose]) if purpose_declared else := "(none)"
 
-uses_personal_information if count(lib.identifiable_columns) > 0
+uses_personal_information if count(identifiable_columns) > 0
 
 # METADATA
 # title: Purpose declared
@@ -28,9 +39,9 @@ uses_personal_information if count(lib.identifiable_columns) > 0
 #     Declare the purpose: meta.kaitiaki.purpose on the dbt model, purpose= on the Airflow task,
 #     or --purpose on the command line (kaitiaki purposes list shows the register).
 violation contains v if {
-	not lib.purpose_declared
+	not purpose_declared
 	uses_personal_information
-	cols := lib.identifiable_columns
+	cols := identifiable_columns
 	message := concat("", ["the job uses ", format_int(count(cols), 10), " identifiable column(s) (", lib.list(lib.names(cols)), ") but declares no purpose"])
 	f := finding(message, cols)
 	v := lib.violation("PM-01", f.message, f.columns, f.line)
@@ -51,12 +62,12 @@ violation contains v if {
 violation contains v if {
 	uses_personal_information
 	some problem in purpose_problems
-	f := finding(problem, lib.identifiable_columns)
+	f := finding(problem, identifiable_columns)
 	v := lib.violation("PM-02", f.message, f.columns, f.line)
 }
 
 purpose_problems contains sprintf("purpose %s is not in the purpose register", [purpose_name]) if {
-	lib.purpose_declared
+	purpose_declared
 	not is_object(input.purpose)
 }
 
@@ -96,7 +107,7 @@ violation contains v if {
 
 outside_purpose contains finding(message, {col}) if {
 	is_object(input.purpose)
-	some col in lib.identifiable_columns
+	some col in identifiable_columns
 	outside := {cat | some cat in col.categories; lib.identifiable_category(cat); not allowed_category(cat)}
 	count(outside) > 0
 	message := concat("", [lib.qualified(col), " is ", lib.list(outside), ", which purpose ", purpose_name, " does not allow"])
@@ -105,15 +116,19 @@ outside_purpose contains finding(message, {col}) if {
 outside_purpose contains finding(message, {col}) if {
 	is_object(input.purpose)
 	count(input.purpose.allowed_uses) > 0
-	some col in lib.identifiable_columns
+	some col in identifiable_columns
 	outside := {use | some use in col.uses; not allowed_use(use)}
 	count(outside) > 0
 	message := concat("", [lib.qualified(col), " is used for ", lib.list(outside), ", which purpose ", purpose_name, " does not allow"])
 }
 
+allowed_categories := {allowed | some allowed in input.purpose.allowed_categories}
+
+# An allowed entry admits a category itself, its family (`sensitive` admits `sensitive:health`),
+# or everything (`*`, which PM-04 flags as vague).
 allowed_category(cat) if {
-	some allowed in input.purpose.allowed_categories
-	lib.admits(allowed, cat)
+	some name in {cat, lib.kind(cat), "*"}
+	name in allowed_categories
 }
 
 allowed_use(use) if {
@@ -155,7 +170,7 @@ vague_purpose contains sprintf("purpose %s has no description", [purpose_name]) 
 
 vague_purpose contains sprintf("purpose %s is described with the vague phrase '%s'", [purpose_name, phrase]) if {
 	description := lower(input.purpose.description)
-	some phrase in lib.params.vague_phrases
+	some phrase in params.vague_phrases
 	contains(description, lower(phrase))
 }
 
@@ -172,8 +187,8 @@ vague_purpose contains sprintf("purpose %s is described with the vague phrase '%
 #   law: Privacy Act 2020 IPP10 (use limited to the purpose)
 #   remediation: List the columns you need instead of SELECT * (or t.*).
 violation contains v if {
-	some table in {col.table | some col in lib.identifiable_columns; col.from_star == true}
-	cols := {col | some col in lib.identifiable_columns; col.from_star == true; col.table == table}
+	some table in {col.table | some col in identifiable_columns; col.from_star == true}
+	cols := {col | some col in identifiable_columns; col.from_star == true; col.table == table}
 	message := concat("", ["SELECT * reads ", format_int(count(cols), 10), " identifiable column(s) of ", table, ": ", lib.list(lib.names(cols))])
 	f := finding(message, cols)
 	v := lib.violation("PM-05", f.message, f.columns, f.line)
@@ -192,7 +207,7 @@ violation contains v if {
 #   law: Privacy Act 2020 IPP10 (use limited to the purpose)
 #   remediation: Remove the column from the query or the CTE that reads it.
 violation contains v if {
-	some col in lib.identifiable_columns
+	some col in identifiable_columns
 	{use | some use in col.uses} == {"select"}
 	count(col.outputs) == 0
 	f := finding(concat("", [lib.qualified(col), " is read but never used"]), {col})
@@ -212,9 +227,9 @@ violation contains v if {
 #   law: Privacy Act 2020 IPP10 (use limited to the purpose)
 #   remediation: Keep one agency-local or pseudonymous key and drop the other identifiers.
 violation contains v if {
-	lib.person_level
-	some table in {out.table | some out in lib.identifier_outputs}
-	outs := {out | some out in lib.identifier_outputs; out.table == table}
+	person_level
+	some table in {out.table | some out in identifier_outputs}
+	outs := {out | some out in identifier_outputs; out.table == table}
 	count({identity(out) | some out in outs}) > 1
 	message := concat("", [format_int(count(outs), 10), " identifiers reach the person-level output ", output_target(table), ": ", lib.list({out.column | some out in outs})])
 	f := finding(message, lib.sources_of(outs))
@@ -240,7 +255,7 @@ output_target(table) := table if is_string(table) else := "(query result)"
 #   law: Privacy Act 2020 IPP10 (sensitive information needs particular care)
 #   remediation: Get the category approved on the purpose (sensitive_approved), or drop or coarsen the column.
 violation contains v if {
-	some col in input.columns
+	some col in sensitive_columns
 	cats := {cat | some cat in lib.sensitive_categories(col); not lib.sensitive_approved(cat)}
 	count(cats) > 0
 	message := concat("", [lib.qualified(col), " is ", lib.list(cats), ", not approved by purpose ", purpose_name])
@@ -291,7 +306,7 @@ children_findings contains finding(concat("", ["table ", table.name, " holds chi
 #   law: DPUP guidance
 #   remediation: State the linkage in the purpose and set linking_approved, or join on non-identifying keys.
 violation contains v if {
-	not lib.linking_approved
+	not linking_approved
 	some join in input.joins
 	join.left.table != join.right.table
 	some side in join_columns(join)
@@ -324,7 +339,7 @@ violation contains v if {
 }
 
 foreign_uid_findings contains {"message": message, "columns": join_names(join), "line": join.line} if {
-	not lib.linking_approved
+	not linking_approved
 	some join in input.joins
 	schemes := {lib.uid_scheme(cat) | some col in join_columns(join); some cat in col.categories; lib.foreign_uid_category(cat)}
 	count(schemes) > 0
@@ -332,9 +347,8 @@ foreign_uid_findings contains {"message": message, "columns": join_names(join), 
 }
 
 foreign_uid_findings contains finding(message, {col}) if {
-	lib.person_level
-	some col in input.columns
-	lib.foreign_uid(col)
+	person_level
+	some col in foreign_uid_columns
 	count(col.outputs) > 0
 	some transform in col.transforms
 	transform in {"none", "cast", "truncate"}
@@ -354,12 +368,12 @@ foreign_uid_findings contains finding(message, {col}) if {
 #   law: Privacy Act 2020 IPP9
 #   remediation: Tag the job with its retention (e.g. retention:P2Y) and schedule the deletion (kaitiaki cannot verify it).
 violation contains v if {
-	lib.internal
-	lib.person_level
-	lib.writes
-	outs := lib.identifiable_outputs
+	internal
+	person_level
+	writes
+	outs := identifiable_outputs
 	count(outs) > 0
-	not lib.has_tag_prefix(lib.params.retention_tag_prefix)
+	not lib.has_tag_prefix(params.retention_tag_prefix)
 	message := concat("", ["the job writes person-level identifiable columns (", lib.list({out.column | some out in outs}), ") with no retention tag"])
 	f := finding(message, lib.sources_of(outs))
 	v := lib.violation("PM-12", f.message, f.columns, f.line)

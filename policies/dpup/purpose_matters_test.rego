@@ -115,6 +115,16 @@ test_pm04_denies_vague_description if {
 	contains(v.message, "future use")
 }
 
+test_pm04_denies_wildcard_uses if {
+	"PM-04" in t.rules(pm.violation) with input as object.union(t.selecting([t.nhi]), {"purpose": {"allowed_uses": ["*"]}})
+}
+
+test_pm04_denies_missing_description if {
+	vs := pm.violation with input as object.union(t.selecting([t.nhi]), {"purpose": {"description": ""}})
+	some v in vs
+	contains(v.message, "has no description")
+}
+
 # --- PM-05 ---
 
 test_pm05_allows_listed_columns if {

@@ -4,6 +4,13 @@
 package kaitiaki.dpup.sharing_value
 
 import data.kaitiaki.lib
+import data.kaitiaki.lib.identifiable_outputs
+import data.kaitiaki.lib.identifier_outputs
+import data.kaitiaki.lib.off_agency
+import data.kaitiaki.lib.offshore
+import data.kaitiaki.lib.params
+import data.kaitiaki.lib.person_level
+import data.kaitiaki.lib.sensitive_columns
 import rego.v1
 
 finding(message, cols) := {"message": message, "columns": lib.names(cols), "line": lib.earliest_line(cols)}
@@ -30,9 +37,9 @@ has_offshore_basis if {
 #   law: Privacy Act 2020 IPP11
 #   remediation: Share aggregates instead, or attach the sharing agreement to the purpose.
 violation contains v if {
-	lib.off_agency
-	lib.person_level
-	outs := lib.identifiable_outputs
+	off_agency
+	person_level
+	outs := identifiable_outputs
 	count(outs) > 0
 	some reason in sharing_blocked
 	message := concat("", ["person-level identifiable columns (", output_names(outs), ") leave the agency, but ", reason])
@@ -62,8 +69,8 @@ sharing_blocked contains "the purpose has no sharing agreement" if {
 #     Record the IPP12 basis as the sharing agreement's offshore_basis. Storage by an offshore
 #     agent (section 11) is not a disclosure: ask for a waiver naming the job.
 violation contains v if {
-	lib.offshore
-	outs := lib.identifiable_outputs
+	offshore
+	outs := identifiable_outputs
 	count(outs) > 0
 	not has_offshore_basis
 	message := concat("", ["identifiable columns (", output_names(outs), ") go offshore with no recorded IPP12 basis"])
@@ -84,7 +91,7 @@ violation contains v if {
 #   law: Privacy Act 2020 IPP11
 #   remediation: Drop the identifier, replace it with a keyed hash (HMAC), or aggregate.
 violation contains v if {
-	lib.off_agency
+	off_agency
 	not agreement.identified == true
 	some out in input.outputs
 	raw_identifier(out)
@@ -119,7 +126,7 @@ raw_identifier(out) if {
 #     Treat it as personal information (SV-01 and SV-02 apply). Use HMAC with a secret the
 #     agency holds, or aggregate.
 violation contains v if {
-	lib.off_agency
+	off_agency
 	some out in input.outputs
 	pseudonym(out)
 	message := sprintf("%s leaves the agency as a pseudonym (hashed identifier), which is not anonymous", [out.column])
@@ -160,12 +167,12 @@ violation contains v if {
 insight if input.aggregation.grouped == true
 
 insight if {
-	some tag in lib.params.insight_tags
+	some tag in params.insight_tags
 	lib.has_tag(tag)
 }
 
 identifiers_in_insight contains finding(sprintf("the identifier %s is in the output of an insight", [out.column]), lib.sources_of({out})) if {
-	some out in lib.identifier_outputs
+	some out in identifier_outputs
 }
 
 identifiers_in_insight contains finding(concat("", ["the identifier ", lib.qualified(col), " is a group key of an insight"]), {col}) if {
@@ -197,14 +204,14 @@ violation contains v if {
 	v := lib.violation("SV-06", f.message, f.columns, f.line)
 }
 
-small_cells contains sprintf("counts are produced with %s (at least %d needed)", [group_size_text, lib.params.min_count_cell]) if {
+small_cells contains sprintf("counts are produced with %s (at least %d needed)", [group_size_text, params.min_count_cell]) if {
 	input.aggregation.count == true
-	not group_size_at_least(lib.params.min_count_cell)
+	not group_size_at_least(params.min_count_cell)
 }
 
-small_cells contains concat("", ["sums or means (", lib.list(input.aggregation.magnitudes), ") are produced with ", group_size_text, " (at least ", format_int(lib.params.min_magnitude_cell, 10), " needed)"]) if {
+small_cells contains concat("", ["sums or means (", lib.list(input.aggregation.magnitudes), ") are produced with ", group_size_text, " (at least ", format_int(params.min_magnitude_cell, 10), " needed)"]) if {
 	count(input.aggregation.magnitudes) > 0
-	not group_size_at_least(lib.params.min_magnitude_cell)
+	not group_size_at_least(params.min_magnitude_cell)
 }
 
 group_size_at_least(threshold) if {
@@ -229,7 +236,7 @@ group_size_text := sprintf("a minimum group size of %d", [input.aggregation.min_
 #   law: Stats NZ confidentiality rules (RR3)
 #   remediation: Apply RR3 after suppression and tag the job conf:rr3.
 violation contains v if {
-	lib.off_agency
+	off_agency
 	input.aggregation.count == true
 	not rounded
 	cols := {col | some col in input.columns; "aggregate" in col.transforms}
@@ -238,7 +245,7 @@ violation contains v if {
 }
 
 rounded if {
-	some tag in lib.params.rounding_tags
+	some tag in params.rounding_tags
 	lib.has_tag(tag)
 }
 
@@ -258,25 +265,25 @@ rounded if {
 #     Record a Māori data governance review (for example under Te Kāhui Raraunga's model) and
 #     involve Māori and iwi partners; a waiver records the review.
 violation contains v if {
-	some col in input.columns
+	some col in sensitive_columns
 	maori_data_use(col)
 	message := concat("", [lib.qualified(col), " is Māori data (", lib.list({cat | some cat in col.categories; maori_category(cat)}), ")"])
 	f := finding(message, {col})
 	v := lib.violation("SV-08", f.message, f.columns, f.line)
 }
 
-maori_category(cat) if cat in lib.params.maori_data_categories
+maori_category(cat) if cat in params.maori_data_categories
 
-maori_category(cat) if cat in lib.params.ethnicity_categories
+maori_category(cat) if cat in params.ethnicity_categories
 
 maori_data_use(col) if {
 	some cat in col.categories
-	cat in lib.params.maori_data_categories
+	cat in params.maori_data_categories
 }
 
 maori_data_use(col) if {
 	some cat in col.categories
-	cat in lib.params.ethnicity_categories
+	cat in params.ethnicity_categories
 	some use in col.uses
 	use in {"filter", "group"}
 }

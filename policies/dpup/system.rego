@@ -3,6 +3,8 @@
 package kaitiaki.dpup.system
 
 import data.kaitiaki.lib
+import data.kaitiaki.lib.params
+import data.kaitiaki.lib.today
 import rego.v1
 
 # METADATA
@@ -35,9 +37,9 @@ unresolved_message(u) := sprintf("the analysis could not resolve %s: %s", [u.kin
 
 unresolved_line(u) := u.line if is_number(u.line) else := null
 
+# The shape of each column fact and output is checked by the engines before evaluation
+# (kaitiaki.engine.base.check_input); the top-level parts are checked here as well.
 lists := ["columns", "joins", "outputs", "tables", "unresolved", "waivers"]
-
-column_lists := ["categories", "uses", "transforms", "outputs", "lines"]
 
 input_problems contains sprintf("input.%s is not a list", [key]) if {
 	some key in lists
@@ -48,21 +50,7 @@ input_problems contains "input.job.id is missing" if not is_string(input.job.id)
 
 input_problems contains "input.aggregation is missing" if not is_object(input.aggregation)
 
-input_problems contains "input.kaitiaki.now is not an RFC 3339 time" if not lib.today
-
-input_problems contains sprintf("column fact %d has no list %s", [i, key]) if {
-	is_array(input.columns)
-	some i, col in input.columns
-	some key in column_lists
-	not is_array(col[key])
-}
-
-input_problems contains sprintf("output %d has no list %s", [i, key]) if {
-	is_array(input.outputs)
-	some i, out in input.outputs
-	some key in ["categories", "transforms", "sources"]
-	not is_array(out[key])
-}
+input_problems contains "input.kaitiaki.now is not an RFC 3339 time" if not today
 
 required_params := [
 	"off_agency_kinds", "vague_phrases", "min_count_cell", "min_magnitude_cell", "rounding_tags",
@@ -76,4 +64,4 @@ violation contains v if {
 	v := lib.violation("SYS-01", sprintf("the policy data is incomplete: data.kaitiaki.params.%s is missing", [key]), [], null)
 }
 
-has_param(key) if lib.params[key] != null
+has_param(key) if params[key] != null

@@ -28,13 +28,6 @@ test_sys01_denies_input_without_columns if {
 	contains(v.message, "input.columns is not a list")
 }
 
-test_sys01_denies_column_fact_without_categories if {
-	broken := object.remove(t.column("health.patients", "nhi", []), ["categories"])
-	vs := sys.violation with input as t.with_parts({"columns": [broken]})
-	some v in vs
-	contains(v.message, "column fact 0 has no list categories")
-}
-
 test_sys01_denies_unreadable_time if {
 	"SYS-01" in t.rules(sys.violation) with input as t.with_parts({"kaitiaki": {"now": "yesterday"}})
 }

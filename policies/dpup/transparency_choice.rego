@@ -3,6 +3,7 @@
 package kaitiaki.dpup.transparency_choice
 
 import data.kaitiaki.lib
+import data.kaitiaki.lib.params
 import rego.v1
 
 # METADATA
@@ -45,5 +46,5 @@ flag_filtered(table) if {
 }
 
 level(table) := object.get(lib.meta("TC-01"), "level_when_promised", "hard") if {
-	table in lib.params.opt_out_promised_tables
+	table in params.opt_out_promised_tables
 } else := lib.rule_level("TC-01")

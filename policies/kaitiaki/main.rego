@@ -10,8 +10,26 @@ import rego.v1
 
 levels := {"advisory", "soft", "hard"}
 
+# The DPUP packages are named one by one: iterating data.kaitiaki.dpup[_] would make regorus
+# evaluate every rule of every package, not only the violations.
 found contains v if {
-	some v in data.kaitiaki.dpup[_].violation
+	some v in data.kaitiaki.dpup.purpose_matters.violation
+}
+
+found contains v if {
+	some v in data.kaitiaki.dpup.transparency_choice.violation
+}
+
+found contains v if {
+	some v in data.kaitiaki.dpup.access_information.violation
+}
+
+found contains v if {
+	some v in data.kaitiaki.dpup.sharing_value.violation
+}
+
+found contains v if {
+	some v in data.kaitiaki.dpup.system.violation
 }
 
 found contains v if {
@@ -73,11 +91,13 @@ waiver_problem(w) := "it is not an object" if {
 } else := null
 
 # Waivers offered for this job that do not count, and why (for reports; not part of decision).
-ignored_waivers contains {"rule": object.get(w, "rule", null), "reason": reason} if {
+ignored_waivers contains {"rule": waiver_rule(w), "reason": reason} if {
 	some w in input.waivers
 	reason := waiver_problem(w)
 	reason != null
 }
+
+waiver_rule(w) := object.get(w, "rule", null) if is_object(w) else := null
 
 waived(rule, level) := true if {
 	level == "soft"

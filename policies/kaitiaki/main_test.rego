@@ -18,6 +18,17 @@ test_allows_clean_input if {
 	d.violations == set()
 }
 
+test_gathers_every_dpup_package if {
+	written := object.union(t.selecting([t.date_of_birth, t.ethnicity]), {
+		"job": {"kind": "dbt_model", "destination": {"region": "offshore"}},
+		"tables": [{"name": "health.patients", "agency": "moh", "categories": ["opt_out_flag"]}],
+		"unresolved": [{"kind": "ambiguous_column", "detail": "id", "line": 1}],
+	})
+	d := main.decision with input as written
+	{"AI-01", "TC-01", "SV-02", "SYS-01"} - t.rules(d.violations) == set()
+	d.allow == false
+}
+
 test_soft_violation_blocks if {
 	d := main.decision with input as soft_only
 	d.allow == false
@@ -103,6 +114,20 @@ test_custom_string_violation_fails_closed if {
 	some v in d.violations
 	v.rule == "CUSTOM"
 	v.level == "hard"
+}
+
+test_custom_violation_of_another_type_fails_closed if {
+	d := main.decision with input as t.selecting([t.nhi]) with data.kaitiaki.custom.acme.violation as {42}
+	d.allow == false
+	some v in d.violations
+	v.message == "42"
+}
+
+test_malformed_waiver_is_ignored_and_reported if {
+	inp := object.union(soft_only, {"waivers": ["PM-07 please"]})
+	d := main.decision with input as inp
+	d.allow == false
+	main.ignored_waivers == {{"rule": null, "reason": "it is not an object"}} with input as inp
 }
 
 test_decision_carries_revision if {

@@ -12,32 +12,21 @@ import rego.v1
 params := data.kaitiaki.params
 
 # --- categories ---------------------------------------------------------------------------------
+#
+# A category is `kind` or `kind:detail` (unique_identifier:nhi, sensitive:health). Membership of
+# the kind in a set is one lookup: regorus runs these checks for every column of every job.
 
-# A category names a direct, unique or pseudonymous key to one person.
-identifier_category(cat) if cat == "direct_identifier"
+# Kinds that name a direct, unique or pseudonymous key to one person.
+identifier_kinds := {"direct_identifier", "unique_identifier", "person_key"}
 
-identifier_category(cat) if startswith(cat, "unique_identifier:")
+# Kinds that make a column personal information (hashed and masked columns still count).
+identifiable_kinds := identifier_kinds | {"quasi_identifier", "sensitive", "child"}
 
-identifier_category(cat) if cat == "person_key"
+kind(cat) := split(cat, ":")[0]
 
-# A category that makes a column personal information (hashed and masked columns still count).
-identifiable_category(cat) if identifier_category(cat)
-
-identifiable_category(cat) if cat == "quasi_identifier"
-
-identifiable_category(cat) if sensitive_category(cat)
-
-identifiable_category(cat) if cat == "child"
+identifiable_category(cat) if kind(cat) in identifiable_kinds
 
 sensitive_category(cat) if startswith(cat, "sensitive:")
-
-# `allowed` (an entry of a purpose's allowed_categories) admits `cat`: itself, its family
-# (`sensitive` admits `sensitive:health`) or everything (`*`, which PM-04 flags as vague).
-admits(allowed, cat) if allowed == cat
-
-admits(allowed, cat) if startswith(cat, concat("", [allowed, ":"]))
-
-admits(allowed, _) if allowed == "*"
 
 # The scheme of a unique identifier category: `unique_identifier:nhi` → `nhi`.
 uid_scheme(cat) := substring(cat, count("unique_identifier:"), -1) if startswith(cat, "unique_identifier:")
@@ -54,48 +43,46 @@ foreign_uid_category(cat) if {
 	owner != input.job.agency
 }
 
-# --- columns ------------------------------------------------------------------------------------
+# --- columns (each set is computed once per decision) ------------------------------------------
 
 identifiable(col) if {
 	some cat in col.categories
-	identifiable_category(cat)
+	split(cat, ":")[0] in identifiable_kinds
 }
 
 identifier(col) if {
 	some cat in col.categories
-	identifier_category(cat)
+	split(cat, ":")[0] in identifier_kinds
 }
 
-sensitive_categories(col) := {cat | some cat in col.categories; sensitive_category(cat)}
-
-foreign_uid(col) if {
-	some cat in col.categories
-	foreign_uid_category(cat)
-}
-
-qualified(col) := concat(".", [col.table, col.column])
-
-# The first SQL line where the column appears, or null when the analysis gave none.
-first_line(col) := min(col.lines) if {
-	count(col.lines) > 0
-} else := null
+sensitive_categories(col) := {cat | some cat in col.categories; startswith(cat, "sensitive:")}
 
 identifiable_columns contains col if {
 	some col in input.columns
 	identifiable(col)
 }
 
-# The column fact for `table.column` (from a join side or an output's sources).
-column_fact(table, column) := col if {
+sensitive_columns contains col if {
 	some col in input.columns
-	col.table == table
-	col.column == column
+	some cat in col.categories
+	startswith(cat, "sensitive:")
 }
 
-column_named(name) := col if {
+foreign_uid_columns contains col if {
 	some col in input.columns
-	qualified(col) == name
+	some cat in col.categories
+	startswith(cat, "unique_identifier:")
+	foreign_uid_category(cat)
 }
+
+qualified(col) := concat(".", [col.table, col.column])
+
+columns_by_name := {qualified(col): col | some col in input.columns}
+
+# The column fact for `table.column` (from a join side or an output's sources).
+column_fact(table, column) := columns_by_name[concat(".", [table, column])]
+
+column_named(name) := columns_by_name[name]
 
 # --- many columns at once -----------------------------------------------------------------------
 
@@ -140,15 +127,15 @@ purpose_declared if {
 in_output(out) if not "aggregate" in out.transforms
 
 output_identifiable(out) if {
-	in_output(out)
+	not "aggregate" in out.transforms
 	some cat in out.categories
-	identifiable_category(cat)
+	split(cat, ":")[0] in identifiable_kinds
 }
 
 output_identifier(out) if {
-	in_output(out)
+	not "aggregate" in out.transforms
 	some cat in out.categories
-	identifier_category(cat)
+	split(cat, ":")[0] in identifier_kinds
 }
 
 identifiable_outputs contains out if {
@@ -168,41 +155,36 @@ identifier_grouped if {
 	"group" in col.uses
 }
 
-# Rows of the result can describe single people.
-person_level if not input.aggregation.grouped
-
-person_level if identifier_grouped
-
-# The job materialises rows somewhere (a table target, a dbt model, or a write use).
-writes if {
-	some out in input.outputs
-	is_string(out.table)
+# Rows of the result can describe single people (else-chains stop at the first answer).
+person_level := true if {
+	not input.aggregation.grouped
+} else := true if {
+	identifier_grouped
 }
 
-writes if input.job.kind == "dbt_model"
-
-writes if {
+# The job materialises rows somewhere (a dbt model, a table target, or a write use).
+writes := true if {
+	input.job.kind == "dbt_model"
+} else := true if {
+	some out in input.outputs
+	is_string(out.table)
+} else := true if {
 	some col in input.columns
 	"write" in col.uses
 }
 
 # --- the purpose --------------------------------------------------------------------------------
 
-# The purpose's sensitive_approved covers a category (true covers all; a list names categories,
-# with or without the `sensitive:` prefix).
+# The purpose's sensitive_approved covers a category: true covers all; a list names categories,
+# with or without the `sensitive:` prefix.
 sensitive_approved(_) if input.purpose.sensitive_approved == true
 
-sensitive_approved(cat) if {
-	some approved in approved_list
-	approved == cat
-}
+sensitive_approved(cat) if cat in approved_categories
 
-sensitive_approved(cat) if {
-	some approved in approved_list
-	concat("", ["sensitive:", approved]) == cat
-}
-
-approved_list := input.purpose.sensitive_approved if is_array(input.purpose.sensitive_approved)
+approved_categories := {name |
+	some approved in input.purpose.sensitive_approved
+	some name in {approved, concat("", ["sensitive:", approved])}
+} if is_array(input.purpose.sensitive_approved)
 
 linking_approved if input.purpose.linking_approved == true
 
@@ -234,23 +216,27 @@ meta(id) := {} if not data.kaitiaki.rules[id]
 
 # The level a rule applies: its METADATA level, or `level_off_agency` when the job's data leaves
 # the agency and the rule names one. A rule without METADATA is hard (fail closed).
-rule_level(id) := meta(id).level_off_agency if {
+rule_level(id) := level_for(meta(id))
+
+level_for(m) := m.level_off_agency if {
 	off_agency
-	meta(id).level_off_agency
-} else := object.get(meta(id), "level", "hard")
+	m.level_off_agency
+} else := object.get(m, "level", "hard")
 
-violation(id, message, columns, line) := violation_at(id, rule_level(id), message, columns, line)
+violation(id, message, columns, line) := from_metadata(meta(id), id, level_for(meta(id)), message, columns, line)
 
-violation_at(id, level, message, columns, line) := {
+violation_at(id, level, message, columns, line) := from_metadata(meta(id), id, level, message, columns, line)
+
+from_metadata(m, id, level, message, columns, line) := {
 	"rule": id,
-	"title": object.get(meta(id), "title", id),
-	"guideline": object.get(meta(id), "guideline", ""),
-	"principle": object.get(meta(id), "principle", ""),
-	"law": object.get(meta(id), "law", ""),
+	"title": object.get(m, "title", id),
+	"guideline": object.get(m, "guideline", ""),
+	"principle": object.get(m, "principle", ""),
+	"law": object.get(m, "law", ""),
 	"level": level,
 	"message": message,
 	"columns": columns,
 	"line": line,
-	"remediation": object.get(meta(id), "remediation", ""),
+	"remediation": object.get(m, "remediation", ""),
 	"waived": false,
 }

@@ -14,19 +14,12 @@ test_identifiable_categories if {
 	not lib.identifiable_category("opt_out_flag")
 }
 
-test_identifier_categories if {
-	lib.identifier_category("person_key")
-	lib.identifier_category("unique_identifier:ird")
-	not lib.identifier_category("quasi_identifier")
-	not lib.identifier_category("sensitive:health")
-}
-
-test_admits_families_and_wildcards if {
-	lib.admits("sensitive", "sensitive:health")
-	lib.admits("unique_identifier:nhi", "unique_identifier:nhi")
-	lib.admits("*", "child")
-	not lib.admits("sensitive:health", "sensitive:ethnicity")
-	not lib.admits("unique", "unique_identifier:nhi")
+test_identifier_columns if {
+	lib.identifier({"categories": ["person_key"]})
+	lib.identifier({"categories": ["quasi_identifier", "unique_identifier:ird"]})
+	not lib.identifier({"categories": ["quasi_identifier", "sensitive:health"]})
+	lib.identifiable({"categories": ["child"]})
+	not lib.identifiable({"categories": ["opt_out_flag"]})
 }
 
 test_uid_scheme if lib.uid_scheme("unique_identifier:msd_client") == "msd_client"
@@ -46,11 +39,6 @@ test_off_agency if {
 test_person_level if {
 	lib.person_level with input as t.base
 	not lib.person_level with input as t.counts_by_region(6)
-}
-
-test_first_line if {
-	lib.first_line({"lines": [9, 3]}) == 3
-	lib.first_line({"lines": []}) == null
 }
 
 test_not_expired_fails_closed if {

@@ -189,3 +189,20 @@ def test_policy_data_from_configuration_overrides_thresholds() -> None:
     strict = load_engine(settings("embedded", policy_data={"params": {"min_count_cell": 11}}))
     assert "SV-06" not in {v.rule for v in default.evaluate(document).violations}
     assert "SV-06" in {v.rule for v in strict.evaluate(document).violations}
+
+
+@pytest.mark.parametrize("kind", IN_PROCESS)
+@pytest.mark.parametrize(
+    ("part", "broken"),
+    [
+        ("columns", {"table": "cms.clients", "column": "phone", "uses": ["select"]}),
+        ("outputs", {"table": None, "column": "phone", "categories": "direct_identifier"}),
+        ("columns", "cms.clients.phone"),
+    ],
+)
+def test_malformed_column_facts_are_never_evaluated(kind: str, part: str, broken: object) -> None:
+    """A column without categories would look like no personal information: block instead."""
+    engine = load_engine(settings(kind))
+    document = {**E2, part: [*E2[part], broken]}
+    with pytest.raises(EngineError, match=rf"input\.{part}\[4\] is malformed"):
+        engine.evaluate(document)

@@ -142,3 +142,10 @@ def test_real_opa_serves_the_bundle(bundle: Path) -> None:
             decision = engine.evaluate(example["input"])
             assert {v.rule: v.level for v in decision.violations} == example["expect"]["rules"]
         assert engine.evaluate(E3["input"]) == embedded_decision()
+
+
+def test_malformed_input_is_refused_before_asking(server: OpaTestServer) -> None:
+    broken = {**E3["input"], "columns": [{"table": "benefits", "column": "nhi"}]}
+    with pytest.raises(EngineError, match="is malformed"):
+        load_engine(opa_settings(server.url)).evaluate(broken)
+    assert server.requests == 0

@@ -78,7 +78,37 @@ def with_revision(data: Mapping[str, Any], revision: str) -> JSONDict:
     return out
 
 
+COLUMN_LISTS = ("categories", "uses", "transforms", "outputs", "lines")
+OUTPUT_LISTS = ("categories", "transforms", "sources")
+
+
+def input_problems(policy_input: Mapping[str, Any]) -> list[str]:
+    """What makes column facts or outputs unusable: a rule would silently skip such an entry
+    (a column without categories looks like no personal information), so it is never evaluated.
+    Checked here, once, rather than in Rego where it would cost a pass over every column."""
+    problems = []
+    for part, keys in (("columns", COLUMN_LISTS), ("outputs", OUTPUT_LISTS)):
+        entries = policy_input.get(part)
+        if not isinstance(entries, list):
+            problems.append(f"input.{part} is not a list")
+            continue
+        for index, entry in enumerate(entries):
+            if not isinstance(entry, Mapping) or not all(isinstance(entry.get(k), list) for k in keys):
+                problems.append(f"input.{part}[{index}] is malformed ({', '.join(keys)} must be lists)")
+    return problems
+
+
+def check_input(policy_input: Mapping[str, Any]) -> None:
+    """EngineError (a block) when the column facts or outputs are unusable."""
+    problems = input_problems(policy_input)
+    if problems:
+        shown = "; ".join(problems[:3]) + (f" (and {len(problems) - 3} more)" if len(problems) > 3 else "")
+        raise EngineError(f"the policy input is incomplete: {shown}.")
+
+
 def input_json(policy_input: Mapping[str, Any], engine: str) -> str:
+    """The policy input as JSON, after checking its column facts and outputs."""
+    check_input(policy_input)
     try:
         return json.dumps(policy_input)
     except (TypeError, ValueError) as exc:

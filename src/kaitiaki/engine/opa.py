@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from kaitiaki.engine.base import DECISION_PACKAGE, JSONDict, compute_revision, decision_from_raw
+from kaitiaki.engine.base import DECISION_PACKAGE, JSONDict, check_input, compute_revision, decision_from_raw
 from kaitiaki.errors import EngineError, PolicyError
 from kaitiaki.model import Decision
 
@@ -87,6 +87,7 @@ class OpaEngine:
         self.revision = compute_revision(policies, data)
 
     def evaluate(self, input: JSONDict) -> Decision:
+        check_input(input)
         failures: list[str] = []
         for server in self.servers:
             try:
