@@ -143,6 +143,40 @@ def test_manifest_path_never_runs_dbt(built: BuiltProject, tmp_path: Path) -> No
     assert set(jobs_by_name(CliResult(1, process.stdout, ""))) == MODELS
 
 
+def test_help_does_not_import_dbt() -> None:
+    """Importing dbt costs seconds: only a dbt command that needs it may do so."""
+    script = (
+        "import sys\nfrom kaitiaki.cli import main\n"
+        "try:\n    main(['dbt', 'build', '--help'])\nfinally:\n"
+        "    print(sorted(m for m in sys.modules if m == 'dbt' or m.startswith('dbt.')))\n"
+    )
+    process = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=False)
+    assert process.returncode == 0, process.stderr
+    assert "--no-cache" in process.stdout and process.stdout.rstrip().endswith("[]")
+
+
+def test_catalog_json_beside_the_manifest_gives_the_columns(built: BuiltProject, tmp_path: Path) -> None:
+    """A star over a relation with no known columns is SYS-01; catalog.json makes it readable."""
+
+    def edit(data: dict[str, Any]) -> None:
+        spine = data["nodes"]["seed.nz_social.idi_spine"]
+        spine["columns"], spine["root_path"] = {}, "/nonexistent"
+        model = data["nodes"]["model.nz_social.client_snapshot"]
+        model["compiled_code"] = f"select *\nfrom {spine['relation_name']}\n"
+        model["depends_on"]["nodes"] = ["seed.nz_social.idi_spine"]
+
+    manifest = edited_manifest(built, tmp_path, edit)
+    blind = jobs_by_name(check(built, "--select", "client_snapshot", "--format", "json", manifest=manifest))
+    assert rules(blind["client_snapshot"]) == {"SYS-01"}
+    columns = {
+        name: {"name": name, "type": "VARCHAR", "index": i} for i, name in enumerate(["client_number", "nhi"])
+    }
+    catalog = {"nodes": {"seed.nz_social.idi_spine": {"columns": columns}}, "sources": {}}
+    (manifest.parent / "catalog.json").write_text(json.dumps(catalog))
+    seeing = jobs_by_name(check(built, "--select", "client_snapshot", "--format", "json", manifest=manifest))
+    assert "PM-05" in rules(seeing["client_snapshot"]) and "SYS-01" not in rules(seeing["client_snapshot"])
+
+
 def test_selection_over_a_manifest_uses_dbt_selector_syntax(built: BuiltProject) -> None:
     result = check(built, "--select", "+benefit_health_summary", "tag:retention:P3M", "--format", "json")
     assert set(jobs_by_name(result)) == {
