@@ -61,6 +61,11 @@ def model_cache_key(job: Job, *, inputs: list[str], decide: bool, needs_columns:
     )
 
 
+def utc_today() -> dt.date:
+    """The date decisions are made on (purposes and waivers expire by the day, in UTC)."""
+    return dt.datetime.now(dt.timezone.utc).date()
+
+
 def file_digest(path: Path | None) -> str | None:
     if path is None or not path.is_file():
         return None
@@ -81,7 +86,7 @@ def run_key(gate: Gate) -> str:
             "plugins": plugins,
             "mode": gate.mode,
             "entry_point": gate.entry_point,
-            "date": dt.datetime.now(dt.timezone.utc).date().isoformat(),
+            "date": utc_today().isoformat(),
         }
     )
 
@@ -99,7 +104,7 @@ class VerdictCache:
     def __init__(self, path: Path, gate: Gate) -> None:
         self.path = path
         self.run_key = run_key(gate)
-        self.today = dt.date.today().isoformat()
+        self.today = utc_today().isoformat()
         self.entries: dict[str, Any] = load_entries(path)
         self.hits = 0
         self.misses = 0
@@ -149,7 +154,7 @@ class VerdictCache:
         """Write the cache atomically, dropping entries unused for KEEP_DAYS; errors are ignored."""
         if not self.dirty:
             return
-        oldest = (dt.date.today() - dt.timedelta(days=KEEP_DAYS)).isoformat()
+        oldest = (utc_today() - dt.timedelta(days=KEEP_DAYS)).isoformat()
         kept = {k: v for k, v in self.entries.items() if str(v.get("used", "")) >= oldest}
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)

@@ -208,22 +208,21 @@ def selection_values(args: DbtArgs) -> tuple[list[str], list[str]]:
 
 def compile_selected(session: DbtSession) -> tuple[DbtProject, set[str]]:
     """Parse once, let dbt select, compile the selection and everything upstream of it."""
-    from kaitiaki_dbt.manifest import DbtProject, model_ancestors
+    from kaitiaki_dbt.manifest import DbtProject, model_ancestors, read_json
 
     session.parse()
     parsed = DbtProject(manifest=session.manifest.writable_manifest().to_dict(), path=None)
     models = parsed.models()
     selected = session.selected_models(session.args.selection) if session.args.selection else set(models)
     needed = selected | model_ancestors(parsed, selected)
+    if not needed:
+        return parsed, selected
     if needed == set(models):
-        to_compile = ["resource_type:model"]
+        compiled = session.compile(["resource_type:model"])
     else:
-        to_compile = [".".join(models[uid]["fqn"]) for uid in sorted(needed)] or ["resource_type:model"]
-    compiled = session.compile(to_compile)
+        compiled = session.compile([".".join(models[uid]["fqn"]) for uid in sorted(needed)])
     target = session.args.target_dir
     catalog_path = target / "catalog.json"
-    from kaitiaki_dbt.manifest import read_json
-
     catalog = read_json(catalog_path, "dbt catalog") if catalog_path.is_file() else None
     return DbtProject(manifest=compiled, path=target / "manifest.json", catalog=catalog), selected
 
@@ -238,6 +237,7 @@ def decide(
     cache_dir: Path,
     no_cache: bool,
 ) -> list[Verdict]:
+    """The verdicts of the selected models under one gate, with the cache and worker processes."""
     from kaitiaki.gate import Gate
     from kaitiaki_dbt.cache import CACHE_NAME, VerdictCache
     from kaitiaki_dbt.checker import ProjectChecker
