@@ -415,7 +415,8 @@ def bundle_build(
     """Build an OPA-compatible bundle (.tar.gz with .manifest) an OPA server can load."""
     from kaitiaki.engine.governance import build_bundle
 
-    path = build_bundle(_policy_paths(ctx, config_path, dirs), Path(out), revision)
+    settings = settings_from(ctx, config_path)
+    path = build_bundle(_policy_paths(ctx, config_path, dirs), Path(out), revision, settings=settings)
     click.echo(f"wrote {path}", err=True)
 
 
