@@ -81,7 +81,13 @@ def figures(label: str, values: list[float], target: float | None) -> str:
     return f"| {label} | {statistics.median(values):.2f} s{verdict} | {runs} |"
 
 
+def machine() -> str:
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    return f"{os.cpu_count()} cores, load average {load} when the runs began (the machine is shared)"
+
+
 def main() -> int:
+    started_on = machine()
     shutil.rmtree(WORK, ignore_errors=True)
     project = WORK / "project"
     manifest = write(project, MODELS, seed=7)
@@ -97,7 +103,7 @@ def main() -> int:
         f"({manifest.stat().st_size / 1e6:.1f} MB manifest.json; staging with CTEs and hashing, "
         "intermediate joins with stars over upstream models, aggregate and person-level marts); "
         f"{allowed} allowed, {total - allowed} denied. Each run is a new `kaitiaki` process "
-        f"(start-up and imports included); median of {REPEATS}. Machine: see README.md here.",
+        f"(start-up and imports included); median of {REPEATS}. Machine: {started_on}.",
         "",
         "| run | median wall time | runs (s) |",
         "|---|---|---|",
