@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from sqlglot import exp
 from sqlglot.optimizer.scope import Scope
 
-from kaitiaki.analysis.flow import Flow, walk_scope
-from kaitiaki.analysis.transforms import aggregate_name, is_aggregate, is_count, is_value_aggregate
+from kaitiaki.analysis.flow import Flow
+from kaitiaki.analysis.transforms import is_count
 from kaitiaki.model import Aggregation
 
 _FLIPPED: dict[type[exp.Expr], type[exp.Expr]] = {
@@ -50,7 +50,7 @@ def query_aggregation(flow: Flow, scope: Scope) -> ScopeAggregation:
     functions = frozenset(
         f for i in range(len(expression.expressions)) for f in output_functions(flow, scope, i)
     )
-    if _groups_itself(expression):
+    if flow.index(scope).groups:
         return ScopeAggregation(True, functions, threshold(flow, scope, _having(expression)))
     sources = [source for _, source in scope.selected_sources.values()]
     derived = [query_aggregation(flow, s) for s in sources if isinstance(s, Scope)]
@@ -64,25 +64,6 @@ def query_aggregation(flow: Flow, scope: Scope) -> ScopeAggregation:
     return ScopeAggregation(True, functions, max(candidates) if candidates else None)
 
 
-def _groups_itself(select: exp.Select) -> bool:
-    if select.args.get("group"):
-        return True
-    for projection in select.expressions:
-        for node in walk_scope(projection, select):
-            if (is_aggregate(node) or is_value_aggregate(node)) and not _windowed(node, select):
-                return True
-    return False
-
-
-def _windowed(node: exp.Expr, root: exp.Expr) -> bool:
-    parent = node.parent
-    while parent is not None and parent is not root:
-        if isinstance(parent, exp.Window):
-            return True
-        parent = parent.parent
-    return False
-
-
 def _having(select: exp.Select) -> exp.Expr | None:
     having = select.args.get("having")
     return having.this if isinstance(having, exp.Having) else None
@@ -91,14 +72,13 @@ def _having(select: exp.Select) -> exp.Expr | None:
 def output_functions(flow: Flow, scope: Scope, index: int) -> frozenset[str]:
     """Aggregate names (``count``, ``sum`` …) applied to output ``index``, through derived tables."""
     select = scope.expression
-    if not isinstance(select, exp.Select) or index >= len(select.expressions):
+    found_index = flow.index(scope)
+    if not isinstance(select, exp.Select) or index >= len(found_index.aggregates):
         return frozenset()
-    found: set[str] = set()
-    for node in walk_scope(select.expressions[index], select):
-        if is_aggregate(node):
-            found.add(aggregate_name(node))
-        elif isinstance(node, exp.Column) and node.table:
-            found |= _column_functions(flow, scope, node)
+    found = set(found_index.aggregates[index])
+    for site in found_index.projection_sites[index]:
+        if isinstance(site.node, exp.Column) and site.node.table:
+            found |= _column_functions(flow, scope, site.node)
     return frozenset(found)
 
 

@@ -175,7 +175,7 @@ def _qualified(
                 Unresolved("ambiguous_column", detail, _line_of_name(retry.query, exc.column))
             )
             return None
-    mark_star_outputs(qualified.query, stars)
+    mark_star_outputs(stars)
     return qualified
 
 
@@ -224,7 +224,7 @@ def _normalised_target(prepared: Prepared, dialect: str) -> exp.Table | None:
     """The statement's target table with identifiers as the dialect resolves them."""
     if prepared.target is None:
         return None
-    table = normalize_identifiers(prepared.target.copy(), dialect=dialect)
+    table = normalize_identifiers(prepared.target.copy(), dialect=dialect_of(dialect))
     return table if isinstance(table, exp.Table) else None
 
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from sqlglot import exp
 from sqlglot.optimizer.scope import Scope
 
+from kaitiaki.analysis.index import ScopeIndex, index_select
 from kaitiaki.analysis.names import display_identifier, display_table
 from kaitiaki.analysis.resolve import STAR_LINE, Qualified
 from kaitiaki.analysis.schema import SchemaLookup
@@ -25,6 +26,7 @@ from kaitiaki.analysis.transforms import transform_of
 from kaitiaki.model import Unresolved
 
 STAR = "*"
+ALIAS_CLAUSES = frozenset({"order", "group", "having", "qualify"})
 # Table functions that only generate rows from their arguments; any other table function reads
 # data kaitiaki cannot see.
 _GENERATORS = frozenset(
@@ -137,6 +139,27 @@ class Flow:
         self.unresolved: dict[tuple[str, str, int | None], Unresolved] = {}
         self._outputs: dict[tuple[int, int], tuple[Origin, ...]] = {}
         self._busy: set[tuple[int, int]] = set()
+        self._indexes: dict[int, ScopeIndex] = {}
+        self._tables: dict[int, tuple[str, dict[str, exp.DataType] | None]] = {}
+
+    def index(self, scope: Scope) -> ScopeIndex:
+        """The one-walk index of a SELECT scope (empty for other scopes)."""
+        key = id(scope.expression)
+        found = self._indexes.get(key)
+        if found is None:
+            select = scope.expression
+            found = index_select(select) if isinstance(select, exp.Select) else ScopeIndex()
+            self._indexes[key] = found
+        return found
+
+    def table_info(self, table: exp.Table) -> tuple[str, dict[str, exp.DataType] | None]:
+        """A table's display name and known columns, looked up once per node."""
+        key = id(table)
+        found = self._tables.get(key)
+        if found is None:
+            found = (display_table(table, self.dialect), self.lookup.table_columns(table))
+            self._tables[key] = found
+        return found
 
     # --- naming ----------------------------------------------------------------------------
 
@@ -144,7 +167,7 @@ class Flow:
         return display_identifier(name, self.dialect)
 
     def table_name(self, table: exp.Table) -> str:
-        return display_table(table, self.dialect)
+        return self.table_info(table)[0]
 
     def report(self, kind: str, detail: str, line: int | None) -> None:
         key = (kind, detail, line)
@@ -172,7 +195,7 @@ class Flow:
                 alias = source.args.get("alias")
                 listed = [c.name for c in alias.columns] if isinstance(alias, exp.TableAlias) else []
                 return listed or None
-            columns = self.lookup.table_columns(source)
+            columns = self.table_info(source)[1]
             return list(columns) if columns is not None else None
         names = self.output_names(source)
         return None if names is None or STAR in names else names
@@ -205,24 +228,20 @@ class Flow:
         Output aliases in ORDER BY / GROUP BY / HAVING / QUALIFY and lambda variables are not
         columns of a source.
         """
-        select = scope.expression
-        if not isinstance(select, exp.Select):
+        if not isinstance(scope.expression, exp.Select):
             return
-        outputs = set(self.output_names(scope) or ())
-        alias_clauses = {
-            id(node)
-            for key in ("order", "group", "having", "qualify")
-            if isinstance(select.args.get(key), exp.Expr)
-            for node in walk_scope(select.args[key], select)
-        }
-        for node in list(walk_scope(select, select)):
+        outputs: set[str] | None = None
+        for site in self.index(scope).sites:
+            node = site.node
             if not isinstance(node, exp.Column) or node.table or isinstance(node.this, exp.Star):
                 continue
             name = node.name
             if lambda_variable(node) or name in scope.sources:
                 continue
-            if name in outputs and id(node) in alias_clauses:
-                continue
+            if site.clause in ALIAS_CLAUSES:
+                outputs = outputs if outputs is not None else set(self.output_names(scope) or ())
+                if name in outputs:
+                    continue
             source = self._only_candidate(scope, node)
             if source is not None:
                 node.set("table", exp.to_identifier(source))
@@ -298,14 +317,14 @@ class Flow:
     ) -> tuple[Origin, ...]:
         if isinstance(table.this, exp.Func):
             return self.function_table_origins(table, owner)
-        known = self.lookup.table_columns(table)
+        table_name, known = self.table_info(table)
         if known is not None and name not in known and column is not None:
             self.report(
                 "unknown_column",
-                f"column {self.column_name(name)} is not in the schema of {self.table_name(table)}",
+                f"column {self.column_name(name)} is not in the schema of {table_name}",
                 line_of(column),
             )
-        return (Origin(self.table_name(table), self.column_name(name)),)
+        return (Origin(table_name, self.column_name(name)),)
 
     def function_table_origins(self, table: exp.Table, owner: Scope) -> tuple[Origin, ...]:
         """A table function: generators yield what their arguments read; others are unknown."""
@@ -386,10 +405,27 @@ class Flow:
             projections = expression.expressions
             if index >= len(projections) or is_star(projections[index]):
                 return ()
-            return self.expression_origins(projections[index].unalias(), scope)
+            return self._projection_origins(scope, index)
         if isinstance(expression, exp.SetOperation) and len(scope.set_operation_scopes) == 2:
             left, right = scope.set_operation_scopes
             return (*self.origins_at(left, index), *self.origins_at(right, index))
+        return ()
+
+    def _projection_origins(self, scope: Scope, position: int) -> list[Origin]:
+        """Origins of one projection from the scope index: its columns and subqueries, with paths."""
+        found = self.index(scope)
+        origins: list[Origin] = []
+        for site in found.projection_sites[position]:
+            origins.extend(o.through(site.path) for o in self.site_origins(site.node, scope))
+        for nested in found.projection_nested[position]:
+            origins.extend(o.through(nested.path) for o in self.subquery_origins(nested.node))
+        return origins
+
+    def site_origins(self, node: exp.Expr, scope: Scope) -> tuple[Origin, ...]:
+        if isinstance(node, exp.TableColumn):
+            return self.whole_source_origins(scope, node.name)
+        if isinstance(node, exp.Column):
+            return self._reference_origins(node, scope)
         return ()
 
     def through_star(self, scope: Scope, name: str, column: exp.Expr | None) -> tuple[Origin, ...]:
@@ -482,7 +518,7 @@ class Flow:
         if isinstance(source, exp.Table):
             if isinstance(source.this, exp.Func):
                 return self.function_table_origins(source, owner)
-            columns = self.lookup.table_columns(source)
+            columns = self.table_info(source)[1]
             if columns is None:
                 return (Origin(self.table_name(source), STAR),)
             return tuple(Origin(self.table_name(source), self.column_name(c)) for c in columns)
@@ -505,7 +541,7 @@ class Flow:
             if is_star(projection):
                 outputs.extend(self.star_outputs(scope, projection))
                 continue
-            columns = list(projection.find_all(exp.Column))
+            columns = [s.node for s in self.index(scope).projection_sites[index]]
             from_star = bool(columns) and not any(is_explicit(c) for c in columns)
             alias = projection.args.get("alias") if isinstance(projection, exp.Alias) else None
             line = alias.meta.get("line") if isinstance(alias, exp.Identifier) and alias.meta else None
@@ -551,8 +587,7 @@ class Flow:
                 line,
             )
             return [Output(STAR, origins, True)]
-        columns = self.lookup.table_columns(table)
-        name = self.table_name(table)
+        name, columns = self.table_info(table)
         if columns is None:
             self.report(
                 "star_without_schema",

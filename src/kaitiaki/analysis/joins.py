@@ -29,15 +29,15 @@ def scope_joins(flow: Flow, scope: Scope) -> list[JoinFact]:
     context = subquery_context(scope)
     facts: list[JoinFact] = []
     for join in select.args.get("joins") or []:
-        kind = join_kind(join)
-        condition = join.args.get("on")
-        if isinstance(condition, exp.Expr):
-            facts.extend(_equalities(flow, scope, condition, kind, context))
-        elif join.method == "NATURAL":
+        if join.method == "NATURAL" and not isinstance(join.args.get("on"), exp.Expr):
             _report_natural(flow, scope, join)
-    where = select.args.get("where")
-    if isinstance(where, exp.Where):
-        facts.extend(_equalities(flow, scope, where.this, "inner", context))
+    for comparison in flow.index(scope).comparisons:
+        node = comparison.node
+        if isinstance(node, exp.In):
+            facts.extend(_membership(flow, scope, node))
+        elif isinstance(node, exp.Binary):
+            kind = join_kind(comparison.join) if comparison.join is not None else "inner"
+            facts.extend(_equality(flow, scope, node, kind, context))
     return facts
 
 
@@ -76,19 +76,6 @@ def _negated(node: exp.Expr) -> bool:
     while isinstance(parent, exp.Paren):
         parent = parent.parent
     return isinstance(parent, exp.Not)
-
-
-def _equalities(
-    flow: Flow, scope: Scope, condition: exp.Expr, kind: str, context: str | None
-) -> list[JoinFact]:
-    facts: list[JoinFact] = []
-    root = scope.expression
-    for node in walk_scope(condition, root):
-        if isinstance(node, exp.In) and isinstance(node.args.get("query"), exp.Expr):
-            facts.extend(_membership(flow, scope, node))
-        elif isinstance(node, (exp.EQ, exp.NullSafeEQ)):
-            facts.extend(_equality(flow, scope, node, kind, context))
-    return facts
 
 
 def _side_keys(flow: Flow, scope: Scope, side: exp.Expr) -> tuple[set[SideKey], bool]:

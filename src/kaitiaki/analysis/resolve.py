@@ -53,10 +53,13 @@ class Unresolvable(Exception):
         self.column = column
 
 
-def mark_query(query: exp.Query, dialect: str) -> dict[int, tuple[set[int], int | None]]:
+StarMarks = list[tuple[exp.Select, set[int], int | None]]
+
+
+def mark_query(query: exp.Query, dialect: str) -> StarMarks:
     """Name unaliased outputs and note, per SELECT with a star, its own projections and star line."""
-    stars: dict[int, tuple[set[int], int | None]] = {}
-    for select in query.find_all(exp.Select):
+    stars: StarMarks = []
+    for select in _selects(query):
         star_line: int | None = None
         has_star = False
         for projection in list(select.expressions):
@@ -70,8 +73,24 @@ def mark_query(query: exp.Query, dialect: str) -> dict[int, tuple[set[int], int 
         if has_star:
             own = {id(p) for p in select.expressions if not _is_star(p)}
             own |= {id(p.unalias()) for p in select.expressions if not _is_star(p)}
-            stars[id(select)] = (own, star_line)
+            stars.append((select, own, star_line))
     return stars
+
+
+def _selects(query: exp.Expr) -> list[exp.Select]:
+    """Every SELECT node under ``query`` (a plain stack walk: cheaper than ``find_all``)."""
+    found: list[exp.Select] = []
+    stack: list[exp.Expr] = [query]
+    while stack:
+        node = stack.pop()
+        if type(node) is exp.Select:
+            found.append(node)
+        for value in node.args.values():
+            if type(value) is list:
+                stack.extend(item for item in value if isinstance(item, exp.Expr))
+            elif isinstance(value, exp.Expr):
+                stack.append(value)
+    return found
 
 
 def _is_star(node: exp.Expr) -> bool:
@@ -100,8 +119,10 @@ def output_name(node: exp.Expr, dialect: str) -> str:
     if dialect in _POSTGRES_NAMING:
         return _postgres_name(node)
     if dialect_of(dialect).normalization_strategy is NormalizationStrategy.UPPERCASE:
-        return normalize_identifiers(node.copy(), dialect=dialect).sql(dialect=dialect)
-    return node.sql(dialect=dialect)
+        return normalize_identifiers(node.copy(), dialect=dialect_of(dialect)).sql(
+            dialect=dialect_of(dialect)
+        )
+    return node.sql(dialect=dialect_of(dialect))
 
 
 def _postgres_name(node: exp.Expr) -> str:
@@ -120,19 +141,15 @@ def _postgres_name(node: exp.Expr) -> str:
     return "?column?"
 
 
-def mark_star_outputs(query: exp.Query, stars: dict[int, tuple[set[int], int | None]]) -> None:
-    """After qualify: tag every column a star expansion produced with the star's line."""
-    if not stars:
-        return
-    for select in query.find_all(exp.Select):
-        marked = stars.get(id(select))
-        if marked is None:
-            continue
-        own, line = marked
+def mark_star_outputs(stars: StarMarks) -> None:
+    """After qualify (which edits the SELECTs in place): tag the columns star expansion produced."""
+    for select, own, line in stars:
         for projection in select.expressions:
-            if id(projection) in own or id(projection.unalias()) in own:
+            inner = projection.unalias()
+            if id(projection) in own or id(inner) in own:
                 continue
-            for column in projection.find_all(exp.Column):
+            columns = [inner] if isinstance(inner, exp.Column) else list(projection.find_all(exp.Column))
+            for column in columns:
                 column.meta[STAR_LINE] = line or 0
 
 
@@ -141,7 +158,7 @@ def qualify_query(query: exp.Query, dialect: str, lookup: SchemaLookup) -> Quali
     try:
         qualified = qualify(
             query,
-            dialect=dialect,
+            dialect=dialect_of(dialect),
             schema=lookup,
             validate_qualify_columns=False,
             quote_identifiers=False,

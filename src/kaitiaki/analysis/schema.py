@@ -21,6 +21,7 @@ from sqlglot.schema import MappingSchema
 from kaitiaki.analysis.names import (
     canonical_identifier,
     canonical_table_parts,
+    dialect_of,
     display_identifier,
     normalise_table_name,
 )
@@ -152,7 +153,7 @@ class SchemaLookup(MappingSchema):
     def __init__(self, schema: Schema | None, dialect: str) -> None:
         self.kaitiaki_schema: Schema = schema or {}
         self.kaitiaki_dialect = dialect
-        super().__init__(None, dialect=dialect, normalize=False)
+        super().__init__(None, dialect=dialect_of(dialect), normalize=False)
         self._unknown = exp.DataType.build("unknown")
         self._by_key: dict[tuple[str, ...], dict[str, exp.DataType] | None] = {}
         self._suffixes: dict[tuple[str, ...], list[str]] | None = None

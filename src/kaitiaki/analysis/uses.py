@@ -16,15 +16,15 @@ from sqlglot import exp
 from sqlglot.optimizer.scope import Scope
 
 from kaitiaki.analysis.flow import (
+    ALIAS_CLAUSES,
     Flow,
     Origin,
     is_boundary,
     is_explicit,
-    is_star,
     lambda_variable,
     line_of,
-    walk_scope,
 )
+from kaitiaki.analysis.index import NO_CONJUNCT, ScopeIndex
 
 SELECT, JOIN, FILTER, GROUP, ORDER, WINDOW, WRITE = (
     "select",
@@ -51,7 +51,6 @@ _CLAUSE_USE = {
     "laterals": SELECT,
     "from_": SELECT,
 }
-_SKIPPED = frozenset({"with_", "into", "kind", "hint", "sample", "settings", "format", "locks", "options"})
 
 
 @dataclass(frozen=True)
@@ -69,41 +68,44 @@ def scope_references(flow: Flow, scope: Scope) -> list[Reference]:
     """Every use of a base column made directly in ``scope`` (not in its subqueries)."""
     expression = scope.expression
     if isinstance(expression, exp.Select):
-        return list(_select_references(flow, scope, expression))
+        return list(_select_references(flow, scope))
     if isinstance(expression, exp.SetOperation) and isinstance(expression.args.get("order"), exp.Order):
         return list(_clause_references(flow, scope, expression.args["order"], ORDER))
     return []
 
 
-def _select_references(flow: Flow, scope: Scope, select: exp.Select) -> Iterator[Reference]:
-    for key, value in select.args.items():
-        if key in _SKIPPED or value is None:
-            continue
-        if key == "expressions":
-            for projection in value:
-                if projection.find(exp.Columns):
-                    flow.report(
-                        "star_without_schema",
-                        "COLUMNS(…) picks columns by pattern: what it reads cannot be listed",
-                        line_of(projection) or flow.statement_line,
-                    )
-                if is_star(projection):
-                    yield from _star_references(flow, scope, projection)
-                else:
-                    yield from _clause_references(flow, scope, projection, SELECT)
-        elif key == "joins":
-            for join in value:
-                yield from _clause_references(flow, scope, join.this, SELECT)
-                if isinstance(join.args.get("on"), exp.Expr):
-                    yield from _predicate_references(flow, scope, join.args["on"])
-        elif key == "where":
-            yield from _predicate_references(flow, scope, value.this)
-        elif isinstance(value, exp.Expr):
-            yield from _clause_references(flow, scope, value, _CLAUSE_USE.get(key, SELECT))
-        elif isinstance(value, list):
-            for item in value:
-                if isinstance(item, exp.Expr):
-                    yield from _clause_references(flow, scope, item, _CLAUSE_USE.get(key, SELECT))
+def _select_references(flow: Flow, scope: Scope) -> Iterator[Reference]:
+    index = flow.index(scope)
+    for pattern in index.patterns:
+        flow.report(
+            "star_without_schema",
+            "COLUMNS(…) picks columns by pattern: what it reads cannot be listed",
+            line_of(pattern) or flow.statement_line,
+        )
+    for star in index.stars:
+        yield from _star_references(flow, scope, star)
+    linking = _linking_conjuncts(flow, scope, index)
+    for site in index.sites:
+        if site.window:
+            use = WINDOW
+        elif site.conjunct != NO_CONJUNCT:
+            use = JOIN if site.conjunct in linking else FILTER
+        else:
+            use = _CLAUSE_USE.get(site.clause, SELECT)
+        yield from _references(flow, scope, site.node, use, site.clause)
+
+
+def _linking_conjuncts(flow: Flow, scope: Scope, index: ScopeIndex) -> set[int]:
+    """AND-ed WHERE / ON conditions that relate two sources, or test membership in a subquery."""
+    sources: dict[int, set[tuple[int, str]]] = {}
+    for site in index.sites:
+        if site.conjunct != NO_CONJUNCT:
+            key = _source_key(flow, scope, site.node)
+            if key is not None:
+                sources.setdefault(site.conjunct, set()).add(key)
+    linking = {number for number, keys in sources.items() if len(keys) >= 2}
+    linking.update(n for n, has in enumerate(index.conjunct_has_subquery) if has)
+    return linking
 
 
 def _star_references(flow: Flow, scope: Scope, star: exp.Expr) -> Iterator[Reference]:
@@ -138,19 +140,7 @@ def clause_columns(
 
 def _clause_references(flow: Flow, scope: Scope, node: exp.Expr, use: str) -> Iterator[Reference]:
     for column, in_window in clause_columns(node, scope.expression):
-        yield from _references(flow, scope, column, WINDOW if in_window else use)
-
-
-def _predicate_references(flow: Flow, scope: Scope, condition: exp.Expr) -> Iterator[Reference]:
-    """WHERE / ON: each AND-ed condition is a join when it links two sources, else a filter."""
-    conjuncts = list(condition.flatten()) if isinstance(condition, exp.And) else [condition]
-    for conjunct in conjuncts:
-        columns = list(clause_columns(conjunct, scope.expression))
-        sources = {_source_key(flow, scope, c) for c, _ in columns} - {None}
-        linking = len(sources) >= 2 or _tests_subquery(conjunct, scope.expression)
-        for column, in_window in columns:
-            use = WINDOW if in_window else JOIN if linking else FILTER
-            yield from _references(flow, scope, column, use)
+        yield from _references(flow, scope, column, WINDOW if in_window else use, "order")
 
 
 def _source_key(flow: Flow, scope: Scope, column: exp.Expr) -> tuple[int, str] | None:
@@ -160,12 +150,7 @@ def _source_key(flow: Flow, scope: Scope, column: exp.Expr) -> tuple[int, str] |
     return (id(found[0]), column.table) if found else None
 
 
-def _tests_subquery(conjunct: exp.Expr, root: exp.Expr) -> bool:
-    """``x IN (SELECT …)``, ``EXISTS (…)``, ``x = (SELECT …)``: membership in another relation."""
-    return any(node is not conjunct and is_boundary(node, root) for node in walk_scope(conjunct, root))
-
-
-def _references(flow: Flow, scope: Scope, column: exp.Expr, use: str) -> Iterator[Reference]:
+def _references(flow: Flow, scope: Scope, column: exp.Expr, use: str, clause: str) -> Iterator[Reference]:
     line = line_of(column)
     explicit = is_explicit(column)
     origins: tuple[Origin, ...]
@@ -176,20 +161,20 @@ def _references(flow: Flow, scope: Scope, column: exp.Expr, use: str) -> Iterato
     elif isinstance(column, exp.Column) and column.table:
         origins = flow.column_origins(column, scope)
     elif isinstance(column, exp.Column):
-        origins = unqualified_origins(flow, scope, column, use)
+        origins = unqualified_origins(flow, scope, column, clause)
     else:
         origins = ()
     for origin in origins:
         yield Reference(origin.table, origin.column, use, line, explicit)
 
 
-def unqualified_origins(flow: Flow, scope: Scope, column: exp.Column, use: str) -> tuple[Origin, ...]:
+def unqualified_origins(flow: Flow, scope: Scope, column: exp.Column, clause: str) -> tuple[Origin, ...]:
     """A column still unqualified after ``Flow.settle``: an output alias or a source used as a value."""
     name = column.name
     if lambda_variable(column):
         return ()
     names = flow.output_names(scope) or []
-    if use in (ORDER, GROUP, FILTER) and name in names:
+    if clause in ALIAS_CLAUSES and name in names:
         return flow.origins_at(scope, names.index(name))
     if name in scope.sources:
         return flow.whole_source_origins(scope, name)

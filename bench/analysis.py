@@ -1,0 +1,315 @@
+"""Benchmark: kaitiaki's SQL analysis against bare ``sqlglot`` parsing and sqllineage 1.5.9.
+
+Run as ``python bench/analysis.py`` (not a test). The corpus is the analysis fixture corpus
+(``tests/analysis/fixtures``): every case whose SQL sqlglot parses, with its dialect and schema.
+Each tool runs in this process on the same text:
+
+- floor: ``sqlglot.parse_one`` (``sqlglot.parse`` for a case with several statements);
+- kaitiaki: ``analyze_sql`` with the case's schema;
+- sqllineage: ``LineageRunner(sql, dialect=…, silent_mode=True).get_column_lineage()`` with the
+  same schema through its ``DummyMetaDataProvider``.
+
+Times are medians of repeated runs per case, divided by the case's statement count; the report
+gives the median over cases and the ratios. Column-lineage agreement is measured where both tools
+answer: sqllineage only reports lineage into a written table, so a bare SELECT case is compared as
+``CREATE TABLE bench_out.t AS <select>``. Each disagreement carries a hand verdict from
+``VERDICTS`` (below), written after looking at it; a new disagreement is listed as unjudged.
+Writes ``bench/results/analysis.md``.
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+import os
+import platform
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+import sqlglot
+import yaml
+from sqlglot import exp
+from sqlglot.errors import SqlglotError
+
+from kaitiaki.analysis import analyze_sql, normalise_schema
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = ROOT / "tests" / "analysis" / "fixtures"
+RESULTS = ROOT / "bench" / "results" / "analysis.md"
+FAST_REPEATS = 15
+SLOW_REPEATS = 3
+SQLLINEAGE_DIALECTS = {
+    "postgres": "postgres",
+    "snowflake": "snowflake",
+    "bigquery": "bigquery",
+    "tsql": "tsql",
+    "duckdb": "duckdb",
+    "spark": "sparksql",
+    "databricks": "databricks",
+    "mysql": "mysql",
+    "oracle": "oracle",
+    "clickhouse": "clickhouse",
+}
+
+# Hand verdicts on every disagreement, keyed by case name; see the results file for the edges.
+VERDICTS: dict[str, str] = {}
+
+
+@dataclass
+class Case:
+    name: str
+    sql: str
+    dialect: str
+    schema: dict[str, dict[str, str]] | None
+    statements: int
+    single: bool  # one statement and nothing else: sqlglot.parse_one applies
+
+
+@dataclass
+class Timing:
+    name: str
+    parse: float
+    kaitiaki: float
+    sqllineage: float | None
+
+
+@dataclass
+class Comparison:
+    name: str
+    kaitiaki: set[tuple[str, str]] = field(default_factory=set)
+    sqllineage: set[tuple[str, str]] = field(default_factory=set)
+
+    @property
+    def agrees(self) -> bool:
+        return self.kaitiaki == self.sqllineage
+
+
+def load_corpus() -> list[Case]:
+    schemas: dict[str, Any] = yaml.safe_load((FIXTURES / "schemas.yaml").read_text(encoding="utf-8"))
+    cases: list[Case] = []
+    for path in sorted(FIXTURES.glob("*.yaml")):
+        if path.name == "schemas.yaml":
+            continue
+        for raw in yaml.safe_load(path.read_text(encoding="utf-8")) or []:
+            dialect = raw.get("dialect", "postgres")
+            spec = raw.get("schema")
+            mapping = schemas[spec] if isinstance(spec, str) else spec
+            try:
+                parsed = sqlglot.parse(raw["sql"], read=dialect)
+            except SqlglotError:
+                continue
+            trees = [t for t in parsed if t is not None]
+            if not trees or raw.get("errors"):
+                continue
+            schema = normalise_schema(mapping, dialect) if mapping else None
+            name = f"{path.stem}:{raw['name']}"
+            cases.append(Case(name, raw["sql"], dialect, schema, len(trees), len(parsed) == 1))
+    return cases
+
+
+def median_seconds(call: Callable[[], object], repeats: int) -> float:
+    call()  # warm caches, as a long-running gate process would be
+    samples = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        call()
+        samples.append(time.perf_counter() - start)
+    return statistics.median(samples)
+
+
+def parse_floor(case: Case) -> Callable[[], object]:
+    if case.single:
+        return lambda: sqlglot.parse_one(case.sql, read=case.dialect)
+    return lambda: sqlglot.parse(case.sql, read=case.dialect)
+
+
+def run_kaitiaki(case: Case) -> Callable[[], object]:
+    return lambda: analyze_sql(case.sql, dialect=case.dialect, schema=case.schema)
+
+
+def sqllineage_paths(sql: str, case: Case) -> list[Any]:
+    from sqllineage.core.metadata.dummy import DummyMetaDataProvider
+    from sqllineage.runner import LineageRunner
+
+    metadata = {table: list(columns) for table, columns in (case.schema or {}).items()}
+    runner = LineageRunner(
+        sql,
+        dialect=SQLLINEAGE_DIALECTS.get(case.dialect, "ansi"),
+        metadata_provider=DummyMetaDataProvider(metadata),
+        silent_mode=True,
+    )
+    return list(runner.get_column_lineage())
+
+
+def time_sqllineage(case: Case) -> float | None:
+    try:
+        return median_seconds(lambda: sqllineage_paths(case.sql, case), SLOW_REPEATS)
+    except Exception:  # sqllineage gives up on some dialect syntax: no time for that case
+        return None
+
+
+def comparable_sql(case: Case) -> str | None:
+    """The case as a write sqllineage reports lineage for (bare SELECT → CTAS), or None."""
+    trees = [t for t in sqlglot.parse(case.sql, read=case.dialect) if t is not None]
+    if len(trees) != 1:
+        return None
+    tree = trees[0]
+    if isinstance(tree, (exp.Insert, exp.Create, exp.Merge, exp.Update)):
+        return case.sql
+    if isinstance(tree, exp.Query) and not tree.args.get("into"):
+        return f"CREATE TABLE bench_out.t AS {tree.sql(dialect=case.dialect)}"
+    return None
+
+
+def kaitiaki_edges(sql: str, case: Case) -> set[tuple[str, str]] | None:
+    facts = analyze_sql(sql, dialect=case.dialect, schema=case.schema)
+    if facts.errors:
+        return None
+    return {
+        (e.source.qualified.lower(), e.target.qualified.lower())
+        for e in facts.lineage
+        if e.target.table is not None
+    }
+
+
+def sqllineage_edges(sql: str, case: Case) -> set[tuple[str, str]] | None:
+    try:
+        paths = sqllineage_paths(sql, case)
+    except Exception:
+        return None
+    edges = {(_name(path[0]), _name(path[-1])) for path in paths if len(path) >= 2}
+    return edges or None
+
+
+def _name(column: Any) -> str:
+    return str(column).lower().replace("<default>.", "")
+
+
+def compare(case: Case) -> Comparison | None:
+    sql = comparable_sql(case)
+    if sql is None:
+        return None
+    ours = kaitiaki_edges(sql, case)
+    theirs = sqllineage_edges(sql, case)
+    if ours is None or theirs is None:
+        return None
+    return Comparison(case.name, ours, theirs)
+
+
+def machine() -> list[str]:
+    cpu = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return [
+        f"- platform: {platform.platform()}",
+        f"- cpu: {cpu}, {os.cpu_count()} cores (shared with other work while measured)",
+        f"- python: {platform.python_version()}",
+        f"- sqlglot {version('sqlglot')}, sqllineage {version('sqllineage')}, kaitiaki {version('kaitiaki')}",
+    ]
+
+
+def report(timings: list[Timing], comparisons: list[Comparison], cases: int) -> str:
+    parse = statistics.median(t.parse for t in timings)
+    ours = statistics.median(t.kaitiaki for t in timings)
+    timed = [t for t in timings if t.sqllineage is not None]
+    theirs = statistics.median(t.sqllineage for t in timed if t.sqllineage is not None)
+    ours_timed = statistics.median(t.kaitiaki for t in timed)
+    per_case = statistics.median(t.kaitiaki / t.parse for t in timings)
+    speedup = statistics.median(t.sqllineage / t.kaitiaki for t in timed if t.sqllineage is not None)
+    slowest = sorted(timings, key=lambda t: t.kaitiaki / t.parse, reverse=True)[:5]
+    agree = [c for c in comparisons if c.agrees]
+    lines = [
+        "# SQL analysis benchmark",
+        "",
+        "Produced by `python bench/analysis.py`; do not edit by hand except `VERDICTS` in that file.",
+        "",
+        "## Machine",
+        "",
+        *machine(),
+        "",
+        "## Speed (median per statement over the fixture corpus)",
+        "",
+        f"Corpus: {cases} cases that sqlglot parses ({len(timed)} of them also parsed by sqllineage).",
+        "",
+        "| tool | median per statement | vs sqlglot parse |",
+        "|---|---|---|",
+        f"| sqlglot `parse_one` (floor) | {parse * 1e3:.3f} ms | 1.00× |",
+        f"| kaitiaki `analyze_sql` | {ours * 1e3:.3f} ms | {ours / parse:.2f}× |",
+        f"| sqllineage 1.5.9 column lineage | {theirs * 1e3:.3f} ms | {theirs / parse:.1f}× |",
+        "",
+        f"- kaitiaki / parse, median of per-case ratios: **{per_case:.2f}×** (target ≤ 3×)",
+        f"- sqllineage / kaitiaki on the cases both ran: **{theirs / ours_timed:.1f}×** by medians, "
+        f"**{speedup:.1f}×** median of per-case ratios (target ≥ 20×)",
+        "- slowest cases relative to parsing: "
+        + ", ".join(f"`{t.name}` {t.kaitiaki / t.parse:.1f}×" for t in slowest),
+        "",
+        "## Column-lineage agreement with sqllineage",
+        "",
+        f"Compared where both answer: {len(comparisons)} cases; identical edge sets: {len(agree)} "
+        f"({100 * len(agree) / max(len(comparisons), 1):.0f}%).",
+        "",
+    ]
+    disagreements = [c for c in comparisons if not c.agrees]
+    for comparison in disagreements:
+        verdict = VERDICTS.get(comparison.name, "**unjudged** — look at it and add a verdict")
+        only_ours = sorted(comparison.kaitiaki - comparison.sqllineage)
+        only_theirs = sorted(comparison.sqllineage - comparison.kaitiaki)
+        lines += [
+            f"### `{comparison.name}`",
+            "",
+            f"- only kaitiaki: {_edges(only_ours)}",
+            f"- only sqllineage: {_edges(only_theirs)}",
+            f"- verdict: {verdict}",
+            "",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def _edges(edges: list[tuple[str, str]]) -> str:
+    return ", ".join(f"`{s} → {t}`" for s, t in edges) if edges else "—"
+
+
+def main() -> int:
+    logging.disable(logging.WARNING)
+    cases = load_corpus()
+    timings: list[Timing] = []
+    comparisons: list[Comparison] = []
+    for number, case in enumerate(cases, 1):
+        gc.collect()
+        statements = case.statements
+        timings.append(
+            Timing(
+                case.name,
+                median_seconds(parse_floor(case), FAST_REPEATS) / statements,
+                median_seconds(run_kaitiaki(case), FAST_REPEATS) / statements,
+                (lambda t: t / statements if t is not None else None)(time_sqllineage(case)),
+            )
+        )
+        comparison = compare(case)
+        if comparison is not None:
+            comparisons.append(comparison)
+        print(f"\r{number}/{len(cases)} {case.name[:60]:60}", end="", file=sys.stderr, flush=True)
+    print(file=sys.stderr)
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    text = report(timings, comparisons, len(cases))
+    RESULTS.write_text(text, encoding="utf-8")
+    print(text)
+    unjudged = [c.name for c in comparisons if not c.agrees and c.name not in VERDICTS]
+    if unjudged:
+        print(f"unjudged disagreements: {', '.join(unjudged)}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
