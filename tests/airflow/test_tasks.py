@@ -173,6 +173,7 @@ def test_a_task_becomes_a_job_with_its_ids_tags_and_declarations(tmp_path: Path)
     assert job.tags == ("purpose:benefit-uptake", "retention:P1Y", "insight")
     assert job.upstream == ("airflow:nz.first",)
     assert job.meta["conn_type"] == "duckdb" and job.meta["operator"] == "SQLExecuteQueryOperator"
+    assert job.source.path is None and job.meta["dag_file"] == __file__, "rendered SQL has no file lines"
     default = job_for_task(
         first, sql="select 1", dialect="duckdb", conn_id="c", conn_type="duckdb", settings=settings
     )

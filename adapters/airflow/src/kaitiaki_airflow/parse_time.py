@@ -79,6 +79,6 @@ def parse_time_finding(task: Any) -> tuple[str, Verdict, str] | None:
     verdict = decide_task(task, gate=gate, sql=sql, labels=labels)
     if not verdict.decision.violations:
         return None
-    from kaitiaki.report.explain import explain
+    from kaitiaki_airflow.runtime import explanation, where
 
-    return mode, verdict, explain(verdict, color=False)
+    return mode, verdict, f"{where(verdict)}\n{explanation(verdict)}"

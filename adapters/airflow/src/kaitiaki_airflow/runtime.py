@@ -108,21 +108,33 @@ def _is_kaitiaki_error(exc: Exception) -> bool:
 
 def announce(verdict: Verdict, log: Any) -> None:
     """Blocked or warned: the full explanation; audit: one line; allowed: one line."""
-    from kaitiaki.report.explain import explain
-
     job_id = verdict.job.id
     decision = verdict.decision
     if verdict.blocked:
-        log.error("kaitiaki blocked %s.\n%s", job_id, explain(verdict, color=False))
+        log.error("kaitiaki blocked %s. %s\n%s", job_id, where(verdict), explanation(verdict))
     elif not decision.allow and verdict.mode == "audit":
         log.info("kaitiaki (audit mode) would block %s: %s. It runs.", job_id, rules_of(verdict))
     elif not decision.allow:
-        text = explain(verdict, color=False)
-        log.warning("kaitiaki (%s mode) lets %s run.\n%s", verdict.mode, job_id, text)
+        text = explanation(verdict)
+        log.warning("kaitiaki (%s mode) lets %s run. %s\n%s", verdict.mode, job_id, where(verdict), text)
     elif decision.violations:
-        log.info("kaitiaki allowed %s with findings.\n%s", job_id, explain(verdict, color=False))
+        log.info("kaitiaki allowed %s with findings. %s\n%s", job_id, where(verdict), explanation(verdict))
     else:
         log.info("kaitiaki allowed %s (policy revision %s).", job_id, decision.policy_revision or "unknown")
+
+
+def where(verdict: Verdict) -> str:
+    """The DAG file, and what the explanation's line numbers count (the SQL is rendered)."""
+    return (
+        f"DAG file: {verdict.job.meta.get('dag_file') or 'unknown'}. "
+        "Line numbers below count lines of the task's rendered SQL."
+    )
+
+
+def explanation(verdict: Verdict) -> str:
+    from kaitiaki.report.explain import explain
+
+    return explain(verdict, color=False)
 
 
 def blocked_error(verdict: Verdict) -> Exception:

@@ -9,7 +9,6 @@ from the run's ``conf``: whoever triggers a run cannot change what a task is dec
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from pathlib import Path
 from typing import Any
 
 from kaitiaki.config import Settings, destination_from
@@ -163,7 +162,12 @@ def job_for_task(
     settings: Settings,
     default_owner: str = DEFAULT_OWNER,
 ) -> Job:
-    """The Job the gate decides for one task (id ``airflow:<dag_id>.<task_id>``)."""
+    """The Job the gate decides for one task (id ``airflow:<dag_id>.<task_id>``).
+
+    The SQL is rendered, so its lines are not lines of the DAG file: the job has no source path
+    (explanations locate findings as ``airflow:<dag>.<task>:<sql line>``) and the DAG file is in
+    ``meta["dag_file"]``.
+    """
     declaration = declared(task)
     destination: Destination = settings.default_destination
     if declaration.get("destination") is not None:
@@ -175,18 +179,18 @@ def job_for_task(
         "operator": getattr(task, "task_type", type(task).__name__),
         "conn_id": conn_id,
         "conn_type": conn_type,
+        "dag_file": dag_file(task),
     }
     if declaration.get("agency"):
         meta["agency"] = declaration["agency"]
     owner = getattr(task, "owner", None)
-    fileloc = dag_file(task)
     return Job(
         id=job_id_of(task),
         kind="airflow_task",
         name=task.task_id,
         sql=sql,
         dialect=dialect,
-        source=SourceLocation(path=_display_path(task, fileloc), line_offset=0),
+        source=SourceLocation(path=None, line_offset=0),
         owner=owner if owner and owner != default_owner else None,
         purpose=purpose_of(task, declaration),
         destination=destination,
@@ -194,10 +198,3 @@ def job_for_task(
         upstream=tuple(f"airflow:{dag_id}.{u}" for u in sorted(getattr(task, "upstream_task_ids", ()))),
         meta=meta,
     )
-
-
-def _display_path(task: Any, fileloc: str | None) -> str | None:
-    relative = getattr(task.dag, "relative_fileloc", None)
-    if relative:
-        return str(relative)
-    return Path(fileloc).name if fileloc else None
