@@ -152,10 +152,15 @@ def parse_error_message(exc: ParseError) -> str:
     if not exc.errors:
         return "invalid SQL"
     first = exc.errors[0]
-    description = _TOKEN_REPR.sub(lambda m: repr(m.group(1)), str(first.get("description") or "invalid SQL"))
+    description = _TOKEN_REPR.sub(_token_text, str(first.get("description") or "invalid SQL"))
     highlight = str(first.get("highlight") or "").strip()
     near = f" near {highlight[:40]!r}" if highlight else ""
     return f"{description}{near}"
+
+
+def _token_text(match: re.Match[str]) -> str:
+    text = match.group(1)
+    return "the end of the statement" if text == "SENTINEL" else repr(text)
 
 
 def parse_error_line(exc: ParseError, default: int) -> int:
