@@ -58,7 +58,163 @@ SQLLINEAGE_DIALECTS = {
 }
 
 # Hand verdicts on every disagreement, keyed by case name; see the results file for the edges.
-VERDICTS: dict[str, str] = {}
+_COUNT_STAR = (
+    "kaitiaki right: `count(*)` reads no column value, so no column flows into the count "
+    "(sqllineage draws `table.*` into it by convention); filter and group columns are uses, not flows."
+)
+_WINDOW_KEYS = (
+    "kaitiaki right by design: PARTITION BY / ORDER BY keys of OVER (…) choose the rows a window "
+    "sees but their values do not reach the output; kaitiaki records them as `window` uses, "
+    "sqllineage as flows."
+)
+VERDICTS: dict[str, str] = {
+    "basics:postgres-unaliased-function-named-like-postgres": (
+        "kaitiaki right: Postgres names unaliased `md5(nhi)` / `upper(full_name)` columns `md5` /"
+        " `upper` (sqllineage uses the text); `count(*) over ()` reads no column value."
+    ),
+    "basics:postgres-unaliased-expression-is-question-column": (
+        "kaitiaki right: Postgres names an unaliased `nhi || region` column `?column?`."
+    ),
+    "basics:postgres-cast-keeps-column-name": (
+        "kaitiaki right: Postgres names `nhi::varchar` after its operand, `nhi`."
+    ),
+    "basics:postgres-quoted-upper-is-another-column": (
+        'kaitiaki right: in Postgres `"NHI"` and `nhi` are two columns and both are read '
+        "(sqllineage folds them into one)."
+    ),
+    "basics:postgres-quoted-upper-not-in-schema": (
+        'kaitiaki right: `"NHI"` is not `nhi` in Postgres and the schema has no such column; '
+        "kaitiaki reports `unknown_column` rather than guess (sqllineage silently maps it to "
+        "`nhi`)."
+    ),
+    "basics:snowflake-quoted-lower-is-a-different-column": (
+        'kaitiaki right: in Snowflake `"nhi"` (quoted lower case) differs from unquoted `nhi` (= '
+        "`NHI`); both are read."
+    ),
+    "basics:one-part-name-matches-unique-schema-key": (
+        "kaitiaki right (documented rule): `patients` matches the only schema table ending in "
+        "`patients`, so the star is listed column by column; sqllineage leaves `patients.*`."
+    ),
+    "basics:nested-schema-file-shape": (
+        "kaitiaki right: sqllineage attributes `nhi`/`region` of patients to the clinic columns "
+        "`clinic_id`/`clinic_name` when expanding `*` over the join."
+    ),
+    "basics:struct-field-access-bigquery": (
+        "kaitiaki right: `t.address.postcode` is a field of column `address` of `health.people`; "
+        "sqllineage reads `address` as a table."
+    ),
+    "basics:table-as-row-value-postgres": (
+        "kaitiaki right: `row_to_json(u)` serialises every column of `u`; sqllineage invents a column `u`."
+    ),
+    "ctes:cte-column-list": (
+        "kaitiaki right: `WITH c(a, b) AS (…)` renames the CTE's columns; kaitiaki follows them "
+        "to `health.patients`, sqllineage stops at `c.a`."
+    ),
+    "ctes:derived-table-column-list": ("kaitiaki right: same as above for `(…) AS x(a)`."),
+    "ctes:cte-filter-resolves-to-base": _COUNT_STAR,
+    "ctes:recursive-cte": (
+        "kaitiaki right: the recursive CTE's `nhi` comes from `health.patients`; sqllineage gives"
+        " up with `r.*`."
+    ),
+    "ctes:scalar-subquery-in-select": (
+        "kaitiaki right: sqllineage drops the schema of the table inside the scalar subquery "
+        "(`visits` for `health.visits`)."
+    ),
+    "ctes:scalar-subquery-uncorrelated": ("kaitiaki right: as above (`patients` for `health.patients`)."),
+    "ctes:derived-table-aggregate-then-filter": _COUNT_STAR,
+    "ctes:subquery-unknown-output": (
+        "kaitiaki right: the subquery has no output `nope`; kaitiaki reports `unknown_column` "
+        "instead of inventing `s.nope`."
+    ),
+    "grouping:window-partition-order": _WINDOW_KEYS,
+    "grouping:window-aggregate-is-not-grouping": _WINDOW_KEYS,
+    "grouping:window-lag-is-raw": _WINDOW_KEYS,
+    "grouping:cte-grouped-passthrough": (
+        "kaitiaki right: `SELECT * FROM agg` expands through the CTE to `health`/`cms` columns; "
+        "sqllineage leaves `agg.*`."
+    ),
+    "joins:snowflake-lateral-flatten": (
+        "kaitiaki right: `f.value` is an element of `app.users.tags`; sqllineage stops at the FLATTEN alias."
+    ),
+    "joins:bigquery-unnest-join": (
+        "kaitiaki right: `tag` is an element of `u.tags`; sqllineage invents a column `app.users.tag`."
+    ),
+    "joins:spark-lateral-view-explode": ("kaitiaki right: as above for LATERAL VIEW explode."),
+    "stars:star-over-cte-chain": (
+        "kaitiaki right: the star is expanded through both CTEs from the schema; sqllineage keeps `*`."
+    ),
+    "stars:star-cte-unknown-table-named-column-resolves": (
+        "kaitiaki right: the outer `c.nhi` can only come from `health.visits` (the CTE's one "
+        "source); sqllineage stops at `c.nhi`. kaitiaki still reports the unexpandable star."
+    ),
+    "stars:star-partial-schema-join": (
+        "kaitiaki right: the star also reads `lab.results`, whose columns are unknown; kaitiaki "
+        "keeps a `*` edge for it and reports it, sqllineage drops that table."
+    ),
+    "stars:bigquery-star-except": (
+        "kaitiaki right: `* EXCEPT (…)` is expanded from the schema, minus the excluded columns; "
+        "sqllineage treats the text as one column."
+    ),
+    "stars:bigquery-star-replace": (
+        "kaitiaki right: `* REPLACE (…)` expanded, `nhi` replaced by its hash; sqllineage treats "
+        "the text as one column."
+    ),
+    "stars:snowflake-star-exclude": ("kaitiaki right: `* EXCLUDE (…)` expanded without `full_name`."),
+    "stars:duckdb-star-exclude": ("kaitiaki right: `* EXCLUDE (nhi)` expanded without `nhi`."),
+    "transforms:json-and-array-constructors-raw": (
+        "kaitiaki right: `array[nhi, full_name]` carries both values; sqllineage misses the array"
+        " constructor."
+    ),
+    "unresolved:ambiguous-unqualified-two-tables": (
+        "kaitiaki right: `nhi` could belong to either table and there is no schema; kaitiaki "
+        "reports `ambiguous_column`, sqllineage emits a table-less edge."
+    ),
+    "unresolved:ambiguous-even-with-schema": (
+        "kaitiaki right: both tables have `nhi`, so the database itself rejects the query as "
+        "ambiguous; sqllineage picks both."
+    ),
+    "unresolved:partial-schema-narrows-candidates": (
+        "kaitiaki right: the schema says `health.patients` has no `result_code`, so it belongs to"
+        " `lab.results`; sqllineage leaves it table-less."
+    ),
+    "unresolved:unknown-qualifier": (
+        "kaitiaki right: there is no table or alias `x`; reported, not guessed."
+    ),
+    "unresolved:unqualified-not-in-any-known-table": (
+        "kaitiaki right: the schema of `health.patients` has no `passport`; reported as `unknown_column`."
+    ),
+    "unresolved:alias-in-where-ambiguous-without-schema": (
+        "both partly right: `b` in WHERE is the alias in some dialects and a column of `t` in "
+        "others; kaitiaki keeps `t.a → b`, records `t.b` as a filter and reports "
+        "`ambiguous_column`."
+    ),
+    "unresolved:table-function-unknown": (
+        "kaitiaki right: `read_csv_auto('…')` reads a file whose columns kaitiaki cannot see; it "
+        "reports `unknown_table` instead of a table-less edge."
+    ),
+    "grouping:having-greater-than-adds-one": _COUNT_STAR,
+    "grouping:having-reversed-comparison": _COUNT_STAR,
+    "grouping:having-reversed-strict": _COUNT_STAR,
+    "grouping:having-or-takes-min": _COUNT_STAR,
+    "grouping:having-or-with-unknown-branch": _COUNT_STAR,
+    "grouping:having-alias-reference": _COUNT_STAR,
+    "grouping:having-between": _COUNT_STAR,
+    "grouping:no-having-no-threshold": _COUNT_STAR,
+    "grouping:group-by-identifier": _COUNT_STAR,
+    "grouping:group-by-position": _COUNT_STAR,
+    "grouping:group-by-alias-without-schema": _COUNT_STAR,
+    "grouping:grouping-sets": _COUNT_STAR,
+    "grouping:rollup": _COUNT_STAR,
+    "grouping:named-window": _COUNT_STAR,
+    "grouping:join-grouped-with-base-is-person-level": _COUNT_STAR,
+    "grouping:tsql-count-big": _COUNT_STAR,
+    "grouping:duckdb-group-by-all": _COUNT_STAR,
+    "grouping:count-filter-clause": _COUNT_STAR,
+    "joins:cross-join-lateral": _COUNT_STAR,
+    "setops:union-grouped-branches-weakest-threshold": _COUNT_STAR,
+    "setops:union-one-branch-person-level": _COUNT_STAR,
+    "stars:count-star-is-not-a-star": _COUNT_STAR,
+}
 
 
 @dataclass

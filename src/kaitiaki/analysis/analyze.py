@@ -157,6 +157,27 @@ def _qualified(
     try:
         qualified = qualify_query(prepared.query, dialect, lookup)
     except Unresolvable:
+        return _with_kaitiaki_rules(statement, sql, engine, dialect, lookup, prepared, findings)
+    mark_star_outputs(stars)
+    return qualified
+
+
+def _with_kaitiaki_rules(
+    statement: StatementTokens,
+    sql: str,
+    engine: Dialect,
+    dialect: str,
+    lookup: SchemaLookup,
+    prepared: Prepared,
+    findings: StatementFindings,
+) -> Qualified | None:
+    """The single-source rule; if a name is still ambiguous, report it and read it as a column.
+
+    The last attempt turns off sqlglot's alias expansion, so ``SELECT a AS b … WHERE b > 1``
+    without a schema keeps every other fact while ``b`` is reported as ``ambiguous_column``.
+    """
+    problem: Unresolvable | None = None
+    for expand_aliases in (True, False):
         retry = prepare(parse_statement(statement, sql, engine))
         if retry.query is None:
             return None
@@ -164,19 +185,27 @@ def _qualified(
         stars = mark_query(retry.query, dialect)
         apply_single_source_rule(retry.query, dialect, lookup)
         try:
-            qualified = qualify_query(retry.query, dialect, lookup)
+            qualified = qualify_query(retry.query, dialect, lookup, expand_alias_refs=expand_aliases)
         except Unresolvable as exc:
-            detail = (
-                f"column {exc.column} cannot be resolved without a schema (more than one table may have it)"
-                if exc.column
-                else f"the query cannot be resolved: {exc}"
-            )
-            findings.unresolved.append(
-                Unresolved("ambiguous_column", detail, _line_of_name(retry.query, exc.column))
-            )
-            return None
-    mark_star_outputs(stars)
-    return qualified
+            problem = exc
+            continue
+        if problem is not None:
+            findings.unresolved.append(_ambiguity(problem, retry.query))
+        mark_star_outputs(stars)
+        return qualified
+    assert problem is not None and prepared.query is not None
+    findings.unresolved.append(_ambiguity(problem, prepared.query))
+    return None
+
+
+def _ambiguity(problem: Unresolvable, query: exp.Expr) -> Unresolved:
+    detail = (
+        f"column {problem.column} cannot be resolved without a schema (an output alias or more than "
+        "one table may have that name)"
+        if problem.column
+        else f"the query cannot be resolved: {problem}"
+    )
+    return Unresolved("ambiguous_column", detail, _line_of_name(query, problem.column))
 
 
 def _line_of_name(query: exp.Expr, name: str | None) -> int | None:

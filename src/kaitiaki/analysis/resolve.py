@@ -153,13 +153,16 @@ def mark_star_outputs(stars: StarMarks) -> None:
                 column.meta[STAR_LINE] = line or 0
 
 
-def qualify_query(query: exp.Query, dialect: str, lookup: SchemaLookup) -> Qualified:
+def qualify_query(
+    query: exp.Query, dialect: str, lookup: SchemaLookup, expand_alias_refs: bool = True
+) -> Qualified:
     """Qualify tables and columns once (stars expanded from the schema); build the scopes."""
     try:
         qualified = qualify(
             query,
             dialect=dialect_of(dialect),
             schema=lookup,
+            expand_alias_refs=expand_alias_refs,
             validate_qualify_columns=False,
             quote_identifiers=False,
             allow_partial_qualification=True,
