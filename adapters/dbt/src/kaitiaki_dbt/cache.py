@@ -39,6 +39,7 @@ from kaitiaki.model import (
     Unresolved,
     Verdict,
 )
+from kaitiaki_dbt.manifest import load_static_json
 
 if TYPE_CHECKING:
     from kaitiaki.gate import Gate
@@ -170,7 +171,7 @@ class VerdictCache:
 def load_entries(path: Path) -> dict[str, Any]:
     """The cache's entries; an absent, unreadable or foreign file is an empty cache."""
     try:
-        data = json.loads(path.read_bytes())
+        data = load_static_json(path.read_bytes())
     except (OSError, ValueError):
         return {}
     if (
