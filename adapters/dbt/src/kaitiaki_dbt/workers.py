@@ -8,6 +8,7 @@ reach the decision log from that worker (the log is safe for concurrent writers)
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor
@@ -38,6 +39,7 @@ def _start(
 ) -> None:
     global _evaluator
     _evaluator = ModelEvaluator(project, Gate(settings, mode=mode, entry_point=entry_point), project_dir)
+    gc.freeze()  # the project stays for the worker's life: keep it out of every collection
 
 
 def _evaluate(task: Task) -> ModelOutcome:
