@@ -22,9 +22,10 @@ from kaitiaki.analysis.index import ScopeIndex, index_select
 from kaitiaki.analysis.names import display_identifier, display_table
 from kaitiaki.analysis.resolve import STAR_LINE, Qualified
 from kaitiaki.analysis.schema import SchemaLookup
-from kaitiaki.analysis.transforms import transform_of
+from kaitiaki.analysis.transforms import AGGREGATE, transform_of
 from kaitiaki.model import Unresolved
 
+Source = exp.Table | Scope | exp.Pivot
 STAR = "*"
 ALIAS_CLAUSES = frozenset({"order", "group", "having", "qualify"})
 # Table functions that only generate rows from their arguments; any other table function reads
@@ -176,10 +177,16 @@ class Flow:
 
     # --- sources ---------------------------------------------------------------------------
 
-    def source_of(self, scope: Scope, name: str) -> tuple[Scope, exp.Table | Scope] | None:
-        """The source ``name`` refers to from ``scope``: its own, else an enclosing one if correlated."""
+    def source_of(self, scope: Scope, name: str) -> tuple[Scope, Source] | None:
+        """The source ``name`` refers to from ``scope``: its own, else an enclosing one if correlated.
+
+        A PIVOT / UNPIVOT alias names the operator's output, which is a source of its own.
+        """
         current: Scope | None = scope
         while current is not None:
+            pivot = next((p for p in current.pivots if p.alias == name), None) if current.pivots else None
+            if pivot is not None:
+                return current, pivot
             source = current.sources.get(name)
             if source is not None:
                 return current, source
@@ -188,8 +195,11 @@ class Flow:
             current = current.parent
         return None
 
-    def known_columns(self, source: exp.Table | Scope) -> list[str] | None:
+    def known_columns(self, source: Source) -> list[str] | None:
         """Canonical column names a source provides, or None when they cannot be known."""
+        if isinstance(source, exp.Pivot):
+            before = self._pivot_input_columns(source)
+            return list(source.output_columns(before)) if before is not None else None
         if isinstance(source, exp.Table):
             if isinstance(source.this, exp.Func):
                 alias = source.args.get("alias")
@@ -276,7 +286,7 @@ class Flow:
             )
         return None
 
-    def _may_have(self, source: exp.Table | Scope, name: str) -> bool:
+    def _may_have(self, source: Source, name: str) -> bool:
         columns = self.known_columns(source)
         return columns is None or name in columns
 
@@ -292,9 +302,64 @@ class Flow:
             return self._struct_origins(column, scope)
         owner, source = found
         name = column.name
+        if isinstance(source, exp.Pivot):
+            return self.pivot_origins(source, name, owner)
         if isinstance(source, exp.Table):
             return self.table_origins(source, name, owner, column)
         return self.derived_origins(source, name, column)
+
+    # --- PIVOT / UNPIVOT -------------------------------------------------------------------
+
+    def _pivot_input(self, pivot: exp.Pivot, owner: Scope) -> exp.Table | Scope | None:
+        """The relation a (UN)PIVOT reads: the table or subquery it is attached to."""
+        relation = pivot.parent
+        for source in owner.sources.values():
+            node = source.expression if isinstance(source, Scope) else source
+            if node is relation or (isinstance(relation, exp.Subquery) and node is relation.unnest()):
+                return source
+        return None
+
+    def _pivot_input_columns(self, pivot: exp.Pivot) -> list[str] | None:
+        relation = pivot.parent
+        if isinstance(relation, exp.Table) and not isinstance(relation.this, exp.Func):
+            columns = self.table_info(relation)[1]
+            return list(columns) if columns is not None else None
+        if isinstance(relation, exp.Subquery):
+            scope = self.qualified.by_expression.get(id(relation.unnest()))
+            if scope is not None:
+                names = self.output_names(scope)
+                return None if names is None or STAR in names else names
+        return None
+
+    def pivot_origins(self, pivot: exp.Pivot, name: str, owner: Scope) -> tuple[Origin, ...]:
+        """An output of PIVOT (aggregated values) or UNPIVOT (the unpivoted columns), or a passthrough."""
+        source = self._pivot_input(pivot, owner)
+        if source is None:
+            return ()
+
+        def column(column_name: str) -> tuple[Origin, ...]:
+            if isinstance(source, exp.Table):
+                return self.table_origins(source, column_name, owner, None)
+            return self.derived_origins(source, column_name, None)
+
+        if pivot.args.get("unpivot"):
+            values = {e.name for e in pivot.expressions if isinstance(e, exp.Identifier)}
+            values |= {i.name for e in pivot.expressions if isinstance(e, exp.Tuple) for i in e.expressions}
+            if name in values:
+                return tuple(o for c in _pivot_field_columns(pivot) for o in column(c))
+            if name in {f.this.name for f in pivot.args.get("fields") or [] if isinstance(f, exp.In)}:
+                return ()
+            return column(name)
+        read = {c.name for e in pivot.expressions for c in e.find_all(exp.Column)}
+        keys = set(_pivot_field_columns(pivot))
+        before = self._pivot_input_columns(pivot)
+        produced = {c.name for c in pivot.args.get("columns") or []}
+        passthrough = name not in read | keys and (
+            name in before if before is not None else name not in produced
+        )
+        if passthrough:
+            return column(name)
+        return tuple(o.through(frozenset({AGGREGATE})) for c in sorted(read) for o in column(c))
 
     def _struct_origins(self, column: exp.Column, scope: Scope) -> tuple[Origin, ...]:
         """``t.s.f``: a field of struct column ``s`` of source ``t`` (sqlglot keeps it as db.table.col)."""
@@ -308,6 +373,8 @@ class Flow:
             )
             return ()
         owner, source = found
+        if isinstance(source, exp.Pivot):
+            return self.pivot_origins(source, column.table, owner)
         if isinstance(source, exp.Table):
             return self.table_origins(source, column.table, owner, column)
         return self.derived_origins(source, column.table, column)
@@ -515,6 +582,8 @@ class Flow:
         if found is None:
             return ()
         owner, source = found
+        if isinstance(source, exp.Pivot):
+            return tuple(o for out in self._pivot_star_outputs(source, owner, None) for o in out.origins)
         if isinstance(source, exp.Table):
             if isinstance(source.this, exp.Func):
                 return self.function_table_origins(source, owner)
@@ -570,13 +639,32 @@ class Flow:
             if found is None:
                 continue
             owner, source = found
-            if isinstance(source, exp.Table):
+            if isinstance(source, exp.Pivot):
+                outputs.extend(self._pivot_star_outputs(source, owner, line))
+            elif isinstance(source, exp.Table):
                 outputs.extend(self._table_star_outputs(source, owner, line))
             elif isinstance(source.expression, (exp.Unnest, exp.Lateral, exp.UDTF)):
                 outputs.append(Output(STAR, self.udtf_origins(source), True))
             else:
                 outputs.extend(Output(o.name, o.origins, True) for o in self.outputs(source))
         return outputs
+
+    def _pivot_star_outputs(self, pivot: exp.Pivot, owner: Scope, line: int | None) -> list[Output]:
+        before = self._pivot_input_columns(pivot)
+        if before is not None:
+            return [
+                Output(n, self.pivot_origins(pivot, n, owner), True) for n in pivot.output_columns(before)
+            ]
+        self.report(
+            "star_without_schema",
+            "* over a PIVOT / UNPIVOT of a relation whose columns are not in the schema",
+            line,
+        )
+        source = self._pivot_input(pivot, owner)
+        origins: tuple[Origin, ...] = ()
+        if isinstance(source, exp.Table):
+            origins = (Origin(self.table_name(source), STAR),)
+        return [Output(STAR, origins, True)]
 
     def _table_star_outputs(self, table: exp.Table, owner: Scope, line: int | None) -> list[Output]:
         if isinstance(table.this, exp.Func):
@@ -596,6 +684,19 @@ class Flow:
             )
             return [Output(STAR, (Origin(name, STAR),), True)]
         return [Output(c, (Origin(name, self.column_name(c)),), True) for c in columns]
+
+
+def _pivot_field_columns(pivot: exp.Pivot) -> list[str]:
+    """PIVOT: the FOR column; UNPIVOT: the columns listed in IN (…)."""
+    names: list[str] = []
+    for field in pivot.args.get("fields") or []:
+        if not isinstance(field, exp.In):
+            continue
+        if pivot.args.get("unpivot"):
+            names.extend(c.name for e in field.expressions for c in e.find_all(exp.Column))
+        elif isinstance(field.this, exp.Column):
+            names.append(field.this.name)
+    return names
 
 
 def lambda_variable(column: exp.Column) -> bool:
