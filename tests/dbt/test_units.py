@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+import sqlglot
 from kaitiaki_dbt.dialects import adapter_dialect
 from kaitiaki_dbt.jobs import kaitiaki_meta, model_job
 from kaitiaki_dbt.manifest import DbtProject, model_ancestors, model_descendants, topological_order
 from kaitiaki_dbt.runner import split_dbt_args
+from kaitiaki_dbt.schema import StarExpander, output_columns, qualified_names
 from kaitiaki_dbt.summary import exclusion_selectors
 
 from kaitiaki.config import Settings
@@ -154,3 +156,46 @@ def test_model_job_reads_purpose_destination_dialect_and_upstream() -> None:
         model("n"), adapter_type="redshift", settings=Settings(default_destination=Destination("shared"))
     )
     assert default.destination.kind == "shared" and default.dialect == "redshift" and default.purpose is None
+
+
+SCHEMA = {"db.main.t": {"k": "", "a": ""}, "db.main.u": {"k": "", "b": ""}}
+OUTPUT_CASES = [
+    ('select * from "db"."main"."t"', ["k", "a"]),
+    ("with s as (select k, a as x from db.main.t) select * from s", ["k", "x"]),
+    (
+        "with s as (select * from db.main.t) select s.*, u.b from s join db.main.u as u on s.k = u.k",
+        ["k", "a", "b"],
+    ),
+    ("select * from db.main.t, db.main.u", ["k", "a", "k", "b"]),
+    ("select * from (select a, 1 as one from db.main.t) as q", ["a", "one"]),
+    ("select a from db.main.t union all select b from db.main.u", ["a"]),
+    ("select k, count(*) from db.main.t group by k", ["k", "COUNT(*)"]),
+]
+
+
+@pytest.mark.parametrize(("sql", "expected"), OUTPUT_CASES)
+def test_output_columns_agree_with_sqlglot_qualify(sql: str, expected: list[str]) -> None:
+    """The direct star expansion must name exactly what sqlglot's optimizer names."""
+    query = sqlglot.parse_one(sql, dialect="duckdb")
+    assert StarExpander(SCHEMA, "duckdb").names(query, {}) == expected
+    assert output_columns(sql, "duckdb", SCHEMA) == expected
+    if "count" not in sql:
+        assert qualified_names(sqlglot.parse_one(sql, dialect="duckdb"), SCHEMA, "duckdb") == expected
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "select * exclude (a) from db.main.t",
+        "select * from db.main.t join db.main.u using (k)",
+        "select * from db.main.t natural join db.main.u",
+        "select columns('a.*') from db.main.t",
+        "select * from db.main.unknown",
+    ],
+)
+def test_direct_expansion_steps_aside_when_unsure(sql: str) -> None:
+    assert StarExpander(SCHEMA, "duckdb").names(sqlglot.parse_one(sql, dialect="duckdb"), {}) is None
+
+
+def test_a_star_over_an_unknown_relation_has_no_output_columns() -> None:
+    assert output_columns("select * from db.main.unknown", "duckdb", SCHEMA) is None

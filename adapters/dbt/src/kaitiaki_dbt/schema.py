@@ -20,6 +20,7 @@ from sqlglot import exp
 from sqlglot.errors import SqlglotError
 from sqlglot.optimizer.qualify import qualify
 
+from kaitiaki.analysis.names import normalise_table_name
 from kaitiaki.analysis.schema import Schema, SchemaLookup
 from kaitiaki_dbt.manifest import RELATION_TYPES, DbtProject, Node, properties_file
 
@@ -92,7 +93,9 @@ def output_columns(sql: str, dialect: str, schema: Schema) -> list[str] | None:
 
     None when they cannot be known (unparseable SQL, or a star over a relation whose columns are
     unknown); callers then fall back to catalog or declared columns. An unaliased expression is
-    named by its SQL text, as the analysis names it.
+    named by its SQL text, as the analysis names it. The usual dbt shapes (stars over CTEs, over
+    subqueries and over the relations of ``schema``) are expanded directly; anything else goes
+    through sqlglot's qualify.
     """
     try:
         statements = [s for s in sqlglot.parse(sql, dialect=dialect) if s is not None]
@@ -101,26 +104,105 @@ def output_columns(sql: str, dialect: str, schema: Schema) -> list[str] | None:
     if not statements or not isinstance(statements[-1], exp.Query):
         return None
     query = statements[-1]
-    if any(_is_star(e) for e in query.selects):
-        try:
-            query = qualify(
-                query,
-                dialect=dialect,
-                schema=SchemaLookup(schema, dialect),
-                validate_qualify_columns=False,
-                quote_identifiers=False,
-            )
-        except SqlglotError:
-            return None
-        if not isinstance(query, exp.Query) or any(_is_star(e) for e in query.selects):
-            return None
-    return [e.alias_or_name or e.sql(dialect=dialect) for e in query.selects]
+    names = StarExpander(schema, dialect).names(query, {})
+    return names if names is not None else qualified_names(query, schema, dialect)
+
+
+def qualified_names(query: exp.Query, schema: Schema, dialect: str) -> list[str] | None:
+    try:
+        qualified = qualify(
+            query,
+            dialect=dialect,
+            schema=SchemaLookup(schema, dialect),
+            validate_qualify_columns=False,
+            quote_identifiers=False,
+        )
+    except SqlglotError:
+        return None
+    if not isinstance(qualified, exp.Query) or any(_is_star(e) for e in qualified.selects):
+        return None
+    return [projection_name(e, dialect) for e in qualified.selects]
+
+
+def projection_name(projection: exp.Expr, dialect: str) -> str:
+    """An output column's name: its alias, the column it is, else its SQL text."""
+    if isinstance(projection, exp.Alias):
+        return projection.alias
+    if isinstance(projection, exp.Column):
+        return projection.name
+    return projection.sql(dialect=dialect)
 
 
 def _is_star(expression: exp.Expr) -> bool:
     return isinstance(expression, exp.Star) or (
         isinstance(expression, exp.Column) and isinstance(expression.this, exp.Star)
     )
+
+
+class StarExpander:
+    """Output names of simple queries without sqlglot's optimizer; None whenever unsure."""
+
+    def __init__(self, schema: Schema, dialect: str) -> None:
+        self.schema = schema
+        self.dialect = dialect
+
+    def names(self, query: exp.Expr, ctes: Mapping[str, list[str]]) -> list[str] | None:
+        if isinstance(query, exp.SetOperation):
+            return self.names(query.left, ctes)
+        if not isinstance(query, exp.Select):
+            return None
+        known = dict(ctes)
+        for cte in query.ctes:
+            cte_names = self.names(cte.this, known)
+            if cte_names is None:
+                return None
+            known[cte.alias_or_name] = cte_names
+        sources = self.sources(query, known)
+        if sources is None:
+            return None
+        out: list[str] = []
+        for projection in query.selects:
+            expanded = self.projection(projection, sources)
+            if expanded is None:
+                return None
+            out.extend(expanded)
+        return out
+
+    def projection(self, projection: exp.Expr, sources: Mapping[str, list[str]]) -> list[str] | None:
+        """The names one projection yields; None for star modifiers and DuckDB's COLUMNS()."""
+        if isinstance(projection, exp.Star):
+            plain = not any(projection.args.values())
+            return [name for names in sources.values() for name in names] if plain else None
+        if isinstance(projection, exp.Column) and isinstance(projection.this, exp.Star):
+            return sources.get(projection.table) if not any(projection.this.args.values()) else None
+        if projection.find(exp.Columns) is not None:
+            return None
+        return [projection_name(projection, self.dialect)]
+
+    def sources(self, query: exp.Select, ctes: Mapping[str, list[str]]) -> dict[str, list[str]] | None:
+        """Alias → output names of every FROM and JOIN source, in order."""
+        from_ = query.args.get("from_") or query.args.get("from")
+        joins = query.args.get("joins") or []
+        if from_ is None or any(j.args.get("using") or j.method or j.kind == "NATURAL" for j in joins):
+            return None
+        out: dict[str, list[str]] = {}
+        for source in [from_.this, *(j.this for j in joins)]:
+            names = self.source_names(source, ctes)
+            if names is None or source.alias_or_name in out:
+                return None
+            out[source.alias_or_name] = names
+        return out
+
+    def source_names(self, source: exp.Expr, ctes: Mapping[str, list[str]]) -> list[str] | None:
+        if isinstance(source, exp.Subquery):
+            return self.names(source.this, ctes)
+        if not isinstance(source, exp.Table) or not isinstance(source.this, exp.Identifier):
+            return None
+        if not source.args.get("db") and source.name in ctes:
+            return ctes[source.name]
+        written = ".".join(part.sql(dialect=self.dialect) for part in source.parts)
+        columns = self.schema.get(normalise_table_name(written, self.dialect))
+        return list(columns) if columns else None
 
 
 def meta_entry(node: Node) -> dict[str, Any]:
