@@ -13,7 +13,14 @@ from tests.airflow.conftest import airflow_env
 
 pytestmark = pytest.mark.airflow
 
-HEAVY_MODULES = ("kaitiaki.gate", "kaitiaki.engine", "sqlglot", "regorus", "kaitiaki_airflow.gates")
+HEAVY_MODULES = (
+    "kaitiaki",
+    "kaitiaki.gate",
+    "sqlglot",
+    "regorus",
+    "kaitiaki_airflow.gates",
+    "kaitiaki_airflow.tasks",
+)
 
 
 def test_the_distribution_declares_the_airflow_policy_entry_point() -> None:
