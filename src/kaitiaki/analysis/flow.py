@@ -420,7 +420,7 @@ class Flow:
         if isinstance(expression, (exp.Unnest, exp.Lateral)) or (
             isinstance(expression, exp.UDTF) and not isinstance(expression, exp.Subquery)
         ):
-            return self.udtf_origins(scope)
+            return () if _position_column(expression, name) else self.udtf_origins(scope)
         names = self.output_names(scope)
         if names is None:
             return ()
@@ -684,6 +684,18 @@ class Flow:
             )
             return [Output(STAR, (Origin(name, STAR),), True)]
         return [Output(c, (Origin(name, self.column_name(c)),), True) for c in columns]
+
+
+def _position_column(udtf: exp.Expr, name: str) -> bool:
+    """The element position of ``posexplode`` / ``UNNEST … WITH OFFSET``: a number, not a value."""
+    offset = udtf.args.get("offset")
+    if isinstance(offset, exp.Identifier) and offset.name == name:
+        return True
+    if isinstance(udtf, exp.Lateral) and isinstance(udtf.this, exp.Posexplode):
+        alias = udtf.args.get("alias")
+        columns = alias.columns if isinstance(alias, exp.TableAlias) else []
+        return bool(columns) and columns[0].name == name
+    return False
 
 
 def _pivot_field_columns(pivot: exp.Pivot) -> list[str]:
