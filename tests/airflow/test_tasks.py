@@ -72,8 +72,16 @@ def test_sql_tasks_are_those_with_a_sql_template_field() -> None:
 
 
 def test_statements_are_joined_once_without_empty_ones() -> None:
-    text = combined_sql(["select 1;", ["select 2 ;", "  ", "select 3"]], where="task d.t")
-    assert text == "select 1;\nselect 2;\nselect 3"
+    text = combined_sql(["select 1;", ["select 2 ;", "  ", "select 3 -- the last"]], where="task d.t")
+    assert text == "select 1\n;\nselect 2\n;\nselect 3 -- the last"
+
+
+def test_a_trailing_comment_cannot_swallow_the_next_statement() -> None:
+    from kaitiaki.analysis import analyze_sql
+
+    text = combined_sql(["select a from t -- first", "select b from u"], where="task d.t")
+    facts = analyze_sql(text, dialect="duckdb", schema={"t": {"a": "int"}, "u": {"b": "int"}})
+    assert [s.kind for s in facts.statements] == ["select", "select"] and not facts.errors
 
 
 def test_sql_that_is_not_text_fails_closed_naming_the_task() -> None:
@@ -92,9 +100,9 @@ def test_only_literal_sql_is_checked_at_parse_time() -> None:
         mapped = SQLExecuteQueryOperator.partial(task_id="mapped", conn_id="c").expand(
             sql=["select 1", "select 2"]
         )
-    assert static_sql(literal) == "select a from t;\nselect 2"
+    assert static_sql(literal) == "select a from t\n;\nselect 2"
     assert static_sql(jinja) is None and static_sql(comment) is None and static_sql(unresolved_file) is None
-    assert static_sql(mapped) == "select 1;\nselect 2"
+    assert static_sql(mapped) == "select 1\n;\nselect 2"
 
 
 def test_mapped_sql_comes_from_the_expand_arguments() -> None:

@@ -19,6 +19,7 @@ from kaitiaki_airflow.sqlfields import sql_fields
 JINJA_MARKERS = ("{{", "{%", "{#")
 PARAM_KEYS = ("purpose", "destination", "dialect", "agency", "tags")
 PURPOSE_TAG = "purpose:"
+STATEMENT_SEPARATOR = "\n;\n"
 DEFAULT_OWNER = "airflow"
 
 
@@ -32,7 +33,11 @@ def sql_values(task: Any) -> list[Any]:
 
 
 def combined_sql(values: Iterable[Any], *, where: str) -> str:
-    """One SQL text from the fields' values (a string or a list of statements each)."""
+    """One SQL text from the fields' values (a string or a list of statements each).
+
+    Each separator sits on a line of its own, so a statement ending in a ``--`` comment cannot
+    swallow it.
+    """
     statements: list[str] = []
     for value in values:
         if value is None:
@@ -45,7 +50,7 @@ def combined_sql(values: Iterable[Any], *, where: str) -> str:
                 hint="pass SQL as a string, a list of strings or a .sql template file.",
             )
         statements += [p.strip().rstrip(";").rstrip() for p in parts if p.strip().rstrip(";").strip()]
-    return ";\n".join(statements)
+    return STATEMENT_SEPARATOR.join(statements)
 
 
 def static_sql(task: Any) -> str | None:
