@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from sqlglot import exp
 
 from kaitiaki.analysis.flow import STAR, Flow, Output
-from kaitiaki.analysis.names import display_identifier
+from kaitiaki.analysis.names import dialect_of, display_identifier
 from kaitiaki.analysis.transforms import NONE, ordered
 from kaitiaki.analysis.uses import WRITE, Reference
 from kaitiaki.model import ColumnRef, LineageEdge
@@ -77,7 +77,5 @@ def _target_names(flow: Flow, outputs: list[Output], target: Target) -> list[str
 
 def canonical_columns(identifiers: list[exp.Identifier], dialect: str) -> list[str]:
     """Target column identifiers written in the statement, normalised as the dialect resolves them."""
-    from kaitiaki.analysis.names import dialect_of
-
     normaliser = dialect_of(dialect)
     return [normaliser.normalize_identifier(identifier.copy()).name for identifier in identifiers]
