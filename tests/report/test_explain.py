@@ -164,3 +164,11 @@ def test_count_star_is_not_taken_for_a_projected_star() -> None:
     marks = marks_on(line, ["cms.clients.full_name"], line)
     assert [m.start for m in marks] == [line.index("c.*") + 2]
     assert marks_on("select count(*) from t", ["t.nhi"], "select count(*) from t") == ()
+
+
+def test_an_airflow_job_without_a_source_path_names_its_dag_file() -> None:
+    verdict = e3_verdict()
+    job = replace(verdict.job, source=SourceLocation(path=None), meta={"dag_file": "dags/extract.py"})
+    text = explain(replace(verdict, job=job), color=False)
+    assert "file dags/extract.py" in text
+    assert "file (none)" not in text

@@ -70,7 +70,7 @@ def job_context(verdict: Verdict) -> str:
     destination = f"{job.destination.kind}/{job.destination.region}"
     parts = [
         f"{job.kind} {job.name}",
-        f"file {job.source.path or '(none)'}",
+        f"file {job.source.path or job.meta.get('dag_file') or '(none)'}",
         f"purpose {job.purpose or '(none declared)'}",
         f"destination {destination}",
         f"owner {job.owner or '(none)'}",
