@@ -266,4 +266,7 @@ def _target(prepared: Prepared, table: exp.Table | None, dialect: str, lookup: S
         known = lookup.table_columns(table)
         columns = list(known) if known is not None else None
     name = display_table(table, dialect) if table is not None else None
-    return Target(table=name, columns=columns, writes=prepared.writes)
+    known = lookup.table_columns(table) if table is not None and prepared.kind == "merge" else None
+    return Target(
+        table=name, columns=columns, writes=prepared.writes, known=list(known) if known is not None else None
+    )

@@ -15,6 +15,7 @@ from sqlglot import exp
 
 from kaitiaki.analysis.flow import STAR, Flow, Output
 from kaitiaki.analysis.names import dialect_of, display_identifier
+from kaitiaki.analysis.statements import POSITIONAL
 from kaitiaki.analysis.transforms import NONE, ordered
 from kaitiaki.analysis.uses import WRITE, Reference
 from kaitiaki.model import ColumnRef, LineageEdge
@@ -29,6 +30,7 @@ class Target:
     table: str | None
     columns: list[str] | None = None  # canonical names, positional; None → by output name
     writes: bool = False
+    known: list[str] | None = None  # the target table's columns from the schema, if listed
 
 
 def output_column(name: str, dialect: str) -> str:
@@ -61,7 +63,7 @@ def statement_lineage(
 
 def _target_names(flow: Flow, outputs: list[Output], target: Target) -> list[str]:
     dialect = flow.dialect
-    by_name = [output_column(o.name, dialect) for o in outputs]
+    by_name = [_positional(flow, o.name, target) or output_column(o.name, dialect) for o in outputs]
     if target.columns is None or any(o.name == STAR for o in outputs):
         return by_name
     if len(target.columns) != len(outputs):
@@ -73,6 +75,22 @@ def _target_names(flow: Flow, outputs: list[Output], target: Target) -> list[str
         )
         return by_name
     return [output_column(c, dialect) for c in target.columns]
+
+
+def _positional(flow: Flow, name: str, target: Target) -> str | None:
+    """MERGE … INSERT VALUES (…) without a column list: the n-th column of the target, if known."""
+    if not name.startswith(POSITIONAL):
+        return None
+    position = int(name[len(POSITIONAL) :])
+    if target.known is not None and position < len(target.known):
+        return output_column(target.known[position], flow.dialect)
+    flow.report(
+        "unknown_column",
+        f"values are inserted into {target.table} without naming its columns, and the schema does not "
+        "list them; which value lands where cannot be known",
+        None,
+    )
+    return STAR
 
 
 def canonical_columns(identifiers: list[exp.Identifier], dialect: str) -> list[str]:

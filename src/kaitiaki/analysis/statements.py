@@ -19,6 +19,7 @@ from sqlglot import exp
 MERGE_JOIN = "merge"
 JOIN_KIND_META = "kaitiaki_join_kind"
 NO_OUTPUT = "_kaitiaki_no_output"
+POSITIONAL = "_kaitiaki_position_"  # an output that lands in the target's n-th column
 
 # Statements that move no column data: recorded, nothing to analyse.
 _HARMLESS: dict[type[exp.Expr], str] = {
@@ -276,8 +277,12 @@ def _merge_action(then: exp.Expr | None, source: exp.Expr) -> list[exp.Expr] | N
                 _named(value, _identifier(name))
                 for name, value in zip(names.expressions, values.expressions, strict=True)
             ]
-        if isinstance(values, exp.Tuple):
-            return None  # INSERT VALUES without a column list: positions kaitiaki cannot name
+        if isinstance(values, exp.Tuple) and names is None:
+            # INSERT VALUES without a column list: the target's columns by position (lineage)
+            return [
+                _named(value, exp.to_identifier(f"{POSITIONAL}{position}", quoted=True))
+                for position, value in enumerate(values.expressions)
+            ]
     return None
 
 
