@@ -270,6 +270,31 @@ VERDICTS: dict[str, str] = {
     "unresolved:tsql-ambiguous": ("kaitiaki right: as above."),
     "unresolved:spark-ambiguous": ("kaitiaki right: as above."),
     "writes:duckdb-create-table-as": ("kaitiaki right: `* EXCLUDE (nhi)` expanded without `nhi`."),
+    "matrix:snowflake-recursive-cte": (
+        "kaitiaki right: the recursive CTE's `nhi` is resolved to `health.patients`; sqllineage "
+        "adds an edge from the CTE itself (`r.nhi`), which is not a table."
+    ),
+    "matrix:bigquery-recursive-cte": (
+        "kaitiaki right: the recursive CTE's `nhi` is resolved to `health.patients`; sqllineage "
+        "adds an edge from the CTE itself (`r.nhi`), which is not a table."
+    ),
+    "matrix:duckdb-recursive-cte": (
+        "kaitiaki right: the recursive CTE's `nhi` is resolved to `health.patients`; sqllineage "
+        "adds an edge from the CTE itself (`r.nhi`), which is not a table."
+    ),
+    "matrix:spark-recursive-cte": (
+        "kaitiaki right: the recursive CTE's `nhi` is resolved to `health.patients`; sqllineage "
+        "adds an edge from the CTE itself (`r.nhi`), which is not a table."
+    ),
+    "matrix:tsql-recursive-cte-implicit": (
+        "kaitiaki right: the recursive CTE's `nhi` is resolved to `health.patients`; sqllineage "
+        "adds an edge from the CTE itself (`r.nhi`), which is not a table."
+    ),
+    "matrix:duckdb-lateral-and-cross": _COUNT_STAR,
+    "matrix:tsql-window": _WINDOW_KEYS,
+    "matrix:duckdb-window": _WINDOW_KEYS,
+    "matrix:spark-window": _WINDOW_KEYS,
+    "matrix:tsql-aggregates": _COUNT_STAR,
 }
 
 

@@ -13,9 +13,8 @@ from __future__ import annotations
 from sqlglot import exp
 from sqlglot.optimizer.scope import Scope
 
-from kaitiaki.analysis.flow import Flow, first_line, line_of, walk_scope
+from kaitiaki.analysis.flow import Flow, first_line, line_of
 from kaitiaki.analysis.statements import JOIN_KIND_META
-from kaitiaki.analysis.uses import clause_columns
 from kaitiaki.model import ColumnRef, JoinFact
 
 SideKey = tuple[int, str]
@@ -81,15 +80,18 @@ def _negated(node: exp.Expr) -> bool:
 def _side_keys(flow: Flow, scope: Scope, side: exp.Expr) -> tuple[set[SideKey], bool]:
     """Which relations one side of an equality reads, and whether it reads a subquery."""
     keys: set[SideKey] = set()
-    for column, _ in clause_columns(side, scope.expression):
-        if isinstance(column, exp.Column) and column.table:
-            found = flow.source_of(scope, column.table)
+    subquery = False
+    stack = [side]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, exp.Column):
+            found = flow.source_of(scope, node.table) if node.table else None
             if found is not None:
-                keys.add((id(found[0]), column.table))
-    subquery = any(
-        node is not side and isinstance(node, (exp.Select, exp.SetOperation))
-        for node in walk_scope(side, scope.expression)
-    ) or isinstance(side, (exp.Select, exp.SetOperation))
+                keys.add((id(found[0]), node.table))
+        elif isinstance(node, (exp.Select, exp.SetOperation)):
+            subquery = True
+        else:
+            stack.extend(node.iter_expressions())
     return keys, subquery
 
 
