@@ -281,7 +281,9 @@ def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "--import":
         print(json.dumps(import_only(sys.argv[2] == "stub")))
         return
-    text = report(measure())
+    from measure import memory_line
+
+    text = report(measure()) + f"{memory_line()}\n"
     RESULTS.parent.mkdir(exist_ok=True)
     RESULTS.write_text(text, encoding="utf-8")
     print(text)

@@ -576,7 +576,9 @@ def main() -> int:
     comparisons = [c for c in (compare(case) for case in cases) if c is not None]
     print(file=sys.stderr)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    text = report(timings, comparisons, len(cases))
+    from measure import memory_line
+
+    text = report(timings, comparisons, len(cases)) + f"\n{memory_line()}\n"
     RESULTS.write_text(text, encoding="utf-8")
     print(text)
     unjudged = [c.name for c in comparisons if not c.agrees and c.name not in VERDICTS]

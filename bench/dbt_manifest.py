@@ -24,6 +24,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from gen_manifest import write  # noqa: E402
+from measure import memory_line  # noqa: E402
 
 WORK = HERE / ".cache" / "dbt_manifest"
 RESULTS = HERE / "results" / "dbt.md"
@@ -129,6 +130,8 @@ def main() -> int:
         "hook, which is why the decision log's fsyncs show in the warm figure when it is on. CPU time "
         "does not depend on what else the shared machine is doing: on 2 idle cores the cold wall time "
         "is about half the cold CPU time plus start-up (worker processes share the waves).",
+        "",
+        memory_line(),
         "",
     ]
     RESULTS.parent.mkdir(exist_ok=True)

@@ -173,7 +173,9 @@ def main() -> int:
         "Appends from several processes serialise on the lock, so the 8-process rate is bounded by "
         "fsync latency, not by the number of writers; per-append latency grows with waiting.",
     ]
-    text = "\n".join(lines) + "\n"
+    from measure import memory_line
+
+    text = "\n".join([*lines, "", memory_line()]) + "\n"
     RESULTS.parent.mkdir(exist_ok=True)
     RESULTS.write_text(text, encoding="utf-8")
     print(text, end="")

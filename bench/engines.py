@@ -164,7 +164,9 @@ def main() -> None:
                     f"{name} {label}: median {statistics.median(samples):.3f} ms, p95 {p95:.3f} ms",
                     flush=True,
                 )
-    report = render(rows)
+    from measure import memory_line
+
+    report = render(rows) + f"\n{memory_line()}\n"
     print(report)
     out = ROOT / "bench" / "results" / "engines.md"
     out.write_text(report)
