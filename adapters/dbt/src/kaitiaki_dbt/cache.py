@@ -6,7 +6,8 @@ its lineage carries), and a run-wide part:
 kaitiaki.yaml and the schema file it names, the policy revision, the installed plugins, the mode
 and today's date (purposes and waivers expire by the day). Change any of them and the model is
 decided afresh; nothing else can change a decision. A cache hit is still reported to the
-``kaitiaki_decision_made`` hook, so the decision log records every check.
+``kaitiaki_decision_made`` hook, so the decision log records every check. A block because the
+policy engine gave no answer (SYS-02) is never cached: the next run asks the engine again.
 
 The file lives beside the manifest (``target/kaitiaki-cache.json``), is written atomically and
 is ignored when unreadable. It is trusted like the manifest beside it: a CI job that restores
@@ -48,6 +49,7 @@ if TYPE_CHECKING:
 CACHE_NAME = "kaitiaki-cache.json"
 FORMAT = 1
 KEEP_DAYS = 30
+ENGINE_UNAVAILABLE = "SYS-02"
 
 
 def digest(value: Any) -> str:
@@ -143,6 +145,8 @@ class VerdictCache:
         return outcome
 
     def put(self, key: str, outcome: ModelOutcome) -> None:
+        if not worth_keeping(outcome):
+            return
         self.entries[self.full_key(key)] = {
             "used": self.today,
             "verdict": verdict_to_dict(outcome.verdict),
@@ -166,6 +170,13 @@ class VerdictCache:
         except OSError:
             return
         self.dirty = False
+
+
+def worth_keeping(outcome: ModelOutcome) -> bool:
+    """False for a block because the engine gave no answer (SYS-02): that is no decision of the
+    policies, and replaying it would keep the model blocked after the engine has recovered."""
+    verdict = outcome.verdict
+    return verdict is None or all(v.rule != ENGINE_UNAVAILABLE for v in verdict.decision.violations)
 
 
 def load_entries(path: Path) -> dict[str, Any]:

@@ -1,0 +1,298 @@
+"""Run failing jobs through each real entry point and record what happened to each.
+
+``kaitiaki check`` and ``kaitiaki dbt check|build`` run in-process through the real CLI; dbt is
+real dbt-core with dbt-duckdb on a tiny project; the Airflow guard runs in real Airflow 3
+(``DagBag`` → ``dag.test()``) through the Airflow tests' own harness (``tests/airflow``). Each
+entry point is given every failure it applies to, grouped by configuration so that one dbt
+invocation or one Airflow DAG covers every failure that shares a kaitiaki.yaml.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+
+import duckdb
+
+from tests.airflow.conftest import Scenario
+from tests.airflow.warehouse import build_warehouse, query
+from tests.e2e.cli_runner import CliResult, run_cli
+from tests.reliability.faults import Failure, Outcome, decision_records, sql_for, write_config
+
+CONTROL = "control"
+DBT_PROJECT_NAME = "reliability"
+DBT_ENV = "RELIABILITY_DUCKDB"
+AIRFLOW_CONN = "nz_social_duckdb"
+RUN_TIME_TEMPLATE = "\n-- {{ 'rendered when the task runs' }}"
+
+DBT_PROJECT_YML = f"""name: {DBT_PROJECT_NAME}
+version: "1.0.0"
+config-version: 2
+profile: {DBT_PROJECT_NAME}
+model-paths: ["models"]
+models:
+  {DBT_PROJECT_NAME}:
+    +materialized: table
+"""
+DBT_PROFILES_YML = f"""{DBT_PROJECT_NAME}:
+  target: dev
+  outputs:
+    dev:
+      type: duckdb
+      path: "{{{{ env_var('{DBT_ENV}') }}}}"
+      threads: 1
+"""
+DBT_SOURCES_YML = """version: 2
+sources:
+  - {name: msd, schema: msd, tables: [{name: clients}]}
+  - {name: health, schema: health, tables: [{name: patients}]}
+  - {name: stats, schema: stats, tables: [{name: spine}]}
+"""
+
+DAG_FILE = '''"""Fail-closed matrix: one task per failing job under this folder's kaitiaki.yaml."""
+
+import json
+import os
+from datetime import datetime
+from pathlib import Path
+
+from airflow.providers.common.sql.operators.sql import SQLExecuteQueryOperator
+from airflow.sdk import DAG
+
+SPEC = json.loads((Path(__file__).parent / "tasks.json").read_text(encoding="utf-8"))
+
+
+def mark_execution(context):
+    """The DAG author's own pre-execute hook: runs only after kaitiaki let the task through."""
+    task = context["task"]
+    Path(os.environ["KT_MARKERS"], f"{task.dag_id}.{task.task_id}").write_text("ran", encoding="utf-8")
+
+
+with DAG(SPEC["dag_id"], schedule=None, start_date=datetime(2026, 1, 1), default_args={"retries": 0}):
+    for task_id, sql in SPEC["tasks"].items():
+        SQLExecuteQueryOperator(task_id=task_id, conn_id=SPEC["conn_id"], sql=sql, pre_execute=mark_execution)
+'''
+
+
+def by_config(failures: Iterable[Failure]) -> dict[str, list[Failure]]:
+    groups: dict[str, list[Failure]] = {}
+    for failure in failures:
+        groups.setdefault(failure.config, []).append(failure)
+    return groups
+
+
+def job_name(failure: Failure) -> str:
+    """The model or task a failure is tried on: its own SQL, or the control job under its config."""
+    return failure.id if failure.is_sql_row else CONTROL
+
+
+def combined(result: CliResult) -> str:
+    return result.stdout + result.stderr
+
+
+def allowed_somewhere(records: Sequence[dict[str, object]]) -> bool:
+    return any(isinstance(r.get("result"), dict) and r["result"].get("allow") is True for r in records)
+
+
+# --- kaitiaki check ---------------------------------------------------------------------------
+
+
+def run_check(root: Path, failures: Iterable[Failure], opa_urls: dict[str, str]) -> dict[str, Outcome]:
+    """``kaitiaki check jobs/<id>.sql --config …`` per failure, each in a folder of its own."""
+    outcomes: dict[str, Outcome] = {}
+    for failure in failures:
+        folder = root / "check" / failure.id
+        config = write_config(folder, failure.config, opa_urls)
+        relative = f"jobs/{failure.id}.sql"
+        (folder / "jobs").mkdir()
+        (folder / relative).write_text(sql_for(failure.sql) + "\n", encoding="utf-8")
+        result = run_cli(["check", relative, "--config", str(config)], cwd=folder)
+        records = decision_records(folder, f"sql:{relative}")
+        outcomes[failure.id] = Outcome(
+            ran=result.exit_code == 0 or allowed_somewhere(records),
+            output=combined(result),
+            records=records,
+            exit_code=result.exit_code,
+        )
+    return outcomes
+
+
+# --- kaitiaki dbt check | build ---------------------------------------------------------------
+
+
+def write_dbt_project(folder: Path, failures: Iterable[Failure]) -> Path:
+    """The tiny project: the control model and one model per failing SQL, over three sources."""
+    models = folder / "models"
+    models.mkdir(parents=True)
+    (folder / "dbt_project.yml").write_text(DBT_PROJECT_YML, encoding="utf-8")
+    (folder / "profiles.yml").write_text(DBT_PROFILES_YML, encoding="utf-8")
+    (models / "sources.yml").write_text(DBT_SOURCES_YML, encoding="utf-8")
+    for failure in failures:
+        (models / f"{job_name(failure)}.sql").write_text(
+            sql_for(failure.sql, dbt=True) + "\n", encoding="utf-8"
+        )
+    return folder
+
+
+@contextlib.contextmanager
+def dbt_database(path: Path) -> Iterator[Path]:
+    """Point the project's profile at ``path`` (a fresh warehouse) for one invocation."""
+    before = os.environ.get(DBT_ENV)
+    os.environ[DBT_ENV] = str(build_warehouse(path))
+    try:
+        yield path
+    finally:
+        if before is None:
+            os.environ.pop(DBT_ENV, None)
+        else:
+            os.environ[DBT_ENV] = before
+
+
+def built_models(database: Path) -> set[str]:
+    """Models dbt materialised (dbt-duckdb's default schema ``main``). Not read-only: dbt-duckdb
+    may still hold its connection in this process, with another configuration."""
+    connection = duckdb.connect(str(database))
+    try:
+        rows = connection.execute(
+            "select table_name from information_schema.tables where table_schema = 'main'"
+        ).fetchall()
+    finally:
+        connection.close()
+    return {str(name) for (name,) in rows}
+
+
+def run_dbt(
+    project: Path, root: Path, failures: Iterable[Failure], command: str, opa_urls: dict[str, str]
+) -> dict[str, Outcome]:
+    """``kaitiaki dbt check|build`` once per configuration, selecting its failing models and the control."""
+    outcomes: dict[str, Outcome] = {}
+    for kind, rows in by_config(failures).items():
+        folder = root / f"dbt-{command}" / kind
+        config = write_config(folder, kind, opa_urls)
+        models = sorted({CONTROL, *(job_name(f) for f in rows)})
+        args = ["dbt", command, "--config", str(config), "--project-dir", str(project)]
+        args += ["--profiles-dir", str(project), "--target-path", str(folder / "target"), "--select", *models]
+        with dbt_database(folder / "warehouse.duckdb") as database:
+            result = run_cli(args, cwd=folder)
+            built = built_models(database)
+        for failure in rows:
+            records = decision_records(folder, f"dbt:model.{DBT_PROJECT_NAME}.{job_name(failure)}")
+            ran = job_name(failure) in built if command == "build" else allowed_somewhere(records)
+            outcomes[failure.id] = Outcome(
+                ran=ran or result.exit_code == 0,
+                output=combined(result),
+                records=records,
+                exit_code=result.exit_code,
+            )
+        outcomes[f"{CONTROL}@{kind}"] = Outcome(
+            ran=CONTROL in built
+            if command == "build"
+            else allowed_somewhere(decision_records(folder, f"dbt:model.{DBT_PROJECT_NAME}.{CONTROL}")),
+            output=combined(result),
+            exit_code=result.exit_code,
+        )
+    return outcomes
+
+
+def run_dbt_manifest_check(root: Path, failure: Failure, manifest_text: str) -> Outcome:
+    """``kaitiaki dbt check --manifest`` on a manifest file with the given content."""
+    folder = root / "dbt-manifest" / failure.id
+    config = write_config(folder, failure.config, {})
+    manifest = folder / "target" / "manifest.json"
+    manifest.parent.mkdir(parents=True)
+    manifest.write_text(manifest_text, encoding="utf-8")
+    result = run_cli(["dbt", "check", "--config", str(config), "--manifest", str(manifest)], cwd=folder)
+    records = decision_records(folder, f"dbt:model.{DBT_PROJECT_NAME}.{CONTROL}")
+    return Outcome(
+        ran=result.exit_code == 0 or allowed_somewhere(records),
+        output=combined(result),
+        records=records,
+        exit_code=result.exit_code,
+    )
+
+
+def run_dbt_broken_project(project: Path, root: Path, failure: Failure, command: str) -> Outcome:
+    """``kaitiaki dbt check|build`` on a copy of the project with one model dbt cannot compile."""
+    folder = root / f"dbt-{command}" / failure.id
+    config = write_config(folder, failure.config, {})
+    args = ["dbt", command, "--config", str(config), "--project-dir", str(project)]
+    args += ["--profiles-dir", str(project), "--target-path", str(folder / "target"), "--select", CONTROL]
+    with dbt_database(folder / "warehouse.duckdb") as database:
+        result = run_cli(args, cwd=folder)
+        built = built_models(database)
+    records = decision_records(folder, f"dbt:model.{DBT_PROJECT_NAME}.{CONTROL}")
+    return Outcome(
+        ran=CONTROL in built or result.exit_code == 0 or allowed_somewhere(records),
+        output=combined(result),
+        records=records,
+        exit_code=result.exit_code,
+    )
+
+
+# --- the Airflow guard ------------------------------------------------------------------------
+
+
+def airflow_sql(failure: Failure, dag_id: str) -> str:
+    """The task writes a table, so a task that ran leaves a trace; its SQL renders at run time."""
+    target = f"msd.{dag_id}_{job_name(failure)}"
+    return f"create table {target} as\n{sql_for(failure.sql)}{RUN_TIME_TEMPLATE}"
+
+
+def dag_id_for(kind: str) -> str:
+    return f"rel_{kind}"
+
+
+def write_airflow_dags(
+    scenario: Scenario, failures: Iterable[Failure], opa_urls: dict[str, str]
+) -> list[str]:
+    """One team folder per configuration: its kaitiaki.yaml and a DAG of its failing tasks."""
+    dag_ids = []
+    for kind, rows in by_config(failures).items():
+        folder = scenario.dags / kind
+        write_config(folder, kind, opa_urls)
+        dag_id = dag_id_for(kind)
+        control = Failure(id=CONTROL, what="", expect="", says=())
+        tasks = {job_name(f): airflow_sql(f, dag_id) for f in (control, *rows)}
+        spec = {"dag_id": dag_id, "conn_id": AIRFLOW_CONN, "tasks": tasks}
+        (folder / "tasks.json").write_text(json.dumps(spec, indent=2), encoding="utf-8")
+        (folder / f"{dag_id}.py").write_text(DAG_FILE, encoding="utf-8")
+        dag_ids.append(dag_id)
+    return dag_ids
+
+
+def run_airflow(
+    scenario: Scenario, failures: Sequence[Failure], opa_urls: dict[str, str]
+) -> dict[str, Outcome]:
+    """Every failing task in one Airflow process: ``DagBag`` → ``dag.test()`` for each team's DAG."""
+    markers = scenario.home / "markers"
+    markers.mkdir()
+    scenario.env["KT_MARKERS"] = str(markers)
+    dag_ids = write_airflow_dags(scenario, failures, opa_urls)
+    run = scenario.load_and_run(*({"dag_id": dag_id} for dag_id in dag_ids))
+    tables = {
+        str(name) for (name,) in query(scenario.warehouse, "select table_name from information_schema.tables")
+    }
+    ran_markers = {path.name for path in markers.iterdir()}
+    outcomes: dict[str, Outcome] = {}
+    for kind, rows in by_config(failures).items():
+        dag_id = dag_id_for(kind)
+        tasks = run.tasks(dag_id)
+        for failure in (Failure(id=f"{CONTROL}@{kind}", what="", expect="", says=()), *rows):
+            task_id = CONTROL if failure.id.startswith(CONTROL) else job_name(failure)
+            records = [
+                r
+                for r in decision_records(scenario.dags / kind, f"airflow:{dag_id}.{task_id}")
+                if "run_id" in r.get("labels", {})
+            ]
+            state = tasks.get(task_id, {})
+            outcomes[failure.id] = Outcome(
+                ran=f"{dag_id}.{task_id}" in ran_markers or f"{dag_id}_{task_id}" in tables,
+                output=run.output,
+                records=records,
+                task_state=state.get("state"),
+                try_number=state.get("try_number"),
+            )
+    return outcomes
