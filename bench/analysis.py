@@ -295,6 +295,10 @@ VERDICTS: dict[str, str] = {
     "matrix:duckdb-window": _WINDOW_KEYS,
     "matrix:spark-window": _WINDOW_KEYS,
     "matrix:tsql-aggregates": _COUNT_STAR,
+    "basics:snowflake-unaliased-expression-named-by-text": (
+        "kaitiaki right: Snowflake names an unaliased `md5(nhi)` column by its upper-cased text, "
+        "`MD5(NHI)`; sqllineage keeps the text as written."
+    ),
 }
 
 
