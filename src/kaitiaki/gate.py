@@ -63,6 +63,20 @@ def utc_now() -> str:
     return dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
+def cleared_tables(settings: Settings) -> frozenset[str]:
+    """Catalog tables declared with ``columns: {}`` and no categories: known to hold nothing
+    identifying (design §8), so a ``*`` over one reads nothing the policies care about even
+    though its columns cannot be listed."""
+    return frozenset(
+        name for name, entry in settings.catalog.items() if not entry.columns and not entry.categories
+    )
+
+
+def _names_one_of(table: str | None, names: frozenset[str]) -> bool:
+    """``db.ref.regions`` names the catalog's ``ref.regions`` (matched by dotted suffix)."""
+    return table is not None and any(table == n or table.endswith("." + n) for n in names)
+
+
 def catalog_schema(settings: Settings) -> Schema:
     """Catalog entries count as schema: their columns are known columns (design §8)."""
     return {name: {col: "" for col in entry.columns} for name, entry in settings.catalog.items()}
@@ -221,7 +235,12 @@ class Gate:
         settings = self.settings
         purpose = settings.purposes.get(job.purpose) if job.purpose else None
         facts = classified.facts
-        unresolved = [u.to_dict() for u in facts.unresolved]
+        clear = cleared_tables(settings)
+        unresolved = [
+            u.to_dict()
+            for u in facts.unresolved
+            if not (u.kind == "star_without_schema" and _names_one_of(u.table, clear))
+        ]
         unresolved += [{"kind": "analysis_error", "detail": e.message, "line": e.line} for e in facts.errors]
         unresolved += [
             {"kind": "unknown_table", "detail": w.removeprefix("strict_catalog: "), "line": None}

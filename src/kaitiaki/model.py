@@ -185,6 +185,7 @@ class Unresolved:
     kind: str
     detail: str
     line: int | None = None
+    table: str | None = None  # the table concerned, where there is one (not part of the JSON)
 
     def to_dict(self) -> JSON:
         return {"kind": self.kind, "detail": self.detail, "line": self.line}

@@ -170,10 +170,12 @@ class Flow:
     def table_name(self, table: exp.Table) -> str:
         return self.table_info(table)[0]
 
-    def report(self, kind: str, detail: str, line: int | None) -> None:
+    def report(self, kind: str, detail: str, line: int | None, table: str | None = None) -> None:
         key = (kind, detail, line)
         if key not in self.unresolved:
-            self.unresolved[key] = Unresolved(kind=kind, detail=detail, line=line or self.statement_line)
+            self.unresolved[key] = Unresolved(
+                kind=kind, detail=detail, line=line or self.statement_line, table=table
+            )
 
     # --- sources ---------------------------------------------------------------------------
 
@@ -681,6 +683,7 @@ class Flow:
                 "star_without_schema",
                 f"* over {name}: its columns are not in the schema, so what it reads cannot be listed",
                 line,
+                table=name,
             )
             return [Output(STAR, (Origin(name, STAR),), True)]
         return [Output(c, (Origin(name, self.column_name(c)),), True) for c in columns]
