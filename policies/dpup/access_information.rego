@@ -3,7 +3,7 @@
 package kaitiaki.dpup.access_information
 
 import data.kaitiaki.lib
-import data.kaitiaki.lib.identifier_outputs
+import data.kaitiaki.lib.identifier_output_categories
 import data.kaitiaki.lib.internal
 import data.kaitiaki.lib.person_level
 import data.kaitiaki.lib.writes
@@ -24,11 +24,11 @@ import rego.v1
 #   remediation: Keep the agency's key (or a reversible pseudonym) so that access and correction requests can be met.
 violation contains v if {
 	internal
-	count(identifier_outputs) == 0
+	identifier_output_categories == set()
 	person_level
 	writes
 	kept := {out | some out in input.outputs; lib.in_output(out); some cat in out.categories; attribute_category(cat)}
-	count(kept) > 0
+	kept != set()
 	cols := lib.sources_of(kept)
 	message := concat("", ["the job writes person-level attributes (", lib.list({out.column | some out in kept}), ") without any key to the person"])
 	v := lib.violation("AI-01", message, lib.names(cols), lib.earliest_line(cols))

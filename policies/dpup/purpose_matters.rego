@@ -3,8 +3,12 @@
 package kaitiaki.dpup.purpose_matters
 
 import data.kaitiaki.lib
+import data.kaitiaki.lib.column_categories
+import data.kaitiaki.lib.foreign_uid_column_categories
 import data.kaitiaki.lib.foreign_uid_columns
+import data.kaitiaki.lib.identifiable_column_categories
 import data.kaitiaki.lib.identifiable_columns
+import data.kaitiaki.lib.identifiable_output_categories
 import data.kaitiaki.lib.identifiable_outputs
 import data.kaitiaki.lib.identifier_outputs
 import data.kaitiaki.lib.internal
@@ -12,6 +16,7 @@ import data.kaitiaki.lib.linking_approved
 import data.kaitiaki.lib.params
 import data.kaitiaki.lib.person_level
 import data.kaitiaki.lib.purpose_declared
+import data.kaitiaki.lib.sensitive_column_categories
 import data.kaitiaki.lib.sensitive_columns
 import data.kaitiaki.lib.writes
 import rego.v1
@@ -19,9 +24,12 @@ import rego.v1
 # Findings are {message, columns, line}; each rule turns its findings into violations.
 finding(message, cols) := {"message": message, "columns": lib.names(cols), "line": lib.earliest_line(cols)}
 
+# The same for one column named `name` (lib.qualified(col)), without building a set for it.
+column_finding(message, name, col) := {"message": message, "columns": [name], "line": lib.line_of(col)}
+
 purpose_name := sprintf("'%s'", [input.job.purpose]) if purpose_declared else := "(none)"
 
-uses_personal_information if count(identifiable_columns) > 0
+uses_personal_information if identifiable_column_categories != set()
 
 # METADATA
 # title: Purpose declared
@@ -105,31 +113,46 @@ violation contains v if {
 	v := lib.violation("PM-03", f.message, f.columns, f.line)
 }
 
-outside_purpose contains finding(message, {col}) if {
+outside_purpose contains column_finding(message, name, col) if {
 	is_object(input.purpose)
+	not_allowed := categories_outside
+	not_allowed != set()
 	some col in identifiable_columns
-	outside := {cat | some cat in col.categories; lib.identifiable_category(cat); not allowed_category(cat)}
-	count(outside) > 0
-	message := concat("", [lib.qualified(col), " is ", lib.list(outside), ", which purpose ", purpose_name, " does not allow"])
+	outside := {cat | some cat in col.categories; cat in not_allowed}
+	outside != set()
+	name := lib.qualified(col)
+	message := concat("", [name, " is ", lib.list(outside), ", which purpose ", purpose_name, " does not allow"])
 }
 
-outside_purpose contains finding(message, {col}) if {
+outside_purpose contains column_finding(message, name, col) if {
 	is_object(input.purpose)
 	count(input.purpose.allowed_uses) > 0
+	not_allowed := uses_outside
+	not_allowed != set()
 	some col in identifiable_columns
-	outside := {use | some use in col.uses; not allowed_use(use)}
-	count(outside) > 0
-	message := concat("", [lib.qualified(col), " is used for ", lib.list(outside), ", which purpose ", purpose_name, " does not allow"])
+	outside := {use | some use in col.uses; use in not_allowed}
+	outside != set()
+	name := lib.qualified(col)
+	message := concat("", [name, " is used for ", lib.list(outside), ", which purpose ", purpose_name, " does not allow"])
 }
+
+# The identifiable categories and the uses of identifiable columns that the purpose does not
+# allow, decided once each; only the columns that have one are looked at. An allowed entry
+# admits a category itself, its family (`sensitive` admits `sensitive:health`), or everything
+# (`*`, which PM-04 flags as vague).
+categories_outside := {cat |
+	some cat in identifiable_column_categories
+	allowed := allowed_categories
+	not "*" in allowed
+	not cat in allowed
+	not split(cat, ":")[0] in allowed
+}
+
+uses_outside := {use | some use in identifiable_uses; not allowed_use(use)}
+
+identifiable_uses := {use | some col in identifiable_columns; some use in col.uses}
 
 allowed_categories := {allowed | some allowed in input.purpose.allowed_categories}
-
-# An allowed entry admits a category itself, its family (`sensitive` admits `sensitive:health`),
-# or everything (`*`, which PM-04 flags as vague).
-allowed_category(cat) if {
-	some name in {cat, lib.kind(cat), "*"}
-	name in allowed_categories
-}
 
 allowed_use(use) if {
 	some allowed in input.purpose.allowed_uses
@@ -187,11 +210,19 @@ vague_purpose contains sprintf("purpose %s is described with the vague phrase '%
 #   law: Privacy Act 2020 IPP10 (use limited to the purpose)
 #   remediation: List the columns you need instead of SELECT * (or t.*).
 violation contains v if {
-	some table in {col.table | some col in identifiable_columns; col.from_star == true}
-	cols := {col | some col in identifiable_columns; col.from_star == true; col.table == table}
+	some table in {col.table | some col in identifiable_star_columns}
+	cols := {col | some col in identifiable_star_columns; col.table == table}
 	message := concat("", ["SELECT * reads ", format_int(count(cols), 10), " identifiable column(s) of ", table, ": ", lib.list(lib.names(cols))])
 	f := finding(message, cols)
 	v := lib.violation("PM-05", f.message, f.columns, f.line)
+}
+
+identifiable_star_columns := {col |
+	identifiable := identifiable_column_categories
+	some col in input.columns
+	col.from_star == true
+	some cat in col.categories
+	cat in identifiable
 }
 
 # METADATA
@@ -207,11 +238,14 @@ violation contains v if {
 #   law: Privacy Act 2020 IPP10 (use limited to the purpose)
 #   remediation: Remove the column from the query or the CTE that reads it.
 violation contains v if {
-	some col in identifiable_columns
+	identifiable := identifiable_column_categories
+	some col in input.columns
+	col.outputs == []
 	{use | some use in col.uses} == {"select"}
-	count(col.outputs) == 0
-	f := finding(concat("", [lib.qualified(col), " is read but never used"]), {col})
-	v := lib.violation("PM-06", f.message, f.columns, f.line)
+	some cat in col.categories
+	cat in identifiable
+	name := lib.qualified(col)
+	v := lib.violation("PM-06", concat("", [name, " is read but never used"]), [name], lib.line_of(col))
 }
 
 # METADATA
@@ -228,16 +262,17 @@ violation contains v if {
 #   remediation: Keep one agency-local or pseudonymous key and drop the other identifiers.
 violation contains v if {
 	person_level
-	some table in {out.table | some out in identifier_outputs}
-	outs := {out | some out in identifier_outputs; out.table == table}
-	count({identity(out) | some out in outs}) > 1
+	identifiers := identifier_outputs
+	some table in {out.table | some out in identifiers}
+	outs := {out | some out in identifiers; out.table == table}
+	count(identities(outs)) > 1
 	message := concat("", [format_int(count(outs), 10), " identifiers reach the person-level output ", output_target(table), ": ", lib.list({out.column | some out in outs})])
 	f := finding(message, lib.sources_of(outs))
 	v := lib.violation("PM-07", f.message, f.columns, f.line)
 }
 
 # Outputs fed by the same source columns are one identifier, however often they are repeated.
-identity(out) := sort(out.sources) if count(out.sources) > 0 else := [out.column]
+identities(outs) := {sort(out.sources) | some out in outs; out.sources != []} | {[out.column] | some out in outs; out.sources == []}
 
 output_target(table) := table if is_string(table) else := "(query result)"
 
@@ -255,13 +290,17 @@ output_target(table) := table if is_string(table) else := "(query result)"
 #   law: Privacy Act 2020 IPP10 (sensitive information needs particular care)
 #   remediation: Get the category approved on the purpose (sensitive_approved), or drop or coarsen the column.
 violation contains v if {
+	unapproved := unapproved_sensitive_categories
+	unapproved != set()
 	some col in sensitive_columns
-	cats := {cat | some cat in lib.sensitive_categories(col); not lib.sensitive_approved(cat)}
-	count(cats) > 0
-	message := concat("", [lib.qualified(col), " is ", lib.list(cats), ", not approved by purpose ", purpose_name])
-	f := finding(message, {col})
-	v := lib.violation("PM-08", f.message, f.columns, f.line)
+	cats := {cat | some cat in col.categories; cat in unapproved}
+	cats != set()
+	name := lib.qualified(col)
+	message := concat("", [name, " is ", lib.list(cats), ", not approved by purpose ", purpose_name])
+	v := lib.violation("PM-08", message, [name], lib.line_of(col))
 }
+
+unapproved_sensitive_categories := {cat | some cat in sensitive_column_categories; not lib.sensitive_approved(cat)}
 
 # METADATA
 # title: Children's data
@@ -280,10 +319,12 @@ violation contains v if {
 	v := lib.violation("PM-09", f.message, f.columns, f.line)
 }
 
-children_findings contains finding(concat("", [lib.qualified(col), " holds children's data, not approved by purpose ", purpose_name]), {col}) if {
+children_findings contains column_finding(concat("", [name, " holds children's data, not approved by purpose ", purpose_name]), name, col) if {
+	"child" in column_categories
 	some col in input.columns
 	"child" in col.categories
 	not lib.sensitive_approved("child")
+	name := lib.qualified(col)
 }
 
 children_findings contains finding(concat("", ["table ", table.name, " holds children's data, not approved by purpose ", purpose_name]), cols) if {
@@ -307,18 +348,24 @@ children_findings contains finding(concat("", ["table ", table.name, " holds chi
 #   remediation: State the linkage in the purpose and set linking_approved, or join on non-identifying keys.
 violation contains v if {
 	not linking_approved
+	identifiable := identifiable_column_categories
 	some join in input.joins
 	join.left.table != join.right.table
-	some side in join_columns(join)
-	lib.identifiable(side)
-	v := lib.violation("PM-10", concat("", ["the join of ", join_text(join), " links people's records without approval on purpose ", purpose_name]), join_names(join), join.line)
+	joins_on_any(join, identifiable)
+	names := join_names(join)
+	v := lib.violation("PM-10", concat("", ["the join of ", concat(" = ", names), " links people's records without approval on purpose ", purpose_name]), names, join.line)
+}
+
+# A side of the join is a column of this job with one of `cats`.
+joins_on_any(join, cats) if {
+	some col in join_columns(join)
+	some cat in col.categories
+	cat in cats
 }
 
 join_columns(join) := {col | some side in [join.left, join.right]; col := lib.column_fact(side.table, side.column)}
 
 join_names(join) := sort({concat(".", [side.table, side.column]) | some side in [join.left, join.right]})
-
-join_text(join) := concat(" = ", join_names(join))
 
 # METADATA
 # title: Another agency's unique identifier
@@ -338,21 +385,24 @@ violation contains v if {
 	v := lib.violation("PM-11", f.message, f.columns, f.line)
 }
 
-foreign_uid_findings contains {"message": message, "columns": join_names(join), "line": join.line} if {
+foreign_uid_findings contains {"message": message, "columns": names, "line": join.line} if {
 	not linking_approved
+	foreign := foreign_uid_column_categories
 	some join in input.joins
-	schemes := {lib.uid_scheme(cat) | some col in join_columns(join); some cat in col.categories; lib.foreign_uid_category(cat)}
-	count(schemes) > 0
-	message := concat("", ["the join of ", join_text(join), " uses another agency's identifier (", lib.list(schemes), ") without approved linking"])
+	schemes := {lib.uid_scheme(cat) | some col in join_columns(join); some cat in col.categories; cat in foreign}
+	schemes != set()
+	names := join_names(join)
+	message := concat("", ["the join of ", concat(" = ", names), " uses another agency's identifier (", lib.list(schemes), ") without approved linking"])
 }
 
-foreign_uid_findings contains finding(message, {col}) if {
+foreign_uid_findings contains column_finding(message, name, col) if {
 	person_level
 	some col in foreign_uid_columns
 	count(col.outputs) > 0
 	some transform in col.transforms
 	transform in {"none", "cast", "truncate"}
-	message := concat("", [lib.qualified(col), ", another agency's identifier, is written unhashed to person-level output ", lib.list(col.outputs)])
+	name := lib.qualified(col)
+	message := concat("", [name, ", another agency's identifier, is written unhashed to person-level output ", lib.list(col.outputs)])
 }
 
 # METADATA
@@ -371,9 +421,9 @@ violation contains v if {
 	internal
 	person_level
 	writes
-	outs := identifiable_outputs
-	count(outs) > 0
+	identifiable_output_categories != set()
 	not lib.has_tag_prefix(params.retention_tag_prefix)
+	outs := identifiable_outputs
 	message := concat("", ["the job writes person-level identifiable columns (", lib.list({out.column | some out in outs}), ") with no retention tag"])
 	f := finding(message, lib.sources_of(outs))
 	v := lib.violation("PM-12", f.message, f.columns, f.line)

@@ -4,12 +4,15 @@
 package kaitiaki.dpup.sharing_value
 
 import data.kaitiaki.lib
+import data.kaitiaki.lib.column_categories
 import data.kaitiaki.lib.identifiable_outputs
+import data.kaitiaki.lib.identifier_column_categories
 import data.kaitiaki.lib.identifier_outputs
 import data.kaitiaki.lib.off_agency
 import data.kaitiaki.lib.offshore
 import data.kaitiaki.lib.params
 import data.kaitiaki.lib.person_level
+import data.kaitiaki.lib.sensitive_column_categories
 import data.kaitiaki.lib.sensitive_columns
 import rego.v1
 
@@ -40,7 +43,7 @@ violation contains v if {
 	off_agency
 	person_level
 	outs := identifiable_outputs
-	count(outs) > 0
+	outs != set()
 	some reason in sharing_blocked
 	message := concat("", ["person-level identifiable columns (", output_names(outs), ") leave the agency, but ", reason])
 	f := finding(message, lib.sources_of(outs))
@@ -71,7 +74,7 @@ sharing_blocked contains "the purpose has no sharing agreement" if {
 violation contains v if {
 	offshore
 	outs := identifiable_outputs
-	count(outs) > 0
+	outs != set()
 	not has_offshore_basis
 	message := concat("", ["identifiable columns (", output_names(outs), ") go offshore with no recorded IPP12 basis"])
 	f := finding(message, lib.sources_of(outs))
@@ -175,10 +178,13 @@ identifiers_in_insight contains finding(sprintf("the identifier %s is in the out
 	some out in identifier_outputs
 }
 
-identifiers_in_insight contains finding(concat("", ["the identifier ", lib.qualified(col), " is a group key of an insight"]), {col}) if {
+identifiers_in_insight contains {"message": concat("", ["the identifier ", name, " is a group key of an insight"]), "columns": [name], "line": lib.line_of(col)} if {
+	identifier := identifier_column_categories
 	some col in input.columns
-	lib.identifier(col)
 	"group" in col.uses
+	some cat in col.categories
+	cat in identifier
+	name := lib.qualified(col)
 }
 
 # METADATA
@@ -265,25 +271,39 @@ rounded if {
 #     Record a Māori data governance review (for example under Te Kāhui Raraunga's model) and
 #     involve Māori and iwi partners; a waiver records the review.
 violation contains v if {
-	some col in sensitive_columns
-	maori_data_use(col)
-	message := concat("", [lib.qualified(col), " is Māori data (", lib.list({cat | some cat in col.categories; maori_category(cat)}), ")"])
-	f := finding(message, {col})
-	v := lib.violation("SV-08", f.message, f.columns, f.line)
+	some col in maori_data_columns
+	name := lib.qualified(col)
+	message := concat("", [name, " is Māori data (", lib.list({cat | some cat in col.categories; maori_category(cat)}), ")"])
+	v := lib.violation("SV-08", message, [name], lib.line_of(col))
 }
+
+# Sensitive columns holding Māori data: an iwi category, or an ethnicity category used to select
+# or group people. The categories are checked once each; columns only when one is present.
+maori_data_columns contains col if {
+	iwi := iwi_categories
+	iwi != set()
+	some col in sensitive_columns
+	some cat in col.categories
+	cat in iwi
+}
+
+maori_data_columns contains col if {
+	ethnicity := ethnicity_categories
+	ethnicity != set()
+	sensitive := sensitive_column_categories
+	some col in input.columns
+	some cat in col.categories
+	cat in ethnicity
+	some use in col.uses
+	use in {"filter", "group"}
+	some other in col.categories
+	other in sensitive
+}
+
+iwi_categories := {cat | listed := params.maori_data_categories; some cat in column_categories; cat in listed}
+
+ethnicity_categories := {cat | listed := params.ethnicity_categories; some cat in column_categories; cat in listed}
 
 maori_category(cat) if cat in params.maori_data_categories
 
 maori_category(cat) if cat in params.ethnicity_categories
-
-maori_data_use(col) if {
-	some cat in col.categories
-	cat in params.maori_data_categories
-}
-
-maori_data_use(col) if {
-	some cat in col.categories
-	cat in params.ethnicity_categories
-	some use in col.uses
-	use in {"filter", "group"}
-}

@@ -59,9 +59,8 @@ required_params := [
 ]
 
 violation contains v if {
+	given := params
 	some key in required_params
-	not has_param(key)
+	not given[key] != null
 	v := lib.violation("SYS-01", sprintf("the policy data is incomplete: data.kaitiaki.params.%s is missing", [key]), [], null)
 }
-
-has_param(key) if params[key] != null

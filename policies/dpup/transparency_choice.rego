@@ -3,6 +3,7 @@
 package kaitiaki.dpup.transparency_choice
 
 import data.kaitiaki.lib
+import data.kaitiaki.lib.column_categories
 import data.kaitiaki.lib.params
 import rego.v1
 
@@ -34,6 +35,7 @@ flagged_tables contains table.name if {
 }
 
 flagged_tables contains col.table if {
+	"opt_out_flag" in column_categories
 	some col in input.columns
 	"opt_out_flag" in col.categories
 }

@@ -43,28 +43,26 @@ defaults := {
 	"message": "", "columns": [], "line": null, "remediation": "", "waived": false,
 }
 
-normalised(raw) := object.union(defaults, raw) if is_object(raw)
+normalised(raw) := object.union(defaults, raw) if {
+	is_object(raw)
+} else := object.union(defaults, {"message": raw}) if {
+	is_string(raw)
+} else := object.union(defaults, {"message": sprintf("%v", [raw])})
 
-normalised(raw) := object.union(defaults, {"message": raw}) if is_string(raw)
+# kaitiaki.yaml's `levels` override a rule's own level; an unknown level counts as hard. Both
+# lookups are tables built once per decision, so each violation costs two lookups.
+level_overrides := {rule: level | some rule, level in data.kaitiaki.levels; level in levels}
 
-normalised(raw) := object.union(defaults, {"message": sprintf("%v", [raw])}) if {
-	not is_object(raw)
-	not is_string(raw)
-}
-
-# kaitiaki.yaml's `levels` override a rule's own level; an unknown level counts as hard.
-applied_level(v) := level if {
-	level := data.kaitiaki.levels[v.rule]
-	level in levels
-} else := v.level if {
-	v.level in levels
-} else := "hard"
+known_levels := {"advisory": "advisory", "soft": "soft", "hard": "hard"}
 
 violations contains final if {
+	overrides := level_overrides
+	known := known_levels
+	waivable := waived_soft_rules
 	some raw in found
 	v := normalised(raw)
-	level := applied_level(v)
-	final := object.union(v, {"level": level, "waived": waived(v.rule, level)})
+	level := object.get(overrides, v.rule, object.get(known, v.level, "hard"))
+	final := object.union(v, {"level": level, "waived": [level, v.rule] in waivable})
 }
 
 # --- waivers ------------------------------------------------------------------------------------
@@ -99,11 +97,8 @@ ignored_waivers contains {"rule": waiver_rule(w), "reason": reason} if {
 
 waiver_rule(w) := object.get(w, "rule", null) if is_object(w) else := null
 
-waived(rule, level) := true if {
-	level == "soft"
-	some w in valid_waivers
-	w.rule == rule
-} else := false
+# A valid waiver waives a soft finding of its rule: ["soft", rule] pairs, looked up per violation.
+waived_soft_rules := {["soft", w.rule] | some w in valid_waivers}
 
 nonempty(text) if {
 	is_string(text)
@@ -123,7 +118,7 @@ blocking contains v if {
 	not v.waived
 }
 
-allow := count(blocking) == 0
+allow := blocking == set()
 
 policy_revision := data.kaitiaki.revision if is_string(data.kaitiaki.revision) else := ""
 

@@ -95,7 +95,7 @@ test_level_override_can_harden if {
 test_unknown_level_counts_as_hard if {
 	d := main.decision with input as soft_only with data.kaitiaki.levels as {"PM-07": "critical"}
 	t.level_of(d.violations, "PM-07") == {"soft"}
-	d2 := main.decision with input as soft_only with data.kaitiaki.rules["PM-07"].level as "critical"
+	d2 := main.decision with input as soft_only with data.kaitiaki.violation_fields.internal["PM-07"].level as "critical"
 	t.level_of(d2.violations, "PM-07") == {"hard"}
 }
 

@@ -3,6 +3,11 @@
 # The terms of dpup-rules.md §2 (identifiable, identifier, off-agency, in output, person-level,
 # foreign UID) are defined here once, so every rule reads them the same way. Only facts about
 # columns reach these functions: never data values.
+#
+# Cost: this library runs for every job, and a rule is computed once per decision while a
+# function runs on every call. So the categories a job touches are gathered once (one pass over
+# the columns, one over the outputs), every category question is answered once per distinct
+# category, and single columns are visited only when those answers say a rule can fire.
 package kaitiaki.lib
 
 import rego.v1
@@ -13,18 +18,18 @@ params := data.kaitiaki.params
 
 # --- categories ---------------------------------------------------------------------------------
 #
-# A category is `kind` or `kind:detail` (unique_identifier:nhi, sensitive:health). Membership of
-# the kind in a set is one lookup: regorus runs these checks for every column of every job.
+# A category is `kind` or `kind:detail` (unique_identifier:nhi, sensitive:health).
 
 # Kinds that name a direct, unique or pseudonymous key to one person.
 identifier_kinds := {"direct_identifier", "unique_identifier", "person_key"}
 
-# Kinds that make a column personal information (hashed and masked columns still count).
-identifiable_kinds := identifier_kinds | {"quasi_identifier", "sensitive", "child"}
+# Kinds that make a column personal information (hashed and masked columns still count): the
+# identifier kinds and quasi_identifier, sensitive and child.
+identifiable_kinds := {"direct_identifier", "unique_identifier", "person_key", "quasi_identifier", "sensitive", "child"}
 
-kind(cat) := split(cat, ":")[0]
+identifiable_category(cat) if split(cat, ":")[0] in identifiable_kinds
 
-identifiable_category(cat) if kind(cat) in identifiable_kinds
+identifier_category(cat) if split(cat, ":")[0] in identifier_kinds
 
 sensitive_category(cat) if startswith(cat, "sensitive:")
 
@@ -43,64 +48,100 @@ foreign_uid_category(cat) if {
 	owner != input.job.agency
 }
 
-# --- columns (each set is computed once per decision) ------------------------------------------
+# --- what the job touches, gathered once per decision ------------------------------------------
 
-identifiable(col) if {
-	some cat in col.categories
-	split(cat, ":")[0] in identifiable_kinds
+# Every category of the job's columns, and of its outputs that are not aggregates.
+column_categories := {cat | some col in input.columns; some cat in col.categories}
+
+output_categories := {cat |
+	some out in input.outputs
+	not "aggregate" in out.transforms
+	some cat in out.categories
 }
 
-identifier(col) if {
-	some cat in col.categories
-	split(cat, ":")[0] in identifier_kinds
-}
+# The kind of every category the job touches, split once per category.
+category_kinds := {cat: split(cat, ":")[0] | some cat in column_categories | output_categories}
 
-sensitive_categories(col) := {cat | some cat in col.categories; startswith(cat, "sensitive:")}
+identifiable_column_categories := {cat | kinds := category_kinds; some cat in column_categories; kinds[cat] in identifiable_kinds}
 
-identifiable_columns contains col if {
-	some col in input.columns
-	identifiable(col)
-}
+identifier_column_categories := {cat | kinds := category_kinds; some cat in identifiable_column_categories; kinds[cat] in identifier_kinds}
 
-sensitive_columns contains col if {
-	some col in input.columns
-	some cat in col.categories
-	startswith(cat, "sensitive:")
-}
+sensitive_column_categories := {cat | some cat in column_categories; sensitive_category(cat)}
 
-foreign_uid_columns contains col if {
-	some col in input.columns
-	some cat in col.categories
+foreign_uid_column_categories := {cat |
+	some cat in column_categories
 	startswith(cat, "unique_identifier:")
 	foreign_uid_category(cat)
 }
 
+identifiable_output_categories := {cat | kinds := category_kinds; some cat in output_categories; kinds[cat] in identifiable_kinds}
+
+identifier_output_categories := {cat | kinds := category_kinds; some cat in identifiable_output_categories; kinds[cat] in identifier_kinds}
+
+# --- columns (each set is computed once per decision) ------------------------------------------
+
+# Any column, not only this job's (tests and custom rules use these on built facts).
+identifiable(col) if {
+	some cat in col.categories
+	identifiable_category(cat)
+}
+
+identifier(col) if {
+	some cat in col.categories
+	identifier_category(cat)
+}
+
+identifiable_columns contains col if {
+	cats := identifiable_column_categories
+	cats != set()
+	some col in input.columns
+	some cat in col.categories
+	cat in cats
+}
+
+sensitive_columns contains col if {
+	cats := sensitive_column_categories
+	cats != set()
+	some col in input.columns
+	some cat in col.categories
+	cat in cats
+}
+
+foreign_uid_columns contains col if {
+	cats := foreign_uid_column_categories
+	cats != set()
+	some col in input.columns
+	some cat in col.categories
+	cat in cats
+}
+
 qualified(col) := concat(".", [col.table, col.column])
 
-columns_by_name := {qualified(col): col | some col in input.columns}
+columns_by_name := {concat(".", [col.table, col.column]): col | some col in input.columns}
 
 # The column fact for `table.column` (from a join side or an output's sources).
 column_fact(table, column) := columns_by_name[concat(".", [table, column])]
 
-column_named(name) := columns_by_name[name]
-
 # --- many columns at once -----------------------------------------------------------------------
 
 # Sorted qualified names of a set of column facts.
-names(cols) := sort({qualified(col) | some col in cols})
+names(cols) := sort({concat(".", [col.table, col.column]) | some col in cols})
 
 # Items (a set or an array of strings) as one sorted, comma-separated text. Messages are built
 # with concat, not sprintf: rego-cpp quotes a computed string given to sprintf's %s.
 list(items) := concat(", ", sort(items))
 
+# The earliest line of one column fact (the same as earliest_line({col}), for less), or null.
+line_of(col) := min(col.lines) if col.lines != [] else := null
+
 # The earliest line among a set of column facts, or null.
 earliest_line(cols) := min(lines) if {
 	lines := {line | some col in cols; some line in col.lines}
-	count(lines) > 0
+	lines != set()
 } else := null
 
 # The source column facts behind a set of output columns.
-sources_of(outs) := {col | some out in outs; some name in out.sources; col := column_named(name)}
+sources_of(outs) := {col | some out in outs; some name in out.sources; col := columns_by_name[name]}
 
 # --- the job ------------------------------------------------------------------------------------
 
@@ -126,33 +167,38 @@ purpose_declared if {
 # The output is not the result of an aggregate: one row may still describe one person.
 in_output(out) if not "aggregate" in out.transforms
 
-output_identifiable(out) if {
-	not "aggregate" in out.transforms
-	some cat in out.categories
-	split(cat, ":")[0] in identifiable_kinds
-}
-
 output_identifier(out) if {
-	not "aggregate" in out.transforms
+	in_output(out)
 	some cat in out.categories
-	split(cat, ":")[0] in identifier_kinds
+	identifier_category(cat)
 }
 
 identifiable_outputs contains out if {
+	cats := identifiable_output_categories
+	cats != set()
 	some out in input.outputs
-	output_identifiable(out)
+	not "aggregate" in out.transforms
+	some cat in out.categories
+	cat in cats
 }
 
 identifier_outputs contains out if {
+	cats := identifier_output_categories
+	cats != set()
 	some out in input.outputs
-	output_identifier(out)
+	not "aggregate" in out.transforms
+	some cat in out.categories
+	cat in cats
 }
 
 # An identifier is a group key: the groups are people.
 identifier_grouped if {
+	cats := identifier_column_categories
+	cats != set()
 	some col in input.columns
-	identifier(col)
 	"group" in col.uses
+	some cat in col.categories
+	cat in cats
 }
 
 # Rows of the result can describe single people (else-chains stop at the first answer).
@@ -210,9 +256,9 @@ not_expired(date) if {
 
 # The rule's METADATA (title, guideline, principle, law, level, remediation), which kaitiaki's
 # loader copies from the `# METADATA` comments into data.kaitiaki.rules.
-meta(id) := data.kaitiaki.rules[id]
+rules_metadata := data.kaitiaki.rules if is_object(data.kaitiaki.rules) else := {}
 
-meta(id) := {} if not data.kaitiaki.rules[id]
+meta(id) := object.get(rules_metadata, id, {})
 
 # The level a rule applies: its METADATA level, or `level_off_agency` when the job's data leaves
 # the agency and the rule names one. A rule without METADATA is hard (fail closed).
@@ -223,7 +269,15 @@ level_for(m) := m.level_off_agency if {
 	m.level_off_agency
 } else := object.get(m, "level", "hard")
 
-violation(id, message, columns, line) := from_metadata(meta(id), id, level_for(meta(id)), message, columns, line)
+# The fields of each rule's violations, derived from its METADATA by kaitiaki's loader, for the
+# data's destination: one lookup per finding. A rule id without them is read the slow way.
+violation_fields := data.kaitiaki.violation_fields.off_agency if off_agency else := data.kaitiaki.violation_fields.internal
+
+violation(id, message, columns, line) := object.union(fields, {"message": message, "columns": columns, "line": line}) if {
+	fields := violation_fields[id]
+} else := from_metadata(m, id, level_for(m), message, columns, line) if {
+	m := meta(id)
+}
 
 violation_at(id, level, message, columns, line) := from_metadata(meta(id), id, level, message, columns, line)
 

@@ -48,13 +48,58 @@ test_not_expired_fails_closed if {
 	not lib.not_expired("2027-01-01") with input as object.union(t.base, {"kaitiaki": {"now": "tomorrow"}})
 }
 
-test_violation_takes_fields_from_metadata if {
-	v := lib.violation("PM-01", "m", ["a.b"], 4) with data.kaitiaki.rules as {"PM-01": {"title": "T", "guideline": "G", "principle": "P", "law": "L", "level": "soft", "remediation": "R"}}
-	v == {"rule": "PM-01", "title": "T", "guideline": "G", "principle": "P", "law": "L", "level": "soft", "message": "m", "columns": ["a.b"], "line": 4, "remediation": "R", "waived": false}
+fields := {"rule": "PM-01", "title": "T", "guideline": "G", "principle": "P", "law": "L", "level": "soft", "remediation": "R", "waived": false}
+
+test_violation_takes_the_fields_for_its_destination if {
+	prepared := {"internal": {"PM-01": fields}, "off_agency": {"PM-01": object.union(fields, {"level": "hard"})}}
+	v := lib.violation("PM-01", "m", ["a.b"], 4) with data.kaitiaki.violation_fields as prepared
+	v == object.union(fields, {"message": "m", "columns": ["a.b"], "line": 4})
+	shared := object.union(t.base, {"job": {"destination": {"kind": "shared"}}})
+	w := lib.violation("PM-01", "m", ["a.b"], 4) with data.kaitiaki.violation_fields as prepared with input as shared
+	w.level == "hard"
+}
+
+test_violation_reads_metadata_without_prepared_fields if {
+	v := lib.violation("PM-01", "m", ["a.b"], 4) with data.kaitiaki.violation_fields as {"internal": {}, "off_agency": {}} with data.kaitiaki.rules as {"PM-01": object.remove(fields, ["rule", "waived"])}
+	v == object.union(fields, {"message": "m", "columns": ["a.b"], "line": 4})
 }
 
 test_violation_without_metadata_is_hard if {
 	v := lib.violation("X-1", "m", [], null) with data.kaitiaki.rules as {}
 	v.level == "hard"
 	v.title == "X-1"
+}
+
+# The loader's prepared fields say exactly what reading the METADATA would, for every rule and
+# both destinations (kaitiaki.engine.metadata.violation_fields mirrors from_metadata/level_for).
+test_prepared_fields_match_the_metadata if {
+	shared := object.union(t.base, {"job": {"destination": {"kind": "shared"}}})
+	every id, _ in data.kaitiaki.rules {
+		every doc in [t.base, shared] {
+			fast := lib.violation(id, "m", ["a.b"], 3) with input as doc
+			m := lib.meta(id)
+			slow := lib.from_metadata(m, id, lib.level_for(m), "m", ["a.b"], 3) with input as doc
+			fast == slow
+		}
+	}
+}
+
+test_column_and_output_categories_are_gathered_once if {
+	inp := object.union(t.selecting([t.nhi, t.ethnicity, t.region]), {"outputs": [
+		{"table": null, "column": "n", "categories": ["quasi_identifier"], "transforms": ["aggregate"], "sources": []},
+		{"table": null, "column": "k", "categories": ["person_key"], "transforms": ["hash"], "sources": []},
+	]})
+	lib.column_categories == {"unique_identifier:nhi", "sensitive:ethnicity"} with input as inp
+	lib.identifier_column_categories == {"unique_identifier:nhi"} with input as inp
+	lib.sensitive_column_categories == {"sensitive:ethnicity"} with input as inp
+	lib.identifiable_output_categories == {"person_key"} with input as inp
+	{c.column | some c in lib.identifiable_columns} == {"nhi", "ethnicity"} with input as inp
+	{c.column | some c in lib.sensitive_columns} == {"ethnicity"} with input as inp
+	{o.column | some o in lib.identifier_outputs} == {"k"} with input as inp
+}
+
+test_line_of_matches_earliest_line if {
+	col := t.column("a", "b", [])
+	lib.line_of(object.union(col, {"lines": [7, 3]})) == lib.earliest_line({object.union(col, {"lines": [7, 3]})})
+	lib.line_of(object.union(col, {"lines": []})) == null
 }

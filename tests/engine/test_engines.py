@@ -192,6 +192,16 @@ def test_policy_data_from_configuration_overrides_thresholds() -> None:
 
 
 @pytest.mark.parametrize("kind", IN_PROCESS)
+def test_policy_data_overriding_metadata_reaches_the_violations(kind: str) -> None:
+    """Violation fields are prepared from the METADATA after kaitiaki.yaml's policy_data is merged."""
+    override = {"rules": {"PM-05": {"title": "Name the columns", "level": "hard"}}}
+    engine = load_engine(settings(kind, policy_data=override))
+    star = next(v for v in engine.evaluate(E2).violations if v.rule == "PM-05")
+    assert (star.title, star.level) == ("Name the columns", "hard")
+    assert star.guideline == "Purpose Matters"
+
+
+@pytest.mark.parametrize("kind", IN_PROCESS)
 @pytest.mark.parametrize(
     ("part", "broken"),
     [

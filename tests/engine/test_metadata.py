@@ -8,6 +8,7 @@ import pytest
 
 from kaitiaki.config import Settings
 from kaitiaki.engine import policy_metadata
+from kaitiaki.engine.metadata import violation_fields
 from kaitiaki.errors import PolicyError
 
 RULE = """package kaitiaki.custom.org
@@ -81,3 +82,44 @@ def test_dpup_rule_ids_cannot_be_reused(tmp_path: Path) -> None:
     write(tmp_path, "org.rego", RULE.format(title="Mine", rule_id="PM-01", level="soft"))
     with pytest.raises(PolicyError, match="PM-01 is declared twice"):
         policy_metadata([tmp_path])
+
+
+def test_violation_fields_are_prepared_per_destination() -> None:
+    rules = {
+        "SV-05": {
+            "title": "T",
+            "guideline": "G",
+            "principle": "P",
+            "law": "L",
+            "remediation": "R",
+            "level": "soft",
+            "level_off_agency": "hard",
+        },
+        "PM-05": {"title": "Star", "level": "soft", "level_off_agency": False},
+        "X-1": {},
+        "BROKEN": "not an object",
+    }
+    fields = violation_fields(rules)
+    assert fields["internal"]["SV-05"] == {
+        "rule": "SV-05",
+        "title": "T",
+        "guideline": "G",
+        "principle": "P",
+        "law": "L",
+        "remediation": "R",
+        "waived": False,
+        "level": "soft",
+    }
+    assert fields["off_agency"]["SV-05"]["level"] == "hard"
+    assert fields["off_agency"]["PM-05"]["level"] == "soft"
+    assert fields["internal"]["X-1"] == {
+        "rule": "X-1",
+        "title": "X-1",
+        "guideline": "",
+        "principle": "",
+        "law": "",
+        "remediation": "",
+        "waived": False,
+        "level": "hard",
+    }
+    assert "BROKEN" not in fields["internal"] and "BROKEN" not in fields["off_agency"]

@@ -15,7 +15,7 @@ from typing import Any
 
 from kaitiaki.config import Settings
 from kaitiaki.engine.base import Engine, compute_revision
-from kaitiaki.engine.metadata import PUBLIC_FIELDS, rule_metadata, rules_table
+from kaitiaki.engine.metadata import PUBLIC_FIELDS, rule_metadata, rules_table, violation_fields
 from kaitiaki.engine.sources import PolicySet, deep_merge, discover, merge_fragments
 from kaitiaki.errors import PolicyError
 
@@ -75,13 +75,16 @@ def policy_set(source: Settings | Sequence[Path]) -> PolicySet:
 
 def engine_data(policies: PolicySet, settings: Settings | None = None) -> dict[str, Any]:
     """The data document: data.json fragments, rule METADATA, then kaitiaki.yaml's policy_data,
-    levels (data.kaitiaki.levels) and identifier issuers (data.kaitiaki.issuer)."""
+    levels (data.kaitiaki.levels) and identifier issuers (data.kaitiaki.issuer), and last the
+    violation fields derived from the (possibly overridden) METADATA."""
     kaitiaki = merge_fragments(d.content for d in policies.data_files)
     kaitiaki["rules"] = rules_table(rule_metadata(policies.policy_files()))
     if settings is not None:
         kaitiaki = deep_merge(kaitiaki, settings.policy_data)
         kaitiaki["levels"] = dict(settings.levels)
         kaitiaki["issuer"] = dict(settings.identifier_issuers)
+    rules = kaitiaki["rules"]
+    kaitiaki["violation_fields"] = violation_fields(rules if isinstance(rules, dict) else {})
     return {"kaitiaki": kaitiaki}
 
 

@@ -9,7 +9,7 @@ place a rule's title, level, law and remediation are written.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import yaml
@@ -21,6 +21,10 @@ from kaitiaki.model import LEVELS
 _BLOCK_START = re.compile(r"^\s*#\s*METADATA\s*$")
 _COMMENT = re.compile(r"^\s*#(?P<text>.*)$")
 _RULE_HEAD = re.compile(r"^\s*(?P<rule>[A-Za-z_][\w.]*)")
+
+# libyaml's parser when PyYAML has it: the METADATA is read every time an engine loads (once per
+# worker process), and the pure-Python parser is most of that time.
+_YAML_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 # The fields copied into the violations (data.kaitiaki.rules); file paths stay out of the data so
 # the policy revision is the same on every machine.
@@ -60,7 +64,7 @@ def _uncomment(line: str) -> str:
 
 def _parse_yaml(text: str, policy: PolicyFile, start: int) -> dict[str, Any]:
     try:
-        value = yaml.safe_load(text)
+        value = yaml.load(text, Loader=_YAML_LOADER)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = start + 1 + mark.line if mark is not None else start
@@ -145,3 +149,33 @@ def rules_table(metadata: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]
         fields.update({k: v for k, v in entry.items() if k.startswith("level_")})
         table[rule_id] = fields
     return table
+
+
+def violation_fields(rules: Mapping[str, Any]) -> dict[str, dict[str, dict[str, Any]]]:
+    """Every field a rule's violations share, inside the agency and when the data leaves it
+    (``data.kaitiaki.violation_fields``), so that ``kaitiaki.lib.violation`` builds a violation
+    with one lookup instead of reading the METADATA field by field for every finding.
+
+    Mirrors ``from_metadata`` and ``level_for`` in lib.rego exactly (missing fields take the same
+    defaults; ``level_off_agency`` counts unless it is false); an entry that is not an object is
+    left out, and lib.rego then reads it the slow way, with the same result.
+    """
+    inside: dict[str, dict[str, Any]] = {}
+    off_agency: dict[str, dict[str, Any]] = {}
+    for rule_id, meta in rules.items():
+        if not isinstance(meta, Mapping):
+            continue
+        fields = {
+            "rule": rule_id,
+            "title": meta.get("title", rule_id),
+            "guideline": meta.get("guideline", ""),
+            "principle": meta.get("principle", ""),
+            "law": meta.get("law", ""),
+            "remediation": meta.get("remediation", ""),
+            "waived": False,
+        }
+        level = meta.get("level", "hard")
+        leaving = meta["level_off_agency"] if meta.get("level_off_agency", False) is not False else level
+        inside[rule_id] = {**fields, "level": level}
+        off_agency[rule_id] = {**fields, "level": leaving}
+    return {"internal": inside, "off_agency": off_agency}
