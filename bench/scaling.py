@@ -311,8 +311,9 @@ def reading_lines(results: Sequence[SizeResult], profiles: Sequence[Profile]) ->
         lines.append(
             f"- Collections of the oldest generation walk the whole heap, which grows with the "
             f"project: {per_model[0]:.2f} ms per model at {first.models:,} models, {per_model[1]:.2f} ms "
-            f"at {last.models:,}, in the single profiled process. With worker processes, a worker's heap holds the project "
-            "but not the outcomes, which accumulate in the main process while it waits for the workers."
+            f"at {last.models:,}, in the single profiled process. With worker processes, a worker's "
+            "heap holds the project but not the outcomes, which accumulate in the main process while "
+            "it waits for the workers."
         )
     return [*lines, ""]
 
