@@ -156,6 +156,15 @@ def test_input_that_is_not_json_is_an_engine_error(kind: str) -> None:
 
 
 @pytest.mark.parametrize("kind", IN_PROCESS)
+def test_input_with_a_reference_cycle_is_an_engine_error(kind: str) -> None:
+    engine = load_engine(settings(kind))
+    job: dict[str, object] = {**E2["job"]}
+    job["meta"] = job
+    with pytest.raises(EngineError, match="cannot send"):
+        engine.evaluate({**E2, "job": job})
+
+
+@pytest.mark.parametrize("kind", IN_PROCESS)
 def test_evaluate_before_load_is_an_engine_error(kind: str) -> None:
     engine = engine_factories()[kind]()
     with pytest.raises(EngineError, match="before any policy was loaded"):

@@ -113,12 +113,17 @@ def check_input(policy_input: Mapping[str, Any]) -> None:
         raise EngineError(f"the policy input is incomplete: {shown}.")
 
 
+# No bookkeeping for reference cycles (a cycle still fails, as a RecursionError): this encodes
+# every policy input, and the bookkeeping is a fifth of its cost.
+_INPUT_ENCODER = json.JSONEncoder(check_circular=False)
+
+
 def input_json(policy_input: Mapping[str, Any], engine: str) -> str:
     """The policy input as JSON, after checking its column facts and outputs."""
     check_input(policy_input)
     try:
-        return json.dumps(policy_input)
-    except (TypeError, ValueError) as exc:
+        return _INPUT_ENCODER.encode(policy_input)
+    except (TypeError, ValueError, RecursionError) as exc:
         raise EngineError(f"the {engine} engine cannot send this policy input: {exc}") from None
 
 
