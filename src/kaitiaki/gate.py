@@ -22,7 +22,7 @@ from kaitiaki.analysis import analyze_sql
 from kaitiaki.analysis.schema import Schema, load_schema_file, normalise_schema
 from kaitiaki.classify import classify, lineage_order, read_tables
 from kaitiaki.config import Settings
-from kaitiaki.errors import EngineError
+from kaitiaki.errors import EngineError, PolicyError
 from kaitiaki.model import (
     ClassifiedFacts,
     Decision,
@@ -116,7 +116,10 @@ class Gate:
         if self._engine is None:
             from kaitiaki.engine import load_engine
 
-            self._engine = load_engine(self.settings)
+            try:
+                self._engine = load_engine(self.settings)
+            except PolicyError as error:
+                raise in_config(error, self.settings) from None
         return self._engine
 
     def schema_for(self, dialect: str) -> Schema:
@@ -199,7 +202,7 @@ class Gate:
 
     def evaluate(self, document: dict[str, Any]) -> Decision:
         try:
-            return self.engine.evaluate(document)  # type: ignore[no-any-return]
+            decision: Decision = self.engine.evaluate(document)
         except EngineError as exc:
             return Decision(
                 allow=False,
@@ -208,6 +211,22 @@ class Gate:
                 ),
                 policy_revision=self.revision_or_unknown(),
             )
+        return self.require_consistent_decision(decision)
+
+    @staticmethod
+    def require_consistent_decision(decision: Decision) -> Decision:
+        """An engine that allows a job while listing a violation that blocks it (hard, or soft and
+        not waived) contradicts itself: that is no usable decision, so SYS-02 blocks (design §3)."""
+        blocking = sorted({f"{v.rule} ({v.level})" for v in decision.violations if blocks(v)})
+        if not decision.allow or not blocking:
+            return decision
+        message = (
+            "The policy engine gave no usable decision: it allows the job yet lists blocking "
+            f"violations ({', '.join(blocking)})."
+        )
+        return replace(
+            decision, allow=False, violations=(*decision.violations, replace(SYS_ENGINE, message=message))
+        )
 
     def revision_or_unknown(self) -> str:
         try:
@@ -268,6 +287,19 @@ class Gate:
             "unresolved": unresolved,
             "waivers": [w.to_dict() for w in settings.waivers if w.job == job.id],
         }
+
+
+def blocks(violation: Violation) -> bool:
+    """Hard always blocks; soft blocks unless a valid waiver lifted it; advisory never blocks."""
+    return violation.level == "hard" or (violation.level == "soft" and not violation.waived)
+
+
+def in_config(error: PolicyError, settings: Settings) -> PolicyError:
+    """An engine that cannot be set up from kaitiaki.yaml's ``engine:`` names that file (a policy
+    that does not compile already names its own file and line)."""
+    if error.path is not None or settings.path is None:
+        return error
+    return PolicyError(error.message, path=str(settings.path), hint=error.hint)
 
 
 def input_digest(document: Mapping[str, Any]) -> str:
