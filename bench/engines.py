@@ -7,7 +7,7 @@ over loopback < 10 ms p95.
 
 Per decision it records wall-clock time and the CPU time of the deciding thread (on a shared
 machine the wall clock includes waiting for a core; the CPU time does not). It also splits the OPA
-path into the raw HTTP round trip (http.client) and what the client library adds, and times what
+path into the bare HTTP round trip (http.client) and what the client library adds, and times what
 one process pays to load an engine from cold. With --instructions (needs valgrind) it counts the
 instructions of one embedded decision, which no other load on the machine changes.
 
