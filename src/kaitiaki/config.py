@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -175,7 +176,22 @@ def load_settings(explicit: str | os.PathLike[str] | None = None, start: Path | 
     path = find_config(explicit, start)
     if path is None:
         return Settings()
-    return parse_settings(path.read_text(encoding="utf-8"), path)
+    return parse_settings(read_text(path), path)
+
+
+def read_text(path: Path) -> str:
+    """The file as UTF-8 text; bytes that are not UTF-8 are an error naming their line."""
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise ConfigError(
+            f"the file is not UTF-8 text (byte 0x{data[exc.start]:02x}).",
+            path=str(path),
+            line=line,
+            hint="save kaitiaki.yaml as UTF-8.",
+        ) from None
 
 
 # --- line-aware YAML -------------------------------------------------------------------------
@@ -210,6 +226,13 @@ def _locate(node: yaml.Node, path: str) -> Located:
     if isinstance(node, yaml.MappingNode):
         out: dict[str, Located] = {}
         for key_node, value_node in node.value:
+            if not isinstance(key_node, yaml.ScalarNode):
+                raise ConfigError(
+                    "a key must be a plain name, not a list or mapping.",
+                    path=path,
+                    line=key_node.start_mark.line + 1,
+                    hint="remove the '?' complex key.",
+                )
             key = yaml.SafeLoader(" ").construct_object(key_node)
             if key in out:
                 raise ConfigError(f"duplicate key {key!r}.", path=path, line=key_node.start_mark.line + 1)
@@ -394,8 +417,24 @@ def parse_settings(text: str, path: Path) -> Settings:
             )
     if "policy_data" in top:
         v.mapping(top["policy_data"], "policy_data")
-        kwargs["policy_data"] = plain(top["policy_data"])
+        kwargs["policy_data"] = _json_data(v, top["policy_data"], "policy_data")
     return Settings(**kwargs)
+
+
+def _json_data(v: _Validator, node: Located, where: str) -> Any:
+    """Data for Rego must be JSON: dates become ISO strings; NaN, infinities and other types are errors."""
+    value = node.value
+    if isinstance(value, dict):
+        return {k: _json_data(v, item, f"{where}.{k}") for k, item in value.items()}
+    if isinstance(value, list):
+        return [_json_data(v, item, f"{where}[{i}]") for i, item in enumerate(value)]
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    if isinstance(value, float) and not math.isfinite(value):
+        raise v.fail(f"{where} is {value}; policy data must be a finite number.", node)
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    raise v.fail(f"{where} holds {_type_name(value)}, which is not JSON data.", node)
 
 
 def _as_list(v: _Validator, node: Located, where: str) -> list[Located]:
