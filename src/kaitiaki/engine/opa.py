@@ -57,7 +57,23 @@ def server_for(url: str, *, timeout_ms: int, token: str | None) -> Server:
         retries=0,
         timeout=timeout_ms / 1000,
     )
+    session = getattr(client, "_session", None)
+    if session is None:
+        raise PolicyError("this opa-python-client has no HTTP session to guard; pin opa-python-client 3.x.")
+    session.max_redirects = 0
+    session.hooks["response"].append(_refuse_all_but_200)
     return Server(url=url.rstrip("/"), client=client)
+
+
+def _refuse_all_but_200(response: Any, *args: Any, **kwargs: Any) -> Any:
+    """OPA's data API answers 200; anything else (a 3xx included, which the client would take as
+    a decision) is not a decision. Raised here, it reaches the engine as a failed request."""
+    if response.status_code != 200:
+        response.reason = response.reason or "not a decision"
+        import requests
+
+        raise requests.HTTPError(f"HTTP {response.status_code} from {response.url}", response=response)
+    return response
 
 
 class OpaEngine:
