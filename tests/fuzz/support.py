@@ -51,24 +51,15 @@ def kaitiaki(args: Sequence[str], cwd: Path) -> CliResult:
     return run_cli(list(args), cwd=cwd)
 
 
-def assert_contained(
-    result: CliResult, *, allowed_exits: Sequence[int] = (0, 1, 2), known_gap: str | None = None
-) -> None:
+def assert_contained(result: CliResult, *, allowed_exits: Sequence[int] = (0, 1, 2)) -> None:
     """Whatever the input: a documented exit status, no traceback, no internal error, and an
-    error (exit 2) told in one paragraph on one line of stderr.
-
-    ``known_gap`` names a gap listed in the report (tested strictly elsewhere): for such an input
-    the CLI's last line of defence ("internal error … Nothing was allowed", exit 2) is accepted.
-    """
+    error (exit 2) told in one paragraph on one line of stderr."""
     shown = (
         f"exit {result.exit_code}\n--- stdout\n{result.stdout[-2000:]}\n--- stderr\n{result.stderr[-2000:]}"
     )
     assert result.exit_code in allowed_exits, shown
     assert "Traceback" not in result.stdout + result.stderr, shown
-    if INTERNAL_ERROR in result.stderr:
-        assert known_gap is not None and result.exit_code == 2, shown
-        assert "Nothing was allowed" in result.stderr, shown
-        return
+    assert INTERNAL_ERROR not in result.stderr, shown
     if result.exit_code == 2:
         errors = [line for line in result.stderr.splitlines() if line.startswith(ERROR_PREFIX)]
         assert len(errors) == 1, shown

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
-import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -143,9 +142,6 @@ VALUES = st.recursive(
     max_leaves=8,
 )
 
-NON_UTF8_GAP = "kaitiaki.yaml that is not UTF-8: UnicodeDecodeError in config.load_settings"
-COMPLEX_KEY_GAP = "a YAML mapping or list used as a key: TypeError (unhashable) in config._locate"
-POLICY_DATA_GAP = "policy_data holding a date, NaN or infinity: TypeError/RuntimeError loading the engine"
 COMPLEX_KEY = "\n? [complex, key]\n: 1\n"
 
 # (text to insert, whether the result is certainly invalid)
@@ -170,7 +166,6 @@ BREAKERS: tuple[tuple[str, bool], ...] = (
 class ConfigCase:
     data: bytes
     certainly_invalid: bool
-    known_gap: str | None = None
 
 
 def replaced(config: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
@@ -191,15 +186,6 @@ def removed(config: dict[str, Any], path: tuple[str, ...]) -> None:
         target.pop(path[-1], None)
 
 
-def not_json(value: Any) -> bool:
-    """True when a value holds something JSON has no literal for (a date, NaN, an infinity)."""
-    if isinstance(value, dict):
-        return any(not_json(v) for v in value.values())
-    if isinstance(value, list):
-        return any(not_json(v) for v in value)
-    return isinstance(value, dt.date) or (isinstance(value, float) and not math.isfinite(value))
-
-
 @st.composite
 def config_cases(draw: st.DrawFn) -> ConfigCase:
     config = copy.deepcopy(fuzz_config(decision_log=False))
@@ -211,20 +197,17 @@ def config_cases(draw: st.DrawFn) -> ConfigCase:
             replaced(config, path, draw(VALUES))
     text = yaml.safe_dump(config, sort_keys=False, allow_unicode=True)
     certainly_invalid = False
-    gaps = [POLICY_DATA_GAP] if not_json(config.get("policy_data")) else []
     if draw(st.booleans()):
         breaker, certain = draw(st.sampled_from(BREAKERS))
         lines = text.splitlines(keepends=True)
         at = len(lines) if certain else draw(st.integers(0, len(lines)))
         text = "".join(lines[:at]) + breaker + "".join(lines[at:])
         certainly_invalid = certain
-        gaps += [COMPLEX_KEY_GAP] if breaker == COMPLEX_KEY else []
     data = text.encode("utf-8")
     byte_damage = draw(st.sampled_from(("none", "none", "none", "latin1", "nul", "bom", "truncate")))
     if byte_damage == "latin1":
         data += "\nowner: Tāmati\n".encode("latin-1", errors="replace") + b"\xe9\xff\n"
         certainly_invalid = True
-        gaps.append(NON_UTF8_GAP)
     elif byte_damage == "nul":
         data += b"\nowner: a\x00b\n"
         certainly_invalid = True
@@ -233,7 +216,7 @@ def config_cases(draw: st.DrawFn) -> ConfigCase:
     elif byte_damage == "truncate":
         data = data[: draw(st.integers(0, len(data)))]
         certainly_invalid = False
-    return ConfigCase(data, certainly_invalid, "; ".join(gaps) or None)
+    return ConfigCase(data, certainly_invalid)
 
 
 @pytest.fixture(scope="module")
@@ -248,11 +231,11 @@ def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_any_kaitiaki_yaml_is_used_or_refused_in_one_paragraph(folder: Path, case: ConfigCase) -> None:
     (folder / "kaitiaki.yaml").write_bytes(case.data)
     result = kaitiaki(["check", "job.sql", "--format", "json"], folder)
-    assert_contained(result, known_gap=case.known_gap)
+    assert_contained(result)
     if result.exit_code == 2:
         errors = [line for line in result.stderr.splitlines() if line.startswith(ERROR_PREFIX)]
         # The error names kaitiaki.yaml, or a file it names (a decision log that cannot be written).
-        assert case.known_gap or "kaitiaki.yaml" in errors[0] or str(folder) in errors[0], result.stderr
+        assert "kaitiaki.yaml" in errors[0] or str(folder) in errors[0], result.stderr
         return
     assert not case.certainly_invalid, f"an invalid kaitiaki.yaml was used:\n{case.data!r}"
     decision_document(result)

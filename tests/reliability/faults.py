@@ -139,7 +139,7 @@ def base_config() -> dict[str, Any]:
     }
 
 
-OPA_FAULTS = ("opa_slow", "opa_500", "opa_undefined", "opa_wrong_shape", "opa_down")
+OPA_FAULTS = ("opa_slow", "opa_500", "opa_undefined", "opa_wrong_shape", "opa_contradiction", "opa_down")
 INVALID_CONFIG_LINE_TEXT = 'strict_catalog: "yes"'
 LOG_BLOCKER = "not_a_folder"
 
@@ -161,6 +161,8 @@ def config_files(kind: str, opa_urls: dict[str, str]) -> dict[str, str]:
         extra["custom/failing.rego"] = FAILING_POLICY
     elif kind in OPA_FAULTS:
         config["engine"] = {"kind": "opa", "url": opa_urls[kind], "timeout_ms": OPA_TIMEOUT_MS}
+    elif kind == "engine_misconfigured":
+        config["engine"] = {"kind": "opa", "timeout_ms": OPA_TIMEOUT_MS}
     elif kind == "invalid":
         tail = INVALID_CONFIG_LINE_TEXT + "\n"
     elif kind == "log_unwritable":

@@ -177,6 +177,21 @@ FAILURES = (
         config="opa_wrong_shape",
     ),
     Failure(
+        "opa_contradicts_itself",
+        "the OPA server answers `allow: true` while listing a hard violation",
+        SYS_ENGINE,
+        ("allows the job yet lists blocking violations (PM-03 (hard))",),
+        config="opa_contradiction",
+    ),
+    Failure(
+        "engine_misconfigured",
+        "`engine: {kind: opa}` with no server to ask",
+        USAGE,
+        ("engine kind 'opa' needs the servers to ask",),
+        config="engine_misconfigured",
+        located=("config", None),
+    ),
+    Failure(
         "opa_unreachable",
         "no OPA server listens at the configured URL",
         SYS_ENGINE,
@@ -226,6 +241,21 @@ FAILURES = (
         located=("log", None),
     ),
 )
+CONTRADICTION = {
+    "allow": True,
+    "violations": [
+        {
+            "rule": "PM-03",
+            "title": "Use within declared purpose",
+            "guideline": "Purpose Matters",
+            "principle": "He Tāngata",
+            "law": "Privacy Act 2020 IPP10",
+            "level": "hard",
+            "message": "m",
+        }
+    ],
+    "policy_revision": "",
+}
 MANIFEST_ROWS = ("corrupt_manifest", "manifest_wrong_shape", "manifest_not_compiled")
 DBT_PROJECT_ROW = "project_does_not_compile"
 
@@ -295,6 +325,7 @@ def opa_urls(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str
         "opa_wrong_shape": lambda s: setattr(
             s.faults, "answer", {"allow": "true", "violations": [], "policy_revision": ""}
         ),
+        "opa_contradiction": lambda s: setattr(s.faults, "answer", CONTRADICTION),
     }
     servers = {kind: OpaTestServer(bundle) for kind in faults}
     for kind, inject in faults.items():
@@ -402,7 +433,7 @@ def location(failure: Failure, entry: str, opa_urls: dict[str, str]) -> str | No
         "manifest": "manifest.json",
         "log": f"{LOG_BLOCKER}/decisions.jsonl",
     }
-    if kind == "config":
+    if kind == "config" and failure.config == "invalid":
         line = invalid_config_line(opa_urls)
     return files[kind] + (f":{line}" if line else "")
 

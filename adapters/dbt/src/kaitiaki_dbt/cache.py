@@ -183,7 +183,7 @@ def load_entries(path: Path) -> dict[str, Any]:
     """The cache's entries; an absent, unreadable or foreign file is an empty cache."""
     try:
         data = load_static_json(path.read_bytes())
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         return {}
     if (
         not isinstance(data, dict)

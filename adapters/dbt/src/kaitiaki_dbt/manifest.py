@@ -83,7 +83,15 @@ def read_json(path: Path, what: str) -> Any:
             hint="run `dbt compile` (or `dbt parse`) first, or check the path.",
         )
     try:
-        return load_static_json(path.read_bytes())
+        raw = path.read_bytes()
+        return load_static_json(raw)
+    except UnicodeDecodeError as exc:
+        raise KaitiakiError(
+            f"{what} is not UTF-8 (byte {raw[exc.start]:#04x}).",
+            path=str(path),
+            line=raw.count(b"\n", 0, exc.start) + 1,
+            hint="regenerate it with `dbt compile`.",
+        ) from None
     except json.JSONDecodeError as exc:
         raise KaitiakiError(
             f"{what} is not valid JSON ({exc.msg}, column {exc.colno}).",
@@ -91,8 +99,14 @@ def read_json(path: Path, what: str) -> Any:
             line=exc.lineno,
             hint="regenerate it with `dbt compile`.",
         ) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise KaitiakiError(f"{what} cannot be read: {exc}.", path=str(path)) from None
+    except RecursionError:
+        raise KaitiakiError(
+            f"{what} nests its JSON too deeply to be a dbt artefact.",
+            path=str(path),
+            hint="regenerate it with `dbt compile`.",
+        ) from None
+    except OSError as exc:
+        raise KaitiakiError(f"{what} cannot be read: {exc.strerror or exc}.", path=str(path)) from None
 
 
 def load_manifest(path: Path) -> DbtProject:
@@ -113,7 +127,8 @@ def load_manifest(path: Path) -> DbtProject:
 
 
 def check_manifest_shape(data: Any, where: str) -> None:
-    """The parts of manifest v12 kaitiaki reads must be there with the right types."""
+    """The parts of manifest v12 kaitiaki reads must be there with the right types: a corrupt
+    manifest is refused as a whole (exit 2), never read in part."""
     if not isinstance(data, dict):
         raise KaitiakiError("not a dbt manifest: the top level is not an object.", path=where)
     for key in ("metadata", "nodes"):
@@ -123,9 +138,58 @@ def check_manifest_shape(data: Any, where: str) -> None:
                 path=where,
                 hint="pass target/manifest.json written by dbt-core (manifest v12).",
             )
-    for uid, node in data["nodes"].items():
-        if not isinstance(node, dict) or not isinstance(node.get("resource_type"), str):
-            raise KaitiakiError(f"malformed manifest node {uid!r}.", path=where)
+    sources = data.get("sources")
+    if sources is not None and not isinstance(sources, dict):
+        raise KaitiakiError("not a dbt manifest: 'sources' is not an object.", path=where)
+    for uid, node in (*data["nodes"].items(), *(sources or {}).items()):
+        problem = node_problem(uid, node)
+        if problem is not None:
+            raise KaitiakiError(
+                f"malformed manifest node {uid!r}: {problem}.",
+                path=where,
+                hint="regenerate the manifest with `dbt compile`.",
+            )
+
+
+NODE_FIELD_TYPES: dict[str, type] = {
+    "name": str,
+    "relation_name": str,
+    "original_file_path": str,
+    "patch_path": str,
+    "root_path": str,
+    "language": str,
+    "package_name": str,
+    "config": dict,
+    "meta": dict,
+    "columns": dict,
+    "depends_on": dict,
+    "tags": list,
+    "fqn": list,
+}
+TYPE_NAMES: dict[type, str] = {str: "text", dict: "an object", list: "a list"}
+
+
+def node_problem(uid: str, node: Any) -> str | None:
+    """What is wrong with one node for kaitiaki's reading of it, or None."""
+    if not isinstance(node, dict) or not isinstance(node.get("resource_type"), str):
+        return "it is not an object with a resource_type"
+    if node.get("unique_id") != uid:
+        return f"its unique_id is {node.get('unique_id')!r}"
+    for field, expected in NODE_FIELD_TYPES.items():
+        value = node.get(field)
+        if value is not None and not isinstance(value, expected):
+            return f"{field} is {type(value).__name__}, not {TYPE_NAMES[expected]}"
+    depends = (node.get("depends_on") or {}).get("nodes")
+    if depends is not None and not (isinstance(depends, list) and all(isinstance(d, str) for d in depends)):
+        return "depends_on.nodes is not a list of ids"
+    if not isinstance((node.get("config") or {}).get("meta") or {}, dict):
+        return "config.meta is not an object"
+    for name, column in (node.get("columns") or {}).items():
+        if not isinstance(column, dict) or any(
+            not isinstance(column.get(key) or {}, dict) for key in ("meta", "config")
+        ):
+            return f"column {name!r} is not an object with object meta and config"
+    return None
 
 
 def parents(node: Node) -> tuple[str, ...]:
