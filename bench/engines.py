@@ -397,7 +397,9 @@ def render(
             + ", ".join(f"{label} {n / 1e6:.1f} M" for label, n in counted.items())
             + ".",
         ]
-    lines += ["", *verdicts(rows), END]
+    from measure import memory_line
+
+    lines += ["", *verdicts(rows), "", memory_line(), END]
     return "\n".join(lines) + "\n"
 
 

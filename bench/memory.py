@@ -67,14 +67,17 @@ def child(configuration: str, config_path: str, opa_url: str) -> dict[str, Any]:
 
     if configuration.startswith("airflow"):
         import airflow  # noqa: F401
-    if configuration != "bare" and configuration != "airflow":
-        decisions_ms = decide_many(
-            config_path, "opa" if configuration == "opa" else "embedded", opa_url, stage
-        )
-    else:
+    decisions_ms: list[float] = []
+    if configuration in ("bare", "airflow"):
         stage("imports")
-        decisions_ms = []
-    return {"stages": stages, "decision_ms": statistics.median(decisions_ms) if decisions_ms else None}
+    else:
+        engine = "opa" if configuration == "opa" else "embedded"
+        decisions_ms = decide_many(config_path, engine, opa_url, stage)
+    return {
+        "stages": stages,
+        "decision_ms": statistics.median(decisions_ms) if decisions_ms else None,
+        "peak_mib": status_mib("VmHWM"),
+    }
 
 
 def decide_many(config_path: str, engine: str, opa_url: str, stage: Any) -> list[float]:

@@ -112,6 +112,9 @@ def engine_table(text: str) -> list[list[str]]:
 
 
 def engine_rows(text: str) -> list[Row]:
+    begin, end = "<!-- bench/engines.py: begin -->", "<!-- bench/engines.py: end -->"
+    if begin in text and end in text:  # the measured block; the prose around it may quote older runs
+        text = text.split(begin, 1)[1].split(end, 1)[0]
     table = engine_table(text)
     embedded = [number(r[4]) for r in table if r[0] == "embedded"]
     out = [
