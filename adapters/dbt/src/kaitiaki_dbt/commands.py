@@ -227,6 +227,12 @@ def compile_selected(session: DbtSession) -> tuple[DbtProject, set[str]]:
     return DbtProject(manifest=compiled, path=target / "manifest.json", catalog=catalog), selected
 
 
+def cacheable(settings: Settings) -> bool:
+    """Verdicts are cached under the revision of the policies loaded here. A remote OPA fleet
+    decides with the bundle *it* has loaded, which that key cannot see: never cache its answers."""
+    return settings.engine.kind != "opa"
+
+
 def decide(
     project: DbtProject,
     selected: set[str],
@@ -244,7 +250,7 @@ def decide(
     from kaitiaki_dbt.workers import available_workers
 
     gate = Gate(settings, mode=mode, entry_point="dbt")
-    cache = None if no_cache else VerdictCache(cache_dir / CACHE_NAME, gate)
+    cache = None if no_cache or not cacheable(settings) else VerdictCache(cache_dir / CACHE_NAME, gate)
     checker = ProjectChecker(project, gate, project_dir=project_dir, cache=cache, workers=available_workers())
     return checker.check(selected)
 
