@@ -203,8 +203,9 @@ def test_a_star_over_an_unknown_relation_has_no_output_columns() -> None:
 
 def test_answers_from_a_remote_opa_fleet_are_never_cached() -> None:
     # The cache key holds the local policy revision; a fleet decides with the bundle it loaded.
-    from kaitiaki.config import EngineSettings, Settings
     from kaitiaki_dbt.commands import cacheable
+
+    from kaitiaki.config import EngineSettings, Settings
 
     assert cacheable(Settings())
     assert not cacheable(Settings(engine=EngineSettings(kind="opa", url="http://127.0.0.1:8181")))
