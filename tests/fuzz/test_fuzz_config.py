@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 import yaml
-from hypothesis import given
+from hypothesis import event, given
 from hypothesis import strategies as st
 
 from tests.fuzz.support import ERROR_PREFIX, assert_contained, decision_document, kaitiaki, profile
@@ -62,7 +62,7 @@ PATHS: tuple[tuple[str, ...], ...] = (
     ("airflow", "parse_time_check"),
     ("policy_data",),
 )
-SPECIAL_VALUES = (
+SPECIAL_VALUES: tuple[Any, ...] = (
     None,
     True,
     False,
@@ -232,6 +232,7 @@ def test_any_kaitiaki_yaml_is_used_or_refused_in_one_paragraph(folder: Path, cas
     (folder / "kaitiaki.yaml").write_bytes(case.data)
     result = kaitiaki(["check", "job.sql", "--format", "json"], folder)
     assert_contained(result)
+    event(f"exit {result.exit_code}")
     if result.exit_code == 2:
         errors = [line for line in result.stderr.splitlines() if line.startswith(ERROR_PREFIX)]
         # The error names kaitiaki.yaml, or a file it names (a decision log that cannot be written).

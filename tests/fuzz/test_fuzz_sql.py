@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import event, given
 from hypothesis import strategies as st
 
 from kaitiaki.analysis import analyze_sql
@@ -57,6 +57,7 @@ def test_sql_reading_an_identifying_column_is_never_allowed(
 ) -> None:
     (folder / "job.sql").write_text(sql.text, encoding="utf-8")
     exit_code, output = check(folder, dialect)
+    event(f"{'reads' if sql.identifying else 'does not read'} an identifying column, exit {exit_code}")
     if sql.identifying:
         assert exit_code == 1, (
             f"allowed although it reads an identifying column:\n{sql.text}\n{output[-1500:]}"
@@ -72,6 +73,7 @@ def test_noisy_sql_is_blocked_or_fully_analysed(
 ) -> None:
     (folder / "job.sql").write_text(text, encoding="utf-8")
     exit_code, _ = check(folder, dialect)
+    event(f"exit {exit_code}")
     if exit_code == 0:
         assert fully_analysed(text, dialect, settings), text
 
@@ -83,6 +85,7 @@ def test_raw_bytes_are_blocked_or_fully_analysed(
 ) -> None:
     (folder / "job.sql").write_bytes(data)
     exit_code, _ = check(folder, dialect)
+    event(f"exit {exit_code}")
     if exit_code == 0:
         # Undecodable bytes become U+FFFD; every ASCII byte stays where it was, so the statement
         # structure the database would see is the one analysed.

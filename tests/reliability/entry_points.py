@@ -14,6 +14,7 @@ import json
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
@@ -93,7 +94,7 @@ def combined(result: CliResult) -> str:
     return result.stdout + result.stderr
 
 
-def allowed_somewhere(records: Sequence[dict[str, object]]) -> bool:
+def allowed_somewhere(records: Sequence[dict[str, Any]]) -> bool:
     return any(isinstance(r.get("result"), dict) and r["result"].get("allow") is True for r in records)
 
 

@@ -332,7 +332,7 @@ def opa_urls(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str
         inject(servers[kind])
         # The slow server's late answer meets a closed socket; keep its traceback out of the
         # in-process CLI's captured stderr (it is the test server's, never kaitiaki's).
-        servers[kind]._http.handle_error = lambda request, address: None  # type: ignore[method-assign]
+        servers[kind]._http.handle_error = lambda request, client_address: None  # type: ignore[method-assign]
         servers[kind].start()
     try:
         yield {**{k: s.url for k, s in servers.items()}, "opa_down": f"http://127.0.0.1:{free_port()}"}
@@ -515,3 +515,9 @@ def test_the_control_sql_file_is_allowed(root: Path, opa_urls: dict[str, str]) -
     (outcome,) = run_check(root / "control", [control], opa_urls).values()
     assert outcome.exit_code == 0 and outcome.ran, outcome.output
     assert [r["result"]["allow"] for r in outcome.records] == [True]
+
+
+def test_every_row_of_the_matrix_is_documented() -> None:
+    """docs/security.md lists the matrix; a row added here must be added there."""
+    page = (Path(__file__).resolve().parents[2] / "docs" / "security.md").read_text(encoding="utf-8")
+    assert [f.id for f in FAILURES if f"(`{f.id}`)" not in page] == []
