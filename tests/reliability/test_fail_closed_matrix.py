@@ -24,6 +24,7 @@ from typing import Any
 import pytest
 
 from tests.airflow.conftest import Scenario
+from tests.e2e.cli_runner import run_cli
 from tests.policies.engines import bundle_for, free_port
 from tests.reliability.entry_points import (
     CONTROL,
@@ -46,7 +47,10 @@ from tests.reliability.faults import (
     USAGE,
     Failure,
     Outcome,
+    decision_records,
     invalid_config_line,
+    sql_for,
+    write_config,
 )
 from tests.support.opa_server import OpaTestServer
 
@@ -521,3 +525,15 @@ def test_every_row_of_the_matrix_is_documented() -> None:
     """docs/security.md lists the matrix; a row added here must be added there."""
     page = (Path(__file__).resolve().parents[2] / "docs" / "security.md").read_text(encoding="utf-8")
     assert [f.id for f in FAILURES if f"(`{f.id}`)" not in page] == []
+
+
+def test_audit_mode_runs_the_job_but_still_logs_the_failure(root: Path, opa_urls: dict[str, str]) -> None:
+    """Design §10: audit mode never blocks, and the decision log still records what failed."""
+    folder = root / "audit"
+    config = write_config(folder, "plain", opa_urls)
+    (folder / "broken.sql").write_text(sql_for(by_id("unparseable_sql").sql), encoding="utf-8")
+    result = run_cli(["check", "broken.sql", "--config", str(config), "--mode", "audit"], cwd=folder)
+    assert result.exit_code == 0, result.stdout + result.stderr
+    records = decision_records(folder, "sql:broken.sql")
+    assert [(r["result"]["allow"], r["labels"]["mode"]) for r in records] == [(False, "audit")]
+    assert "SYS-01" in {v["rule"] for v in records[0]["result"]["violations"]}
