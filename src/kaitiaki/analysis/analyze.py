@@ -136,6 +136,14 @@ def _statement(
         lookup.add_columns(target, canonical_columns(prepared.new_columns, dialect))
     if prepared.query is None:
         return findings
+    if prepared.query.find(exp.PositionalColumn) is not None:
+        findings.unresolved.append(
+            Unresolved(
+                "positional_column",
+                "a column named by its position (#n) cannot be resolved to a column name",
+                statement.line,
+            )
+        )
     qualified = _qualified(statement, sql, engine, dialect, lookup, prepared, findings)
     if qualified is not None:
         _analyse_query(qualified, prepared, target_table, statement, dialect, lookup, findings)
