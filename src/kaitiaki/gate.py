@@ -10,8 +10,6 @@ wrong shape yields a SYS-02 block, never an allow. Modes decide only what a deni
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -300,11 +298,6 @@ def in_config(error: PolicyError, settings: Settings) -> PolicyError:
     if error.path is not None or settings.path is None:
         return error
     return PolicyError(error.message, path=str(settings.path), hint=error.hint)
-
-
-def input_digest(document: Mapping[str, Any]) -> str:
-    canonical = json.dumps(document, sort_keys=True, separators=(",", ":"), default=str)
-    return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def exit_code(verdicts: Iterable[Verdict]) -> int:
