@@ -229,6 +229,9 @@ class SqlFacts:
     aggregation: Aggregation = field(default_factory=Aggregation)
     unresolved: tuple[Unresolved, ...] = ()
     errors: tuple[AnalysisError, ...] = ()
+    # Every base table the statements read, even with no column named (``count(*)``, ``EXISTS``),
+    # so ``strict_catalog`` and table-level categories see it. Not part of the analyze JSON (§8).
+    tables: tuple[str, ...] = ()
 
     @property
     def complete(self) -> bool:

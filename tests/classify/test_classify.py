@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from kaitiaki.analysis import analyze_sql
 from kaitiaki.classify import catalog_schema_warnings, classify, derive_categories
 from kaitiaki.config import parse_settings
 from kaitiaki.errors import ConfigError, KaitiakiError
@@ -301,6 +302,17 @@ def test_strict_catalog_reports_unknown_tables_for_the_gate() -> None:
         "strict_catalog: table 'scratch.notes' is not in the catalog and no upstream job produced it; "
         "add it under catalog: in kaitiaki.yaml (columns: {} if it holds nothing identifying)."
     ]
+
+
+def test_a_table_read_without_naming_a_column_is_still_seen() -> None:
+    """count(*) names no column; the strict catalog and table categories must still see the table."""
+    counted = analyze_sql("select count(*) from scratch.notes cross join care.children", dialect="duckdb")
+    result = run(counted, strict_catalog=True)
+    assert [w for w in result.warnings if w.startswith("strict_catalog: ")] == [
+        "strict_catalog: table 'scratch.notes' is not in the catalog and no upstream job produced it; "
+        "add it under catalog: in kaitiaki.yaml (columns: {} if it holds nothing identifying)."
+    ]
+    assert "child" in {t.name: t.categories for t in result.tables}["care.children"]
 
 
 def test_a_table_an_upstream_job_produced_is_known_to_the_strict_catalog() -> None:

@@ -3,15 +3,18 @@ revisions, compile errors with file:line, and fail-closed evaluation."""
 
 from __future__ import annotations
 
+import gc
 import json
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
 from kaitiaki.config import EngineSettings, Settings
-from kaitiaki.engine import Engine, engine_factories, load_engine
+from kaitiaki.engine import Engine, embedded, engine_factories, load_engine
 from kaitiaki.engine.base import compute_revision
+from kaitiaki.engine.embedded import ThreadBound, new_regorus_engine
 from kaitiaki.errors import EngineError, PolicyError
 from kaitiaki.model import Decision
 from tests.policies.cases import ISSUERS, worked_examples
@@ -178,6 +181,64 @@ def test_engine_serves_many_threads(kind: str) -> None:
     with ThreadPoolExecutor(max_workers=4) as pool:
         decisions = list(pool.map(engine.evaluate, [E2] * 24))
     assert all(d == expected for d in decisions)
+
+
+@pytest.mark.filterwarnings("error::pytest.PytestUnraisableExceptionWarning")
+def test_an_engine_released_while_other_threads_hold_copies_raises_nowhere() -> None:
+    """Regression: a regorus engine dropped off its own thread raised RuntimeError in whatever code
+    was running (seen inside Airflow's threading.Event.set). Each copy must die on its own thread."""
+    held = [load_engine(settings("embedded"))]
+    expected = held[0].evaluate(E2)
+    evaluated, release, results = threading.Event(), threading.Event(), []
+
+    def worker() -> None:
+        results.append(held[0].evaluate(E2))
+        evaluated.set()
+        release.wait(timeout=30)
+        results.append(load_engine(settings("embedded")).evaluate(E2))
+
+    thread = threading.Thread(target=worker)
+    thread.start()
+    assert evaluated.wait(timeout=30)
+    held.clear()
+    gc.collect()
+    release.set()
+    thread.join(timeout=30)
+    assert results == [expected, expected]
+
+
+@pytest.mark.filterwarnings("error::pytest.PytestUnraisableExceptionWarning")
+def test_an_engine_whose_last_reference_goes_on_another_thread_waits_for_its_own() -> None:
+    """An exception's frames or a caller may hold the last reference; it is parked, not dropped."""
+    handed_over: list[ThreadBound] = []
+    released, parked_seen = threading.Event(), []
+
+    def owner() -> None:
+        handed_over.append(new_regorus_engine([("p.rego", "package p\n\nx := 1\n")], {}))
+        released.wait(timeout=30)
+        parked_seen.append(len(embedded._PARKED))
+        embedded.release_parked()
+        parked_seen.append(len(embedded._PARKED))
+
+    thread = threading.Thread(target=owner)
+    thread.start()
+    while not handed_over:
+        thread.join(timeout=0.01)
+    handed_over.clear()
+    gc.collect()
+    released.set()
+    thread.join(timeout=30)
+    assert parked_seen == [1, 0]
+
+
+def test_reloading_replaces_this_threads_compiled_copy() -> None:
+    engine = load_engine(settings("embedded"))
+    assert "PM-05" in {v.rule for v in engine.evaluate(E2).violations}
+    relaxed = (
+        'package kaitiaki.main\n\ndecision := {"allow": true, "violations": [], "policy_revision": ""}\n'
+    )
+    engine.load([("relaxed.rego", relaxed)], {})
+    assert engine.evaluate(E2).allow is True
 
 
 def test_level_overrides_and_issuers_reach_the_policies() -> None:

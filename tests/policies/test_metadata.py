@@ -48,7 +48,7 @@ def test_metadata_is_complete_and_in_its_guideline_package(rule: str) -> None:
 
 def package_violations(package: str, document: dict[str, Any]) -> list[dict[str, Any]]:
     policies = policy_set(())
-    engine = new_regorus_engine(policies.modules(), engine_data(policies))
+    engine = new_regorus_engine(policies.modules(), engine_data(policies)).engine
     engine.set_input_json(json.dumps(document))
     return list(json.loads(engine.eval_rule_as_json(f"data.{package}.violation")))
 

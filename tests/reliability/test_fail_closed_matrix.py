@@ -274,13 +274,6 @@ NOT_APPLICABLE: dict[tuple[str, str], str] = {
     (DBT_PROJECT_ROW, CHECK): "`kaitiaki check` reads SQL files; no dbt project is involved",
     (DBT_PROJECT_ROW, AIRFLOW): "the Airflow guard checks a task's rendered SQL; no dbt project is involved",
 }
-# Gaps found by this matrix that need a change outside this suite's reach; strict, so a fix shows.
-KNOWN_GAPS = {
-    ("unknown_table_no_column_strict_catalog", entry): "the analysis records no fact for a table "
-    "read without a column (count(*)), so strict_catalog cannot see it: needs the tables a statement "
-    "reads in SqlFacts (analysis owner)"
-    for entry in ENTRY_POINTS
-}
 ENTRY_MARKS = {
     CHECK: (),
     DBT_CHECK: (pytest.mark.dbt, pytest.mark.slow),
@@ -292,14 +285,7 @@ CELLS = [
         failure,
         entry,
         id=f"{failure.id}-{entry.replace(' ', '_')}",
-        marks=(
-            *ENTRY_MARKS[entry],
-            *(
-                [pytest.mark.xfail(strict=True, reason=KNOWN_GAPS[(failure.id, entry)])]
-                if (failure.id, entry) in KNOWN_GAPS
-                else []
-            ),
-        ),
+        marks=ENTRY_MARKS[entry],
     )
     for failure in FAILURES
     for entry in ENTRY_POINTS
@@ -460,7 +446,7 @@ def assert_no_traceback(outcome: Outcome, entry: str) -> None:
     # Airflow logs every failed task with the traceback of the exception that failed it: that
     # must be kaitiaki's one AirflowFailException/AirflowException, raised without a chain.
     for raised in TRACEBACK_EXCEPTION.findall(outcome.output):
-        assert raised.split(".")[-1] in ("AirflowFailException", "AirflowException"), raised
+        assert raised.split(".")[-1] in ("AirflowFailException", "AirflowException"), outcome.output[-6000:]
     assert "During handling of the above exception" not in outcome.output
     assert "The above exception was the direct cause" not in outcome.output
 

@@ -239,6 +239,7 @@ def _analyse_query(
     target = display_table(target_table, dialect) if target_table is not None else None
     for scope in qualified.scopes:
         flow.settle(scope)
+        findings.tables.extend(flow.base_tables(scope))
         findings.references.extend(scope_references(flow, scope))
         findings.joins.extend(scope_joins(flow, scope))
     for join in findings.joins:

@@ -29,6 +29,7 @@ class StatementFindings:
     edges: list[LineageEdge] = field(default_factory=list)
     joins: list[JoinFact] = field(default_factory=list)
     aggregation: ScopeAggregation | None = None
+    tables: list[str] = field(default_factory=list)
     unresolved: list[Unresolved] = field(default_factory=list)
     errors: list[AnalysisError] = field(default_factory=list)
 
@@ -76,6 +77,7 @@ def assemble(
         aggregation=combine(parts),
         unresolved=tuple(unresolved),
         errors=tuple(all_errors),
+        tables=tuple(dict.fromkeys(t for f in findings for t in f.tables)),
     )
 
 

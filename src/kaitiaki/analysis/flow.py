@@ -170,6 +170,14 @@ class Flow:
     def table_name(self, table: exp.Table) -> str:
         return self.table_info(table)[0]
 
+    def base_tables(self, scope: Scope) -> list[str]:
+        """The stored tables a scope reads, whether or not it names a column of theirs."""
+        return [
+            self.table_name(source)
+            for source in scope.sources.values()
+            if isinstance(source, exp.Table) and not isinstance(source.this, exp.Func)
+        ]
+
     def report(self, kind: str, detail: str, line: int | None, table: str | None = None) -> None:
         key = (kind, detail, line)
         if key not in self.unresolved:

@@ -315,6 +315,7 @@ def read_tables(facts: SqlFacts) -> tuple[str, ...]:
     for join in facts.joins:
         names += [t for t in (join.left.table, join.right.table) if t]
     names += [e.source.table for e in facts.lineage if e.source.table]
+    names += facts.tables
     return tuple(dict.fromkeys(names))
 
 

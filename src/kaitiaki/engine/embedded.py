@@ -2,14 +2,23 @@
 
 Compiled once in ``load`` (every module is checked then, so a broken policy is a PolicyError at
 start-up, not a surprise on the first job); each ``evaluate`` reuses the compiled engine with a new
-input. A regorus engine is bound to the thread that made it (using it from another thread panics),
-so every other thread that evaluates compiles its own copy once (about 5 ms) and keeps it.
+input. A regorus engine is bound to the thread that made it: using it, or even *dropping* it, on
+another thread raises RuntimeError in whatever code that thread is running (seen inside Airflow's
+``threading.Event.set`` when an engine was garbage-collected off its thread). So every thread that
+evaluates compiles its own copy once (about 5 ms) into a module-level thread-local table, which
+dies with its thread, on that thread; and every engine is held by a ``ThreadBound`` that, if the
+last reference goes on another thread (an exception's frames collected elsewhere, an
+EmbeddedEngine released by a different thread), parks the engine until its own thread comes back
+for a decision and releases it there. The engines of a thread that has ended stay parked.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import threading
+import weakref
+from collections import deque
 from typing import Any
 
 from kaitiaki.engine.base import (
@@ -30,24 +39,70 @@ from kaitiaki.model import Decision
 
 UNDEFINED = "<undefined>"  # what regorus's eval_rule_as_json gives for an undefined rule
 
+_LOADS = itertools.count(1)
+_THREAD = threading.local()  # never freed: each thread's table is released by that thread alone
 
-def new_regorus_engine(policies: list[tuple[str, str]], data: JSONDict) -> Any:
+
+def _thread_table() -> dict[int, tuple[weakref.ref[EmbeddedEngine], ThreadBound]]:
+    """This thread's compiled engines by load, pruned of loads that no longer exist."""
+    if _PARKED:
+        release_parked()
+    table: dict[int, tuple[weakref.ref[EmbeddedEngine], ThreadBound]] | None
+    table = getattr(_THREAD, "engines", None)
+    if table is None:
+        table = _THREAD.engines = {}
+    for load, (owner, _) in list(table.items()):
+        current = owner()
+        if current is None or current._load != load:
+            del table[load]
+    return table
+
+
+_PARKED: deque[tuple[threading.Thread, Any]] = deque()
+
+
+class ThreadBound:
+    """A regorus engine with its thread; it is never released on any other thread."""
+
+    __slots__ = ("_ident", "_thread", "engine")
+
+    def __init__(self, engine: Any) -> None:
+        self.engine = engine
+        self._ident = threading.get_ident()
+        self._thread = threading.current_thread()
+
+    def __del__(self) -> None:
+        if threading.get_ident() != self._ident:
+            _PARKED.append((self._thread, self.engine))
+
+
+def release_parked() -> None:
+    """Release the engines parked for this thread, here, where regorus allows it."""
+    current = threading.current_thread()
+    for _ in range(len(_PARKED)):
+        owner, engine = _PARKED.popleft()
+        if owner is not current:
+            _PARKED.append((owner, engine))
+        del engine
+
+
+def new_regorus_engine(policies: list[tuple[str, str]], data: JSONDict) -> ThreadBound:
     """A compiled regorus engine, or PolicyError naming the file and line that does not compile."""
     quiet_rust_backtraces()
     import regorus
 
-    engine = regorus.Engine()
+    bound = ThreadBound(regorus.Engine())
     for name, text in policies:
         try:
-            engine.add_policy(name, text)
+            bound.engine.add_policy(name, text)
         except RuntimeError as exc:
             raise compile_error(str(exc), engine="embedded", default_path=name) from None
-    engine.add_data_json(json.dumps(data))
+    bound.engine.add_data_json(json.dumps(data))
     try:
-        engine.eval_query_as_json("true")
+        bound.engine.eval_query_as_json("true")
     except RuntimeError as exc:
         raise compile_error(str(exc), engine="embedded") from None
-    return engine
+    return bound
 
 
 def check_evaluates(engine: Any) -> None:
@@ -68,41 +123,41 @@ class EmbeddedEngine:
     def __init__(self, **_settings: Any) -> None:
         self.revision = ""
         self._sources: tuple[list[tuple[str, str]], JSONDict] | None = None
-        self._local = threading.local()
+        self._load = 0
 
     def load(self, policies: list[tuple[str, str]], data: JSONDict) -> None:
         revision = compute_revision(policies, data)
         sources = (list(policies), with_revision(data, revision))
         engine = new_regorus_engine(*sources)
-        require_decision(engine.get_packages(), engine=self.kind)
-        check_evaluates(engine)
-        self._local = threading.local()
-        self._local.engine = engine
-        self._sources, self.revision = sources, revision
+        require_decision(engine.engine.get_packages(), engine=self.kind)
+        check_evaluates(engine.engine)
+        self._sources, self.revision, self._load = sources, revision, next(_LOADS)
+        _thread_table()[self._load] = (weakref.ref(self), engine)
 
     def evaluate(self, input: JSONDict) -> Decision:
         text = input_json(input, self.kind)
-        engine = self._thread_engine()
+        bound = self._thread_engine()
         try:
-            engine.set_input_json(text)
-            raw = engine.eval_rule_as_json(DECISION_RULE)
+            bound.engine.set_input_json(text)
+            raw = bound.engine.eval_rule_as_json(DECISION_RULE)
         except RuntimeError as exc:
             raise EngineError(evaluation_failure(str(exc))) from None
         value = json.loads(raw)
         return decision_from_raw(None if value == UNDEFINED else value, engine=self.kind)
 
-    def _thread_engine(self) -> Any:
+    def _thread_engine(self) -> ThreadBound:
         """This thread's compiled engine (the loading thread's, or one compiled now)."""
-        engine = getattr(self._local, "engine", None)
-        if engine is not None:
-            return engine
+        table = _thread_table()
+        found = table.get(self._load)
+        if found is not None:
+            return found[1]
         if self._sources is None:
             raise EngineError("the embedded engine was asked for a decision before any policy was loaded.")
         try:
             engine = new_regorus_engine(*self._sources)
         except PolicyError as exc:
             raise EngineError(f"the embedded engine could not compile for this thread: {exc}") from None
-        self._local.engine = engine
+        table[self._load] = (weakref.ref(self), engine)
         return engine
 
 

@@ -153,7 +153,7 @@ def run_policy_tests(paths: Sequence[Path], coverage: bool = False) -> TestRepor
     """Run every ``test_*`` rule in the policy files under ``paths`` (``todo_test_*`` are skipped)."""
     policies = policy_set(paths)
     selected = _files_under(policies, paths)
-    engine = new_regorus_engine(policies.modules(tests=True), _test_data(policies))
+    engine = new_regorus_engine(policies.modules(tests=True), _test_data(policies)).engine
     if coverage:
         engine.set_enable_coverage(True)
     results = [_run_test(engine, f, m) for f in selected if f.is_test for m in _TEST_RULE.finditer(f.text)]
