@@ -9,7 +9,6 @@ wrong shape yields a SYS-02 block, never an allow. Modes decide only what a deni
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -18,7 +17,8 @@ from typing import Any
 from kaitiaki import __version__
 from kaitiaki.analysis import analyze_sql
 from kaitiaki.analysis.schema import Schema, load_schema_file, normalise_schema
-from kaitiaki.classify import classify, lineage_order, read_tables
+from kaitiaki.classify import STRICT_PREFIX, classify, lineage_order, read_tables
+from kaitiaki.clock import utc_now
 from kaitiaki.config import Settings
 from kaitiaki.errors import EngineError, PolicyError
 from kaitiaki.model import (
@@ -55,10 +55,6 @@ SYS_ENGINE = Violation(
     remediation="Check the engine settings in kaitiaki.yaml and that the policy server is reachable; "
     "the job stays blocked until a policy decision can be made.",
 )
-
-
-def utc_now() -> str:
-    return dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
 def cleared_tables(settings: Settings) -> frozenset[str]:
@@ -260,9 +256,9 @@ class Gate:
         ]
         unresolved += [{"kind": "analysis_error", "detail": e.message, "line": e.line} for e in facts.errors]
         unresolved += [
-            {"kind": "unknown_table", "detail": w.removeprefix("strict_catalog: "), "line": None}
+            {"kind": "unknown_table", "detail": w.removeprefix(STRICT_PREFIX), "line": None}
             for w in classified.warnings
-            if w.startswith("strict_catalog: ")
+            if w.startswith(STRICT_PREFIX)
         ]
         job_doc = job.to_dict()
         job_doc["agency"] = job.meta.get("agency") or settings.agency

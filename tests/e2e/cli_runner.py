@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import io
-import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+import pytest
 
 from kaitiaki.cli import main
 
@@ -19,24 +20,15 @@ class CliResult:
     stderr: str
 
 
-@contextlib.contextmanager
-def working_directory(path: Path) -> Iterator[None]:
-    before = Path.cwd()
-    os.chdir(path)
-    try:
-        yield
-    finally:
-        os.chdir(before)
-
-
 def run_cli(args: Sequence[str], *, cwd: Path | None = None) -> CliResult:
     out, err = io.StringIO(), io.StringIO()
     code = 0
     with (
         contextlib.redirect_stdout(out),
         contextlib.redirect_stderr(err),
-        working_directory(cwd or Path.cwd()),
+        pytest.MonkeyPatch.context() as patch,
     ):
+        patch.chdir(cwd or Path.cwd())
         try:
             main(list(args))
         except SystemExit as exit_:

@@ -17,7 +17,6 @@ hook, to the path the gate puts in ``input["kaitiaki"]["decision_log"]`` (null: 
 
 from __future__ import annotations
 
-import datetime as dt
 import fcntl
 import hashlib
 import json
@@ -29,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from kaitiaki import __version__
+from kaitiaki.clock import utc_now
 from kaitiaki.errors import KaitiakiError
 from kaitiaki.hookspecs import hookimpl
 from kaitiaki.model import Decision, Job
@@ -69,10 +69,6 @@ def record_hash(record: Mapping[str, Any]) -> str:
     return hashlib.sha256(canonical_json({k: v for k, v in record.items() if k != "hash"})).hexdigest()
 
 
-def rfc3339_now() -> str:
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
-
-
 def labels_for(job: Job, document: Mapping[str, Any]) -> dict[str, str]:
     """OPA-style string labels: the job, the mode and entry point, and the adapter's run ids."""
     meta = document.get("kaitiaki") or {}
@@ -106,7 +102,7 @@ def new_record(
     """The record for one decision, before chaining. Facts only: the input is a digest."""
     return {
         "decision_id": decision_id or str(uuid.uuid4()),
-        "timestamp": timestamp or rfc3339_now(),
+        "timestamp": timestamp or utc_now("microseconds"),
         "path": DECISION_PATH,
         "input_sha256": input_sha256(document),
         "result": decision.to_dict(),

@@ -11,7 +11,6 @@ and reads the same with JavaScript off; the script only adds filters and search.
 from __future__ import annotations
 
 import base64
-import datetime as dt
 import hashlib
 import html
 import itertools
@@ -26,6 +25,7 @@ from sqlglot.errors import SqlglotError
 from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
 
 from kaitiaki import __version__
+from kaitiaki.clock import utc_now
 from kaitiaki.hookspecs import hookimpl
 from kaitiaki.model import Job, Verdict
 from kaitiaki.report.findings import (
@@ -174,10 +174,6 @@ def asset(name: str) -> str:
 def csp_hash(text: str) -> str:
     digest = hashlib.sha256(text.encode("utf-8")).digest()
     return "sha256-" + base64.b64encode(digest).decode("ascii")
-
-
-def utc_now() -> str:
-    return dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
 def _esc(value: object) -> str:
