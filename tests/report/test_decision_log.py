@@ -251,6 +251,12 @@ def test_an_unwritable_log_is_a_clear_error_not_a_silent_skip(tmp_path: Path) ->
         write_log(blocker / "decisions.jsonl", 1)
     assert str(blocker / "decisions.jsonl") in str(caught.value)
     assert "cannot open the decision log" in str(caught.value)
+    assert f"{blocker} is a file, so it cannot hold the log's folder" in str(caught.value)
+
+
+def test_a_log_path_that_is_a_folder_says_so(tmp_path: Path) -> None:
+    with pytest.raises(DecisionLogError, match="that path is a folder; name a file"):
+        write_log(tmp_path, 1)
 
 
 def test_verify_of_a_missing_file_is_a_user_error(tmp_path: Path) -> None:

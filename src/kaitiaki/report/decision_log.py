@@ -134,7 +134,7 @@ class DecisionLog:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND, FILE_MODE)
         except OSError as exc:
-            raise self._error(f"cannot open the decision log: {exc.strerror or exc}.") from None
+            raise self._error(f"cannot open the decision log: {self._open_problem(exc)}.") from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
             written = chained(record, self._last_hash(fd))
@@ -145,6 +145,16 @@ class DecisionLog:
             raise self._error(f"cannot write the decision log: {exc.strerror or exc}.") from None
         finally:
             os.close(fd)  # also releases the lock
+
+    def _open_problem(self, exc: OSError) -> str:
+        """Say which path is in the way: mkdir's "File exists" does not."""
+        if isinstance(exc, (FileExistsError, NotADirectoryError)):
+            blocker = next((p for p in self.path.parents if p.exists() and not p.is_dir()), None)
+            if blocker is not None:
+                return f"{blocker} is a file, so it cannot hold the log's folder"
+        if isinstance(exc, IsADirectoryError):
+            return "that path is a folder; name a file"
+        return exc.strerror or str(exc)
 
     def _last_hash(self, fd: int) -> str:
         size = os.fstat(fd).st_size
