@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from kaitiaki.config import EngineSettings, Settings
-from kaitiaki.engine import load_engine
+from kaitiaki.engine import load_engine, opa
 from kaitiaki.engine.opa import OpaEngine
 from kaitiaki.errors import EngineError, PolicyError
 from tests.policies.cases import ISSUERS, worked_examples
@@ -102,6 +102,30 @@ def test_failover_tries_the_next_server(server: OpaTestServer) -> None:
     down = f"http://127.0.0.1:{free_port()}"
     decision = load_engine(opa_settings(down, server.url)).evaluate(E3["input"])
     assert decision == embedded_decision()
+
+
+def test_a_server_that_failed_is_asked_last_until_its_rest_is_over(
+    bundle: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A hanging first URL must cost one timeout, not one per decision; and it is never dropped."""
+    clock = [1000.0]
+    monkeypatch.setattr(opa.time, "monotonic", lambda: clock[0])
+    with serve_bundle(bundle) as first, serve_bundle(bundle) as second:
+        first.faults.delay_s = TIMEOUT_MS / 1000 * 2
+        engine = load_engine(opa_settings(first.url, second.url))
+        for _ in range(5):
+            assert engine.evaluate(E3["input"]) == embedded_decision()
+        assert (first.requests, second.requests) == (1, 5)
+        first.faults.delay_s = 0
+        clock[0] += opa.REST_SECONDS + 1
+        engine.evaluate(E3["input"])
+        assert (first.requests, second.requests) == (2, 5)  # back in its configured place
+        first.faults.status = second.faults.status = 500
+        with pytest.raises(EngineError):
+            engine.evaluate(E3["input"])
+        second.faults.status = 0
+        engine.evaluate(E3["input"])  # both resting: configured order, the resting server still asked
+        assert (first.requests, second.requests) == (4, 7)
 
 
 def test_every_server_failing_names_each_failure(server: OpaTestServer, bundle: Path) -> None:

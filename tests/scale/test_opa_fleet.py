@@ -180,6 +180,7 @@ def test_first_down_the_second_answers_the_same(
     assert exit_code == 1  # the denied jobs are still denied
     assert report == estate.embedded
     assert second.requests == len(JOBS)
+    assert first.requests == (0 if failure == "stopped" else 1)  # then asked last while it rests
 
 
 def test_both_down_blocks_every_job_by_sys02_and_logs_it(

@@ -4,12 +4,15 @@ For estates that already run OPA with bundles (``kaitiaki policy bundle build`` 
 decision is ``POST /v1/data/kaitiaki/main/decision`` with ``{"input": …}``, a bearer token when
 configured and the configured timeout; the URLs are tried in order until one gives a decision of
 the right shape. Down, slow, erroring, undefined or malformed everywhere → EngineError (a block).
+A server that failed is asked last for the next ``REST_SECONDS`` (still asked, never skipped), so a
+hanging first URL costs one timeout, not one per decision.
 Builtin errors are made errors (``strict-builtin-errors``), so a failing rule cannot silently drop
 a violation.
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -20,6 +23,7 @@ from kaitiaki.model import Decision
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
 QUERY_PARAMS = {"strict-builtin-errors": "true"}
+REST_SECONDS = 30.0
 
 
 @dataclass(frozen=True)
@@ -97,6 +101,7 @@ class OpaEngine:
         self.timeout_ms = timeout_ms
         self.servers = [server_for(url, timeout_ms=timeout_ms, token=token) for url in urls]
         self.revision = ""
+        self._resting_until: dict[str, float] = {}
 
     def load(self, policies: list[tuple[str, str]], data: JSONDict) -> None:
         """The servers load their policies from a bundle; this records the revision expected."""
@@ -105,12 +110,21 @@ class OpaEngine:
     def evaluate(self, input: JSONDict) -> Decision:
         check_input(input)
         failures: list[str] = []
-        for server in self.servers:
+        for server in self.in_order():
             try:
-                return self._ask(server, input)
+                decision = self._ask(server, input)
             except EngineError as exc:
+                self._resting_until[server.url] = time.monotonic() + REST_SECONDS
                 failures.append(f"{server.url}: {exc}")
+            else:
+                self._resting_until.pop(server.url, None)
+                return decision
         raise EngineError(f"no OPA server gave a usable decision ({'; '.join(failures)}).")
+
+    def in_order(self) -> list[Server]:
+        """The configured order, with servers that failed recently moved to the end."""
+        now = time.monotonic()
+        return sorted(self.servers, key=lambda server: self._resting_until.get(server.url, 0.0) > now)
 
     def _ask(self, server: Server, policy_input: JSONDict) -> Decision:
         try:
