@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from sqlglot import exp
 from sqlglot.optimizer.scope import Scope
 
-from kaitiaki.analysis.index import ScopeIndex, index_select
+from kaitiaki.analysis.index import ScopeIndex, index_select, is_row_star
 from kaitiaki.analysis.names import display_identifier, display_table
 from kaitiaki.analysis.resolve import STAR_LINE, Qualified
 from kaitiaki.analysis.schema import SchemaLookup
@@ -499,6 +499,8 @@ class Flow:
         return origins
 
     def site_origins(self, node: exp.Expr, scope: Scope) -> tuple[Origin, ...]:
+        if is_row_star(node):
+            return self.row_star_origins(scope)
         if isinstance(node, exp.TableColumn):
             return self.whole_source_origins(scope, node.name)
         if isinstance(node, exp.Column):
@@ -553,6 +555,9 @@ class Flow:
             if isinstance(current, exp.TableColumn):
                 origins.extend(o.through(path) for o in self.whole_source_origins(scope, current.name))
                 continue
+            if is_row_star(current):
+                origins.extend(o.through(path) for o in self.row_star_origins(scope))
+                continue
             if current is not node and is_boundary(current, root):
                 origins.extend(o.through(path) for o in self.subquery_origins(current))
                 continue
@@ -586,6 +591,10 @@ class Flow:
         names = self.output_names(sub) or []
         return tuple(o for i in range(len(names)) for o in self.origins_at(sub, i))
 
+    def row_star_origins(self, scope: Scope) -> tuple[Origin, ...]:
+        """Every column of every source the scope selects from (``hash(*)``, ``COLUMNS(…)``)."""
+        return _unique(o for name in scope.selected_sources for o in self.whole_source_origins(scope, name))
+
     def whole_source_origins(self, scope: Scope, name: str) -> tuple[Origin, ...]:
         """Every column of a source (``t.*`` inside an expression, a row value)."""
         found = self.source_of(scope, name)
@@ -597,10 +606,17 @@ class Flow:
         if isinstance(source, exp.Table):
             if isinstance(source.this, exp.Func):
                 return self.function_table_origins(source, owner)
-            columns = self.table_info(source)[1]
+            table_name, columns = self.table_info(source)
             if columns is None:
-                return (Origin(self.table_name(source), STAR),)
-            return tuple(Origin(self.table_name(source), self.column_name(c)) for c in columns)
+                self.report(
+                    "star_without_schema",
+                    f"a whole row of {table_name} (t.*, a row value, a star in a function) is read, "
+                    "but its columns are not in the schema",
+                    line_of(source),
+                    table=table_name,
+                )
+                return (Origin(table_name, STAR),)
+            return tuple(Origin(table_name, self.column_name(c)) for c in columns)
         names = self.output_names(source) or []
         if isinstance(source.expression, (exp.Unnest, exp.Lateral, exp.UDTF)):
             return self.udtf_origins(source)

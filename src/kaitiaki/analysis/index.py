@@ -25,7 +25,7 @@ _FUNCTIONS = (exp.Func, exp.WithinGroup, exp.Filter)
 class Site:
     """One column reference in the scope and where it sits."""
 
-    node: exp.Expr  # Column or TableColumn
+    node: exp.Expr  # Column, TableColumn, or a row star (``hash(*)``, ``COLUMNS(…)``)
     clause: str  # the SELECT argument it is under: expressions, where, on, group, having, order …
     window: bool  # inside PARTITION BY / ORDER BY of an OVER (…)
     projection: int = NO_PROJECTION
@@ -126,11 +126,13 @@ def _walk(
     conditions = clause in ("where", "on")
     while stack:
         current, path, window = stack.pop()
-        if isinstance(current, (exp.Column, exp.TableColumn)):
+        if isinstance(current, (exp.Column, exp.TableColumn)) or is_row_star(current):
             site = Site(current, clause, window, position, path, conjunct)
             index.sites.append(site)
             if position != NO_PROJECTION and not window:
                 index.projection_sites[position].append(site)
+            if isinstance(current, exp.Columns) and not isinstance(current.this, exp.Star):
+                index.patterns.append(current)
             continue
         if isinstance(current, (exp.Select, exp.SetOperation, exp.CTE)):
             nested = Nested(current, position, path, conjunct)
@@ -154,8 +156,6 @@ def _walk(
                         stack.append((child, path, True))
             continue
         if position != NO_PROJECTION and isinstance(current, _FUNCTIONS):
-            if isinstance(current, exp.Columns):
-                index.patterns.append(current)
             if isinstance(current, exp.Filter):
                 inner = transform_of(current.this)
                 stack.append((current.this, path, window))
@@ -166,6 +166,18 @@ def _walk(
             if transform:
                 path = path | {transform}
         stack.extend((child, path, window) for child in current.iter_expressions())
+
+
+def is_row_star(node: exp.Expr) -> bool:
+    """A star that stands for every column of the query's sources inside an expression.
+
+    ``hash(*)``, ``object_construct(*)``, ``struct(*)``, ``COLUMNS(*)`` / ``COLUMNS('regex')``
+    read whole rows; only ``count(*)`` reads no value. (A star that is a whole projection is
+    expanded separately.)
+    """
+    if isinstance(node, exp.Columns):
+        return True
+    return isinstance(node, exp.Star) and not isinstance(node.parent, (exp.Count, exp.Columns, exp.Select))
 
 
 def _note_aggregate(index: ScopeIndex, node: exp.Expr, position: int, transform: str | None) -> None:

@@ -24,7 +24,7 @@ from kaitiaki.analysis.flow import (
     lambda_variable,
     line_of,
 )
-from kaitiaki.analysis.index import NO_CONJUNCT, ScopeIndex
+from kaitiaki.analysis.index import NO_CONJUNCT, ScopeIndex, is_row_star
 
 SELECT, JOIN, FILTER, GROUP, ORDER, WINDOW, WRITE = (
     "select",
@@ -154,7 +154,9 @@ def _references(flow: Flow, scope: Scope, column: exp.Expr, use: str, clause: st
     line = line_of(column)
     explicit = is_explicit(column)
     origins: tuple[Origin, ...]
-    if isinstance(column, exp.TableColumn):
+    if is_row_star(column):
+        origins = flow.row_star_origins(scope)
+    elif isinstance(column, exp.TableColumn):
         origins = flow.whole_source_origins(scope, column.name)
     elif isinstance(column, exp.Column) and isinstance(column.this, exp.Star):
         origins = flow.whole_source_origins(scope, column.table) if column.table else ()
