@@ -100,7 +100,8 @@ nonempty(text) if {
 # description: >-
 #   An identifiable column may be used only if the purpose allows its categories (an allowed
 #   family such as sensitive admits every sensitive:* category) and, when the purpose lists
-#   allowed uses, only in those uses.
+#   allowed uses, only in those uses. A column the job only writes is reported for a category
+#   only when none of its source columns in the job has it (else the source is reported).
 # custom:
 #   id: PM-03
 #   level: hard
@@ -118,7 +119,7 @@ outside_purpose contains column_finding(message, name, col) if {
 	not_allowed := categories_outside
 	not_allowed != set()
 	some col in identifiable_columns
-	outside := {cat | some cat in col.categories; cat in not_allowed}
+	outside := {cat | some cat in lib.own_categories(col); cat in not_allowed}
 	outside != set()
 	name := lib.qualified(col)
 	message := concat("", [name, " is ", lib.list(outside), ", which purpose ", purpose_name, " does not allow"])
@@ -281,7 +282,8 @@ output_target(table) := table if is_string(table) else := "(query result)"
 # description: >-
 #   Sensitive attributes (ethnicity, health, gender, religion, sexuality, disability, justice,
 #   iwi) need the purpose's explicit approval (sensitive_approved), for they carry a higher risk
-#   of harm to people and communities.
+#   of harm to people and communities. A column the job only writes is reported only for a
+#   category none of its source columns in the job has (else the source is reported).
 # custom:
 #   id: PM-08
 #   level: soft
@@ -293,7 +295,7 @@ violation contains v if {
 	unapproved := unapproved_sensitive_categories
 	unapproved != set()
 	some col in sensitive_columns
-	cats := {cat | some cat in col.categories; cat in unapproved}
+	cats := {cat | some cat in lib.own_categories(col); cat in unapproved}
 	cats != set()
 	name := lib.qualified(col)
 	message := concat("", [name, " is ", lib.list(cats), ", not approved by purpose ", purpose_name])
@@ -306,7 +308,9 @@ unapproved_sensitive_categories := {cat | some cat in sensitive_column_categorie
 # title: Children's data
 # description: >-
 #   Information about children needs particular care: a column or table with category child
-#   is allowed only when the purpose approves it (sensitive_approved true or naming child).
+#   is allowed only when the purpose approves it (sensitive_approved true or naming child). A
+#   column or table the job only writes is reported only when no source column in the job is
+#   child (else the source is reported).
 # custom:
 #   id: PM-09
 #   level: soft
@@ -322,14 +326,14 @@ violation contains v if {
 children_findings contains column_finding(concat("", [name, " holds children's data, not approved by purpose ", purpose_name]), name, col) if {
 	"child" in column_categories
 	some col in input.columns
-	"child" in col.categories
+	"child" in lib.own_categories(col)
 	not lib.sensitive_approved("child")
 	name := lib.qualified(col)
 }
 
 children_findings contains finding(concat("", ["table ", table.name, " holds children's data, not approved by purpose ", purpose_name]), cols) if {
 	some table in input.tables
-	"child" in table.categories
+	"child" in lib.table_categories(table)
 	not lib.sensitive_approved("child")
 	cols := {col | some col in input.columns; col.table == table.name}
 }

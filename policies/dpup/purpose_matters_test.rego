@@ -97,6 +97,45 @@ test_pm03_allows_listed_uses if {
 	not "PM-03" in t.rules(pm.violation) with input as object.union(t.selecting([t.nhi]), {"purpose": {"allowed_uses": ["select", "join"]}})
 }
 
+# INSERT INTO analytics.x SELECT ethnicity: the written column's category came from its source.
+inserted_ethnicity := t.inserting("analytics.x", [t.nhi, t.ethnicity])
+
+test_pm03_reports_a_column_written_from_a_reported_source_once if {
+	inp := object.union(inserted_ethnicity, {"purpose": {"allowed_categories": ["unique_identifier"]}})
+	vs := pm.violation with input as inp
+	t.reported(vs, "PM-03") == [["health.patients.ethnicity"]]
+}
+
+test_pm03_reports_a_written_column_that_alone_carries_the_category if {
+	# analytics.x.flag is sensitive:health by its own catalog entry; its source is not.
+	source := object.union(t.column("health.patients", "region", []), {"outputs": ["analytics.x.flag"]})
+	inp := t.with_parts({
+		"columns": [source, t.written("analytics.x", "flag", ["sensitive:health"])],
+		"purpose": {"allowed_categories": ["unique_identifier"]},
+	})
+	vs := pm.violation with input as inp
+	t.reported(vs, "PM-03") == [["analytics.x.flag"]]
+}
+
+test_pm03_reports_a_written_column_for_the_categories_its_source_lacks if {
+	inp := object.union(inserted_ethnicity, {"purpose": {"allowed_categories": ["unique_identifier"]}})
+	tagged := object.union(inp.columns[3], {"categories": ["sensitive:ethnicity", "sensitive:health"]})
+	vs := pm.violation with input as object.union(inp, {"columns": array.concat(array.slice(inp.columns, 0, 3), [tagged])})
+	some v in vs
+	v.rule == "PM-03"
+	v.columns == ["analytics.x.ethnicity"]
+	v.message == "analytics.x.ethnicity is sensitive:health, which purpose 'readmission-research' does not allow"
+}
+
+test_pm03_still_reports_the_write_use_of_a_written_column if {
+	inp := object.union(inserted_ethnicity, {"purpose": {"allowed_uses": ["select"]}})
+	vs := pm.violation with input as inp
+	{v.message | some v in vs; v.rule == "PM-03"} == {
+		"analytics.x.ethnicity is used for write, which purpose 'readmission-research' does not allow",
+		"analytics.x.nhi is used for write, which purpose 'readmission-research' does not allow",
+	}
+}
+
 # --- PM-04 ---
 
 test_pm04_allows_specific_purpose if {
@@ -200,6 +239,21 @@ test_pm08_denies_unapproved_sensitive_category if {
 	v.columns == ["health.patients.ethnicity"]
 }
 
+test_pm08_reports_a_column_written_from_a_reported_source_once if {
+	vs := pm.violation with input as object.union(inserted_ethnicity, {"purpose": {"sensitive_approved": []}})
+	t.reported(vs, "PM-08") == [["health.patients.ethnicity"]]
+}
+
+test_pm08_reports_a_written_column_whose_source_is_unresolved if {
+	# The query's source column could not be resolved: the written column is the only carrier.
+	inp := t.with_parts({
+		"columns": [t.written("analytics.x", "ethnicity", ["sensitive:ethnicity"])],
+		"purpose": {"sensitive_approved": []},
+	})
+	vs := pm.violation with input as inp
+	t.reported(vs, "PM-08") == [["analytics.x.ethnicity"]]
+}
+
 # --- PM-09 ---
 
 test_pm09_allows_children_named_in_purpose if {
@@ -221,6 +275,38 @@ test_pm09_denies_child_table if {
 	some v in vs
 	v.rule == "PM-09"
 	v.columns == ["health.patients.region"]
+}
+
+student_nsn := ["education.students", "nsn", ["unique_identifier:nsn", "child"]]
+
+test_pm09_reports_a_table_and_column_written_from_children_data_once if {
+	inp := object.union(t.inserting("analytics.kids", [student_nsn]), {
+		"purpose": {"sensitive_approved": []},
+		"tables": [
+			{"name": "education.students", "agency": "moe", "categories": ["unique_identifier:nsn", "child"]},
+			{"name": "analytics.kids", "agency": null, "categories": ["unique_identifier:nsn", "child"]},
+		],
+	})
+	vs := pm.violation with input as inp
+	t.reported(vs, "PM-09") == [["education.students.nsn"], ["education.students.nsn"]]
+	{v.message | some v in vs; v.rule == "PM-09"} == {
+		"education.students.nsn holds children's data, not approved by purpose 'readmission-research'",
+		"table education.students holds children's data, not approved by purpose 'readmission-research'",
+	}
+}
+
+test_pm09_reports_a_written_table_that_alone_holds_children_data if {
+	source := object.union(t.column("education.students", "school", []), {"outputs": ["analytics.kids.school"]})
+	inp := t.with_parts({
+		"columns": [source, t.written("analytics.kids", "school", ["child"])],
+		"purpose": {"sensitive_approved": []},
+		"tables": [
+			{"name": "education.students", "agency": "moe", "categories": []},
+			{"name": "analytics.kids", "agency": null, "categories": ["child"]},
+		],
+	})
+	vs := pm.violation with input as inp
+	t.reported(vs, "PM-09") == [["analytics.kids.school"], ["analytics.kids.school"]]
 }
 
 # --- PM-10 and PM-11 ---

@@ -164,3 +164,19 @@ test_sv08_soft_for_iwi_leaving_the_agency if {
 	vs := sv.violation with input as object.union(external(t.selecting([iwi])), agreement({}))
 	t.level_of(vs, "SV-08") == {"soft"}
 }
+
+iwi := ["msd.clients", "iwi", ["sensitive:iwi"]]
+
+test_sv08_reports_iwi_written_from_a_reported_source_once if {
+	vs := sv.violation with input as t.inserting("analytics.x", [iwi])
+	t.reported(vs, "SV-08") == [["msd.clients.iwi"]]
+}
+
+test_sv08_reports_a_written_column_that_alone_carries_iwi if {
+	source := object.union(t.column("msd.clients", "region", []), {"outputs": ["analytics.x.iwi"]})
+	vs := sv.violation with input as t.with_parts({"columns": [source, t.written("analytics.x", "iwi", ["sensitive:iwi"])]})
+	some v in vs
+	v.rule == "SV-08"
+	v.columns == ["analytics.x.iwi"]
+	v.message == "analytics.x.iwi is Māori data (sensitive:iwi)"
+}

@@ -13,6 +13,8 @@ import rego.v1
 #   When a table records people's opt-out choice (category opt_out_flag), a job reading it must
 #   filter on that flag. Soft by default; hard for the tables in params.opt_out_promised_tables,
 #   where the choice was promised at collection and using the data anyway is an unauthorised use.
+#   A table the job only writes counts only for an opt-out column it writes from no opt-out
+#   source column of the job (the source table is checked instead).
 # custom:
 #   id: TC-01
 #   level: soft
@@ -31,13 +33,13 @@ violation contains v if {
 
 flagged_tables contains table.name if {
 	some table in input.tables
-	"opt_out_flag" in table.categories
+	"opt_out_flag" in lib.table_categories(table)
 }
 
 flagged_tables contains col.table if {
 	"opt_out_flag" in column_categories
 	some col in input.columns
-	"opt_out_flag" in col.categories
+	"opt_out_flag" in lib.own_categories(col)
 }
 
 flag_filtered(table) if {

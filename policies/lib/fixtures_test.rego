@@ -57,6 +57,25 @@ selecting(columns) := with_parts({
 	"outputs": [output(c[0], c[1], c[2]) | some c in columns],
 })
 
+# The column fact of `target.name`, a column the job only writes (an INSERT target), on line 1.
+written(target, name, categories) := {
+	"table": target, "column": name, "uses": ["write"], "transforms": [], "outputs": [],
+	"lines": [1], "from_star": false, "categories": categories, "classified_by": ["lineage"],
+}
+
+# INSERT INTO target SELECT the columns raw: each source column feeds a written column of the same
+# name, which carries the source's categories (as lineage gives them).
+inserting(target, columns) := with_parts({
+	"columns": array.concat(
+		[object.union(column(c[0], c[1], c[2]), {"outputs": [concat(".", [target, c[1]])]}) | some c in columns],
+		[written(target, c[1], c[2]) | some c in columns],
+	),
+	"outputs": [object.union(output(c[0], c[1], c[2]), {"table": target}) | some c in columns],
+})
+
+# The findings of `rule` among the violations, as sorted lists of the columns each one names.
+reported(violations, rule) := sort([v.columns | some v in violations; v.rule == rule])
+
 nhi := ["health.patients", "nhi", ["unique_identifier:nhi"]]
 
 full_name := ["health.patients", "full_name", ["direct_identifier"]]

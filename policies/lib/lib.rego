@@ -122,6 +122,33 @@ columns_by_name := {concat(".", [col.table, col.column]): col | some col in inpu
 # The column fact for `table.column` (from a join side or an output's sources).
 column_fact(table, column) := columns_by_name[concat(".", [table, column])]
 
+# --- columns this job only writes --------------------------------------------------------------
+#
+# A column fact whose only use is `write` is a column the job creates (a target of INSERT, UPDATE
+# or MERGE). Its categories mostly came from the source columns that feed it, which the same rule
+# already reports: a category finding on the target as well is the same finding twice. So rules
+# that report a column (or table) for its categories read own_categories: every category of a
+# column the job reads, and of a write-only column only those that no source column of this job
+# carries into it (from the target's catalog entry or upstream lineage, or an unresolved source).
+
+written_only(col) if {use | some use in col.uses} == {"write"}
+
+# [target, category] for each category a column of this job carries into the column `target`.
+carried := {[target, cat] | some col in input.columns; some target in col.outputs; some cat in col.categories}
+
+own_categories(col) := {cat | some cat in col.categories; not [qualified(col), cat] in carried} if {
+	written_only(col)
+} else := col.categories
+
+# Tables of which the job only writes columns (it reads none of theirs).
+written_only_tables := {col.table | some col in input.columns; written_only(col)} - {col.table | some col in input.columns; not written_only(col)}
+
+# A table's categories as this job meets them: all of them for a table it reads; for a table it
+# only writes, the own categories of the columns it writes (not those of columns it never touches).
+table_categories(table) := {cat | some col in input.columns; col.table == table.name; some cat in own_categories(col)} if {
+	table.name in written_only_tables
+} else := table.categories
+
 # --- many columns at once -----------------------------------------------------------------------
 
 # Sorted qualified names of a set of column facts.

@@ -103,3 +103,39 @@ test_line_of_matches_earliest_line if {
 	lib.line_of(object.union(col, {"lines": [7, 3]})) == lib.earliest_line({object.union(col, {"lines": [7, 3]})})
 	lib.line_of(object.union(col, {"lines": []})) == null
 }
+
+# --- columns this job only writes ---
+
+diagnosis := ["health.patients", "diagnosis", ["sensitive:health"]]
+
+test_own_categories_of_a_read_column_are_all_its_categories if {
+	inp := t.inserting("analytics.x", [diagnosis])
+	lib.own_categories(inp.columns[0]) == ["sensitive:health"] with input as inp
+}
+
+test_own_categories_of_a_written_column_leave_out_what_its_source_carries if {
+	inp := t.inserting("analytics.x", [diagnosis])
+	lib.written_only(inp.columns[1])
+	lib.own_categories(inp.columns[1]) == set() with input as inp
+	tagged := object.union(inp.columns[1], {"categories": ["sensitive:health", "child"]})
+	lib.own_categories(tagged) == {"child"} with input as inp
+}
+
+test_own_categories_of_a_written_column_without_a_source_are_all_its_categories if {
+	alone := t.written("analytics.x", "diagnosis", ["sensitive:health"])
+	lib.own_categories(alone) == {"sensitive:health"} with input as t.with_parts({"columns": [alone]})
+}
+
+test_a_column_written_and_read_is_not_written_only if {
+	not lib.written_only(object.union(t.written("analytics.x", "k", []), {"uses": ["select", "write"]}))
+}
+
+test_table_categories_of_a_written_only_table_are_its_written_columns_own if {
+	inp := object.union(t.inserting("analytics.x", [diagnosis]), {"tables": [
+		{"name": "health.patients", "agency": "moh", "categories": ["sensitive:health", "unique_identifier:nhi"]},
+		{"name": "analytics.x", "agency": null, "categories": ["sensitive:health", "child"]},
+	]})
+	lib.written_only_tables == {"analytics.x"} with input as inp
+	lib.table_categories(inp.tables[0]) == ["sensitive:health", "unique_identifier:nhi"] with input as inp
+	lib.table_categories(inp.tables[1]) == set() with input as inp
+}

@@ -30,6 +30,8 @@ def test_rule_case(case: dict[str, Any], engine: Engine) -> None:
     assert bool(matching) is case["fires"], summary
     if "level" in case:
         assert {v.level for v in matching} == {case["level"]}, summary
+    if "reports" in case:
+        assert sorted(list(v.columns) for v in matching) == case["reports"], summary
     if "waived" in case:
         assert {v.waived for v in matching} == {case["waived"]}, summary
     if "allow" in case:

@@ -24,6 +24,8 @@ def test_worked_example(example: dict[str, Any], engine: Engine) -> None:
     assert found == example["expect"]["rules"], [(v.rule, v.level, v.message) for v in decision.violations]
     assert len({(v.rule, v.level) for v in decision.violations}) == len(found), "a rule at two levels"
     assert decision.allow is example["expect"]["allow"]
+    for rule, columns in example["expect"].get("reports", {}).items():
+        assert sorted(list(v.columns) for v in decision.violations if v.rule == rule) == columns, rule
     assert decision.policy_revision.startswith("sha256:")
     for violation in decision.violations:
         assert violation.title and violation.guideline and violation.law and violation.remediation
