@@ -333,6 +333,7 @@ children_findings contains column_finding(concat("", [name, " holds children's d
 
 children_findings contains finding(concat("", ["table ", table.name, " holds children's data, not approved by purpose ", purpose_name]), cols) if {
 	some table in input.tables
+	"child" in table.categories
 	"child" in lib.table_categories(table)
 	not lib.sensitive_approved("child")
 	cols := {col | some col in input.columns; col.table == table.name}

@@ -33,6 +33,7 @@ violation contains v if {
 
 flagged_tables contains table.name if {
 	some table in input.tables
+	"opt_out_flag" in table.categories
 	"opt_out_flag" in lib.table_categories(table)
 }
 

@@ -133,10 +133,17 @@ column_fact(table, column) := columns_by_name[concat(".", [table, column])]
 
 written_only(col) if {use | some use in col.uses} == {"write"}
 
+# The job writes a column (most jobs do not, and then no column needs looking at twice).
+writes_columns if {
+	some col in input.columns
+	"write" in col.uses
+}
+
 # [target, category] for each category a column of this job carries into the column `target`.
 carried := {[target, cat] | some col in input.columns; some target in col.outputs; some cat in col.categories}
 
 own_categories(col) := {cat | some cat in col.categories; not [qualified(col), cat] in carried} if {
+	writes_columns
 	written_only(col)
 } else := col.categories
 
@@ -146,6 +153,7 @@ written_only_tables := {col.table | some col in input.columns; written_only(col)
 # A table's categories as this job meets them: all of them for a table it reads; for a table it
 # only writes, the own categories of the columns it writes (not those of columns it never touches).
 table_categories(table) := {cat | some col in input.columns; col.table == table.name; some cat in own_categories(col)} if {
+	writes_columns
 	table.name in written_only_tables
 } else := table.categories
 
