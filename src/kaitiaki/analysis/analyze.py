@@ -8,6 +8,8 @@ any unexpected way becomes an error entry naming its line; the other statements 
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
+
 from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect
 from sqlglot.errors import ParseError, TokenError
@@ -23,6 +25,7 @@ from kaitiaki.analysis.lineage import Target, canonical_columns, statement_linea
 from kaitiaki.analysis.names import dialect_of, display_table
 from kaitiaki.analysis.parse import (
     StatementTokens,
+    executable_comments,
     limit_errors,
     nesting_depth,
     parse_error_line,
@@ -41,6 +44,7 @@ from kaitiaki.analysis.resolve import (
     qualify_query,
 )
 from kaitiaki.analysis.schema import Schema, SchemaLookup
+from kaitiaki.analysis.session import Session, qualify_defaults, unqualified_tables
 from kaitiaki.analysis.statements import Prepared, prepare
 from kaitiaki.analysis.uses import JOIN, Reference, scope_references
 from kaitiaki.config import Limits
@@ -81,6 +85,9 @@ def _analyze(sql: str, dialect: str, schema: Schema | None, path: str | None, li
         tokens = tokenize(sql, engine)
     except TokenError as exc:
         return SqlFacts(path=path, dialect=dialect, errors=(AnalysisError(str(exc), None),))
+    opened = executable_comments(sql, tokens, engine)
+    if opened is not None:
+        return _with_executable_comments(opened, dialect, schema, path, limits)
     template = template_error(tokens)
     if template is not None:
         return SqlFacts(path=path, dialect=dialect, errors=(template,))
@@ -89,18 +96,39 @@ def _analyze(sql: str, dialect: str, schema: Schema | None, path: str | None, li
     if problems:
         return SqlFacts(path=path, dialect=dialect, errors=tuple(problems))
     lookup = SchemaLookup(schema, dialect)
-    findings = [_guarded(statement, sql, engine, dialect, lookup) for statement in statements]
+    session = Session()
+    findings = [_guarded(statement, sql, engine, dialect, lookup, session) for statement in statements]
     return assemble(path, dialect, findings)
 
 
+def _with_executable_comments(
+    sql: str, dialect: str, schema: Schema | None, path: str | None, limits: Limits
+) -> SqlFacts:
+    """Analyse the SQL a MySQL server may run, and say the result depends on its version."""
+    facts = _analyze(sql, dialect, schema, path, limits)
+    note = Unresolved(
+        "unsupported_statement",
+        "/*! … */ comments are run as SQL by MySQL servers of some versions; kaitiaki analysed them "
+        "as run, but which version runs this job cannot be known",
+        None,
+    )
+    return replace(facts, unresolved=(note, *facts.unresolved))
+
+
 def _guarded(
-    statement: StatementTokens, sql: str, engine: Dialect, dialect: str, lookup: SchemaLookup
+    statement: StatementTokens,
+    sql: str,
+    engine: Dialect,
+    dialect: str,
+    lookup: SchemaLookup,
+    session: Session,
 ) -> StatementFindings:
     """One statement; anything unexpected is an error on its line, never an exception."""
     number = statement.index + 1
     try:
         return run_with_depth(
-            lambda: _statement(statement, sql, engine, dialect, lookup), nesting_depth(statement.tokens)
+            lambda: _statement(statement, sql, engine, dialect, lookup, session),
+            nesting_depth(statement.tokens),
         )
     except RecursionError:
         message = f"statement {number} is nested too deeply to analyse"
@@ -113,10 +141,18 @@ def _guarded(
 
 
 def _statement(
-    statement: StatementTokens, sql: str, engine: Dialect, dialect: str, lookup: SchemaLookup
+    statement: StatementTokens,
+    sql: str,
+    engine: Dialect,
+    dialect: str,
+    lookup: SchemaLookup,
+    session: Session,
 ) -> StatementFindings:
     try:
-        prepared = prepare(parse_statement(statement, sql, engine))
+        parsed = parse_statement(statement, sql, engine)
+        session_before = replace(session)
+        session.follow(parsed, dialect)
+        prepared = prepare(parsed)
     except ParseError as exc:
         return StatementFindings(
             Statement(statement.index, "unparseable", None, statement.line),
@@ -134,62 +170,93 @@ def _statement(
         findings.unresolved.append(Unresolved("unsupported_statement", prepared.unsupported, statement.line))
     if prepared.new_columns and target:
         lookup.add_columns(target, canonical_columns(prepared.new_columns, dialect))
+    context = _Context(statement, sql, engine, dialect, lookup, session_before)
+    _query_findings(context, prepared, None, findings)
+    for number, side in enumerate(prepared.side):
+        if side.unsupported:
+            findings.unresolved.append(Unresolved("unsupported_statement", side.unsupported, statement.line))
+        _query_findings(context, side, number, findings)
+    return findings
+
+
+@dataclass(frozen=True)
+class _Context:
+    """One statement's text and what it is resolved against (re-read when qualifying retries)."""
+
+    statement: StatementTokens
+    sql: str
+    engine: Dialect
+    dialect: str
+    lookup: SchemaLookup
+    session: Session
+
+    def reparse(self, side: int | None) -> Prepared:
+        prepared = prepare(parse_statement(self.statement, self.sql, self.engine))
+        return prepared if side is None else prepared.side[side]
+
+    def ready(self, query: exp.Query) -> exp.Query:
+        """Unqualified tables get the schema an earlier USE / SET search_path chose."""
+        qualify_defaults(query, self.session)
+        return query
+
+
+def _query_findings(
+    context: _Context, prepared: Prepared, side: int | None, findings: StatementFindings
+) -> None:
+    """Facts of the statement's query, or of its ``side``-th side query (RETURNING, ON CONFLICT)."""
     if prepared.query is None:
-        return findings
+        return
+    line = context.statement.line
     if prepared.query.find(exp.PositionalColumn) is not None:
         findings.unresolved.append(
             Unresolved(
                 "positional_column",
                 "a column named by its position (#n) cannot be resolved to a column name",
-                statement.line,
+                line,
             )
         )
-    qualified = _qualified(statement, sql, engine, dialect, lookup, prepared, findings)
+    if context.session.uncertain is not None:
+        findings.unresolved.extend(
+            Unresolved("unknown_table", f"{context.session.uncertain} (table {table.name})", line)
+            for table in unqualified_tables(prepared.query)
+        )
+    qualified = _qualified(context, prepared, side, findings)
     if qualified is not None:
-        _analyse_query(qualified, prepared, target_table, statement, dialect, lookup, findings)
-    return findings
+        target_table = _normalised_target(prepared, context.dialect)
+        _analyse_query(
+            qualified, prepared, target_table, context.statement, context.dialect, context.lookup, findings
+        )
 
 
 def _qualified(
-    statement: StatementTokens,
-    sql: str,
-    engine: Dialect,
-    dialect: str,
-    lookup: SchemaLookup,
-    prepared: Prepared,
-    findings: StatementFindings,
+    context: _Context, prepared: Prepared, side: int | None, findings: StatementFindings
 ) -> Qualified | None:
     """Qualify once; if sqlglot needs a schema it lacks, re-read the statement and apply kaitiaki's rules."""
     assert prepared.query is not None
-    stars = mark_query(prepared.query, dialect)
+    stars = mark_query(context.ready(prepared.query), context.dialect)
     try:
-        qualified = qualify_query(prepared.query, dialect, lookup)
+        qualified = qualify_query(prepared.query, context.dialect, context.lookup)
     except Unresolvable:
-        return _with_kaitiaki_rules(statement, sql, engine, dialect, lookup, prepared, findings)
+        return _with_kaitiaki_rules(context, prepared, side, findings)
     mark_star_outputs(stars)
     return qualified
 
 
 def _with_kaitiaki_rules(
-    statement: StatementTokens,
-    sql: str,
-    engine: Dialect,
-    dialect: str,
-    lookup: SchemaLookup,
-    prepared: Prepared,
-    findings: StatementFindings,
+    context: _Context, prepared: Prepared, side: int | None, findings: StatementFindings
 ) -> Qualified | None:
     """The single-source rule; if a name is still ambiguous, report it and read it as a column.
 
     The last attempt turns off sqlglot's alias expansion, so ``SELECT a AS b … WHERE b > 1``
     without a schema keeps every other fact while ``b`` is reported as ``ambiguous_column``.
     """
+    dialect, lookup = context.dialect, context.lookup
     problem: Unresolvable | None = None
     for expand_aliases in (True, False):
-        retry = prepare(parse_statement(statement, sql, engine))
+        retry = context.reparse(side)
         if retry.query is None:
             return None
-        prepared.query = retry.query
+        prepared.query = context.ready(retry.query)
         stars = mark_query(retry.query, dialect)
         apply_single_source_rule(retry.query, dialect, lookup)
         try:
@@ -252,7 +319,7 @@ def _analyse_query(
         )
         findings.edges.extend(edges)
         findings.references.extend(writes)
-        findings.aggregation = query_aggregation(flow, qualified.root)
+        findings.aggregations.append(query_aggregation(flow, qualified.root))
         if target and prepared.by_name and outputs and all(o.name != STAR for o in outputs):
             lookup.add_columns(target, [o.name for o in outputs])
     findings.unresolved.extend(flow.unresolved.values())

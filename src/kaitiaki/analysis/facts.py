@@ -28,7 +28,7 @@ class StatementFindings:
     references: list[Reference] = field(default_factory=list)
     edges: list[LineageEdge] = field(default_factory=list)
     joins: list[JoinFact] = field(default_factory=list)
-    aggregation: ScopeAggregation | None = None
+    aggregations: list[ScopeAggregation] = field(default_factory=list)  # the query's, its side queries'
     tables: list[str] = field(default_factory=list)
     unresolved: list[Unresolved] = field(default_factory=list)
     errors: list[AnalysisError] = field(default_factory=list)
@@ -66,7 +66,7 @@ def assemble(
     all_errors = sorted(
         {*errors, *(e for f in findings for e in f.errors)}, key=lambda e: (e.line or 0, e.message)
     )
-    parts = [f.aggregation for f in findings if f.aggregation is not None]
+    parts = [a for f in findings for a in f.aggregations]
     return SqlFacts(
         path=path,
         dialect=dialect,

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect
+from sqlglot.dialects.mysql import MySQL
 from sqlglot.errors import ParseError, TokenError
 from sqlglot.tokenizer_core import Token, TokenType
 
@@ -55,6 +56,21 @@ def tokenize(sql: str, dialect: Dialect) -> list[Token]:
         raise TokenError(
             f"cannot read the SQL text{where}: an unterminated string, quoted name or comment"
         ) from None
+
+
+_EXECUTABLE_COMMENT = re.compile(r"/\*M?!(?:\d{5,6})?(.*?)\*/", re.DOTALL)
+
+
+def executable_comments(sql: str, tokens: list[Token], dialect: Dialect) -> str | None:
+    """MySQL runs ``/*! … */`` (and MariaDB ``/*M! … */``) as SQL: the text with them opened, or None.
+
+    Whether a versioned one runs depends on the server's version, so the caller also reports it.
+    """
+    if not isinstance(dialect, MySQL):
+        return None
+    if not any(c.startswith(("!", "M!")) for token in tokens for c in token.comments):
+        return None
+    return _EXECUTABLE_COMMENT.sub(lambda match: f" {match.group(1)} ", sql)
 
 
 def template_error(tokens: list[Token]) -> AnalysisError | None:

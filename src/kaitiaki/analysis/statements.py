@@ -59,10 +59,46 @@ class Prepared:
     outputs: bool = True  # the query's outputs are written or returned
     unsupported: str | None = None
     new_columns: list[exp.Identifier] = field(default_factory=list)  # CREATE TABLE t (a int, …)
+    side: list[Prepared] = field(default_factory=list)  # RETURNING / OUTPUT, ON CONFLICT DO UPDATE
 
 
 def prepare(statement: exp.Expr) -> Prepared:
-    """Classify ``statement`` and build its analysable query (the AST is reused, not copied)."""
+    """Classify ``statement`` and build its analysable query (the AST is reused, not copied).
+
+    DML also reads in its RETURNING / OUTPUT list and its ON CONFLICT DO UPDATE: those become
+    ``side`` queries of their own, built from a copy before the statement is reduced.
+    """
+    side = _side_queries(statement)
+    prepared = _main(statement)
+    prepared.side = side
+    if prepared.query is not None:
+        prepared.side.extend(_dml_ctes(prepared.query))
+    return prepared
+
+
+_DML = (exp.Insert, exp.Update, exp.Delete, exp.Merge)
+
+
+def _dml_ctes(query: exp.Query) -> list[Prepared]:
+    """``WITH d AS (DELETE … RETURNING x)``: the CTE becomes the SELECT of what it returns, and
+    the statement inside is analysed as a side query of its own (what it reads and writes)."""
+    found: list[Prepared] = []
+    for cte in list(query.find_all(exp.CTE)):
+        body = cte.this
+        if not isinstance(body, _DML):
+            continue
+        returning = body.args.get("returning")
+        values = [e.copy() for e in returning.expressions] if isinstance(returning, exp.Returning) else []
+        shown = _returning(body.copy(), values) if values else None
+        found.append(_main(body.copy()))
+        if shown is not None and shown.query is not None:
+            cte.set("this", shown.query)
+        else:
+            cte.set("this", exp.select(exp.alias_(exp.null(), NO_OUTPUT)))
+    return found
+
+
+def _main(statement: exp.Expr) -> Prepared:
     if isinstance(statement, exp.Subquery) and isinstance(statement.unnest(), exp.Query):
         statement = statement.unnest()
     if isinstance(statement, exp.Select):
@@ -80,6 +116,85 @@ def prepare(statement: exp.Expr) -> Prepared:
     if isinstance(statement, exp.Merge):
         return _merge(statement)
     return _other(statement)
+
+
+def _side_queries(statement: exp.Expr) -> list[Prepared]:
+    if not isinstance(statement, (exp.Insert, exp.Update, exp.Delete, exp.Merge)):
+        return []
+    found: list[Prepared] = []
+    returning = statement.args.get("returning")
+    if isinstance(returning, exp.Returning) and returning.expressions:
+        found.append(_returning(statement.copy(), [e.copy() for e in returning.expressions]))
+    conflict = statement.args.get("conflict")
+    if isinstance(statement, exp.Insert) and isinstance(conflict, exp.OnConflict) and conflict.expressions:
+        found.append(_upsert(statement.copy()))
+    return found
+
+
+def _returning(statement: exp.Expr, values: list[exp.Expr]) -> Prepared:
+    """``… RETURNING e`` / T-SQL ``OUTPUT e``: a SELECT of ``e`` over the rows the statement touched.
+
+    Its outputs go to the caller like a query's. ``inserted`` / ``deleted`` (T-SQL) and the
+    inserted row of an INSERT are read as the target table.
+    """
+    statement.set("returning", None)
+    if isinstance(statement, exp.Insert):
+        target = statement.this.this if isinstance(statement.this, exp.Schema) else statement.this
+        base = exp.Select(from_=exp.From(this=target)) if isinstance(target, exp.Table) else None
+        if base is not None:
+            _move_ctes(statement, base)
+    else:
+        reduced = _main(statement)
+        base = reduced.query if isinstance(reduced.query, exp.Select) and not reduced.unsupported else None
+        target = reduced.target
+    if base is None or not isinstance(target, exp.Table):
+        return Prepared("returning", unsupported="RETURNING / OUTPUT of a statement kaitiaki cannot read")
+    base.set("expressions", values)
+    _pseudo_rows(base, target, ("inserted", "deleted", "new", "old"))
+    return Prepared("returning", query=base)
+
+
+def _upsert(insert: exp.Insert) -> Prepared:
+    """``ON CONFLICT … DO UPDATE SET a = e`` / ``ON DUPLICATE KEY UPDATE``: an UPDATE of the target.
+
+    ``excluded`` (the row that was to be inserted) is the INSERT's own query, its columns named
+    by the INSERT's column list when there is one.
+    """
+    conflict = insert.args["conflict"]
+    target, columns = insert.this, None
+    if isinstance(target, exp.Schema):
+        columns = [_identifier(e).copy() for e in target.expressions]
+        target = target.this
+    if not isinstance(target, exp.Table):
+        return Prepared("upsert", unsupported="ON CONFLICT of something that is not a table")
+    projections: list[exp.Expr] = []
+    for assignment in conflict.expressions:
+        pairs = _assignment_pairs(assignment)
+        if pairs is None:
+            return Prepared("upsert", target=target, unsupported="ON CONFLICT … UPDATE kaitiaki cannot read")
+        projections.extend(_named(value, name) for name, value in pairs)
+    query = _synthesised(projections, target, [], conflict.args.get("where"), keep_target_first=True)
+    rows = insert.expression
+    if _qualifiers(query) & {"excluded"} and isinstance(rows, (exp.Query, exp.Values, exp.Subquery)):
+        inner = rows.unnest() if isinstance(rows, exp.Subquery) else rows
+        alias = exp.TableAlias(this=exp.to_identifier("excluded"), columns=columns)
+        query.append("joins", exp.Join(this=exp.Subquery(this=inner, alias=alias)))
+    _move_ctes(insert, query)
+    return Prepared("upsert", target=target, query=query, by_name=True, writes=True)
+
+
+def _qualifiers(query: exp.Expr) -> set[str]:
+    return {c.table.lower() for c in query.find_all(exp.Column) if c.table}
+
+
+def _pseudo_rows(query: exp.Select, target: exp.Table, names: tuple[str, ...]) -> None:
+    """Qualifiers naming the touched rows (``inserted.x``) become the target under that alias."""
+    relations = [query.args["from_"].this, *(j.this for j in query.args.get("joins") or [])]
+    taken = {relation.alias_or_name.lower() for relation in relations}
+    for name in sorted(_qualifiers(query) & set(names) - taken):
+        row = target.copy()
+        row.set("alias", exp.TableAlias(this=exp.to_identifier(name)))
+        query.append("joins", exp.Join(this=row))
 
 
 def _select(select: exp.Select) -> Prepared:
@@ -140,8 +255,16 @@ def _move_ctes(statement: exp.Expr, query: exp.Query) -> None:
         query.set("with_", with_)
 
 
+_ROUTINES = frozenset({"function", "procedure", "macro", "table function", "trigger", "task"})
+
+
 def _create(create: exp.Create) -> Prepared:
     kind = str(create.args.get("kind") or "").lower()
+    if kind in _ROUTINES:
+        return Prepared(
+            f"create_{kind.replace(' ', '_')}",
+            unsupported=f"CREATE {kind.upper()}: its body is code run later, which kaitiaki does not analyse",
+        )
     target = create.this
     columns: list[exp.Identifier] | None = None
     new_columns: list[exp.Identifier] = []
