@@ -12,16 +12,19 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import subprocess
+import sys
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import duckdb
+from kaitiaki_dbt.checker import MIN_PARALLEL
 
 from tests.airflow.conftest import Scenario
 from tests.airflow.warehouse import build_warehouse, query
 from tests.e2e.cli_runner import CliResult, run_cli
-from tests.reliability.faults import Failure, Outcome, decision_records, sql_for, write_config
+from tests.reliability.faults import CONTROL_SQL, Failure, Outcome, decision_records, sql_for, write_config
 
 CONTROL = "control"
 DBT_PROJECT_NAME = "reliability"
@@ -231,6 +234,182 @@ def run_dbt_broken_project(project: Path, root: Path, failure: Failure, command:
         records=records,
         exit_code=result.exit_code,
     )
+
+
+# --- kaitiaki dbt check, in worker processes -------------------------------------------------
+
+WORKERS = "2"
+WORKER_TIMEOUT_S = 240
+FAULT_PLUGIN = "kt_reliability_faults"
+FAULT_PLUGIN_PY = '''"""Faults for kaitiaki's dbt workers, and a record of where each decision was made."""
+
+import multiprocessing
+import os
+import signal
+from pathlib import Path
+
+from kaitiaki.hookspecs import hookimpl
+
+FAULT = os.environ.get("KT_WORKER_FAULT", "")
+IN_WORKER = multiprocessing.parent_process() is not None
+
+if IN_WORKER and FAULT == "cannot_start":
+    raise ImportError("kt_reliability_faults: this worker cannot start (injected fault)")
+
+
+@hookimpl
+def kaitiaki_enrich_input(job, input):
+    if IN_WORKER and job.name == os.environ.get("KT_WORKER_FAULT_MODEL"):
+        if FAULT == "killed":
+            os.kill(os.getpid(), signal.SIGKILL)
+        if FAULT == "exits":
+            os._exit(3)
+
+
+@hookimpl
+def kaitiaki_decision_made(job, input, decision):
+    name = job.id.replace(":", "_").replace("/", "_")
+    with open(Path(os.environ["KT_DECIDED"], name), "a", encoding="utf-8") as out:
+        out.write(("worker" if IN_WORKER else "main") + "\\n")
+'''
+FILLERS = MIN_PARALLEL
+
+
+def write_fault_plugin(folder: Path) -> Path:
+    """An installed-looking kaitiaki plugin (a dist-info with its entry point) on its own path."""
+    info = folder / f"{FAULT_PLUGIN}-0.dist-info"
+    info.mkdir(parents=True)
+    (folder / f"{FAULT_PLUGIN}.py").write_text(FAULT_PLUGIN_PY, encoding="utf-8")
+    (info / "METADATA").write_text(
+        f"Metadata-Version: 2.1\nName: {FAULT_PLUGIN}\nVersion: 0\n", encoding="utf-8"
+    )
+    (info / "entry_points.txt").write_text(f"[kaitiaki]\n{FAULT_PLUGIN} = {FAULT_PLUGIN}\n", encoding="utf-8")
+    return folder
+
+
+def write_wide_project(folder: Path, failures: Iterable[Failure]) -> Path:
+    """The tiny project plus enough control-like models that its one wave goes to the workers."""
+    project = write_dbt_project(folder, failures)
+    for index in range(FILLERS):
+        (project / "models" / f"filler_{index:02}.sql").write_text(
+            sql_for(CONTROL_SQL, dbt=True) + "\n", encoding="utf-8"
+        )
+    return project
+
+
+def compile_wide_project(project: Path, root: Path) -> str:
+    """The project's manifest as dbt compiles it (in this process, no workers: ``KAITIAKI_WORKERS=1``)."""
+    folder = root / "dbt-workers-compile"
+    config = write_config(folder, "plain", {})
+    args = ["dbt", "check", "--config", str(config), "--project-dir", str(project)]
+    args += ["--profiles-dir", str(project), "--target-path", str(folder / "target")]
+    before = os.environ.get("KAITIAKI_WORKERS")
+    os.environ["KAITIAKI_WORKERS"] = "1"
+    try:
+        with dbt_database(folder / "warehouse.duckdb"):
+            result = run_cli(args, cwd=folder)
+    finally:
+        if before is None:
+            os.environ.pop("KAITIAKI_WORKERS", None)
+        else:
+            os.environ["KAITIAKI_WORKERS"] = before
+    manifest = folder / "target" / "manifest.json"
+    assert manifest.is_file(), combined(result)[-3000:]
+    return manifest.read_text(encoding="utf-8")
+
+
+def worker_group(failure: Failure) -> str:
+    return failure.config + (f"-{failure.worker_fault}" if failure.worker_fault else "")
+
+
+def kaitiaki_command() -> list[str]:
+    """The installed ``kaitiaki`` console script of this interpreter's environment."""
+    return [str(Path(sys.executable).with_name("kaitiaki"))]
+
+
+def run_worker_check(
+    folder: Path, project: Path, manifest_text: str, env: dict[str, str]
+) -> tuple[int | None, str, Path]:
+    """``kaitiaki dbt check --manifest`` in a process of its own, so its workers' stderr is seen."""
+    manifest = folder / "target" / "manifest.json"
+    manifest.parent.mkdir(parents=True, exist_ok=True)
+    manifest.write_text(manifest_text, encoding="utf-8")
+    decided = folder / "decided"
+    decided.mkdir()
+    args = ["dbt", "check", "--config", str(folder / "kaitiaki.yaml"), "--manifest", str(manifest)]
+    args += ["--project-dir", str(project)]
+    try:
+        done = subprocess.run(
+            [*kaitiaki_command(), *args],
+            cwd=folder,
+            env={**env, "KT_DECIDED": str(decided)},
+            capture_output=True,
+            text=True,
+            timeout=WORKER_TIMEOUT_S,
+            check=False,
+        )
+    except subprocess.TimeoutExpired as hung:
+        return None, f"hung: no exit within {WORKER_TIMEOUT_S} s\n{hung.stdout!r}{hung.stderr!r}", decided
+    return done.returncode, done.stdout + done.stderr, decided
+
+
+def worker_env(plugin_dir: Path, failure: Failure) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("KAITIAKI_LOAD_PLUGINS", "KAITIAKI_DEBUG")}
+    path = os.pathsep.join(p for p in (str(plugin_dir), env.get("PYTHONPATH", "")) if p)
+    env.update(KAITIAKI_WORKERS=WORKERS, PYTHONPATH=path, NO_COLOR="1")
+    if failure.worker_fault:
+        env.update(KT_WORKER_FAULT=failure.worker_fault, KT_WORKER_FAULT_MODEL=job_name(failure))
+    return env
+
+
+def decided_in(decided: Path, job_id: str) -> tuple[str, ...]:
+    marker = decided / job_id.replace(":", "_").replace("/", "_")
+    return tuple(marker.read_text(encoding="utf-8").split()) if marker.is_file() else ()
+
+
+def run_dbt_workers(
+    project: Path,
+    root: Path,
+    failures: Iterable[Failure],
+    manifests: dict[str, str],
+    opa_urls: dict[str, str],
+) -> dict[str, Outcome]:
+    """``kaitiaki dbt check`` with two worker processes, once per configuration (and worker fault).
+
+    ``manifests``: the manifest each failure is checked from (``""`` the compiled project's).
+    """
+    assert len(list((project / "models").glob("*.sql"))) >= MIN_PARALLEL, "the wave would stay in-process"
+    plugin_dir = write_fault_plugin(root / "dbt-workers-plugin")
+    groups: dict[str, list[Failure]] = {}
+    for failure in failures:
+        own_manifest = f"-{failure.id}" if failure.id in manifests else ""
+        groups.setdefault(worker_group(failure) + own_manifest, []).append(failure)
+    outcomes: dict[str, Outcome] = {}
+    for group, rows in groups.items():
+        folder = root / "dbt-workers" / group
+        write_config(folder, rows[0].config, opa_urls)
+        manifest_text = manifests.get(rows[0].id, manifests[""])
+        exit_code, output, decided = run_worker_check(
+            folder, project, manifest_text, worker_env(plugin_dir, rows[0])
+        )
+        for failure in rows:
+            job_id = f"dbt:model.{DBT_PROJECT_NAME}.{job_name(failure)}"
+            records = decision_records(folder, job_id)
+            outcomes[failure.id] = Outcome(
+                ran=exit_code == 0 or allowed_somewhere(records),
+                output=output,
+                records=records,
+                exit_code=exit_code,
+                decided_in=decided_in(decided, job_id),
+            )
+        control_id = f"dbt:model.{DBT_PROJECT_NAME}.{CONTROL}"
+        outcomes[f"{CONTROL}@{group}"] = Outcome(
+            ran=allowed_somewhere(decision_records(folder, control_id)),
+            output=output,
+            exit_code=exit_code,
+            decided_in=decided_in(decided, control_id),
+        )
+    return outcomes
 
 
 # --- the Airflow guard ------------------------------------------------------------------------

@@ -71,6 +71,7 @@ class Failure:
     ``says``: text the user's message must contain — what could not be verified.
     ``located``: ``(file kind, line)`` the message must name; kinds: ``sql`` (the job's own SQL),
     ``config``, ``policy``, ``manifest``, ``log``; line None where there is no line.
+    ``worker_fault``: what the fault plugin does to a dbt worker process (``entry_points.py``).
     """
 
     id: str
@@ -80,6 +81,7 @@ class Failure:
     config: str = "plain"
     sql: str = CONTROL_SQL
     located: tuple[str, int | None] | None = None
+    worker_fault: str | None = None
 
     @property
     def exit_code(self) -> int:
@@ -92,7 +94,8 @@ class Failure:
 
 @dataclass(frozen=True)
 class Outcome:
-    """What one entry point did with one failing job."""
+    """What one entry point did with one failing job; ``decided_in``: the kind of process
+    (``worker`` or ``main``) each decision about it was made in, where the entry point says."""
 
     ran: bool
     output: str
@@ -100,6 +103,7 @@ class Outcome:
     exit_code: int | None = None
     task_state: str | None = None
     try_number: int | None = None
+    decided_in: tuple[str, ...] = ()
 
 
 def sql_for(sql: str, *, dbt: bool = False) -> str:

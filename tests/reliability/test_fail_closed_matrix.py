@@ -28,6 +28,7 @@ from tests.e2e.cli_runner import run_cli
 from tests.policies.engines import bundle_for, free_port
 from tests.reliability.entry_points import (
     CONTROL,
+    compile_wide_project,
     dag_id_for,
     job_name,
     run_airflow,
@@ -35,7 +36,9 @@ from tests.reliability.entry_points import (
     run_dbt,
     run_dbt_broken_project,
     run_dbt_manifest_check,
+    run_dbt_workers,
     write_dbt_project,
+    write_wide_project,
 )
 from tests.reliability.faults import (
     BROKEN_POLICY_LINE,
@@ -55,7 +58,8 @@ from tests.reliability.faults import (
 from tests.support.opa_server import OpaTestServer
 
 CHECK, DBT_CHECK, DBT_BUILD, AIRFLOW = "check", "dbt check", "dbt build", "airflow"
-ENTRY_POINTS = (CHECK, DBT_CHECK, DBT_BUILD, AIRFLOW)
+DBT_WORKERS = "dbt check (workers)"
+ENTRY_POINTS = (CHECK, DBT_CHECK, DBT_WORKERS, DBT_BUILD, AIRFLOW)
 
 FAILING_POLICY_LINE = 7
 TRACEBACK_EXCEPTION = re.compile(
@@ -244,6 +248,27 @@ FAILURES = (
         config="log_unwritable",
         located=("log", None),
     ),
+    Failure(
+        "worker_killed",
+        "a dbt worker process is killed (SIGKILL) while it decides a model",
+        USAGE,
+        ("worker process", "stopped"),
+        worker_fault="killed",
+    ),
+    Failure(
+        "worker_exits",
+        "a dbt worker process exits (`os._exit`) while it decides a model",
+        USAGE,
+        ("worker process", "stopped"),
+        worker_fault="exits",
+    ),
+    Failure(
+        "worker_cannot_start",
+        "a dbt worker process cannot start (a plugin fails to import in it)",
+        USAGE,
+        ("worker process", "could not start", "kt_reliability_faults"),
+        worker_fault="cannot_start",
+    ),
 )
 CONTRADICTION = {
     "allow": True,
@@ -262,6 +287,7 @@ CONTRADICTION = {
 }
 MANIFEST_ROWS = ("corrupt_manifest", "manifest_wrong_shape", "manifest_not_compiled")
 DBT_PROJECT_ROW = "project_does_not_compile"
+WORKER_ROWS = ("worker_killed", "worker_exits", "worker_cannot_start")
 
 NO_MANIFEST = {
     CHECK: "`kaitiaki check` reads SQL files; no dbt manifest is involved",
@@ -273,18 +299,43 @@ NOT_APPLICABLE: dict[tuple[str, str], str] = {
     **{(row, entry): reason for row in MANIFEST_ROWS for entry, reason in NO_MANIFEST.items()},
     (DBT_PROJECT_ROW, CHECK): "`kaitiaki check` reads SQL files; no dbt project is involved",
     (DBT_PROJECT_ROW, AIRFLOW): "the Airflow guard checks a task's rendered SQL; no dbt project is involved",
+    **{
+        (row, DBT_WORKERS): "the manifest is read before any worker starts; a manifest that cannot be "
+        "read is the dbt check column's"
+        for row in MANIFEST_ROWS[:2]
+    },
+    (DBT_PROJECT_ROW, DBT_WORKERS): "workers decide a compiled manifest; dbt parses the project before "
+    "any worker starts (the dbt check column)",
+    **{
+        (row, entry): reason
+        for row in WORKER_ROWS
+        for entry, reason in {
+            CHECK: "`kaitiaki check` decides in its own process; it starts no workers",
+            DBT_CHECK: "a wave this narrow is decided in kaitiaki's own process; no worker starts",
+            DBT_BUILD: "`dbt build` decides through the same checker as `dbt check`; its workers are "
+            "the dbt check (workers) column's",
+            AIRFLOW: "the Airflow guard decides inside the task's own process; it starts no workers",
+        }.items()
+    },
 }
 ENTRY_MARKS = {
     CHECK: (),
     DBT_CHECK: (pytest.mark.dbt, pytest.mark.slow),
+    DBT_WORKERS: (pytest.mark.dbt, pytest.mark.slow),
     DBT_BUILD: (pytest.mark.dbt, pytest.mark.slow),
     AIRFLOW: (pytest.mark.airflow, pytest.mark.slow),
 }
+
+
+def entry_id(entry: str) -> str:
+    return entry.replace(" (", "_").replace(")", "").replace(" ", "_")
+
+
 CELLS = [
     pytest.param(
         failure,
         entry,
-        id=f"{failure.id}-{entry.replace(' ', '_')}",
+        id=f"{failure.id}-{entry_id(entry)}",
         marks=ENTRY_MARKS[entry],
     )
     for failure in FAILURES
@@ -376,6 +427,19 @@ def dbt_build_outcomes(root: Path, dbt_project: Path, opa_urls: dict[str, str]) 
 
 
 @pytest.fixture(scope="module")
+def dbt_workers_outcomes(root: Path, opa_urls: dict[str, str]) -> dict[str, Outcome]:
+    """The wide project, compiled once by dbt; every row checked from its manifest by two workers."""
+    rows = applicable(DBT_WORKERS)
+    project = write_wide_project(root / "wide-project", rows)
+    compiled = compile_wide_project(project, root)
+    special = {
+        "": compiled,
+        "manifest_not_compiled": manifests(json.loads(compiled))["manifest_not_compiled"],
+    }
+    return run_dbt_workers(project, root, rows, special, opa_urls)
+
+
+@pytest.fixture(scope="module")
 def airflow_outcomes(new_scenario: Callable[[str], Scenario], opa_urls: dict[str, str]) -> dict[str, Outcome]:
     return run_airflow(new_scenario("fail-closed"), applicable(AIRFLOW), opa_urls)
 
@@ -383,6 +447,7 @@ def airflow_outcomes(new_scenario: Callable[[str], Scenario], opa_urls: dict[str
 OUTCOMES = {
     CHECK: "check_outcomes",
     DBT_CHECK: "dbt_check_outcomes",
+    DBT_WORKERS: "dbt_workers_outcomes",
     DBT_BUILD: "dbt_build_outcomes",
     AIRFLOW: "airflow_outcomes",
 }
@@ -488,16 +553,20 @@ def test_fail_closed(failure: Failure, entry: str, request: pytest.FixtureReques
         rules = [{v["rule"] for v in r["result"]["violations"]} for r in outcome.records]
         assert rules and all(failure.expect in found for found in rules), outcome.records
         assert all(r["result"]["allow"] is False for r in outcome.records)
+        if entry == DBT_WORKERS:
+            assert set(outcome.decided_in) == {"worker"}, outcome.decided_in
 
 
 @pytest.mark.parametrize(
-    "entry", [pytest.param(e, id=e.replace(" ", "_"), marks=ENTRY_MARKS[e]) for e in ENTRY_POINTS[1:]]
+    "entry", [pytest.param(e, id=entry_id(e), marks=ENTRY_MARKS[e]) for e in ENTRY_POINTS[1:]]
 )
 def test_the_control_job_runs_where_nothing_fails(entry: str, request: pytest.FixtureRequest) -> None:
     """The blocks above are the gate's: the same control job runs under a sound configuration."""
     outcomes: dict[str, Outcome] = request.getfixturevalue(OUTCOMES[entry])
     for kind in ("limits", "strict"):
         assert outcomes[f"{CONTROL}@{kind}"].ran, outcomes[f"{CONTROL}@{kind}"].output[-3000:]
+        if entry == DBT_WORKERS:
+            assert outcomes[f"{CONTROL}@{kind}"].decided_in == ("worker",)
 
 
 def test_the_control_sql_file_is_allowed(root: Path, opa_urls: dict[str, str]) -> None:
