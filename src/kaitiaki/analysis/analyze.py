@@ -207,7 +207,7 @@ def _query_findings(
     if prepared.query is None:
         return
     line = context.statement.line
-    if prepared.query.find(exp.PositionalColumn) is not None:
+    if _positional(prepared.query, context.dialect):
         findings.unresolved.append(
             Unresolved(
                 "positional_column",
@@ -226,6 +226,15 @@ def _query_findings(
         _analyse_query(
             qualified, prepared, target_table, context.statement, context.dialect, context.lookup, findings
         )
+
+
+def _positional(query: exp.Query, dialect: str) -> bool:
+    """DuckDB ``#n``; Snowflake ``$n`` (a column by position, not a bind parameter there)."""
+    if query.find(exp.PositionalColumn) is not None:
+        return True
+    return dialect == "snowflake" and any(
+        isinstance(p.this, exp.Literal) and not p.this.is_string for p in query.find_all(exp.Parameter)
+    )
 
 
 def _qualified(

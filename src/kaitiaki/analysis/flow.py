@@ -12,6 +12,7 @@ that cannot be expanded) are collected as ``Unresolved`` with their line: never 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
@@ -160,6 +161,14 @@ class Flow:
         if found is None:
             found = (display_table(table, self.dialect), self.lookup.table_columns(table))
             self._tables[key] = found
+            if self.dialect == "duckdb" and is_file_name(table):
+                self.report(
+                    "unknown_table",
+                    f"{table.name} is read as a file (a DuckDB replacement scan), whose columns kaitiaki "
+                    "cannot see",
+                    line_of(table),
+                    table=found[0],
+                )
         return found
 
     # --- naming ----------------------------------------------------------------------------
@@ -711,6 +720,16 @@ class Flow:
             )
             return [Output(STAR, (Origin(name, STAR),), True)]
         return [Output(c, (Origin(name, self.column_name(c)),), True) for c in columns]
+
+
+_FILE = re.compile(
+    r"(/|\\|://|\.(csv|tsv|txt|parquet|json|jsonl|ndjson|xlsx|arrow|avro)(\.(gz|zst))?$)", re.I
+)
+
+
+def is_file_name(table: exp.Table) -> bool:
+    """DuckDB reads ``FROM 'x.parquet'`` (or ``"s3://…"``) as a file, not a table."""
+    return not table.db and isinstance(table.this, exp.Identifier) and bool(_FILE.search(table.name))
 
 
 def _position_column(udtf: exp.Expr, name: str) -> bool:

@@ -28,6 +28,8 @@ from kaitiaki.analysis.names import dialect_of
 from kaitiaki.analysis.schema import SchemaLookup
 
 STAR_LINE = "kaitiaki_star_line"
+SHADOWED = "kaitiaki_shadowed"  # on a SELECT: {name: clause} for output aliases that shadow a column
+_ALIAS_CLAUSES = ("group", "having", "order", "qualify")
 _POSTGRES_NAMING = frozenset({"postgres", "redshift", "materialize", "risingwave"})
 _CANNOT_RESOLVE = re.compile(r"Cannot resolve '([^']*)'")
 
@@ -60,6 +62,7 @@ def mark_query(query: exp.Query, dialect: str) -> StarMarks:
     """Name unaliased outputs and note, per SELECT with a star, its own projections and star line."""
     stars: StarMarks = []
     for select in _selects(query):
+        _mark_shadowing(select, dialect)
         star_line: int | None = None
         has_star = False
         for projection in list(select.expressions):
@@ -75,6 +78,44 @@ def mark_query(query: exp.Query, dialect: str) -> StarMarks:
             own |= {id(p.unalias()) for p in select.expressions if not _is_star(p)}
             stars.append((select, own, star_line))
     return stars
+
+
+def _mark_shadowing(select: exp.Select, dialect: str) -> None:
+    """Note output aliases named in GROUP BY / HAVING / ORDER BY / QUALIFY that may be a column too.
+
+    ``SELECT clinic_id AS nhi … ORDER BY nhi || ''``: Postgres reads ``nhi`` inside an expression
+    (and GROUP BY names) as the input column, other engines as the alias. kaitiaki counts both.
+    """
+    renamed = {
+        p.alias: p
+        for p in select.expressions
+        if isinstance(p, exp.Alias) and not (isinstance(p.this, exp.Column) and p.this.name == p.alias)
+    }
+    if not renamed:
+        return
+    shadowed: dict[str, str] = {}
+    for key in _ALIAS_CLAUSES:
+        clause = select.args.get(key)
+        if not isinstance(clause, exp.Expr):
+            continue
+        for column in _own_columns(clause):
+            if not column.table and column.name in renamed:
+                name = normalize_identifiers(column.this.copy(), dialect=dialect_of(dialect)).name
+                shadowed.setdefault(name, key)
+    if shadowed:
+        select.meta[SHADOWED] = shadowed
+
+
+def _own_columns(node: exp.Expr) -> list[exp.Column]:
+    found: list[exp.Column] = []
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, exp.Column):
+            found.append(current)
+        elif not isinstance(current, (exp.Select, exp.SetOperation)):
+            stack.extend(current.iter_expressions())
+    return found
 
 
 def _selects(query: exp.Expr) -> list[exp.Select]:

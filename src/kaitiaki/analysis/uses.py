@@ -25,6 +25,7 @@ from kaitiaki.analysis.flow import (
     line_of,
 )
 from kaitiaki.analysis.index import NO_CONJUNCT, ScopeIndex, is_row_star
+from kaitiaki.analysis.resolve import SHADOWED
 
 SELECT, JOIN, FILTER, GROUP, ORDER, WINDOW, WRITE = (
     "select",
@@ -84,6 +85,7 @@ def _select_references(flow: Flow, scope: Scope) -> Iterator[Reference]:
         )
     for star in index.stars:
         yield from _star_references(flow, scope, star)
+    yield from _shadowed_references(flow, scope)
     linking = _linking_conjuncts(flow, scope, index)
     for site in index.sites:
         if site.window:
@@ -93,6 +95,25 @@ def _select_references(flow: Flow, scope: Scope) -> Iterator[Reference]:
         else:
             use = _CLAUSE_USE.get(site.clause, SELECT)
         yield from _references(flow, scope, site.node, use, site.clause)
+
+
+def _shadowed_references(flow: Flow, scope: Scope) -> Iterator[Reference]:
+    """A source column an output alias shadows in GROUP BY / ORDER BY …: it may be what is read."""
+    select = scope.expression
+    shadowed = select.meta.get(SHADOWED) if select.meta else None
+    for name, clause in (shadowed or {}).items():
+        use = _CLAUSE_USE.get(clause, FILTER)
+        for source_name in scope.selected_sources:
+            source = scope.sources[source_name]
+            columns = flow.known_columns(source)
+            if columns is not None and name not in columns:
+                continue
+            if isinstance(source, exp.Table):
+                origins = flow.table_origins(source, name, scope, None)
+            else:
+                origins = flow.derived_origins(source, name, None)
+            for origin in origins:
+                yield Reference(origin.table, origin.column, use, flow.statement_line, True)
 
 
 def _linking_conjuncts(flow: Flow, scope: Scope, index: ScopeIndex) -> set[int]:
