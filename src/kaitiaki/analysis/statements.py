@@ -211,6 +211,14 @@ def _insert(insert: exp.Insert) -> Prepared:
     if isinstance(target, exp.Schema):
         columns = [_identifier(e) for e in target.expressions]
         target = target.this
+    if isinstance(target, exp.Directory):
+        query = _query_of(insert.expression)
+        return Prepared(
+            "insert_directory",
+            query=query,
+            outputs=query is not None,
+            unsupported="INSERT OVERWRITE DIRECTORY writes files kaitiaki cannot see",
+        )
     if not isinstance(target, exp.Table):
         return Prepared("insert", unsupported="INSERT into something that is not a table")
     query = _query_of(insert.expression)
@@ -497,6 +505,9 @@ def _other(statement: exp.Expr) -> Prepared:
         name = _UNSUPPORTED_NAMES.sub("_", str(statement.this or "command").lower()).strip("_") or "command"
         return Prepared(name, unsupported=f"{name.upper()} statements are not SQL kaitiaki can analyse")
     inner = _query_of(statement.args.get("this"))
+    files = statement.args.get("files") if isinstance(statement, exp.Copy) else None
+    if inner is None and isinstance(files, list) and len(files) == 1:
+        inner = _query_of(files[0])  # Snowflake COPY INTO @stage FROM (SELECT …)
     name = _UNSUPPORTED_NAMES.sub("_", type(statement).__name__.lower())
     detail = f"{type(statement).__name__.upper()} moves data in ways kaitiaki cannot see"
     return Prepared(name, query=inner, unsupported=detail, outputs=inner is not None)
