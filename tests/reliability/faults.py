@@ -19,7 +19,8 @@ import yaml
 SYS_ANALYSIS = "SYS-01"
 SYS_ENGINE = "SYS-02"
 USAGE = "exit 2"
-EXIT_CODES = {SYS_ANALYSIS: 1, SYS_ENGINE: 1, USAGE: 2}
+DENIED = "PM-03"
+EXIT_CODES = {SYS_ANALYSIS: 1, SYS_ENGINE: 1, DENIED: 1, USAGE: 2}
 
 PURPOSE = "benefit-uptake"
 OPA_TIMEOUT_MS = 300
@@ -67,7 +68,8 @@ violation contains v if {
 class Failure:
     """One row of the matrix.
 
-    ``expect``: SYS-01 / SYS-02 (a denial, exit 1, logged) or ``exit 2`` (nothing decided).
+    ``expect``: SYS-01 / SYS-02 or a policy rule (a denial, exit 1, logged) or ``exit 2``
+    (nothing decided).
     ``says``: text the user's message must contain — what could not be verified.
     ``located``: ``(file kind, line)`` the message must name; kinds: ``sql`` (the job's own SQL),
     ``config``, ``policy``, ``manifest``, ``log``; line None where there is no line.
@@ -148,11 +150,21 @@ INVALID_CONFIG_LINE_TEXT = 'strict_catalog: "yes"'
 LOG_BLOCKER = "not_a_folder"
 
 
+REGOPY = "regopy"
+REGOPY_STRAY_URL = "http://127.0.0.1:8181"
+
+
 def config_files(kind: str, opa_urls: dict[str, str]) -> dict[str, str]:
-    """kaitiaki.yaml of one kind, and the files beside it it names (relative path → text)."""
+    """kaitiaki.yaml of one kind, and the files beside it it names (relative path → text).
+
+    ``regopy_<kind>`` is ``<kind>`` decided by the regopy engine (``regopy``: the plain one).
+    """
     config = base_config()
     extra: dict[str, str] = {}
     tail = ""
+    if kind.startswith(REGOPY):
+        config["engine"] = {"kind": REGOPY}
+        kind = kind.removeprefix(REGOPY).removeprefix("_") or "plain"
     if kind == "limits":
         config["limits"] = dict(LIMITS)
     elif kind == "strict":
@@ -165,6 +177,8 @@ def config_files(kind: str, opa_urls: dict[str, str]) -> dict[str, str]:
         extra["custom/failing.rego"] = FAILING_POLICY
     elif kind in OPA_FAULTS:
         config["engine"] = {"kind": "opa", "url": opa_urls[kind], "timeout_ms": OPA_TIMEOUT_MS}
+    elif kind == "engine_misconfigured" and config.get("engine"):
+        config["engine"]["url"] = REGOPY_STRAY_URL
     elif kind == "engine_misconfigured":
         config["engine"] = {"kind": "opa", "timeout_ms": OPA_TIMEOUT_MS}
     elif kind == "invalid":

@@ -42,9 +42,11 @@ from tests.reliability.entry_points import (
 )
 from tests.reliability.faults import (
     BROKEN_POLICY_LINE,
+    DENIED,
     LIMITS,
     LOG_BLOCKER,
     OPA_TIMEOUT_MS,
+    REGOPY_STRAY_URL,
     SYS_ANALYSIS,
     SYS_ENGINE,
     USAGE,
@@ -247,6 +249,38 @@ FAILURES = (
         ("cannot open the decision log",),
         config="log_unwritable",
         located=("log", None),
+    ),
+    Failure(
+        "regopy_denied",
+        "regopy: a job the policies deny (a direct identifier outside its purpose), the control",
+        DENIED,
+        ("direct_identifier",),
+        config="regopy",
+        sql="select full_name, region\nfrom {clients}\nwhere not opted_out",
+        located=("sql", 1),
+    ),
+    Failure(
+        "regopy_policy_does_not_compile",
+        "regopy: a policy that does not compile",
+        USAGE,
+        ("the policy does not compile (regopy engine)",),
+        config="regopy_broken_policy",
+        located=("policy", BROKEN_POLICY_LINE),
+    ),
+    Failure(
+        "regopy_engine_errors",
+        "regopy: the engine fails while deciding (rego-cpp names no file or line)",
+        SYS_ENGINE,
+        ("the regopy engine failed while deciding",),
+        config="regopy_failing_policy",
+    ),
+    Failure(
+        "regopy_engine_misconfigured",
+        "regopy: `engine: {kind: regopy, url: …}`, a server regopy would never ask",
+        USAGE,
+        ("engine kind 'regopy' asks no server", REGOPY_STRAY_URL),
+        config="regopy_engine_misconfigured",
+        located=("config", None),
     ),
     Failure(
         "worker_killed",
@@ -483,7 +517,7 @@ def location(failure: Failure, entry: str, opa_urls: dict[str, str]) -> str | No
         prefix = "jobs" if entry == CHECK else "models"
         return f"{prefix}/{failure.id}.sql" + (f":{line}" if line else "")
     files = {
-        "policy": "custom/broken.rego" if failure.config == "broken_policy" else "custom/failing.rego",
+        "policy": "custom/broken.rego" if failure.config.endswith("broken_policy") else "custom/failing.rego",
         "config": "kaitiaki.yaml",
         "manifest": "manifest.json",
         "log": f"{LOG_BLOCKER}/decisions.jsonl",
@@ -563,7 +597,7 @@ def test_fail_closed(failure: Failure, entry: str, request: pytest.FixtureReques
 def test_the_control_job_runs_where_nothing_fails(entry: str, request: pytest.FixtureRequest) -> None:
     """The blocks above are the gate's: the same control job runs under a sound configuration."""
     outcomes: dict[str, Outcome] = request.getfixturevalue(OUTCOMES[entry])
-    for kind in ("limits", "strict"):
+    for kind in ("limits", "strict", "regopy"):
         assert outcomes[f"{CONTROL}@{kind}"].ran, outcomes[f"{CONTROL}@{kind}"].output[-3000:]
         if entry == DBT_WORKERS:
             assert outcomes[f"{CONTROL}@{kind}"].decided_in == ("worker",)

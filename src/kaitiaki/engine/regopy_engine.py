@@ -64,7 +64,14 @@ class RegopyEngine:
 
     kind = "regopy"
 
-    def __init__(self, **_settings: Any) -> None:
+    def __init__(self, *, urls: tuple[str, ...] = (), token: str | None = None, **_settings: Any) -> None:
+        if urls or token:
+            named = ", ".join(urls) if urls else "a token"
+            raise PolicyError(
+                f"engine kind 'regopy' asks no server: it decides in this process, yet kaitiaki.yaml "
+                f"names {named}.",
+                hint="drop engine.url/urls/token, or set engine.kind to 'opa' to ask that server.",
+            )
         self.revision = ""
         self._interpreter: Any = None
         self._bundle: Any = None
