@@ -412,45 +412,60 @@ def run_dbt_workers(
     return outcomes
 
 
-# --- the Airflow guard ------------------------------------------------------------------------
+# --- the Airflow guard, and the parse-time check ---------------------------------------------
+
+PARSE_OFF, PARSE_WARN, PARSE_BLOCK = "off", "warn", "block"
+DAG_PREFIX = {PARSE_OFF: "rel", PARSE_WARN: "relwarn", PARSE_BLOCK: "relblock"}
 
 
-def airflow_sql(failure: Failure, dag_id: str) -> str:
-    """The task writes a table, so a task that ran leaves a trace; its SQL renders at run time."""
+def airflow_sql(failure: Failure, dag_id: str, *, literal: bool = False) -> str:
+    """The task writes a table, so a task that ran leaves a trace. Its SQL renders at run time,
+    or is ``literal`` (final in the DAG file, so the parse-time check sees it)."""
     target = f"msd.{dag_id}_{job_name(failure)}"
-    return f"create table {target} as\n{sql_for(failure.sql)}{RUN_TIME_TEMPLATE}"
+    return f"create table {target} as\n{sql_for(failure.sql)}" + ("" if literal else RUN_TIME_TEMPLATE)
 
 
-def dag_id_for(kind: str) -> str:
-    return f"rel_{kind}"
+def dag_id_for(kind: str, parse_check: str = PARSE_OFF) -> str:
+    """The DAG of one configuration's tasks (with ``block``: of one failure's task, by its id)."""
+    return f"{DAG_PREFIX[parse_check]}_{kind}"
+
+
+def write_dag(folder: Path, dag_id: str, tasks: dict[str, str]) -> None:
+    spec = {"dag_id": dag_id, "conn_id": AIRFLOW_CONN, "tasks": tasks}
+    (folder / "tasks.json").write_text(json.dumps(spec, indent=2), encoding="utf-8")
+    (folder / f"{dag_id}.py").write_text(DAG_FILE, encoding="utf-8")
 
 
 def write_airflow_dags(
-    scenario: Scenario, failures: Iterable[Failure], opa_urls: dict[str, str]
+    scenario: Scenario, failures: Iterable[Failure], opa_urls: dict[str, str], parse_check: str = PARSE_OFF
 ) -> list[str]:
     """One team folder per configuration: its kaitiaki.yaml and a DAG of its failing tasks."""
     dag_ids = []
     for kind, rows in by_config(failures).items():
         folder = scenario.dags / kind
-        write_config(folder, kind, opa_urls)
-        dag_id = dag_id_for(kind)
+        write_config(folder, kind, opa_urls, parse_check)
+        dag_id = dag_id_for(kind, parse_check)
         control = Failure(id=CONTROL, what="", expect="", says=())
-        tasks = {job_name(f): airflow_sql(f, dag_id) for f in (control, *rows)}
-        spec = {"dag_id": dag_id, "conn_id": AIRFLOW_CONN, "tasks": tasks}
-        (folder / "tasks.json").write_text(json.dumps(spec, indent=2), encoding="utf-8")
-        (folder / f"{dag_id}.py").write_text(DAG_FILE, encoding="utf-8")
+        literal = parse_check != PARSE_OFF
+        write_dag(
+            folder, dag_id, {job_name(f): airflow_sql(f, dag_id, literal=literal) for f in (control, *rows)}
+        )
         dag_ids.append(dag_id)
     return dag_ids
 
 
 def run_airflow(
-    scenario: Scenario, failures: Sequence[Failure], opa_urls: dict[str, str]
+    scenario: Scenario, failures: Sequence[Failure], opa_urls: dict[str, str], parse_check: str = PARSE_OFF
 ) -> dict[str, Outcome]:
-    """Every failing task in one Airflow process: ``DagBag`` → ``dag.test()`` for each team's DAG."""
+    """Every failing task in one Airflow process: ``DagBag`` → ``dag.test()`` for each team's DAG.
+
+    With ``parse_check`` ``warn`` the SQL is literal, so each task is also checked (and warned
+    about) when its file is parsed, before the runtime guard decides it.
+    """
     markers = scenario.home / "markers"
     markers.mkdir()
     scenario.env["KT_MARKERS"] = str(markers)
-    dag_ids = write_airflow_dags(scenario, failures, opa_urls)
+    dag_ids = write_airflow_dags(scenario, failures, opa_urls, parse_check)
     run = scenario.load_and_run(*({"dag_id": dag_id} for dag_id in dag_ids))
     tables = {
         str(name) for (name,) in query(scenario.warehouse, "select table_name from information_schema.tables")
@@ -458,7 +473,7 @@ def run_airflow(
     ran_markers = {path.name for path in markers.iterdir()}
     outcomes: dict[str, Outcome] = {}
     for kind, rows in by_config(failures).items():
-        dag_id = dag_id_for(kind)
+        dag_id = dag_id_for(kind, parse_check)
         tasks = run.tasks(dag_id)
         for failure in (Failure(id=f"{CONTROL}@{kind}", what="", expect="", says=()), *rows):
             task_id = CONTROL if failure.id.startswith(CONTROL) else job_name(failure)
@@ -475,4 +490,35 @@ def run_airflow(
                 task_state=state.get("state"),
                 try_number=state.get("try_number"),
             )
+    return outcomes
+
+
+def load_blocking_dags(
+    scenario: Scenario, failures: Sequence[Failure], opa_urls: dict[str, str]
+) -> dict[str, Outcome]:
+    """``parse_time_check: block``: a DAG file per failing task (Airflow fails a whole file) and a
+    control DAG file per configuration, all loaded by one ``DagBag``, as the DAG processor does."""
+    files: dict[str, tuple[str, Path]] = {}
+    for failure in failures:
+        files[failure.id] = (job_name(failure), scenario.dags / failure.id)
+        write_config(files[failure.id][1], failure.config, opa_urls, PARSE_BLOCK)
+    for kind in by_config(failures):
+        files[f"{CONTROL}@{kind}"] = (CONTROL, scenario.dags / f"{CONTROL}-{kind}")
+        write_config(files[f"{CONTROL}@{kind}"][1], kind, opa_urls, PARSE_BLOCK)
+    for key, (task_id, folder) in files.items():
+        dag_id = dag_id_for(key.replace("@", "_"), PARSE_BLOCK)
+        control = Failure(id=CONTROL, what="", expect="", says=())
+        failure = next((f for f in failures if f.id == key), control)
+        write_dag(folder, dag_id, {task_id: airflow_sql(failure, dag_id, literal=True)})
+    bag = scenario.load_and_run()
+    errors = {Path(path).name: message for path, message in bag.result["import_errors"].items()}
+    outcomes: dict[str, Outcome] = {}
+    for key, (_, folder) in files.items():
+        dag_id = dag_id_for(key.replace("@", "_"), PARSE_BLOCK)
+        outcomes[key] = Outcome(
+            ran=dag_id in bag.result["dag_ids"],
+            output=errors.get(f"{dag_id}.py", ""),
+            records=decision_records(folder, f"airflow:{dag_id}.{files[key][0]}"),
+            log=bag.output,
+        )
     return outcomes

@@ -97,7 +97,8 @@ class Failure:
 @dataclass(frozen=True)
 class Outcome:
     """What one entry point did with one failing job; ``decided_in``: the kind of process
-    (``worker`` or ``main``) each decision about it was made in, where the entry point says."""
+    (``worker`` or ``main``) each decision about it was made in, where the entry point says;
+    ``log``: everything the process logged, where ``output`` is only what the user is shown."""
 
     ran: bool
     output: str
@@ -106,6 +107,7 @@ class Outcome:
     task_state: str | None = None
     try_number: int | None = None
     decided_in: tuple[str, ...] = ()
+    log: str = ""
 
 
 def sql_for(sql: str, *, dbt: bool = False) -> str:
@@ -154,12 +156,13 @@ REGOPY = "regopy"
 REGOPY_STRAY_URL = "http://127.0.0.1:8181"
 
 
-def config_files(kind: str, opa_urls: dict[str, str]) -> dict[str, str]:
+def config_files(kind: str, opa_urls: dict[str, str], parse_time_check: str = "off") -> dict[str, str]:
     """kaitiaki.yaml of one kind, and the files beside it it names (relative path → text).
 
     ``regopy_<kind>`` is ``<kind>`` decided by the regopy engine (``regopy``: the plain one).
     """
     config = base_config()
+    config["airflow"]["parse_time_check"] = parse_time_check
     extra: dict[str, str] = {}
     tail = ""
     if kind.startswith(REGOPY):
@@ -198,10 +201,10 @@ def invalid_config_line(opa_urls: dict[str, str]) -> int:
     return lines.index(INVALID_CONFIG_LINE_TEXT) + 1
 
 
-def write_config(folder: Path, kind: str, opa_urls: dict[str, str]) -> Path:
+def write_config(folder: Path, kind: str, opa_urls: dict[str, str], parse_time_check: str = "off") -> Path:
     """Write one configuration (and its files) into ``folder``; returns its kaitiaki.yaml."""
     folder.mkdir(parents=True, exist_ok=True)
-    for name, text in config_files(kind, opa_urls).items():
+    for name, text in config_files(kind, opa_urls, parse_time_check).items():
         target = folder / name
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(text, encoding="utf-8")

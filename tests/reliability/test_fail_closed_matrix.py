@@ -8,8 +8,14 @@ configuration or policy error), no traceback may reach the user, and a decision 
 must be in the decision log. A combination that cannot occur is listed in ``NOT_APPLICABLE``
 with the reason, and reported as skipped with it.
 
-Everything is real: sqlglot, the embedded regorus engine, the OPA engine against the local
-OPA-API server with injected faults, dbt-core with dbt-duckdb, and Airflow 3 ``dag.test()``.
+Entry points: ``kaitiaki check``; ``kaitiaki dbt check``, in-process and (a project wide enough)
+in worker processes; ``kaitiaki dbt build``; the Airflow runtime guard; and Airflow's parse-time
+check with ``warn`` (a warning, then the runtime guard blocks) and ``block`` (the DAG file is an
+import error). With ``block`` a check is a preview: no decision-log record is expected.
+
+Everything is real: sqlglot, the embedded regorus engine and regopy, the OPA engine against the
+local OPA-API server with injected faults, dbt-core with dbt-duckdb, spawn worker processes, and
+Airflow 3 (``DagBag``, ``dag.test()``).
 """
 
 from __future__ import annotations
@@ -28,9 +34,13 @@ from tests.e2e.cli_runner import run_cli
 from tests.policies.engines import bundle_for, free_port
 from tests.reliability.entry_points import (
     CONTROL,
+    PARSE_BLOCK,
+    PARSE_OFF,
+    PARSE_WARN,
     compile_wide_project,
     dag_id_for,
     job_name,
+    load_blocking_dags,
     run_airflow,
     run_check,
     run_dbt,
@@ -60,8 +70,10 @@ from tests.reliability.faults import (
 from tests.support.opa_server import OpaTestServer
 
 CHECK, DBT_CHECK, DBT_BUILD, AIRFLOW = "check", "dbt check", "dbt build", "airflow"
+AIRFLOW_WARN, AIRFLOW_BLOCK = "airflow parse (warn)", "airflow parse (block)"
 DBT_WORKERS = "dbt check (workers)"
-ENTRY_POINTS = (CHECK, DBT_CHECK, DBT_WORKERS, DBT_BUILD, AIRFLOW)
+ENTRY_POINTS = (CHECK, DBT_CHECK, DBT_WORKERS, DBT_BUILD, AIRFLOW, AIRFLOW_WARN, AIRFLOW_BLOCK)
+PARSE_CHECK = {AIRFLOW: PARSE_OFF, AIRFLOW_WARN: PARSE_WARN, AIRFLOW_BLOCK: PARSE_BLOCK}
 
 FAILING_POLICY_LINE = 7
 TRACEBACK_EXCEPTION = re.compile(
@@ -322,17 +334,28 @@ CONTRADICTION = {
 MANIFEST_ROWS = ("corrupt_manifest", "manifest_wrong_shape", "manifest_not_compiled")
 DBT_PROJECT_ROW = "project_does_not_compile"
 WORKER_ROWS = ("worker_killed", "worker_exits", "worker_cannot_start")
+LOG_ROW = "decision_log_unwritable"
 
 NO_MANIFEST = {
     CHECK: "`kaitiaki check` reads SQL files; no dbt manifest is involved",
     DBT_BUILD: "`dbt build` never reads a manifest file: it parses the project with dbt in-process "
     "(a project dbt cannot read is the row project_does_not_compile)",
     AIRFLOW: "the Airflow guard checks a task's rendered SQL; no dbt manifest is involved",
+    AIRFLOW_WARN: "the parse-time check reads a task's literal SQL; no dbt manifest is involved",
+    AIRFLOW_BLOCK: "the parse-time check reads a task's literal SQL; no dbt manifest is involved",
 }
 NOT_APPLICABLE: dict[tuple[str, str], str] = {
     **{(row, entry): reason for row in MANIFEST_ROWS for entry, reason in NO_MANIFEST.items()},
     (DBT_PROJECT_ROW, CHECK): "`kaitiaki check` reads SQL files; no dbt project is involved",
-    (DBT_PROJECT_ROW, AIRFLOW): "the Airflow guard checks a task's rendered SQL; no dbt project is involved",
+    **{
+        (DBT_PROJECT_ROW, entry): "Airflow checks a task's SQL; no dbt project is involved"
+        for entry in (AIRFLOW, AIRFLOW_WARN, AIRFLOW_BLOCK)
+    },
+    **{
+        (LOG_ROW, entry): "a parse-time check is a preview and writes no decision log (docs/airflow.md); "
+        "the runtime guard, which writes it, is the airflow column"
+        for entry in (AIRFLOW_WARN, AIRFLOW_BLOCK)
+    },
     **{
         (row, DBT_WORKERS): "the manifest is read before any worker starts; a manifest that cannot be "
         "read is the dbt check column's"
@@ -349,6 +372,8 @@ NOT_APPLICABLE: dict[tuple[str, str], str] = {
             DBT_BUILD: "`dbt build` decides through the same checker as `dbt check`; its workers are "
             "the dbt check (workers) column's",
             AIRFLOW: "the Airflow guard decides inside the task's own process; it starts no workers",
+            AIRFLOW_WARN: "Airflow decides inside its own process; it starts no workers",
+            AIRFLOW_BLOCK: "Airflow decides inside its own process; it starts no workers",
         }.items()
     },
 }
@@ -358,6 +383,8 @@ ENTRY_MARKS = {
     DBT_WORKERS: (pytest.mark.dbt, pytest.mark.slow),
     DBT_BUILD: (pytest.mark.dbt, pytest.mark.slow),
     AIRFLOW: (pytest.mark.airflow, pytest.mark.slow),
+    AIRFLOW_WARN: (pytest.mark.airflow, pytest.mark.slow),
+    AIRFLOW_BLOCK: (pytest.mark.airflow, pytest.mark.slow),
 }
 
 
@@ -478,12 +505,28 @@ def airflow_outcomes(new_scenario: Callable[[str], Scenario], opa_urls: dict[str
     return run_airflow(new_scenario("fail-closed"), applicable(AIRFLOW), opa_urls)
 
 
+@pytest.fixture(scope="module")
+def airflow_warn_outcomes(
+    new_scenario: Callable[[str], Scenario], opa_urls: dict[str, str]
+) -> dict[str, Outcome]:
+    return run_airflow(new_scenario("fail-closed-warn"), applicable(AIRFLOW_WARN), opa_urls, PARSE_WARN)
+
+
+@pytest.fixture(scope="module")
+def airflow_block_outcomes(
+    new_scenario: Callable[[str], Scenario], opa_urls: dict[str, str]
+) -> dict[str, Outcome]:
+    return load_blocking_dags(new_scenario("fail-closed-block"), applicable(AIRFLOW_BLOCK), opa_urls)
+
+
 OUTCOMES = {
     CHECK: "check_outcomes",
     DBT_CHECK: "dbt_check_outcomes",
     DBT_WORKERS: "dbt_workers_outcomes",
     DBT_BUILD: "dbt_build_outcomes",
     AIRFLOW: "airflow_outcomes",
+    AIRFLOW_WARN: "airflow_warn_outcomes",
+    AIRFLOW_BLOCK: "airflow_block_outcomes",
 }
 
 
@@ -511,8 +554,8 @@ def location(failure: Failure, entry: str, opa_urls: dict[str, str]) -> str | No
         return None
     kind, line = failure.located
     if kind == "sql":
-        if entry == AIRFLOW:  # lines of the rendered SQL, whose first line is the create table
-            job = f"airflow:{dag_id_for(failure.config)}.{job_name(failure)}"
+        if entry in PARSE_CHECK:  # lines of the task's SQL, whose first line is the create table
+            job = airflow_job(failure, entry)
             return f"--> {job}:{line + 1}" if line else f"--> {job}"
         prefix = "jobs" if entry == CHECK else "models"
         return f"{prefix}/{failure.id}.sql" + (f":{line}" if line else "")
@@ -527,9 +570,15 @@ def location(failure: Failure, entry: str, opa_urls: dict[str, str]) -> str | No
     return files[kind] + (f":{line}" if line else "")
 
 
-def task_excerpt(output: str, failure: Failure) -> str:
+def airflow_job(failure: Failure, entry: str) -> str:
+    """``airflow:dag.task`` of a failure's task (with ``block``, each failure has a DAG file of its own)."""
+    by = failure.id if entry == AIRFLOW_BLOCK else failure.config
+    return f"airflow:{dag_id_for(by, PARSE_CHECK[entry])}.{job_name(failure)}"
+
+
+def task_excerpt(output: str, failure: Failure, entry: str) -> str:
     """The lines of an Airflow run's output about one task (its kaitiaki messages)."""
-    job = f"airflow:{dag_id_for(failure.config)}.{job_name(failure)}"
+    job = airflow_job(failure, entry)
     start = output.find(f"kaitiaki blocked {job}.")
     if start < 0:
         start = output.find(f"kaitiaki could not check {job}")
@@ -539,15 +588,28 @@ def task_excerpt(output: str, failure: Failure) -> str:
 
 
 def assert_no_traceback(outcome: Outcome, entry: str) -> None:
-    if entry != AIRFLOW:
+    if entry not in PARSE_CHECK:
         assert "Traceback" not in outcome.output, outcome.output[-3000:]
         return
-    # Airflow logs every failed task with the traceback of the exception that failed it: that
-    # must be kaitiaki's one AirflowFailException/AirflowException, raised without a chain.
-    for raised in TRACEBACK_EXCEPTION.findall(outcome.output):
-        assert raised.split(".")[-1] in ("AirflowFailException", "AirflowException"), outcome.output[-6000:]
-    assert "During handling of the above exception" not in outcome.output
-    assert "The above exception was the direct cause" not in outcome.output
+    # Airflow logs every failed task, and every DAG file that failed to load, with the traceback
+    # of the exception that failed it: that must be kaitiaki's one AirflowFailException /
+    # AirflowException / AirflowClusterPolicyViolation, raised without a chain.
+    log = outcome.log or outcome.output
+    allowed = ("AirflowFailException", "AirflowException", "AirflowClusterPolicyViolation")
+    for raised in TRACEBACK_EXCEPTION.findall(log):
+        assert raised.split(".")[-1] in allowed, log[-6000:]
+    assert "During handling of the above exception" not in log
+    assert "The above exception was the direct cause" not in log
+    if outcome.log:  # the import error itself, as the UI shows it
+        assert "Traceback" not in outcome.output
+
+
+def assert_warned_at_parse(output: str, failure: Failure) -> None:
+    """``warn``: the DAG processor logged a warning about the task before the runtime guard blocked it."""
+    task = airflow_job(failure, AIRFLOW_WARN).removeprefix("airflow:")
+    denied = f"kaitiaki parse-time check of task {task} in "
+    unchecked = f"kaitiaki did not check task {task} in "
+    assert denied in output or unchecked in output, output[-6000:]
 
 
 def assert_one_paragraph_error(outcome: Outcome) -> str:
@@ -565,9 +627,16 @@ def test_fail_closed(failure: Failure, entry: str, request: pytest.FixtureReques
     outcome: Outcome = request.getfixturevalue(OUTCOMES[entry])[failure.id]
 
     assert not outcome.ran, f"{failure.what}: the job ran through {entry}"
-    if entry == AIRFLOW:
+    if entry == AIRFLOW_BLOCK:
+        said = outcome.output
+        assert said.startswith("AirflowClusterPolicyViolation: kaitiaki (parse_time_check: block) "), said
+        if failure.expect == USAGE:
+            assert "\n" not in said.strip(), said
+    elif entry in PARSE_CHECK:
         assert (outcome.task_state, outcome.try_number) == ("failed", 1)
-        said = task_excerpt(outcome.output, failure)
+        said = task_excerpt(outcome.output, failure, entry)
+        if entry == AIRFLOW_WARN:
+            assert_warned_at_parse(outcome.output, failure)
     elif failure.expect == USAGE:
         assert outcome.exit_code == 2, outcome.output[-3000:]
         said = assert_one_paragraph_error(outcome)
@@ -583,6 +652,8 @@ def test_fail_closed(failure: Failure, entry: str, request: pytest.FixtureReques
 
     if failure.expect == USAGE:
         assert not outcome.records, "nothing was decided, yet the log has a record"
+    elif entry == AIRFLOW_BLOCK:
+        assert not outcome.records, "a parse-time check is a preview: it writes no decision log"
     else:
         rules = [{v["rule"] for v in r["result"]["violations"]} for r in outcome.records]
         assert rules and all(failure.expect in found for found in rules), outcome.records

@@ -27,6 +27,11 @@ LOG = logging.getLogger("kaitiaki.airflow")
 ENTRY_POINT = "airflow"
 
 
+class SettledAtRun(KaitiakiError):
+    """What only a task's run can settle (a connection the DAG processor cannot read): the
+    parse-time check leaves it to the runtime guard, even with ``parse_time_check: block``."""
+
+
 def airflow_option(section: str, key: str) -> str | None:
     """A value from airflow.cfg (or its ``AIRFLOW__SECTION__KEY`` variable); None when unset."""
     from airflow.configuration import conf
@@ -92,7 +97,7 @@ def connection_type(conn_id: str) -> str:
     try:
         return str(BaseHook.get_connection(conn_id).conn_type or "")
     except Exception as exc:
-        raise KaitiakiError(
+        raise SettledAtRun(
             f"connection {conn_id!r} could not be read ({type(exc).__name__}), so kaitiaki cannot tell "
             "which SQL dialect the task speaks.",
             hint="define the connection, or name the dialect in the task's params.",

@@ -4,19 +4,22 @@
 logs the explanation in the DAG processor's log. ``block`` raises
 ``AirflowClusterPolicyViolation``, and Airflow records that as an import error of the *whole
 file*: every DAG in it stops being scheduled until the SQL is fixed. Only a verdict the gate
-would enforce blocks (mode ``enforce``). Templated SQL, and anything that cannot be settled
-without a run (an unreadable connection, say), is left to the runtime guard, which always
-checks the rendered SQL and fails closed. Task processes skip this check: they re-parse the DAG
-file only to run one task, which the runtime guard checks.
+would enforce blocks (mode ``enforce``). With ``block``, a check that cannot be made (an invalid
+kaitiaki.yaml, a policy that does not compile, an engine that cannot be set up) is an import
+error too: the file does not load as if it had passed. Templated SQL, and what only a run can
+settle (an unreadable connection), is left to the runtime guard, which always checks the
+rendered SQL and fails closed. Task processes skip this check: they re-parse the DAG file only
+to run one task, which the runtime guard checks.
 """
 
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kaitiaki.errors import KaitiakiError
-from kaitiaki_airflow.gates import LOG, config_path_for, decide_task, parse_gate_for, rules_of
+from kaitiaki_airflow.gates import LOG, SettledAtRun, config_path_for, decide_task, parse_gate_for, rules_of
 from kaitiaki_airflow.tasks import job_id_of, static_sql, task_name
 
 if TYPE_CHECKING:
@@ -31,16 +34,20 @@ def in_task_process() -> bool:
 
 
 def check_at_parse(task: Any) -> None:
-    """Warn about, or block, a task whose literal SQL the policies deny; never fail the parse otherwise."""
+    """Warn about, or block, a task whose literal SQL the policies deny or (``block``) whose
+    check cannot be made; never fail the parse otherwise."""
     if in_task_process():
         return
     try:
         finding = parse_time_finding(task)
     except Exception as exc:
         reason = str(exc) if isinstance(exc, KaitiakiError) else f"internal error {type(exc).__name__}: {exc}"
+        mode = requested_mode(task)
+        if mode == "block" and not isinstance(exc, SettledAtRun):
+            raise violation(f"could not check {job_id_of(task)}: {reason.rstrip('.')}.") from None
         LOG.warning(
-            "kaitiaki did not check %s at parse time: %s It is checked when it runs, and does not run "
-            "unless the check passes.",
+            "kaitiaki did not check %s at parse time: %s It is checked when it runs, and does not "
+            "run unless the check passes.",
             task_name(task),
             reason,
         )
@@ -49,13 +56,7 @@ def check_at_parse(task: Any) -> None:
         return
     mode, verdict, explanation = finding
     if mode == "block" and verdict.blocked:
-        from airflow.exceptions import AirflowClusterPolicyViolation
-
-        raise AirflowClusterPolicyViolation(
-            f"kaitiaki (parse_time_check: block) denies {job_id_of(task)}: {rules_of(verdict)}. "
-            "Airflow treats this as an import error of the whole DAG file, so no DAG in the file is "
-            f"scheduled until it is fixed.\n{explanation}"
-        )
+        raise violation(f"denies {job_id_of(task)}: {rules_of(verdict)}.", explanation)
     LOG.warning(
         "kaitiaki parse-time check of %s: %s (%s). When it runs, it will be %s.\n%s",
         task_name(task),
@@ -64,6 +65,31 @@ def check_at_parse(task: Any) -> None:
         "blocked" if verdict.blocked else "allowed to run",
         explanation,
     )
+
+
+def violation(what: str, detail: str = "") -> Exception:
+    """The import error of a DAG file that ``parse_time_check: block`` does not let load."""
+    from airflow.exceptions import AirflowClusterPolicyViolation
+
+    return AirflowClusterPolicyViolation(
+        f"kaitiaki (parse_time_check: block) {what} Airflow treats this as an import error of the "
+        "whole DAG file, so no DAG in the file is scheduled until it is fixed."
+        + (f"\n{detail}" if detail else "")
+    )
+
+
+def requested_mode(task: Any) -> str:
+    """``airflow.parse_time_check`` as kaitiaki.yaml asks, read leniently: the file itself may be
+    what failed (an invalid setting elsewhere in it must not turn ``block`` into ``warn``)."""
+    import yaml
+
+    try:
+        path: Path | None = config_path_for(task)
+        raw: Any = yaml.safe_load(path.read_text(encoding="utf-8")) if path is not None else None
+        value = raw["airflow"]["parse_time_check"]
+    except Exception:
+        return "warn"
+    return value if value in ("off", "warn", "block") else "warn"
 
 
 def parse_time_finding(task: Any) -> tuple[str, Verdict, str] | None:
