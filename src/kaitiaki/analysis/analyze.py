@@ -16,6 +16,7 @@ from sqlglot.errors import ParseError, TokenError
 from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
 
 from kaitiaki.analysis.aggregation import query_aggregation
+from kaitiaki.analysis.census import Census
 from kaitiaki.analysis.dialects import known_dialects
 from kaitiaki.analysis.facts import StatementFindings, assemble
 from kaitiaki.analysis.flow import STAR, Flow
@@ -92,12 +93,17 @@ def _analyze(sql: str, dialect: str, schema: Schema | None, path: str | None, li
     if template is not None:
         return SqlFacts(path=path, dialect=dialect, errors=(template,))
     statements = split_statements(tokens)
-    problems = limit_errors(tokens, statements, limits)
+    depth = nesting_depth(tokens)
+    problems = limit_errors(depth, statements, limits)
     if problems:
         return SqlFacts(path=path, dialect=dialect, errors=tuple(problems))
     lookup = SchemaLookup(schema, dialect)
     session = Session()
-    findings = [_guarded(statement, sql, engine, dialect, lookup, session) for statement in statements]
+    # one statement nests exactly as deep as the file (semicolons do not count): not counted again
+    single = depth if len(statements) == 1 else None
+    findings = [
+        _guarded(statement, sql, engine, dialect, lookup, session, single) for statement in statements
+    ]
     return assemble(path, dialect, findings)
 
 
@@ -122,13 +128,14 @@ def _guarded(
     dialect: str,
     lookup: SchemaLookup,
     session: Session,
+    depth: int | None,
 ) -> StatementFindings:
     """One statement; anything unexpected is an error on its line, never an exception."""
     number = statement.index + 1
     try:
         return run_with_depth(
             lambda: _statement(statement, sql, engine, dialect, lookup, session),
-            nesting_depth(statement.tokens),
+            nesting_depth(statement.tokens) if depth is None else depth,
         )
     except RecursionError:
         message = f"statement {number} is nested too deeply to analyse"
@@ -207,7 +214,7 @@ def _query_findings(
     if prepared.query is None:
         return
     line = context.statement.line
-    if _positional(prepared.query, context.dialect):
+    if _positional(prepared.surveyed(), context.dialect):
         findings.unresolved.append(
             Unresolved(
                 "positional_column",
@@ -228,13 +235,9 @@ def _query_findings(
         )
 
 
-def _positional(query: exp.Query, dialect: str) -> bool:
+def _positional(census: Census, dialect: str) -> bool:
     """DuckDB ``#n``; Snowflake ``$n`` (a column by position, not a bind parameter there)."""
-    if query.find(exp.PositionalColumn) is not None:
-        return True
-    return dialect == "snowflake" and any(
-        isinstance(p.this, exp.Literal) and not p.this.is_string for p in query.find_all(exp.Parameter)
-    )
+    return census.positional or (dialect == "snowflake" and census.numbered_parameters)
 
 
 def _qualified(
@@ -242,7 +245,8 @@ def _qualified(
 ) -> Qualified | None:
     """Qualify once; if sqlglot needs a schema it lacks, re-read the statement and apply kaitiaki's rules."""
     assert prepared.query is not None
-    stars = mark_query(context.ready(prepared.query), context.dialect)
+    context.ready(prepared.query)
+    stars = mark_query(prepared.surveyed().selects, context.dialect)
     try:
         qualified = qualify_query(prepared.query, context.dialect, context.lookup)
     except Unresolvable:
@@ -265,8 +269,8 @@ def _with_kaitiaki_rules(
         retry = context.reparse(side)
         if retry.query is None:
             return None
-        prepared.query = context.ready(retry.query)
-        stars = mark_query(retry.query, dialect)
+        prepared.query, prepared.census = context.ready(retry.query), retry.surveyed()
+        stars = mark_query(prepared.census.selects, dialect)
         apply_single_source_rule(retry.query, dialect, lookup)
         try:
             qualified = qualify_query(retry.query, dialect, lookup, expand_alias_refs=expand_aliases)

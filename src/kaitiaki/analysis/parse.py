@@ -127,12 +127,9 @@ def split_statements(tokens: list[Token]) -> list[StatementTokens]:
     ]
 
 
-def limit_errors(
-    tokens: list[Token], statements: list[StatementTokens], limits: Limits
-) -> list[AnalysisError]:
-    """Depth and statement-count limits, checked on tokens before parsing."""
+def limit_errors(depth: int, statements: list[StatementTokens], limits: Limits) -> list[AnalysisError]:
+    """Depth (``nesting_depth`` of all tokens) and statement-count limits, checked before parsing."""
     errors: list[AnalysisError] = []
-    depth = nesting_depth(tokens)
     if depth > limits.max_depth:
         errors.append(
             AnalysisError(

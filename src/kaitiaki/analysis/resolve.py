@@ -58,10 +58,10 @@ class Unresolvable(Exception):
 StarMarks = list[tuple[exp.Select, set[int], int | None]]
 
 
-def mark_query(query: exp.Query, dialect: str) -> StarMarks:
+def mark_query(selects: list[exp.Select], dialect: str) -> StarMarks:
     """Name unaliased outputs and note, per SELECT with a star, its own projections and star line."""
     stars: StarMarks = []
-    for select in _selects(query):
+    for select in selects:
         _mark_shadowing(select, dialect)
         star_line: int | None = None
         has_star = False
@@ -115,22 +115,6 @@ def _own_columns(node: exp.Expr) -> list[exp.Column]:
             found.append(current)
         elif not isinstance(current, (exp.Select, exp.SetOperation)):
             stack.extend(current.iter_expressions())
-    return found
-
-
-def _selects(query: exp.Expr) -> list[exp.Select]:
-    """Every SELECT node under ``query`` (a plain stack walk: cheaper than ``find_all``)."""
-    found: list[exp.Select] = []
-    stack: list[exp.Expr] = [query]
-    while stack:
-        node = stack.pop()
-        if type(node) is exp.Select:
-            found.append(node)
-        for value in node.args.values():
-            if type(value) is list:
-                stack.extend(item for item in value if isinstance(item, exp.Expr))
-            elif isinstance(value, exp.Expr):
-                stack.append(value)
     return found
 
 

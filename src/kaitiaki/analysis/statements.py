@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 
 from sqlglot import exp
 
+from kaitiaki.analysis.census import Census, survey
+
 MERGE_JOIN = "merge"
 JOIN_KIND_META = "kaitiaki_join_kind"
 NO_OUTPUT = "_kaitiaki_no_output"
@@ -60,6 +62,14 @@ class Prepared:
     unsupported: str | None = None
     new_columns: list[exp.Identifier] = field(default_factory=list)  # CREATE TABLE t (a int, …)
     side: list[Prepared] = field(default_factory=list)  # RETURNING / OUTPUT, ON CONFLICT DO UPDATE
+    census: Census | None = None  # of ``query`` as prepared; None until surveyed
+
+    def surveyed(self) -> Census:
+        """The census of ``query``, taken once."""
+        assert self.query is not None
+        if self.census is None:
+            self.census = survey(self.query)
+        return self.census
 
 
 def prepare(statement: exp.Expr) -> Prepared:
@@ -72,18 +82,21 @@ def prepare(statement: exp.Expr) -> Prepared:
     prepared = _main(statement)
     prepared.side = side
     if prepared.query is not None:
-        prepared.side.extend(_dml_ctes(prepared.query))
+        dml = _dml_ctes(prepared.surveyed().ctes)
+        if dml:
+            prepared.side.extend(dml)
+            prepared.census = None  # the CTE bodies changed
     return prepared
 
 
 _DML = (exp.Insert, exp.Update, exp.Delete, exp.Merge)
 
 
-def _dml_ctes(query: exp.Query) -> list[Prepared]:
+def _dml_ctes(ctes: list[exp.CTE]) -> list[Prepared]:
     """``WITH d AS (DELETE … RETURNING x)``: the CTE becomes the SELECT of what it returns, and
     the statement inside is analysed as a side query of its own (what it reads and writes)."""
     found: list[Prepared] = []
-    for cte in list(query.find_all(exp.CTE)):
+    for cte in ctes:
         body = cte.this
         if not isinstance(body, _DML):
             continue
