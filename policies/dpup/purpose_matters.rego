@@ -110,22 +110,18 @@ nonempty(text) if {
 #   law: Privacy Act 2020 IPP10
 #   remediation: Drop the column or the use, or have the purpose's approver extend the purpose.
 violation contains v if {
-	some f in outside_purpose
-	v := lib.violation("PM-03", f.message, f.columns, f.line)
-}
-
-outside_purpose contains column_finding(message, name, col) if {
 	is_object(input.purpose)
 	not_allowed := categories_outside
 	not_allowed != set()
-	some col in identifiable_columns
-	outside := {cat | some cat in lib.own_categories(col); cat in not_allowed}
+	some col in input.columns
+	candidates := {cat | some cat in col.categories; cat in not_allowed}
+	candidates != set()
+	outside := lib.own_among(col, candidates)
 	outside != set()
-	name := lib.qualified(col)
-	message := concat("", [name, " is ", lib.list(outside), ", which purpose ", purpose_name, " does not allow"])
+	v := lib.column_violation("PM-03", col, concat("", [" is ", lib.list(outside), ", which purpose ", purpose_name, " does not allow"]))
 }
 
-outside_purpose contains column_finding(message, name, col) if {
+violation contains v if {
 	is_object(input.purpose)
 	count(input.purpose.allowed_uses) > 0
 	not_allowed := uses_outside
@@ -133,8 +129,7 @@ outside_purpose contains column_finding(message, name, col) if {
 	some col in identifiable_columns
 	outside := {use | some use in col.uses; use in not_allowed}
 	outside != set()
-	name := lib.qualified(col)
-	message := concat("", [name, " is used for ", lib.list(outside), ", which purpose ", purpose_name, " does not allow"])
+	v := lib.column_violation("PM-03", col, concat("", [" is used for ", lib.list(outside), ", which purpose ", purpose_name, " does not allow"]))
 }
 
 # The identifiable categories and the uses of identifiable columns that the purpose does not
@@ -245,8 +240,7 @@ violation contains v if {
 	{use | some use in col.uses} == {"select"}
 	some cat in col.categories
 	cat in identifiable
-	name := lib.qualified(col)
-	v := lib.violation("PM-06", concat("", [name, " is read but never used"]), [name], lib.line_of(col))
+	v := lib.column_violation("PM-06", col, " is read but never used")
 }
 
 # METADATA
@@ -294,12 +288,12 @@ output_target(table) := table if is_string(table) else := "(query result)"
 violation contains v if {
 	unapproved := unapproved_sensitive_categories
 	unapproved != set()
-	some col in sensitive_columns
-	cats := {cat | some cat in lib.own_categories(col); cat in unapproved}
+	some col in input.columns
+	candidates := {cat | some cat in col.categories; cat in unapproved}
+	candidates != set()
+	cats := lib.own_among(col, candidates)
 	cats != set()
-	name := lib.qualified(col)
-	message := concat("", [name, " is ", lib.list(cats), ", not approved by purpose ", purpose_name])
-	v := lib.violation("PM-08", message, [name], lib.line_of(col))
+	v := lib.column_violation("PM-08", col, concat("", [" is ", lib.list(cats), ", not approved by purpose ", purpose_name]))
 }
 
 unapproved_sensitive_categories := {cat | some cat in sensitive_column_categories; not lib.sensitive_approved(cat)}

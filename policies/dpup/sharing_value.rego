@@ -274,9 +274,7 @@ rounded if {
 #     involve Māori and iwi partners; a waiver records the review.
 violation contains v if {
 	some col in maori_data_columns
-	name := lib.qualified(col)
-	message := concat("", [name, " is Māori data (", lib.list({cat | some cat in lib.own_categories(col); maori_category(cat)}), ")"])
-	v := lib.violation("SV-08", message, [name], lib.line_of(col))
+	v := lib.column_violation("SV-08", col, concat("", [" is Māori data (", lib.list({cat | some cat in lib.own_categories(col); maori_category(cat)}), ")"]))
 }
 
 # Sensitive columns holding Māori data: an iwi category, or an ethnicity category used to select

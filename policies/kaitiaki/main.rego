@@ -32,8 +32,10 @@ found contains v if {
 	some v in data.kaitiaki.dpup.system.violation
 }
 
-found contains v if {
-	some v in data.kaitiaki.custom[_].violation
+# The DPUP rules build their violations with lib.violation, which gives every field; an
+# organisation's rules may not, so theirs are completed first.
+found contains normalised(raw) if {
+	some raw in data.kaitiaki.custom[_].violation
 }
 
 # Every field a violation must carry; a custom rule that omits one still reports (and fails
@@ -55,12 +57,32 @@ level_overrides := {rule: level | some rule, level in data.kaitiaki.levels; leve
 
 known_levels := {"advisory": "advisory", "soft": "soft", "hard": "hard"}
 
+# Without level overrides or valid waivers (most jobs), a violation keeps its own known level and
+# is not waived: only an unknown level changes (to hard).
+unadjusted if {
+	level_overrides == {}
+	waived_soft_rules == set()
+}
+
+violations contains v if {
+	unadjusted
+	some v in found
+	v.level in levels
+}
+
 violations contains final if {
+	unadjusted
+	some v in found
+	not v.level in levels
+	final := object.union(v, {"level": "hard", "waived": false})
+}
+
+violations contains final if {
+	not unadjusted
 	overrides := level_overrides
 	known := known_levels
 	waivable := waived_soft_rules
-	some raw in found
-	v := normalised(raw)
+	some v in found
 	level := object.get(overrides, v.rule, object.get(known, v.level, "hard"))
 	final := object.union(v, {"level": level, "waived": [level, v.rule] in waivable})
 }

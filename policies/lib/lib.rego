@@ -147,6 +147,13 @@ own_categories(col) := {cat | some cat in col.categories; not [qualified(col), c
 	written_only(col)
 } else := col.categories
 
+# The own categories of a column among `cats` (some of its categories): rules keep the columns
+# whose categories can fire first, and ask this only of those.
+own_among(col, cats) := {cat | some cat in cats; not [qualified(col), cat] in carried} if {
+	writes_columns
+	written_only(col)
+} else := cats
+
 # Tables of which the job only writes columns (it reads none of theirs).
 written_only_tables := {col.table | some col in input.columns; written_only(col)} - {col.table | some col in input.columns; not written_only(col)}
 
@@ -313,6 +320,13 @@ violation(id, message, columns, line) := object.union(fields, {"message": messag
 } else := from_metadata(m, id, level_for(m), message, columns, line) if {
 	m := meta(id)
 }
+
+# A violation about one column, whose message is the column's qualified name followed by `rest`:
+# the name, the line and the fields in one call, for rules that report many single columns.
+column_violation(id, col, rest) := object.union(fields, {"message": concat("", [name, rest]), "columns": [name], "line": line_of(col)}) if {
+	fields := violation_fields[id]
+	name := concat(".", [col.table, col.column])
+} else := violation(id, concat("", [qualified(col), rest]), [qualified(col)], line_of(col))
 
 violation_at(id, level, message, columns, line) := from_metadata(meta(id), id, level, message, columns, line)
 
