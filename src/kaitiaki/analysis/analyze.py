@@ -342,7 +342,10 @@ def _normalised_target(prepared: Prepared, dialect: str) -> exp.Table | None:
     """The statement's target table with identifiers as the dialect resolves them."""
     if prepared.target is None:
         return None
-    table = normalize_identifiers(prepared.target.copy(), dialect=dialect_of(dialect))
+    # only the name parts are read: copying the whole node (alias, joins after qualify) costs more
+    parts = {key: prepared.target.args.get(key) for key in ("catalog", "db", "this")}
+    bare = exp.Table(**{key: part.copy() for key, part in parts.items() if isinstance(part, exp.Expr)})
+    table = normalize_identifiers(bare, dialect=dialect_of(dialect))
     return table if isinstance(table, exp.Table) else None
 
 

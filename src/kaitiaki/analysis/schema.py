@@ -154,7 +154,7 @@ class SchemaLookup(MappingSchema):
         self.kaitiaki_schema: Schema = schema or {}
         self.kaitiaki_dialect = dialect
         super().__init__(None, dialect=dialect_of(dialect), normalize=False)
-        self._unknown = exp.DataType.build("unknown")
+        self._unknown = exp.DataType(this=exp.DataType.Type.UNKNOWN)  # what build("unknown") makes, unparsed
         self._by_key: dict[tuple[str, ...], dict[str, exp.DataType] | None] = {}
         self._suffixes: dict[tuple[str, ...], list[str]] | None = None
 
