@@ -262,7 +262,7 @@ violation contains v if {
 	outs := {out | some out in identifiers; out.table == table}
 	count(identities(outs)) > 1
 	message := concat("", [format_int(count(outs), 10), " identifiers reach the person-level output ", output_target(table), ": ", lib.list({out.column | some out in outs})])
-	f := finding(message, lib.sources_of(outs))
+	f := lib.sources_finding(message, outs)
 	v := lib.violation("PM-07", f.message, f.columns, f.line)
 }
 
@@ -424,6 +424,6 @@ violation contains v if {
 	not lib.has_tag_prefix(params.retention_tag_prefix)
 	outs := identifiable_outputs
 	message := concat("", ["the job writes person-level identifiable columns (", lib.list({out.column | some out in outs}), ") with no retention tag"])
-	f := finding(message, lib.sources_of(outs))
+	f := lib.sources_finding(message, outs)
 	v := lib.violation("PM-12", f.message, f.columns, f.line)
 }

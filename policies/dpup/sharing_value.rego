@@ -46,7 +46,7 @@ violation contains v if {
 	outs != set()
 	some reason in sharing_blocked
 	message := concat("", ["person-level identifiable columns (", output_names(outs), ") leave the agency, but ", reason])
-	f := finding(message, lib.sources_of(outs))
+	f := lib.sources_finding(message, outs)
 	v := lib.violation("SV-01", f.message, f.columns, f.line)
 }
 
@@ -77,7 +77,7 @@ violation contains v if {
 	outs != set()
 	not has_offshore_basis
 	message := concat("", ["identifiable columns (", output_names(outs), ") go offshore with no recorded IPP12 basis"])
-	f := finding(message, lib.sources_of(outs))
+	f := lib.sources_finding(message, outs)
 	v := lib.violation("SV-02", f.message, f.columns, f.line)
 }
 
@@ -99,7 +99,7 @@ violation contains v if {
 	some out in input.outputs
 	raw_identifier(out)
 	message := sprintf("the identifier %s leaves the agency unhashed and the sharing agreement is not for identified data", [out.column])
-	f := finding(message, lib.sources_of({out}))
+	f := lib.sources_finding(message, {out})
 	v := lib.violation("SV-03", f.message, f.columns, f.line)
 }
 
@@ -133,7 +133,7 @@ violation contains v if {
 	some out in input.outputs
 	pseudonym(out)
 	message := sprintf("%s leaves the agency as a pseudonym (hashed identifier), which is not anonymous", [out.column])
-	f := finding(message, lib.sources_of({out}))
+	f := lib.sources_finding(message, {out})
 	v := lib.violation("SV-04", f.message, f.columns, f.line)
 }
 
@@ -174,7 +174,7 @@ insight if {
 	lib.has_tag(tag)
 }
 
-identifiers_in_insight contains finding(sprintf("the identifier %s is in the output of an insight", [out.column]), lib.sources_of({out})) if {
+identifiers_in_insight contains lib.sources_finding(sprintf("the identifier %s is in the output of an insight", [out.column]), {out}) if {
 	some out in identifier_outputs
 }
 

@@ -185,6 +185,17 @@ earliest_line(cols) := min(lines) if {
 # The source column facts behind a set of output columns.
 sources_of(outs) := {col | some out in outs; some name in out.sources; col := columns_by_name[name]}
 
+# A finding about the source columns behind outputs: the same columns and line as
+# names(sources_of(outs)) and earliest_line(sources_of(outs)), read by name without rebuilding it.
+sources_finding(message, outs) := {"message": message, "columns": sort(names), "line": lowest(lines)} if {
+	facts := {name: col | some out in outs; some name in out.sources; col := columns_by_name[name]}
+	names := {name | some name, _ in facts}
+	lines := {line | some col in facts; some line in col.lines}
+}
+
+# The least of a set of lines, or null for none.
+lowest(lines) := min(lines) if lines != set() else := null
+
 # --- the job ------------------------------------------------------------------------------------
 
 # The job's data leaves the agency.

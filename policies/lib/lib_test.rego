@@ -104,6 +104,19 @@ test_line_of_matches_earliest_line if {
 	lib.line_of(object.union(col, {"lines": []})) == null
 }
 
+# sources_finding names the same columns, and the same line, as names and earliest_line of sources_of.
+test_sources_finding_matches_names_and_earliest_line_of_the_sources if {
+	a := object.union(t.column("s", "a", []), {"lines": [9, 4]})
+	b := object.union(t.column("s", "b", []), {"lines": []})
+	inp := t.with_parts({"columns": [a, b]})
+	outs := {{"sources": ["s.b", "s.a", "s.missing"]}, {"sources": []}}
+	f := lib.sources_finding("m", outs) with input as inp
+	f == {"message": "m", "columns": ["s.a", "s.b"], "line": 4}
+	f.columns == lib.names(lib.sources_of(outs)) with input as inp
+	f.line == lib.earliest_line(lib.sources_of(outs)) with input as inp
+	lib.sources_finding("m", {{"sources": ["s.b"]}}) == {"message": "m", "columns": ["s.b"], "line": null} with input as inp
+}
+
 # --- columns this job only writes ---
 
 diagnosis := ["health.patients", "diagnosis", ["sensitive:health"]]
