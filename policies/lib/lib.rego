@@ -189,7 +189,7 @@ sources_of(outs) := {col | some out in outs; some name in out.sources; col := co
 # names(sources_of(outs)) and earliest_line(sources_of(outs)), read by name without rebuilding it.
 sources_finding(message, outs) := {"message": message, "columns": sort(names), "line": lowest(lines)} if {
 	facts := {name: col | some out in outs; some name in out.sources; col := columns_by_name[name]}
-	names := {name | some name, _ in facts}
+	names := {name | some name in object.keys(facts)}
 	lines := {line | some col in facts; some line in col.lines}
 }
 
