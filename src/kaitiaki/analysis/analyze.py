@@ -178,11 +178,11 @@ def _statement(
     if prepared.new_columns and target:
         lookup.add_columns(target, canonical_columns(prepared.new_columns, dialect))
     context = _Context(statement, sql, engine, dialect, lookup, session_before)
-    _query_findings(context, prepared, None, findings)
+    _query_findings(context, prepared, None, findings, target_table)
     for number, side in enumerate(prepared.side):
         if side.unsupported:
             findings.unresolved.append(Unresolved("unsupported_statement", side.unsupported, statement.line))
-        _query_findings(context, side, number, findings)
+        _query_findings(context, side, number, findings, None)
     return findings
 
 
@@ -208,11 +208,20 @@ class _Context:
 
 
 def _query_findings(
-    context: _Context, prepared: Prepared, side: int | None, findings: StatementFindings
+    context: _Context,
+    prepared: Prepared,
+    side: int | None,
+    findings: StatementFindings,
+    target_table: exp.Table | None,
 ) -> None:
-    """Facts of the statement's query, or of its ``side``-th side query (RETURNING, ON CONFLICT)."""
+    """Facts of the statement's query, or of its ``side``-th side query (RETURNING, ON CONFLICT).
+
+    ``target_table`` is the target as normalised before qualifying, if known: still right when
+    the target is not part of the query (qualify and USE defaults only edit the query).
+    """
     if prepared.query is None:
         return
+    query = prepared.query
     line = context.statement.line
     if _positional(prepared.surveyed(), context.dialect):
         findings.unresolved.append(
@@ -229,10 +238,19 @@ def _query_findings(
         )
     qualified = _qualified(context, prepared, side, findings)
     if qualified is not None:
-        target_table = _normalised_target(prepared, context.dialect)
+        if target_table is None or _within(prepared.target, query):
+            target_table = _normalised_target(prepared, context.dialect)
         _analyse_query(
             qualified, prepared, target_table, context.statement, context.dialect, context.lookup, findings
         )
+
+
+def _within(node: exp.Expr | None, root: exp.Expr) -> bool:
+    while node is not None:
+        if node is root:
+            return True
+        node = node.parent
+    return False
 
 
 def _positional(census: Census, dialect: str) -> bool:
