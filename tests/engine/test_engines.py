@@ -39,6 +39,14 @@ def test_builtin_engines_are_registered_through_the_plugin_hook() -> None:
     assert {"embedded", "regopy", "opa"} <= set(engine_factories())
 
 
+@pytest.mark.parametrize("kind", IN_PROCESS)
+@pytest.mark.parametrize("server", [{"urls": ("http://opa:8181",)}, {"token": "t"}])
+def test_an_in_process_engine_refuses_server_settings(kind: str, server: dict[str, object]) -> None:
+    """A URL under an in-process engine means the author thinks a fleet decides: say so, never ignore it."""
+    with pytest.raises(PolicyError, match=f"engine kind '{kind}' asks no server"):
+        load_engine(Settings(engine=EngineSettings(kind=kind, **server)))  # type: ignore[arg-type]
+
+
 def test_unknown_engine_kind_is_a_policy_error_listing_the_kinds() -> None:
     with pytest.raises(PolicyError, match="unknown policy engine kind 'wasm'") as info:
         load_engine(Settings(engine=EngineSettings(kind="wasm")))

@@ -191,3 +191,15 @@ def require_decision(packages: Sequence[str], *, engine: str) -> None:
             f"no policy defines package {DECISION_PACKAGE} ({engine} engine).",
             hint="keep policies/kaitiaki/main.rego among the policies.",
         )
+
+
+def refuse_server_settings(kind: str, urls: tuple[str, ...], token: str | None) -> None:
+    """An in-process engine asks no server: a URL or token in kaitiaki.yaml is a mistake to report,
+    not a setting to ignore (the author believes an OPA fleet decides)."""
+    if urls or token:
+        named = ", ".join(urls) if urls else "a token"
+        raise PolicyError(
+            f"engine kind '{kind}' asks no server: it decides in this process, yet kaitiaki.yaml "
+            f"names {named}.",
+            hint="drop engine.url/urls/token, or set engine.kind to 'opa' to ask that server.",
+        )

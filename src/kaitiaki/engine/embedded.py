@@ -31,6 +31,7 @@ from kaitiaki.engine.base import (
     input_json,
     located_error,
     quiet_rust_backtraces,
+    refuse_server_settings,
     require_decision,
     with_revision,
 )
@@ -120,7 +121,8 @@ class EmbeddedEngine:
 
     kind = "embedded"
 
-    def __init__(self, **_settings: Any) -> None:
+    def __init__(self, *, urls: tuple[str, ...] = (), token: str | None = None, **_settings: Any) -> None:
+        refuse_server_settings(self.kind, urls, token)
         self.revision = ""
         self._sources: tuple[list[tuple[str, str]], JSONDict] | None = None
         self._load = 0

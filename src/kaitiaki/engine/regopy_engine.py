@@ -21,6 +21,7 @@ from kaitiaki.engine.base import (
     decision_from_raw,
     first_lines,
     input_json,
+    refuse_server_settings,
     require_decision,
     with_revision,
 )
@@ -65,13 +66,7 @@ class RegopyEngine:
     kind = "regopy"
 
     def __init__(self, *, urls: tuple[str, ...] = (), token: str | None = None, **_settings: Any) -> None:
-        if urls or token:
-            named = ", ".join(urls) if urls else "a token"
-            raise PolicyError(
-                f"engine kind 'regopy' asks no server: it decides in this process, yet kaitiaki.yaml "
-                f"names {named}.",
-                hint="drop engine.url/urls/token, or set engine.kind to 'opa' to ask that server.",
-            )
+        refuse_server_settings(self.kind, urls, token)
         self.revision = ""
         self._interpreter: Any = None
         self._bundle: Any = None
