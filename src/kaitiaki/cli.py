@@ -70,12 +70,13 @@ def read_sql(path: str) -> str:
 
 
 def display_path(path: str, settings: Settings) -> str:
-    """A SQL file's name in job ids: relative to kaitiaki.yaml's folder when inside it."""
+    """A SQL file's name in job ids: relative to kaitiaki.yaml's folder when inside it, else
+    absolute, so a file elsewhere cannot take the id (and the waivers) of one inside it."""
     resolved = Path(path).resolve()
     try:
         return resolved.relative_to(settings.base_dir.resolve()).as_posix()
     except ValueError:
-        return Path(path).as_posix()
+        return resolved.as_posix() if settings.path is not None else Path(path).as_posix()
 
 
 class KaitiakiGroup(click.Group):

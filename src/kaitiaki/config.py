@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import hashlib
 import math
 import os
 from collections.abc import Mapping
@@ -140,6 +141,7 @@ class Settings:
     owner: str | None = None
     parse_time_check: str = "warn"
     policy_data: Mapping[str, Any] = field(default_factory=dict)
+    digest: str | None = None
 
     @property
     def base_dir(self) -> Path:
@@ -366,7 +368,7 @@ def parse_settings(text: str, path: Path) -> Settings:
     root = compose_located(text, str(path))
     top = v.mapping(root, "kaitiaki.yaml", TOP_KEYS)
     get = top.get
-    kwargs: dict[str, Any] = {"path": path}
+    kwargs: dict[str, Any] = {"path": path, "digest": config_digest(text)}
     if "agency" in top:
         kwargs["agency"] = v.string(top["agency"], "agency")
     if "owner" in top:
@@ -419,6 +421,12 @@ def parse_settings(text: str, path: Path) -> Settings:
         v.mapping(top["policy_data"], "policy_data")
         kwargs["policy_data"] = _json_data(v, top["policy_data"], "policy_data")
     return Settings(**kwargs)
+
+
+def config_digest(text: str) -> str:
+    """``sha256:`` of kaitiaki.yaml's text: the policy revision does not cover the catalog, the
+    purposes, the waivers or the mode, so decision records name the file that was read by this."""
+    return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def _json_data(v: _Validator, node: Located, where: str) -> Any:

@@ -32,6 +32,7 @@ from kaitiaki.model import (
     Violation,
 )
 from kaitiaki.plugins import get_plugin_manager
+from kaitiaki.report.redact import redact_message
 
 SYS_ANALYSIS = Violation(
     rule="SYS-01",
@@ -194,6 +195,20 @@ class Gate:
             dialect=job.dialect or self.settings.dialect or "postgres",
         )
 
+    def declared_labels(self, job: Job) -> dict[str, str]:
+        """What the job's author and environment chose, for the decision log's labels: the
+        purpose and destination they declared, the kaitiaki.yaml that was read (its digest), the
+        plugins that classified, and a mode that overrides the configured one (``--mode``)."""
+        labels = {
+            "purpose": job.purpose or "",
+            "destination": f"{job.destination.kind}/{job.destination.region}",
+            "config": self.settings.digest or "none",
+            "plugins": ",".join(loaded_plugins(self.pm)),
+        }
+        if self.mode != self.settings.mode:
+            labels["configured_mode"] = self.settings.mode
+        return labels
+
     def evaluate(self, document: dict[str, Any]) -> Decision:
         try:
             decision: Decision = self.engine.evaluate(document)
@@ -250,11 +265,14 @@ class Gate:
         facts = classified.facts
         clear = cleared_tables(settings)
         unresolved = [
-            u.to_dict()
+            redacted(u.to_dict(), facts.dialect)
             for u in facts.unresolved
             if not (u.kind == "star_without_schema" and _names_one_of(u.table, clear))
         ]
-        unresolved += [{"kind": "analysis_error", "detail": e.message, "line": e.line} for e in facts.errors]
+        unresolved += [
+            {"kind": "analysis_error", "detail": redact_message(e.message, facts.dialect), "line": e.line}
+            for e in facts.errors
+        ]
         unresolved += [
             {"kind": "unknown_table", "detail": w.removeprefix(STRICT_PREFIX), "line": None}
             for w in classified.warnings
@@ -269,7 +287,7 @@ class Gate:
                 "now": self._now or utc_now(),
                 "entry_point": self.entry_point,
                 "decision_log": str(settings.decision_log) if settings.decision_log else None,
-                "labels": dict(labels or {}),
+                "labels": {**self.declared_labels(job), **(labels or {})},
             },
             "job": job_doc,
             "purpose": purpose.to_dict() if purpose else None,
@@ -283,9 +301,22 @@ class Gate:
         }
 
 
+def redacted(entry: dict[str, Any], dialect: str) -> dict[str, Any]:
+    """An unresolved entry whose detail may quote the SQL (a parse error's token): no values."""
+    if isinstance(entry.get("detail"), str):
+        entry["detail"] = redact_message(entry["detail"], dialect)
+    return entry
+
+
 def blocks(violation: Violation) -> bool:
     """Hard always blocks; soft blocks unless a valid waiver lifted it; advisory never blocks."""
     return violation.level == "hard" or (violation.level == "soft" and not violation.waived)
+
+
+def loaded_plugins(pm: Any) -> tuple[str, ...]:
+    """Plugins that answer the classification hook: their absence (``KAITIAKI_LOAD_PLUGINS``,
+    an uninstalled kaitiaki-nz) changes what counts as identifying, so every record names them."""
+    return tuple(sorted({impl.plugin_name for impl in pm.hook.kaitiaki_classify_column.get_hookimpls()}))
 
 
 def in_config(error: PolicyError, settings: Settings) -> PolicyError:

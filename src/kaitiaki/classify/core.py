@@ -220,13 +220,30 @@ class Classifier:
         key = column.lower()
         rule = self.rule_opinion(table, column)
         carried = self.lineage_opinion(table, key, lineage)
-        opinions = [
-            self.catalog_opinion(table, key),
-            self.dbt_opinion(table, key),
-            *((carried, rule) if written_here else (rule, carried)),
-        ]
+        catalog, dbt = self.catalog_opinion(table, key), self.dbt_opinion(table, key)
+        qualified = f"{table}.{column}"
+        if catalog is None and dbt is not None and carried is not None:
+            return self.lineage_floor(qualified, dbt, rule, carried, self.table_level(table))
+        opinions = [catalog, dbt, *((carried, rule) if written_here else (rule, carried))]
         present = [o for o in opinions if o is not None]
-        return resolve(f"{table}.{column}", present, self.table_level(table))
+        return resolve(qualified, present, self.table_level(table))
+
+    @staticmethod
+    def lineage_floor(
+        qualified: str, dbt: Opinion, rule: Opinion | None, carried: Opinion, table_level: list[Opinion]
+    ) -> Resolved:
+        """dbt meta is written by the model's engineers and may say more than lineage, never less:
+        what flows in raw from upstream stays (``categories: []`` on an NHI would launder it past
+        every downstream purpose). Only the governance catalog can clear a column lineage marks."""
+        resolved = resolve(qualified, [o for o in (dbt, rule) if o is not None], [*table_level, carried])
+        if not _adds_something(carried, dbt.categories):
+            return resolved
+        note = (
+            f"{CONFLICT_PREFIX}{qualified}: dbt_meta says {_show(dbt.categories)}, lineage says "
+            f"{_show(carried.categories)}; dbt meta cannot clear what flows in from upstream, so both "
+            "count (classify the column in the catalog to change that)."
+        )
+        return replace(resolved, conflicts=(*resolved.conflicts, note))
 
     def resolve_star(self, table: str, lineage: LineageIndex) -> Resolved:
         """``t.*`` that could not be expanded: everything known about the table (fail closed)."""

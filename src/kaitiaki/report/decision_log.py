@@ -21,6 +21,7 @@ import fcntl
 import hashlib
 import json
 import os
+import stat
 import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -136,6 +137,11 @@ class DecisionLog:
         except OSError as exc:
             raise self._error(f"cannot open the decision log: {self._open_problem(exc)}.") from None
         try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise self._error(
+                    "the decision log is not a regular file (a device, a pipe or a socket keeps no record).",
+                    hint="name a file, or set decision_log: false in kaitiaki.yaml to turn the log off.",
+                )
             fcntl.flock(fd, fcntl.LOCK_EX)
             written = chained(record, self._last_hash(fd))
             _write_all(fd, canonical_json(written) + b"\n")

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kaitiaki.model import Verdict, Violation
+from kaitiaki.report.redact import redact_sql
 
 BLOCKING = "blocking"
 NOT_ENFORCED = "not-enforced"
@@ -277,8 +278,12 @@ def waiver_text(finding: Finding) -> str | None:
 
 
 def excerpt_for(verdict: Verdict, violation: Violation) -> tuple[ExcerptLine, ...]:
-    """The SQL lines to show: the violation's line, then lines where its columns appear."""
-    sql_lines = verdict.job.sql.splitlines()
+    """The SQL lines to show: the violation's line, then lines where its columns appear.
+
+    Literals are redacted (``'…'``): a job's SQL can hold personal information as values, and
+    excerpts end up in CI logs, JUnit files and step summaries.
+    """
+    sql_lines = redact_sql(verdict.job.sql, verdict.job.dialect).splitlines()
     wanted: list[int] = []
     if violation.line is not None:
         wanted.append(violation.line)

@@ -1,0 +1,1 @@
+select client_number, region from {{ ref('stg_msd_clients') }}
