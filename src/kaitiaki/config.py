@@ -142,6 +142,7 @@ class Settings:
     parse_time_check: str = "warn"
     policy_data: Mapping[str, Any] = field(default_factory=dict)
     digest: str | None = None
+    required_plugins: Mapping[str, int] = field(default_factory=dict)  # name → line in kaitiaki.yaml
 
     @property
     def base_dir(self) -> Path:
@@ -359,6 +360,7 @@ TOP_KEYS = (
     "owner",
     "airflow",
     "policy_data",
+    "required_plugins",
 )
 
 
@@ -411,6 +413,11 @@ def parse_settings(text: str, path: Path) -> Settings:
         )
     if "strict_catalog" in top:
         kwargs["strict_catalog"] = v.boolean(top["strict_catalog"], "strict_catalog")
+    if "required_plugins" in top:
+        kwargs["required_plugins"] = {
+            v.string(node, "an item of required_plugins"): node.line
+            for node in _as_list(v, top["required_plugins"], "required_plugins")
+        }
     if "airflow" in top:
         airflow = v.mapping(top["airflow"], "airflow", ("parse_time_check",))
         if "parse_time_check" in airflow:

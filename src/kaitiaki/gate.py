@@ -20,7 +20,7 @@ from kaitiaki.analysis.schema import Schema, load_schema_file, normalise_schema
 from kaitiaki.classify import STRICT_PREFIX, classify, lineage_order, read_tables
 from kaitiaki.clock import utc_now
 from kaitiaki.config import Settings
-from kaitiaki.errors import EngineError, PolicyError
+from kaitiaki.errors import ConfigError, EngineError, PolicyError
 from kaitiaki.model import (
     ClassifiedFacts,
     Decision,
@@ -105,6 +105,7 @@ class Gate:
         self._now = now
         self._schemas: dict[str, Schema] = {}
         self.pm = get_plugin_manager()
+        require_plugins(settings, self.pm)
 
     @property
     def engine(self) -> Any:
@@ -317,6 +318,21 @@ def loaded_plugins(pm: Any) -> tuple[str, ...]:
     """Plugins that answer the classification hook: their absence (``KAITIAKI_LOAD_PLUGINS``,
     an uninstalled kaitiaki-nz) changes what counts as identifying, so every record names them."""
     return tuple(sorted({impl.plugin_name for impl in pm.hook.kaitiaki_classify_column.get_hookimpls()}))
+
+
+def require_plugins(settings: Settings, pm: Any) -> None:
+    """``required_plugins`` in kaitiaki.yaml: a plugin that is not loaded (not installed, or left
+    out by ``KAITIAKI_LOAD_PLUGINS``) would silently change what counts as identifying."""
+    for name, line in settings.required_plugins.items():
+        if pm.get_plugin(name) is None:
+            raise ConfigError(
+                f"required plugin '{name}' is not loaded, so kaitiaki would not classify as this "
+                "configuration expects.",
+                path=str(settings.path),
+                line=line,
+                hint="install it (see `kaitiaki plugins` for what is loaded) and check that "
+                "KAITIAKI_LOAD_PLUGINS, if set, names it.",
+            )
 
 
 def in_config(error: PolicyError, settings: Settings) -> PolicyError:

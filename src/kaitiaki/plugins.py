@@ -26,6 +26,9 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
 )
 
 
+_DISTRIBUTIONS: dict[str, str] = {}  # entry-point plugin name → "distribution version"
+
+
 def _load_entry_points(pm: pluggy.PluginManager) -> None:
     allowed = os.environ.get("KAITIAKI_LOAD_PLUGINS")
     names = None if allowed is None else {n.strip() for n in allowed.split(",") if n.strip()}
@@ -35,6 +38,8 @@ def _load_entry_points(pm: pluggy.PluginManager) -> None:
         if pm.get_plugin(ep.name) is not None:
             continue
         pm.register(ep.load(), name=ep.name)
+        if ep.dist is not None:
+            _DISTRIBUTIONS[ep.name] = f"{ep.dist.name} {ep.dist.version}"
 
 
 @lru_cache(maxsize=1)
@@ -53,15 +58,9 @@ def plugin_listing() -> list[dict[str, object]]:
     """What is installed and which hooks each plugin implements (``kaitiaki plugins``)."""
     pm = get_plugin_manager()
     rows: list[dict[str, object]] = []
-    dists = {plugin: dist for plugin, dist in pm.list_plugin_distinfo()}
     for name, plugin in pm.list_name_plugin():
         hooks = sorted(h.name for h in pm.get_hookcallers(plugin) or [])
-        dist = dists.get(plugin)
         rows.append(
-            {
-                "name": name,
-                "distribution": f"{dist.project_name} {dist.version}" if dist else "kaitiaki (built in)",
-                "hooks": hooks,
-            }
+            {"name": name, "distribution": _DISTRIBUTIONS.get(name, "kaitiaki (built in)"), "hooks": hooks}
         )
     return sorted(rows, key=lambda r: str(r["name"]))

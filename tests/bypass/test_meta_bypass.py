@@ -511,6 +511,27 @@ def test_empty_plugin_list_is_named_in_the_record(tmp_path: Path) -> None:
     assert outcomes[""] == (0, "kaitiaki.classify.name_rules")
 
 
+def test_required_plugins_close_the_empty_plugin_list(tmp_path: Path) -> None:
+    """``required_plugins: [nz]`` turns that trust boundary into a refusal naming kaitiaki.yaml:line."""
+    case = {"sql": "select nhi, count(*) from raw.admissions group by nhi\n", "purpose": "clinic-load"}
+    root = write_project(tmp_path / "repo", case)
+    config = root / "kaitiaki.yaml"
+    config.write_text(config.read_text() + "required_plugins: [nz]\n")
+    line = config.read_text().splitlines().index("required_plugins: [nz]") + 1
+    env = {**os.environ, "KAITIAKI_LOAD_PLUGINS": ""}
+    done = subprocess.run(
+        [str(Path(sys.executable).parent / "kaitiaki"), "check", "jobs/job.sql", "--purpose", "clinic-load"],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 2, done.stderr
+    assert f"kaitiaki.yaml:{line}: required plugin 'nz' is not loaded" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
 # --- dbt: attack models in a copy of examples/nz_social --------------------------------------------
 
 EXTRA_PURPOSES = """  clinic-load:

@@ -133,3 +133,24 @@ def test_no_config_means_defaults(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     assert settings.path is None
     assert settings.mode == "enforce"
     assert settings.engine.kind == "embedded"
+
+
+def test_required_plugins_are_read_with_their_lines(tmp_path: Path) -> None:
+    settings = load_settings(write(tmp_path, "mode: enforce\nrequired_plugins:\n  - nz\n  - acme\n"))
+    assert dict(settings.required_plugins) == {"nz": 3, "acme": 4}
+
+
+def test_required_plugins_must_be_a_list(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"kaitiaki.yaml:1: required_plugins must be a list"):
+        load_settings(write(tmp_path, "required_plugins: nz\n"))
+
+
+def test_a_gate_refuses_to_start_without_a_required_plugin(tmp_path: Path) -> None:
+    from kaitiaki.gate import Gate
+
+    settings = load_settings(write(tmp_path, "mode: enforce\nrequired_plugins: [nz, not-installed]\n"))
+    with pytest.raises(ConfigError) as caught:
+        Gate(settings)
+    assert str(caught.value).startswith(
+        f"{tmp_path / 'kaitiaki.yaml'}:2: required plugin 'not-installed' is not loaded"
+    )
