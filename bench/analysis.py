@@ -299,6 +299,50 @@ VERDICTS: dict[str, str] = {
         "kaitiaki right: Snowflake names an unaliased `md5(nhi)` column by its upper-cased text, "
         "`MD5(NHI)`; sqllineage keeps the text as written."
     ),
+    "grouping:bigquery-group-by-alias-shadows-column": _COUNT_STAR,
+    "grouping:alias-not-a-column-adds-nothing": _COUNT_STAR,
+    "stars:count-star-reads-no-column": _COUNT_STAR,
+    "stars:duckdb-columns-star-is-every-column": (
+        "kaitiaki right: `max(COLUMNS(*))` reads every column of `health.visits`, listed from the "
+        "schema; sqllineage keeps `*`."
+    ),
+    "stars:snowflake-object-construct-star": (
+        "kaitiaki right: `object_construct(*)` serialises every column, listed from the schema; "
+        "sqllineage keeps `*`."
+    ),
+    "stars:star-argument-reads-every-source": (
+        "kaitiaki right: `hash(*)` reads every column of both sources, listed from the schema; "
+        "sqllineage keeps one `*` per table."
+    ),
+    "stars:row-value-without-schema": (
+        "kaitiaki right: `row_to_json(p)` reads the whole row of `health.mystery`, whose columns "
+        "are unknown, so kaitiaki keeps `*` and reports `star_without_schema`; sqllineage invents "
+        "a column `p`."
+    ),
+    "statements:delete-in-cte-returns-its-rows": (
+        "kaitiaki right: `d` returns `nhi` of the rows deleted from `health.patients`; sqllineage "
+        "stops at the CTE (`d.k`)."
+    ),
+    "statements:update-in-cte-is-analysed": (
+        "kaitiaki right: the UPDATE inside the CTE writes `cms.clients.full_name` into "
+        "`scratch.t.name` and `d` returns `scratch.t.id`; sqllineage sees neither and stops at `d.id`."
+    ),
+    "unresolved:snowflake-dollar-position-is-positional": (
+        "kaitiaki right: Snowflake `$1` is a column by position; kaitiaki reports "
+        "`positional_column` rather than guess, sqllineage invents a column `$1`."
+    ),
+    "unresolved:duckdb-file-name-table-is-unknown": (
+        "same edge, spelled differently: kaitiaki quotes the file name as a table name (and reports "
+        "`unknown_table`, a DuckDB replacement scan), sqllineage writes it unquoted."
+    ),
+    "writes:insert-returning-reads-target-and-subquery": (
+        "kaitiaki right: the column list `(id)` puts `client_id` into `scratch.t.id`; sqllineage "
+        "ignores the column list."
+    ),
+    "writes:upsert-excluded-is-the-inserted-row": (
+        "kaitiaki right: the column list `(id, name)` puts `client_id` / `full_name` into `id` / "
+        "`name`; sqllineage ignores the column list."
+    ),
 }
 
 

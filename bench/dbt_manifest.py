@@ -94,7 +94,17 @@ def figures(label: str, runs: list[Run], target: float | None) -> str:
 
 def machine() -> str:
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    return f"{os.cpu_count()} cores, load average {load} when the runs began (the machine is shared)"
+    return (
+        f"{os.cpu_count()} cores, load average {load} when the runs began (the machine is shared); "
+        f"sqlglot {sqlglot_build()}"
+    )
+
+
+def sqlglot_build() -> str:
+    """Compiled (sqlglotc) or pure Python, as the `kaitiaki` processes will import it."""
+    probe = "import sqlglot.parser as p; print(p.__file__ or '')"
+    found = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=False)
+    return "pure Python" if found.stdout.strip().endswith(".py") else "compiled (sqlglotc)"
 
 
 def main() -> int:
