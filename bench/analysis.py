@@ -511,7 +511,7 @@ def compare(case: Case) -> Comparison | None:
     return Comparison(case.name, ours, theirs)
 
 
-def machine() -> list[str]:
+def machine(load: tuple[float, float, float]) -> list[str]:
     cpu = "unknown"
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -522,7 +522,8 @@ def machine() -> list[str]:
         pass
     return [
         f"- platform: {platform.platform()}",
-        f"- cpu: {cpu}, {os.cpu_count()} cores (shared with other work while measured)",
+        f"- cpu: {cpu}, {os.cpu_count()} cores (shared with other work while measured); load average "
+        f"{', '.join(f'{x:.1f}' for x in load)} when the timing began",
         f"- python: {platform.python_version()}",
         f"- sqlglot {version('sqlglot')} ({sqlglot_build()}), sqllineage {version('sqllineage')}, "
         f"kaitiaki {version('kaitiaki')}",
@@ -541,7 +542,9 @@ def sqlglot_build() -> str:
         return "compiled"
 
 
-def report(timings: list[Timing], comparisons: list[Comparison], cases: int) -> str:
+def report(
+    timings: list[Timing], comparisons: list[Comparison], cases: int, load: tuple[float, float, float]
+) -> str:
     parse = statistics.median(t.parse for t in timings)
     qualified = statistics.median(t.qualify for t in timings)
     ours = statistics.median(t.kaitiaki for t in timings)
@@ -560,7 +563,7 @@ def report(timings: list[Timing], comparisons: list[Comparison], cases: int) -> 
         "",
         "## Machine",
         "",
-        *machine(),
+        *machine(load),
         "",
         "## Speed (median per statement over the fixture corpus)",
         "",
@@ -641,6 +644,7 @@ def _edges(edges: list[tuple[str, str]]) -> str:
 def main() -> int:
     logging.disable(logging.WARNING)
     cases = load_corpus()
+    load = os.getloadavg()
     fast = [_fast_timings(case, number, len(cases)) for number, case in enumerate(cases, 1)]
     slow = [_sqllineage_timing(case, number, len(cases)) for number, case in enumerate(cases, 1)]
     timings = [
@@ -652,7 +656,7 @@ def main() -> int:
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     from measure import memory_line
 
-    text = report(timings, comparisons, len(cases)) + f"\n{memory_line()}\n"
+    text = report(timings, comparisons, len(cases), load) + f"\n{memory_line()}\n"
     RESULTS.write_text(text, encoding="utf-8")
     print(text)
     unjudged = [c.name for c in comparisons if not c.agrees and c.name not in VERDICTS]
