@@ -2,7 +2,10 @@
 
 The map covers the connection types of Airflow's SQL providers whose dialect sqlglot knows. A
 type that is not here is never guessed: the task fails closed unless the task's
-``params={"kaitiaki": {"dialect": ...}}`` or kaitiaki.yaml's ``dialect:`` names one.
+``params={"kaitiaki": {"dialect": ...}}`` or kaitiaki.yaml's ``dialect:`` names one. For a type
+that is here, the task may only name a dialect built on the connection's (``fabric`` on an
+``mssql`` connection): a DAG author must not make kaitiaki read the SQL differently from the
+database (``"full_name"`` is a string to ``mysql`` and a column to DuckDB).
 """
 
 from __future__ import annotations
@@ -46,14 +49,25 @@ def dialect_for(
     conn_id: str | None,
     where: str,
 ) -> str:
-    """The task's own choice, else its connection type's dialect, else kaitiaki.yaml's; never a guess.
+    """The connection type's dialect (or the task's refinement of it), else the task's choice, else
+    kaitiaki.yaml's; never a guess.
 
     ``where`` names the task (``dag_id.task_id in file``) for the error message.
     """
+    if conn_type and conn_type.lower() in CONN_TYPE_DIALECTS:
+        spoken = CONN_TYPE_DIALECTS[conn_type.lower()]
+        if not task_dialect or task_dialect == spoken:
+            return spoken
+        if refines(task_dialect, spoken):
+            return task_dialect
+        raise KaitiakiError(
+            f"{where} declares dialect {task_dialect!r}, but its connection {conn_id!r} has type "
+            f"{conn_type!r}, which speaks {spoken!r}; kaitiaki reads SQL the way the database does, so "
+            "the task does not run.",
+            hint=f'remove "dialect" from params["kaitiaki"], or name a dialect built on {spoken!r}.',
+        )
     if task_dialect:
         return task_dialect
-    if conn_type and conn_type.lower() in CONN_TYPE_DIALECTS:
-        return CONN_TYPE_DIALECTS[conn_type.lower()]
     if configured_dialect:
         return configured_dialect
     if conn_type:
@@ -65,4 +79,18 @@ def dialect_for(
         hint='set params={"kaitiaki": {"dialect": "<sqlglot dialect>"}} on the task or DAG, or '
         "`dialect:` in kaitiaki.yaml for every connection type kaitiaki does not know "
         f"(known types: {', '.join(sorted(CONN_TYPE_DIALECTS))}).",
+    )
+
+
+def refines(variant: str, base: str) -> bool:
+    """True when sqlglot builds ``variant`` on ``base`` and both quote strings and names alike, so
+    no column can turn into a string literal (or back) by naming the variant."""
+    from sqlglot.dialects.dialect import Dialect
+
+    child, parent = Dialect.get_or_raise(variant), Dialect.get_or_raise(base)
+    tokens, base_tokens = child.tokenizer_class, parent.tokenizer_class
+    return (
+        isinstance(child, type(parent))
+        and tokens.QUOTES == base_tokens.QUOTES
+        and tokens.IDENTIFIERS == base_tokens.IDENTIFIERS
     )

@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Generator, Mapping
+from types import MethodType
 from typing import TYPE_CHECKING, Any
 
 from kaitiaki_airflow.gates import LOG, config_path_for, decide_task, gate_for, rules_of
-from kaitiaki_airflow.tasks import combined_sql, job_id_of, sql_values, task_name
+from kaitiaki_airflow.tasks import FROZEN, combined_sql, freeze_declarations, job_id_of, sql_values, task_name
 
 if TYPE_CHECKING:
     from kaitiaki.model import Verdict
@@ -29,15 +30,46 @@ Hook = Callable[[Any], Any]
 
 
 def install_guard(task: Any) -> None:
-    """Chain the check in front of the task's own pre-execute hook, once per task object."""
-    if hasattr(task, "partial_kwargs"):  # a mapped task: each expanded copy gets the hook
+    """Chain the check in front of the task's own pre-execute hook, once per task object.
+
+    The task's declarations are frozen as the DAG file wrote them. A mapped task's copies are
+    made at run time from its partial *and* expanded arguments, and an
+    expanded ``pre_execute`` would replace the guard: each copy gets it again as it is made. A
+    task that does not keep the hook (an operator overriding the attribute) is refused.
+    """
+    if not hasattr(task, FROZEN):
+        freeze_declarations(task)
+    if hasattr(task, "partial_kwargs"):
         previous = task.partial_kwargs.get("pre_execute")
         if not is_guard(previous):
             task.partial_kwargs["pre_execute"] = guarded(previous)
+        if getattr(vars(task).get("unmap"), "__func__", None) is not unmap_guarded:
+            task.unmap = MethodType(unmap_guarded, task)
         return
     previous = getattr(task, "_pre_execute_hook", None)
     if not is_guard(previous):
         task._pre_execute_hook = guarded(previous)
+    if not is_guard(getattr(task, "_pre_execute_hook", None)):
+        raise unguardable(task)
+
+
+def unmap_guarded(mapped: Any, resolve: Any) -> Any:
+    """``MappedOperator.unmap``, then the guard on the copy it made."""
+    copy = type(mapped).unmap(mapped, resolve)
+    freeze_declarations(copy, mapped=mapped, expanded=resolve)
+    install_guard(copy)
+    return copy
+
+
+def unguardable(task: Any) -> Exception:
+    """Airflow records this as an import error of the DAG file: no DAG in it runs unchecked."""
+    from airflow.exceptions import AirflowClusterPolicyViolation
+
+    return AirflowClusterPolicyViolation(
+        f"kaitiaki could not install its check on {task_name(task)}: the operator does not keep the "
+        "pre-execute hook Airflow gives it (_pre_execute_hook), so its SQL would run unchecked. "
+        "Use an operator that keeps it."
+    )
 
 
 def is_guard(hook: Any) -> bool:

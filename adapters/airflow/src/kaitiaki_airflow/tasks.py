@@ -8,6 +8,7 @@ from the run's ``conf``: whoever triggers a run cannot change what a task is dec
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -21,6 +22,7 @@ PARAM_KEYS = ("purpose", "destination", "dialect", "agency", "tags")
 PURPOSE_TAG = "purpose:"
 STATEMENT_SEPARATOR = "\n;\n"
 DEFAULT_OWNER = "airflow"
+FROZEN = "_kaitiaki_declared"
 
 
 def sql_values(task: Any) -> list[Any]:
@@ -28,6 +30,8 @@ def sql_values(task: Any) -> list[Any]:
     if hasattr(task, "partial_kwargs"):
         mapped = getattr(task, "expand_input", None)
         expanded = getattr(mapped, "value", {}) if mapped is not None else {}
+        if not isinstance(expanded, Mapping):  # expand_kwargs: each copy's SQL is known only at run time
+            return [expanded for _ in sql_fields(task)]
         return [task.partial_kwargs.get(name, expanded.get(name)) for name in sql_fields(task)]
     return [getattr(task, name, None) for name in sql_fields(task)]
 
@@ -101,11 +105,45 @@ def job_id_of(task: Any) -> str:
     return f"airflow:{task.dag.dag_id}.{task.task_id}"
 
 
+def freeze_declarations(task: Any, *, mapped: Any = None, expanded: Mapping[str, Any] | None = None) -> None:
+    """Keep ``params["kaitiaki"]`` of the DAG and the task as the DAG file wrote them.
+
+    Airflow merges a run's ``conf`` into the DAG's Param objects *in place*
+    (``dag_run_conf_overrides_params``), so reading them at run time would let whoever triggers
+    the run declare the purpose. The policy freezes them when the file is parsed. A copy of a
+    ``mapped`` task inherits its frozen declarations, with its own mapped ``params`` on top.
+    """
+    if mapped is None:
+        dag_value, task_value = (
+            _frozen(getattr(task.dag, "params", None)),
+            _frozen(getattr(task, "params", None)),
+        )
+    else:
+        dag_value, task_value = getattr(mapped, FROZEN)
+        mapped_params = (expanded or {}).get("params")
+        if isinstance(mapped_params, Mapping) and "kaitiaki" in mapped_params:
+            task_value = _frozen(mapped_params)
+    setattr(task, FROZEN, (dag_value, task_value))
+
+
+def _frozen(params: Any) -> Any:
+    """A deep copy of ``params["kaitiaki"]``, or the error reading it raised (raised when used)."""
+    try:
+        return copy.deepcopy(_param(params, "kaitiaki"))
+    except KaitiakiError as exc:
+        return exc
+
+
 def declared(task: Any) -> dict[str, Any]:
     """``params["kaitiaki"]`` of the DAG, overlaid by the task's; unknown keys are an error."""
     merged: dict[str, Any] = {}
-    for params in (getattr(task.dag, "params", None), getattr(task, "params", None)):
-        value = _param(params, "kaitiaki")
+    frozen = getattr(task, FROZEN, None)
+    values = frozen or [
+        _param(p, "kaitiaki") for p in (getattr(task.dag, "params", None), getattr(task, "params", None))
+    ]
+    for value in values:
+        if isinstance(value, KaitiakiError):
+            raise value
         if value is None:
             continue
         if not isinstance(value, Mapping):
