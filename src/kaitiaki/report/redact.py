@@ -4,6 +4,9 @@ A job's SQL may hold personal information as literals (``where nhi = 'ZZZ0016'``
 ``and ird = 123456789``). SQL excerpts in explanations and CI artefacts, and analysis messages
 that quote a token (``near "'ZZZ0016'"``), go through here first: string literals keep their
 quotes but lose their content, and long digit runs (IRD, phone and client numbers) are dropped.
+Comments keep their words (``-- pseudonymise before the join`` explains the SQL) but lose what
+looks like a value: quoted text, long digit runs and e-mail addresses
+(``-- checked with client 'ZZZ0016', jane@example.nz``).
 Line breaks inside a literal are kept, so excerpt line numbers still match the file.
 """
 
@@ -17,6 +20,8 @@ MIN_DIGITS = 6
 _DIGITS = re.compile(rf"(?<![\w$.])\d{{{MIN_DIGITS},}}(?![\w$])")
 _DOLLAR = re.compile(r"\$([A-Za-z_]\w*)?\$")
 _NEAR = re.compile(r"""near ("(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*')""")
+_QUOTED_IN_COMMENT = re.compile(r"""'[^'\n]*'|"[^"\n]*"|`[^`\n]*`""")
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 
 
 def string_quotes(dialect: str | None) -> tuple[str, ...]:
@@ -34,8 +39,8 @@ def string_quotes(dialect: str | None) -> tuple[str, ...]:
 def redact_sql(sql: str, dialect: str | None = None) -> str:
     """``sql`` with every string literal's content and every long number replaced by ``…``.
 
-    Comments are kept as they are (``--`` and ``/* */``); an unterminated literal hides the rest
-    of the text, which is the safe side.
+    Comments (``--`` and ``/* */``) keep their words, not their values; an unterminated literal
+    hides the rest of the text, which is the safe side.
     """
     quotes = string_quotes(dialect)
     out: list[str] = []
@@ -45,12 +50,12 @@ def redact_sql(sql: str, dialect: str | None = None) -> str:
         if sql.startswith("--", i):
             end = sql.find("\n", i)
             end = n if end == -1 else end
-            out.append(sql[i:end])
+            out.append(redact_comment(sql[i:end]))
             i = end
         elif sql.startswith("/*", i):
             end = sql.find("*/", i + 2)
             end = n if end == -1 else end + 2
-            out.append(sql[i:end])
+            out.append(redact_comment(sql[i:end]))
             i = end
         elif ch in quotes:
             end, closed = _string_end(sql, i, ch)
@@ -69,6 +74,12 @@ def redact_sql(sql: str, dialect: str | None = None) -> str:
                 i += 1
             out.append(_DIGITS.sub(MASK, sql[start:i]))
     return "".join(out)
+
+
+def redact_comment(comment: str) -> str:
+    """A comment's words without its values: quoted text, long digit runs, e-mail addresses."""
+    quoted = _QUOTED_IN_COMMENT.sub(lambda m: m.group(0)[0] + MASK + m.group(0)[-1], comment)
+    return _DIGITS.sub(MASK, _EMAIL.sub(MASK, quoted))
 
 
 def _masked(opening: str, newlines: int, closing: str) -> str:
