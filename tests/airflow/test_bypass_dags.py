@@ -3,8 +3,9 @@
 ``bypass_dags/bypass_attempts.py`` holds one DAG per attempt to copy ``msd.clients.full_name``
 (a direct identifier that purpose ``benefit-uptake`` does not allow) into ``loot.<attempt>``.
 All of them load through ``DagBag`` and run through ``dag.test()`` in one process. An attempt is
-stopped when its task fails and its table does not exist. What still gets through is Python the
-author wrote that runs after the check or instead of the operator: the documented limits of
+stopped when its task fails and its table does not exist; SQL swapped after the pre-execute check
+is checked again just before the operator executes. What still gets through is Python the author
+wrote that runs instead of the operator: the documented limits of
 docs/airflow.md ("What is and is not guarded") and docs/security.md (trust boundaries).
 """
 
@@ -29,13 +30,10 @@ ATTEMPTS_FILE = ATTEMPTS_FOLDER / "bypass_attempts.py"
 UNHOOKABLE_FILE = "bypass_unhookable.py"
 CONF = {"kaitiaki": {"purpose": "benefit-health-research"}, "columns": "full_name"}
 
-# Python the DAG author runs after the check or instead of the checked operator.
+# Python the DAG author runs instead of the checked operator.
 DOCUMENTED_LIMITS = {
     "python_task": "a @task function calling a hook",
     "own_execute": "an operator whose execute runs other SQL",
-    "sql_swapped_by_hook": "the author's pre_execute hook, after the check",
-    "sql_swapped_by_method": "an overridden pre_execute method, after the check",
-    "sql_swapped_by_callback": "an on_execute_callback, after the check",
 }
 
 # What each stopped attempt's log says (kaitiaki's own words, from the task log).
@@ -63,7 +61,13 @@ STOPPED_BECAUSE = {
     "mapped_kwargs": "kaitiaki blocked airflow:kt_bypass_mapped_kwargs.",
     "teardown_in_group": "kaitiaki blocked airflow:kt_bypass_teardown_in_group.group.teardown_in_group.",
     "sql_decorator": "is a SetDuringExecution, not text or a list of statements",
+    "sql_swapped_by_hook": "kaitiaki blocked airflow:kt_bypass_sql_swapped_by_hook.",
+    "sql_swapped_by_method": "kaitiaki blocked airflow:kt_bypass_sql_swapped_by_method.",
+    "sql_swapped_by_callback": "kaitiaki blocked airflow:kt_bypass_sql_swapped_by_callback.",
 }
+
+# SQL swapped after the pre-execute check: checked again just before the operator executes.
+SWAPPED_AFTER_CHECK = ("sql_swapped_by_hook", "sql_swapped_by_method", "sql_swapped_by_callback")
 
 
 @dataclass(frozen=True)
@@ -133,6 +137,15 @@ def test_a_run_conf_declares_nothing(attempts: Attempts, name: str) -> None:
     assert [(r["labels"]["purpose"], r["result"]["allow"]) for r in records] == [("benefit-uptake", False)]
 
 
+@pytest.mark.parametrize("name", SWAPPED_AFTER_CHECK)
+def test_sql_swapped_after_the_check_is_checked_again_before_execute(attempts: Attempts, name: str) -> None:
+    job = f"airflow:kt_bypass_{name}.{name}"
+    records = [r for r in attempts.scenario.decision_log() if r["labels"]["job"] == job]
+    assert [r["result"]["allow"] for r in records] == [True, False]
+    assert f"the SQL of {job} is not the SQL its pre-execute check saw" in attempts.run.output
+    assert attempts.run.tasks(f"kt_bypass_{name}")[name]["try_number"] == 1
+
+
 def test_the_guard_does_not_claim_python_it_never_saw(attempts: Attempts) -> None:
     jobs = {r["labels"]["job"] for r in attempts.scenario.decision_log()}
     assert "airflow:kt_bypass_python_task.python_task" not in jobs
@@ -148,3 +161,5 @@ def test_the_limits_are_documented() -> None:
         assert phrase in guide
     for phrase in ("`tests/airflow/test_bypass_dags.py`", "overrides `execute`", "`@task.sql`"):
         assert phrase in trust
+    assert "SQL swapped after the check" in trust
+    assert "SQL changed after the check**" not in guide

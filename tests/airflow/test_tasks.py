@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import inspect
 from datetime import datetime
 from pathlib import Path
@@ -17,7 +18,15 @@ from airflow.providers.standard.operators.bash import BashOperator
 from airflow.providers.standard.operators.python import PythonOperator
 from airflow.sdk import DAG, BaseOperator
 from kaitiaki_airflow.dialects import CONN_TYPE_DIALECTS, dialect_for
-from kaitiaki_airflow.runtime import guarded, install_guard, is_guard
+from kaitiaki_airflow.parse_time import check_at_parse
+from kaitiaki_airflow.runtime import (
+    execute_guarded,
+    guarded,
+    held_sql_digest,
+    install_guard,
+    is_guard,
+    running_task,
+)
 from kaitiaki_airflow.sqlfields import is_sql_task, sql_fields
 from kaitiaki_airflow.tasks import (
     combined_sql,
@@ -34,6 +43,8 @@ from kaitiaki.errors import KaitiakiError
 from kaitiaki.model import Destination
 
 pytestmark = pytest.mark.airflow
+
+EXAMPLE_DAGS = Path(__file__).resolve().parents[2] / "examples" / "nz_social" / "dags"
 
 START = datetime(2026, 1, 1)
 
@@ -253,3 +264,52 @@ def test_a_generator_hook_stays_a_generator_so_airflow_still_drains_it() -> None
 
     assert inspect.isgeneratorfunction(guarded(yielding_hook))
     assert not inspect.isgeneratorfunction(guarded(None))
+
+
+def test_sql_mapped_per_copy_is_left_quietly_to_the_run(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AIRFLOW_CONN_C", '{"conn_type": "duckdb"}')
+    with dag(dag_id="parse_quiet", params={"kaitiaki": {"purpose": "benefit-uptake"}}) as parsed:
+        per_copy = SQLExecuteQueryOperator.partial(task_id="per_copy", conn_id="c").expand_kwargs(
+            [{"sql": "select full_name from msd.clients"}, {"sql": ["select 1", "select 2"]}]
+        )
+        literal = SQLExecuteQueryOperator(
+            task_id="literal", conn_id="c", sql="select full_name from msd.clients"
+        )
+    parsed.fileloc = str(EXAMPLE_DAGS / "parse_quiet.py")
+    assert static_sql(per_copy) is None
+    with caplog.at_level("INFO", logger="kaitiaki.airflow"):
+        check_at_parse(per_copy)
+        assert not caplog.records
+        check_at_parse(literal)
+    assert [r.getMessage().split(":")[0] for r in caplog.records] == [
+        "kaitiaki parse-time check of task parse_quiet.literal in " + parsed.fileloc
+    ]
+
+
+def test_execute_is_wrapped_once_and_follows_the_copy_airflow_runs() -> None:
+    with dag():
+        plain = SQLExecuteQueryOperator(task_id="plain", conn_id="c", sql="select 1")
+    install_guard(plain)
+    wrapper = plain.execute
+    install_guard(plain)
+    assert plain.__dict__["execute"] is wrapper and wrapper.__func__ is execute_guarded
+    shallow = plain.prepare_for_execution()
+    assert running_task(plain, {"task": shallow}) is shallow
+    assert running_task(plain, {"task": object()}) is plain
+    deep = copy.deepcopy(plain)
+    assert deep.execute.__self__ is deep
+
+
+def test_what_the_check_saw_is_sql_and_connection() -> None:
+    with dag():
+        task = SQLExecuteQueryOperator(task_id="t", conn_id="c", sql="select 1")
+    seen = held_sql_digest(task)
+    assert seen is not None
+    task.sql = "select full_name from msd.clients"
+    assert held_sql_digest(task) not in (seen, None)
+    task.sql, task.conn_id = "select 1", "other"
+    assert held_sql_digest(task) not in (seen, None)
+    task.sql = {"not": "sql"}
+    assert held_sql_digest(task) is None

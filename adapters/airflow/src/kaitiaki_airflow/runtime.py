@@ -8,22 +8,41 @@ task fails on this try, without retries, before its operator opens a connection,
 downstream tasks end ``upstream_failed``. Anything that stops kaitiaki from deciding fails the
 task the same way (fail closed); only a policy engine that gave no answer (SYS-02) is left to the
 task's retries, because nothing about the task itself is wrong.
+
+The task runner reads ``task.execute`` before any pre-execute hook runs, and Python the DAG
+author wrote can still change the SQL after the check (its own pre-execute hook, an overridden
+``pre_execute`` method, an ``on_execute_callback``). So the policy also wraps ``execute`` on the
+task object: just before the operator's own ``execute`` runs, the SQL the task now holds is
+compared with the SQL the check saw (a digest kept in the run's context), and checked again
+when it differs or was never checked. An operator whose ``execute`` body runs other SQL, and
+``@task`` Python, stay out of reach: the guard sees what the task holds, not what its code does.
 """
 
 from __future__ import annotations
 
+import hashlib
 import inspect
-from collections.abc import Callable, Generator, Mapping
+from collections.abc import Callable, Generator, Mapping, MutableMapping
 from types import MethodType
 from typing import TYPE_CHECKING, Any
 
 from kaitiaki_airflow.gates import LOG, config_path_for, decide_task, gate_for, rules_of
-from kaitiaki_airflow.tasks import FROZEN, combined_sql, freeze_declarations, job_id_of, sql_values, task_name
+from kaitiaki_airflow.tasks import (
+    FROZEN,
+    combined_sql,
+    conn_id_of,
+    freeze_declarations,
+    job_id_of,
+    sql_values,
+    task_name,
+)
 
 if TYPE_CHECKING:
     from kaitiaki.model import Verdict
 
 GUARD_MARK = "_kaitiaki_guard"
+CHECKED_KEY = "_kaitiaki_checked_sql"
+AUTHOR_EXECUTE = "_kaitiaki_author_execute"
 ENGINE_UNAVAILABLE = "SYS-02"
 
 Hook = Callable[[Any], Any]
@@ -51,6 +70,64 @@ def install_guard(task: Any) -> None:
         task._pre_execute_hook = guarded(previous)
     if not is_guard(getattr(task, "_pre_execute_hook", None)):
         raise unguardable(task)
+    wrap_execute(task)
+
+
+def wrap_execute(task: Any) -> None:
+    """Put :func:`execute_guarded` on the task object, in front of its ``execute``.
+
+    A bound method: a deep copy of the task rebinds it to the copy. An ``execute`` the DAG file
+    set on the object itself is kept and runs after the check.
+    """
+    own = vars(task).get("execute")
+    if getattr(own, "__func__", None) is execute_guarded:
+        return
+    if own is not None:
+        setattr(task, AUTHOR_EXECUTE, own)
+    task.execute = MethodType(execute_guarded, task)
+
+
+def execute_guarded(bound: Any, context: Any, *args: Any, **kwargs: Any) -> Any:
+    """Check the SQL again when it is not the SQL the pre-execute check saw, then execute.
+
+    What is checked is what runs: the task object the runner executes, never another.
+    """
+    task = running_task(bound, context)
+    checked = context.get(CHECKED_KEY) if isinstance(context, Mapping) else None
+    if checked is None or checked != held_sql_digest(task):
+        log = getattr(task, "log", LOG)
+        log.warning(
+            "kaitiaki: the SQL of %s is not the SQL its pre-execute check saw; checking it again.",
+            job_id_of(task),
+        )
+        check_task(task, context)
+    own = vars(task).get(AUTHOR_EXECUTE)
+    run = own if own is not None else MethodType(type(task).execute, task)
+    return run(context, *args, **kwargs)
+
+
+def running_task(bound: Any, context: Any) -> Any:
+    """The task the runner executes: ``context["task"]`` when it is ``bound`` or a shallow copy of it.
+
+    ``BaseOperator.prepare_for_execution`` runs a shallow copy, which shares the method bound to
+    the task the policy wrapped; the copy is the one whose SQL the hooks and callbacks change.
+    """
+    task = context.get("task") if isinstance(context, Mapping) else None
+    execute = getattr(task, "__dict__", {}).get("execute")
+    return task if getattr(execute, "__self__", None) is bound else bound
+
+
+def held_sql_digest(task: Any) -> str | None:
+    """A digest of the SQL the task holds and the connection it runs on; None when unreadable."""
+    try:
+        sql = combined_sql(sql_values(task), where=task_name(task))
+    except Exception:
+        return None
+    return sql_digest(sql, conn_id_of(task))
+
+
+def sql_digest(sql: str, conn_id: str | None) -> str:
+    return hashlib.sha256(f"{conn_id}\0{sql}".encode()).hexdigest()
 
 
 def unmap_guarded(mapped: Any, resolve: Any) -> Any:
@@ -113,10 +190,14 @@ def run_labels(context: Mapping[str, Any]) -> dict[str, str]:
 
 
 def check_before_execute(context: Mapping[str, Any]) -> None:
-    """Decide the rendered task; raise to stop it, log why either way."""
+    """The pre-execute check of the rendered task the context holds."""
+    check_task(context["task"], context)
+
+
+def check_task(task: Any, context: Mapping[str, Any]) -> None:
+    """Decide the rendered task; raise to stop it, log why either way; remember what ran the check."""
     from airflow.sdk.exceptions import AirflowFailException
 
-    task = context["task"]
     log = getattr(task, "log", LOG)
     job_id = job_id_of(task)
     try:
@@ -130,6 +211,8 @@ def check_before_execute(context: Mapping[str, Any]) -> None:
     announce(verdict, log)
     if verdict.blocked:
         raise blocked_error(verdict)
+    if isinstance(context, MutableMapping):
+        context[CHECKED_KEY] = sql_digest(sql, conn_id_of(task))
 
 
 def _is_kaitiaki_error(exc: Exception) -> bool:
