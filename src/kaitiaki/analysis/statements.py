@@ -180,12 +180,9 @@ def _upsert(insert: exp.Insert) -> Prepared:
         target = target.this
     if not isinstance(target, exp.Table):
         return Prepared("upsert", unsupported="ON CONFLICT of something that is not a table")
-    projections: list[exp.Expr] = []
-    for assignment in conflict.expressions:
-        pairs = _assignment_pairs(assignment)
-        if pairs is None:
-            return Prepared("upsert", target=target, unsupported="ON CONFLICT … UPDATE kaitiaki cannot read")
-        projections.extend(_named(value, name) for name, value in pairs)
+    projections = _set_projections(conflict.expressions)
+    if projections is None:
+        return Prepared("upsert", target=target, unsupported="ON CONFLICT … UPDATE kaitiaki cannot read")
     query = _synthesised(projections, target, [], conflict.args.get("where"), keep_target_first=True)
     rows = insert.expression
     if _qualifiers(query) & {"excluded"} and isinstance(rows, (exp.Query, exp.Values, exp.Subquery)):
@@ -312,14 +309,9 @@ def _update(update: exp.Update) -> Prepared:
     target = update.this
     if not isinstance(target, exp.Table):
         return Prepared("update", unsupported="UPDATE of something that is not a table")
-    projections: list[exp.Expr] = []
-    for assignment in update.expressions:
-        pairs = _assignment_pairs(assignment)
-        if pairs is None:
-            return Prepared(
-                "update", target=target, unsupported="UPDATE … SET with a form kaitiaki cannot read"
-            )
-        projections.extend(_named(value, name) for name, value in pairs)
+    projections = _set_projections(update.expressions)
+    if projections is None:
+        return Prepared("update", target=target, unsupported="UPDATE … SET with a form kaitiaki cannot read")
     sources = _relations(update.args.get("from_"), update.args.get("joins"))
     query = _synthesised(projections, target, sources, update.args.get("where"))
     _move_ctes(update, query)
@@ -335,6 +327,18 @@ def _aliased(target: exp.Table, relations: list[exp.Expr]) -> exp.Table:
         if isinstance(relation, exp.Table) and relation.alias == target.name:
             return relation
     return target
+
+
+def _set_projections(assignments: list[exp.Expr]) -> list[exp.Expr] | None:
+    """``SET a = e, (b, c) = (f, g)`` as values named by the columns they land in; None when one
+    assignment has a form kaitiaki cannot read (UPDATE, ON CONFLICT … UPDATE, MERGE … UPDATE)."""
+    projections: list[exp.Expr] = []
+    for assignment in assignments:
+        pairs = _assignment_pairs(assignment)
+        if pairs is None:
+            return None
+        projections.extend(_named(value, name) for name, value in pairs)
+    return projections
 
 
 def _assignment_pairs(assignment: exp.Expr) -> list[tuple[exp.Identifier, exp.Expr]] | None:
@@ -401,13 +405,7 @@ def _merge_action(then: exp.Expr | None, source: exp.Expr) -> list[exp.Expr] | N
     if isinstance(then, exp.Update):
         if any(isinstance(e, exp.Star) for e in then.expressions):
             return [_source_star(source)]
-        pairs: list[tuple[exp.Identifier, exp.Expr]] = []
-        for assignment in then.expressions:
-            found = _assignment_pairs(assignment)
-            if found is None:
-                return None
-            pairs.extend(found)
-        return [_named(value, name) for name, value in pairs]
+        return _set_projections(then.expressions)
     if isinstance(then, exp.Insert):
         if isinstance(then.this, exp.Star):
             return [_source_star(source)]
