@@ -29,12 +29,11 @@ from typing import TYPE_CHECKING, Any
 from kaitiaki_airflow.gates import LOG, config_path_for, decide_task, gate_for, rules_of
 from kaitiaki_airflow.tasks import (
     FROZEN,
-    combined_sql,
     conn_id_of,
     freeze_declarations,
     job_id_of,
-    sql_values,
     task_name,
+    task_sql,
 )
 
 if TYPE_CHECKING:
@@ -120,7 +119,7 @@ def running_task(bound: Any, context: Any) -> Any:
 def held_sql_digest(task: Any) -> str | None:
     """A digest of the SQL the task holds and the connection it runs on; None when unreadable."""
     try:
-        sql = combined_sql(sql_values(task), where=task_name(task))
+        sql = task_sql(task)
     except Exception:
         return None
     return sql_digest(sql, conn_id_of(task))
@@ -202,7 +201,7 @@ def check_task(task: Any, context: Mapping[str, Any]) -> None:
     job_id = job_id_of(task)
     try:
         gate = gate_for(config_path_for(task))
-        sql = combined_sql(sql_values(task), where=task_name(task))
+        sql = task_sql(task)
         verdict = decide_task(task, gate=gate, sql=sql, labels=run_labels(context))
     except Exception as exc:
         reason = str(exc) if _is_kaitiaki_error(exc) else f"internal error {type(exc).__name__}: {exc}"

@@ -57,6 +57,11 @@ def combined_sql(values: Iterable[Any], *, where: str) -> str:
     return STATEMENT_SEPARATOR.join(statements)
 
 
+def task_sql(task: Any) -> str:
+    """The SQL the task holds now, as one text (KaitiakiError when a field is not SQL text)."""
+    return combined_sql(sql_values(task), where=task_name(task))
+
+
 def static_sql(task: Any) -> str | None:
     """The task's SQL when it is final at parse time (no Jinja, not a template file), else None."""
     values = sql_values(task)
