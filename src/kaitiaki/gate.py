@@ -106,6 +106,7 @@ class Gate:
         self._schemas: dict[str, Schema] = {}
         self.pm = get_plugin_manager()
         require_plugins(settings, self.pm)
+        self._plugins_label = ",".join(loaded_plugins(self.pm))  # fixed for the process
 
     @property
     def engine(self) -> Any:
@@ -204,7 +205,7 @@ class Gate:
             "purpose": job.purpose or "",
             "destination": f"{job.destination.kind}/{job.destination.region}",
             "config": self.settings.digest or "none",
-            "plugins": ",".join(loaded_plugins(self.pm)),
+            "plugins": self._plugins_label,
         }
         if self.mode != self.settings.mode:
             labels["configured_mode"] = self.settings.mode
