@@ -42,6 +42,7 @@ UNDEFINED = "<undefined>"  # what regorus's eval_rule_as_json gives for an undef
 
 _LOADS = itertools.count(1)
 _THREAD = threading.local()  # never freed: each thread's table is released by that thread alone
+_PARKED: deque[tuple[threading.Thread, Any]] = deque()  # engines waiting for their own thread
 
 
 def _thread_table() -> dict[int, tuple[weakref.ref[EmbeddedEngine], ThreadBound]]:
@@ -57,9 +58,6 @@ def _thread_table() -> dict[int, tuple[weakref.ref[EmbeddedEngine], ThreadBound]
         if current is None or current._load != load:
             del table[load]
     return table
-
-
-_PARKED: deque[tuple[threading.Thread, Any]] = deque()
 
 
 class ThreadBound:
