@@ -263,7 +263,7 @@ def _qualify_single_source(scope: Scope, lookup: SchemaLookup) -> None:
         column.set("table", exp.to_identifier(name))
 
 
-def _inside_own_alias(column: exp.Column, select: exp.Select) -> bool:
+def _inside_own_alias(column: exp.Column, select: exp.Expr) -> bool:
     """``max(a) AS a``: an alias never names a column of the projection it defines."""
     node: exp.Expr | None = column
     while node is not None and node.parent is not select:
@@ -317,7 +317,7 @@ def describe_place(column: exp.Column) -> str:
         node.parent.arg_key
         if node.parent is not None and not isinstance(node.parent, exp.Query)
         else node.arg_key
-    )
+    ) or ""
     query = column.find_ancestor(exp.Select)
     within = " of a subquery" if query is not None and query.parent_select is not None else ""
     words = f"{_CLAUSES.get(clause, clause.upper())}{within}"
