@@ -125,7 +125,7 @@ def test_a_filtered_aggregate_is_a_population_of_its_own() -> None:
         ("select region, max(income) from c group by region", ["max"]),
         ("select region, any_value(income), min(dob) from c group by region", ["any_value", "min"]),
         (
-            "select region, avg(income), percentile_cont(0.5) within group (order by income) from c group by 1",
+            "select region, avg(income), percentile_cont(0.5) within group (order by income) from c group by 1",  # noqa: E501
             [],
         ),
     ],
