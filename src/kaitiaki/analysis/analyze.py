@@ -16,6 +16,7 @@ from sqlglot.errors import ParseError, TokenError
 from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
 
 from kaitiaki.analysis.aggregation import query_aggregation
+from kaitiaki.analysis.allowlist import PROCEDURAL, admit, rewrite_declared_names
 from kaitiaki.analysis.census import Census
 from kaitiaki.analysis.dialects import known_dialects
 from kaitiaki.analysis.facts import StatementFindings, assemble
@@ -160,6 +161,7 @@ def _statement(
 ) -> StatementFindings:
     try:
         parsed = parse_statement(statement, sql, engine)
+        admission = admit(parsed, dialect, statement.line)
         session_before = replace(session)
         session.follow(parsed, dialect)
         prepared = prepare(parsed)
@@ -179,6 +181,10 @@ def _statement(
     findings.settings.extend(sorted(assigned_settings(parsed)))
     if prepared.unsupported:
         findings.unresolved.append(Unresolved("unsupported_statement", prepared.unsupported, statement.line))
+    # an unsupported statement already says its body (procedural code) is not analysed
+    findings.unresolved.extend(
+        u for u in admission.unresolved if not (prepared.unsupported and u.kind == PROCEDURAL)
+    )
     if prepared.new_columns and target:
         lookup.add_columns(target, canonical_columns(prepared.new_columns, dialect))
     context = _Context(statement, sql, engine, dialect, lookup, session_before)
@@ -202,7 +208,9 @@ class _Context:
     session: Session
 
     def reparse(self, side: int | None) -> Prepared:
-        prepared = prepare(parse_statement(self.statement, self.sql, self.engine))
+        parsed = parse_statement(self.statement, self.sql, self.engine)
+        rewrite_declared_names(parsed)
+        prepared = prepare(parsed)
         return prepared if side is None else prepared.side[side]
 
     def ready(self, query: exp.Query) -> exp.Query:
