@@ -207,11 +207,6 @@ offshore if input.job.destination.region == "offshore"
 
 has_tag(tag) if tag in input.job.tags
 
-has_tag_prefix(prefix) if {
-	some tag in input.job.tags
-	startswith(tag, prefix)
-}
-
 purpose_declared if {
 	is_string(input.job.purpose)
 	input.job.purpose != ""
