@@ -109,6 +109,9 @@ nonempty(text) if {
 #   guideline: Purpose Matters
 #   principle: He Tāngata
 #   law: Privacy Act 2020 IPP10
+#   judgement: >-
+#     output_level aggregate is read structurally: an ungrouped output, or one grouped by an
+#     identifier, is person-level.
 #   remediation: Drop the column or the use, or have the purpose's approver extend the purpose.
 violation contains v if {
 	is_object(input.purpose)
@@ -413,6 +416,10 @@ join_names(join) := sort({concat(".", [side.table, side.column]) | some side in 
 #   guideline: Purpose Matters
 #   principle: Kaitiakitanga
 #   law: Privacy Act 2020 IPP13 (assigning unique identifiers); IPP10 (use within the purpose)
+#   judgement: >-
+#     recording a foreign identifier beside the agency's own key needs approved linking or an
+#     agreement on the purpose; neither is in the Act's text, both stand for the IPP10 purpose the
+#     recording serves.
 #   remediation: >-
 #     Join on an approved linking key (or have the purpose approve the linkage), and keep the
 #     agency's own key beside a foreign identifier you record; never make NHI or IRD numbers your own key.
@@ -488,6 +495,9 @@ own_key(cat) if {
 #   guideline: Purpose Matters
 #   principle: Kaitiakitanga
 #   law: Privacy Act 2020 IPP9
+#   judgement: >-
+#     durations in weeks or days are rounded up to whole months when compared with the purpose's
+#     expiry.
 #   remediation: >-
 #     Tag the job with a bounded retention that ends by the purpose's expiry (e.g. retention:P2Y or
 #     retention:2027-06-30) and schedule the deletion (kaitiaki cannot verify it).

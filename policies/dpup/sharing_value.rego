@@ -81,6 +81,10 @@ sharing_blocked contains "the purpose has no sharing agreement" if {
 #   guideline: Sharing Value
 #   principle: Kaitiakitanga
 #   law: Privacy Act 2020 IPP12 (disclosure abroad); s11 and IPP5 for an agent storing or processing on the agency's behalf
+#   judgement: >-
+#     an internal destination in an offshore region is read as the agency's own agent (section 11),
+#     so soft; whether a given provider really is an agent (no use for its own purposes) is for the
+#     contract, which the waiver names.
 #   remediation: >-
 #     Record the IPP12 basis as the sharing agreement's offshore_basis, or keep the data in New
 #     Zealand.
@@ -117,6 +121,10 @@ offshore_what := "no recorded IPP12 basis" if off_agency else := concat(" ", [
 #   guideline: Sharing Value
 #   principle: Kaitiakitanga
 #   law: Privacy Act 2020 IPP11
+#   judgement: >-
+#     every identifier is treated as enumerable unless the catalog lists it non_enumerable; a hash
+#     counts as keyed only when a declared secret source reaches its input and the job does not
+#     assign it — a platform that injects the key some other way must declare that source.
 #   remediation: >-
 #     Drop the identifier, replace it with a keyed hash (HMAC with a secret read from a source
 #     declared under pseudonymisation in kaitiaki.yaml), or aggregate.
@@ -181,6 +189,9 @@ to_issuer(out) if {
 #   guideline: Sharing Value
 #   principle: Kaitiakitanga
 #   law: Privacy Act 2020 s7 (personal information); IPP11 for the disclosure
+#   judgement: >-
+#     a catalog person key (a pseudonym made upstream) counts as a keyed pseudonym for the advisory
+#     level under a pseudonymised agreement; an unkeyed hash made in the job does not.
 #   remediation: >-
 #     Treat it as personal information (SV-01 and SV-02 apply): use a keyed hash (HMAC with a
 #     secret read from a source declared under pseudonymisation in kaitiaki.yaml) and share it
@@ -271,6 +282,12 @@ identifiers_in_insight contains {"message": concat("", ["the identifier ", name,
 #   guideline: Sharing Value
 #   principle: Kaitiakitanga
 #   law: Privacy Act 2020 IPP11 (a form that does not identify); Stats NZ output rules for Stats NZ and IDI data
+#   judgement: >-
+#     COUNT(*) counts people only over one catalog table declared grain person with no join, lateral
+#     source, set operation or grouped derived table in between (a join on a unique key would not
+#     multiply rows, but kaitiaki cannot know the key is unique); COUNT(DISTINCT a, b) and
+#     COUNT(col) never count people. 6 and 20 are policy data (min_count_cell, min_magnitude_cell)
+#     whose Stats NZ basis is partly unverified.
 #   remediation: >-
 #     Add HAVING COUNT(DISTINCT <person key>) >= the minimum cell size the message names, for every
 #     published population (a FILTER or CASE inside an aggregate needs its own threshold). Count
@@ -350,6 +367,8 @@ people_text := "no threshold on the number of distinct people" if min_people == 
 #   guideline: Sharing Value
 #   principle: Kaitiakitanga
 #   law: Stats NZ output rules (RR3 / graduated random rounding) for Stats NZ and IDI data
+#   judgement: >-
+#     an IDI source anywhere in the job makes it hard, whatever the share of IDI data in the counts.
 #   remediation: Apply random rounding (RR3 or graduated) after suppression and tag the job with one of the rounding tags (conf:rr3, conf:grr).
 violation contains v if {
 	off_agency
@@ -453,6 +472,10 @@ maori_category(cat) if cat in params.ethnicity_categories
 #   guideline: Sharing Value
 #   principle: Kaitiakitanga
 #   law: Privacy Act 2020 IPP11 (disclosure in a form in which the individual is not identified)
+#   judgement: >-
+#     the combinations and coarsenings are policy data, not a re-identification risk model; a plain
+#     quasi_identifier (no kind) may be of any kind, so two uncoarsened ones leaving are reported.
+#     Geography is judged by column kind: region is not a quasi-identifier here.
 #   remediation: >-
 #     Coarsen the quasi-identifiers before they leave (year of birth or an age band instead of the
 #     date, region or left(postcode, 2) instead of the postcode or meshblock), aggregate, or share

@@ -31,6 +31,10 @@ import rego.v1
 #   guideline: Transparency and Choice
 #   principle: Mana Whakahaere
 #   law: Privacy Act 2020 IPP10 (when the choice was promised at collection)
+#   judgement: >-
+#     a semi-join to the consent table is trusted to be correlated on the person (the analysis does
+#     not check the correlation key); a condition on a transformed flag (lower(flag) = 'n') does not
+#     count.
 #   remediation: >-
 #     Exclude the people who opted out on every path to the output: WHERE NOT <opt-out flag> (or
 #     flag IS NOT TRUE) as a top-level AND, NOT EXISTS against the opt-out list, or an inner join
@@ -99,6 +103,10 @@ level(table) := object.get(lib.meta("TC-01"), "level_when_promised", "hard") if 
 #   guideline: Transparency and Choice
 #   principle: Mana Whakahaere
 #   law: Privacy Act 2020 IPP3A (information collected on or after 1 May 2026 from another source)
+#   judgement: >-
+#     any person-level identifiable write from a table the catalog assigns to another agency is
+#     reported; whether it is a collection under IPP3A, and whether an exception applies, is for a
+#     person to judge.
 #   remediation: >-
 #     Confirm that the people were told (or that an IPP3A exception applies: non-identifying,
 #     statistical or research use) and record it on the purpose; a waiver records the answer.
