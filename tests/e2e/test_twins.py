@@ -38,7 +38,9 @@ def test_twin(case: dict[str, Any], config: Path) -> None:
     sql = config.parent / f"{case['name']}.sql"
     sql.write_text(case["sql"] + "\n")
     args = case.get("args") or ["--purpose", "plan"]
-    result = run_cli(["check", sql.name, "--config", str(config), "--format", "json", *args], cwd=config.parent)
+    result = run_cli(
+        ["check", sql.name, "--config", str(config), "--format", "json", *args], cwd=config.parent
+    )
     decision = json.loads(result.stdout)["jobs"][0]["decision"]
     found = {(v["rule"], v["level"]) for v in decision["violations"]}
     summary = [(v["rule"], v["level"], v["message"]) for v in decision["violations"]]
