@@ -23,7 +23,7 @@ from kaitiaki.analysis.flow import STAR, Flow
 from kaitiaki.analysis.guard import quiet_sqlglot, run_with_depth
 from kaitiaki.analysis.joins import scope_joins
 from kaitiaki.analysis.lineage import Target, canonical_columns, statement_lineage
-from kaitiaki.analysis.names import dialect_of, display_table
+from kaitiaki.analysis.names import dialect_of, display_identifier, display_table
 from kaitiaki.analysis.parse import (
     StatementTokens,
     executable_comments,
@@ -40,6 +40,7 @@ from kaitiaki.analysis.resolve import (
     Qualified,
     Unresolvable,
     apply_single_source_rule,
+    blank_columns,
     mark_query,
     mark_star_outputs,
     qualify_query,
@@ -276,32 +277,61 @@ def _qualified(
 def _with_kaitiaki_rules(
     context: _Context, prepared: Prepared, side: int | None, findings: StatementFindings
 ) -> Qualified | None:
-    """The single-source rule; if a name is still ambiguous, report it and read it as a column.
+    """The single-source rule; a name still unresolved is reported and left out, never guessed.
 
-    The last attempt turns off sqlglot's alias expansion, so ``SELECT a AS b … WHERE b > 1``
+    The second attempt turns off sqlglot's alias expansion, so ``SELECT a AS b … WHERE b > 1``
     without a schema keeps every other fact while ``b`` is reported as ``ambiguous_column``.
+    After that, each name qualify still cannot place is reported with the expression it sits in
+    and replaced by NULL, so one column never costs the statement its other facts.
     """
     dialect, lookup = context.dialect, context.lookup
     problem: Unresolvable | None = None
-    for expand_aliases in (True, False):
+    blanked: list[str] = []
+    for attempt in range(_MAX_BLANKED + 2):
         retry = context.reparse(side)
         if retry.query is None:
             return None
         prepared.query, prepared.census = context.ready(retry.query), retry.surveyed()
         stars = mark_query(prepared.census.selects, dialect)
         apply_single_source_rule(retry.query, dialect, lookup)
+        line = context.statement.line
+        reports = [
+            _blanked(name, blank_columns(retry.query, name, dialect), line, dialect) for name in blanked
+        ]
         try:
-            qualified = qualify_query(retry.query, dialect, lookup, expand_alias_refs=expand_aliases)
+            qualified = qualify_query(retry.query, dialect, lookup, expand_alias_refs=attempt == 0)
         except Unresolvable as exc:
-            problem = exc
+            if attempt > 0 and (exc.column is None or exc.column in blanked):
+                break
+            if attempt > 0 and exc.column is not None:
+                blanked.append(exc.column)
+            problem = problem or exc
             continue
-        if problem is not None:
+        if problem is not None and problem.column not in blanked:
             findings.unresolved.append(_ambiguity(problem, retry.query))
+        findings.unresolved.extend(reports)
         mark_star_outputs(stars)
         return qualified
     assert problem is not None and prepared.query is not None
     findings.unresolved.append(_ambiguity(problem, prepared.query))
     return None
+
+
+_MAX_BLANKED = 32  # distinct unresolvable names left out of one query before it is given up
+
+
+def _blanked(name: str, places: list[tuple[str, int | None]], line: int, dialect: str) -> Unresolved:
+    """An unresolvable column, named with the expression it sits in and its line."""
+    where = "; ".join(dict.fromkeys(place for place, _ in places[:3]))
+    found = next((at for _, at in places if at is not None), None)
+    return Unresolved(
+        "ambiguous_column",
+        f"column {display_identifier(name, dialect)} in {where or 'the query'} cannot be resolved "
+        "without a schema (an output alias, an outer query or more than one table may have that name); "
+        "its lineage is left out and every "
+        "other column is still analysed",
+        found if found is not None else line,
+    )
 
 
 def _ambiguity(problem: Unresolvable, query: exp.Expr) -> Unresolved:

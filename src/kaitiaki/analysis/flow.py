@@ -296,6 +296,10 @@ class Flow:
             if not current.can_be_correlated:
                 break
             current = current.parent
+        own = list(scope.selected_sources)
+        if len(own) == 1 and isinstance(scope.sources[own[0]], exp.Table):
+            # the one table a query reads: named like ``t.col`` would be (reported by table_origins)
+            return own[0]
         if searched:
             self.report(
                 "unknown_column",
