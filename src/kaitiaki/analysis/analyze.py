@@ -37,6 +37,7 @@ from kaitiaki.analysis.parse import (
     template_error,
     tokenize,
 )
+from kaitiaki.analysis.polarity import query_paths
 from kaitiaki.analysis.resolve import (
     Qualified,
     Unresolvable,
@@ -49,6 +50,7 @@ from kaitiaki.analysis.resolve import (
 from kaitiaki.analysis.schema import Schema, SchemaLookup
 from kaitiaki.analysis.session import Session, qualify_defaults, unqualified_tables
 from kaitiaki.analysis.statements import Prepared, prepare
+from kaitiaki.analysis.transforms import assigned_settings
 from kaitiaki.analysis.uses import JOIN, Reference, scope_references
 from kaitiaki.config import Limits
 from kaitiaki.model import AnalysisError, SqlFacts, Statement, Unresolved
@@ -176,6 +178,7 @@ def _statement(
     target_table = _normalised_target(prepared, dialect)
     target = display_table(target_table, dialect) if target_table is not None else None
     findings = StatementFindings(Statement(statement.index, prepared.kind, target, statement.line))
+    findings.settings.extend(sorted(assigned_settings(parsed)))
     if prepared.unsupported:
         findings.unresolved.append(Unresolved("unsupported_statement", prepared.unsupported, statement.line))
     # an unsupported statement already says its body (procedural code) is not analysed
@@ -395,6 +398,7 @@ def _analyse_query(
         findings.edges.extend(edges)
         findings.references.extend(writes)
         findings.aggregations.append(query_aggregation(flow, qualified.root))
+        findings.paths.append(query_paths(flow, qualified.root))
         if target and prepared.by_name and outputs and all(o.name != STAR for o in outputs):
             lookup.add_columns(target, [o.name for o in outputs])
     findings.unresolved.extend(flow.unresolved.values())
