@@ -8,7 +8,7 @@ any unexpected way becomes an error entry naming its line; the other statements 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect
@@ -193,6 +193,8 @@ def _statement(
         if side.unsupported:
             findings.unresolved.append(Unresolved("unsupported_statement", side.unsupported, statement.line))
         _query_findings(context, side, number, findings, None)
+    findings.unresolved.extend(dict.fromkeys(context.problems))
+    session.redefinitions.follow(parsed, dialect, lookup)  # later statements see renames and swaps
     return findings
 
 
@@ -206,6 +208,7 @@ class _Context:
     dialect: str
     lookup: SchemaLookup
     session: Session
+    problems: list[Unresolved] = field(default_factory=list)
 
     def reparse(self, side: int | None) -> Prepared:
         parsed = parse_statement(self.statement, self.sql, self.engine)
@@ -214,8 +217,11 @@ class _Context:
         return prepared if side is None else prepared.side[side]
 
     def ready(self, query: exp.Query) -> exp.Query:
-        """Unqualified tables get the schema an earlier USE / SET search_path chose."""
+        """Unqualified tables get the schema an earlier USE / SET search_path chose; tables an
+        earlier statement renamed or swapped, and alias column lists, become what they read."""
         qualify_defaults(query, self.session)
+        ctes = {cte.alias_or_name.lower() for cte in query.find_all(exp.CTE)}
+        self.problems.extend(self.session.redefinitions.substitute(query, self.dialect, self.lookup, ctes))
         return query
 
 
