@@ -20,7 +20,7 @@ from typing import Any
 
 import yaml
 
-from kaitiaki.config_model import keys_of
+from kaitiaki.config_model import GRAINS, OUTPUT_LEVELS, keys_of
 from kaitiaki.errors import ConfigError
 from kaitiaki.model import DESTINATION_KINDS, LEVELS, MODES, REGIONS, Destination
 
@@ -60,6 +60,9 @@ class TableEntry:
     categories: tuple[str, ...] = ()
     columns: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     line: int | None = None
+    grain: str | None = None  # "person": one row per person, so COUNT(*) counts people (SV-06)
+    source: str | None = None  # "idi": Stats NZ data, whose output rules bind it (SV-07)
+    non_enumerable: tuple[str, ...] = ()  # identifiers too random to reverse by enumeration
 
 
 @dataclass(frozen=True)
@@ -67,9 +70,15 @@ class SharingAgreement:
     id: str
     identified: bool = False
     offshore_basis: str | None = None
+    pseudonymised: bool = False  # the agreement is for keyed pseudonyms (SV-04 advisory)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "identified": self.identified, "offshore_basis": self.offshore_basis}
+        return {
+            "id": self.id,
+            "identified": self.identified,
+            "offshore_basis": self.offshore_basis,
+            "pseudonymised": self.pseudonymised,
+        }
 
 
 @dataclass(frozen=True)
@@ -83,6 +92,9 @@ class Purpose:
     linking_approved: bool = False
     sensitive_approved: bool | tuple[str, ...] = ()
     sharing_agreement: SharingAgreement | None = None
+    output_level: str | None = None  # "aggregate" | "person": what may leave the job (PM-03)
+    destinations: tuple[str, ...] = ()  # destination kinds allowed; empty = any (PM-03)
+    regions: tuple[str, ...] = ()  # destination regions allowed; empty = any (PM-03)
 
     def to_dict(self) -> dict[str, Any]:
         sensitive = self.sensitive_approved
@@ -96,6 +108,9 @@ class Purpose:
             "linking_approved": self.linking_approved,
             "sensitive_approved": sensitive if isinstance(sensitive, bool) else list(sensitive),
             "sharing_agreement": self.sharing_agreement.to_dict() if self.sharing_agreement else None,
+            "output_level": self.output_level,
+            "destinations": list(self.destinations),
+            "regions": list(self.regions),
         }
 
 
@@ -116,6 +131,30 @@ class Waiver:
             "approved_by": self.approved_by,
             "expires": self.expires,
         }
+
+
+@dataclass(frozen=True)
+class Pseudonymisation:
+    """Where keyed-hash secrets come from: a hash is keyed only when its input reads one of these."""
+
+    secret_settings: tuple[str, ...] = ()  # current_setting('…') names
+    secret_functions: tuple[str, ...] = ()  # functions that return a secret (a vault lookup)
+    secret_vars: tuple[str, ...] = ()  # dbt vars holding a secret
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "secret_settings": list(self.secret_settings),
+            "secret_functions": list(self.secret_functions),
+            "secret_vars": list(self.secret_vars),
+        }
+
+    def marks(self) -> frozenset[str]:
+        """The analysis's key marks (``key:setting:<name>``, ``key:function:<name>``) that name a
+        declared secret source."""
+        return frozenset(
+            [f"key:setting:{name.lower()}" for name in self.secret_settings]
+            + [f"key:function:{name.lower()}" for name in self.secret_functions]
+        )
 
 
 @dataclass(frozen=True)
@@ -144,6 +183,7 @@ class Settings:
     policy_data: Mapping[str, Any] = field(default_factory=dict)
     digest: str | None = None
     required_plugins: Mapping[str, int] = field(default_factory=dict)  # name → line in kaitiaki.yaml
+    pseudonymisation: Pseudonymisation = field(default_factory=Pseudonymisation)
     # dotted key (``purposes.x.expires``, ``waivers[0].rule``) → its line, for governance checks
     lines: Mapping[str, int] = field(default_factory=dict)
 
@@ -431,6 +471,8 @@ def parse_settings(text: str, path: Path) -> Settings:
             kwargs["parse_time_check"] = v.choice(
                 airflow["parse_time_check"], "airflow.parse_time_check", PARSE_TIME_MODES
             )
+    if "pseudonymisation" in top:
+        kwargs["pseudonymisation"] = _pseudonymisation(v, top["pseudonymisation"])
     if "policy_data" in top:
         v.mapping(top["policy_data"], "policy_data")
         kwargs["policy_data"] = _json_data(v, top["policy_data"], "policy_data")
@@ -523,8 +565,25 @@ def _catalog(v: _Validator, node: Located) -> dict[str, TableEntry]:
             else (),
             columns=columns,
             line=entry_node.line,
+            grain=v.choice(entry["grain"], f"{where}.grain", GRAINS) if "grain" in entry else None,
+            source=v.optional_string(entry.get("source"), f"{where}.source"),
+            non_enumerable=tuple(
+                c.lower() for c in v.strings(entry["non_enumerable"], f"{where}.non_enumerable")
+            )
+            if "non_enumerable" in entry
+            else (),
         )
     return out
+
+
+def _pseudonymisation(v: _Validator, node: Located) -> Pseudonymisation:
+    keys = keys_of("pseudonymisation")
+    given = v.mapping(node, "pseudonymisation", keys)
+    return Pseudonymisation(**{k: v.strings(given[k], f"pseudonymisation.{k}") for k in keys if k in given})
+
+
+def _choices(v: _Validator, node: Located, where: str, choices: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(v.choice(item, f"{where}[{i}]", choices) for i, item in enumerate(_as_list(v, node, where)))
 
 
 def _categories(v: _Validator, node: Located, where: str) -> tuple[str, ...]:
@@ -594,6 +653,9 @@ def _purposes(v: _Validator, node: Located) -> dict[str, Purpose]:
                 offshore_basis=v.optional_string(
                     a.get("offshore_basis"), f"{where}.sharing_agreement.offshore_basis"
                 ),
+                pseudonymised=v.boolean(a["pseudonymised"], f"{where}.sharing_agreement.pseudonymised")
+                if "pseudonymised" in a
+                else False,
             )
         out[pid] = Purpose(
             id=pid,
@@ -609,6 +671,13 @@ def _purposes(v: _Validator, node: Located) -> dict[str, Purpose]:
             else False,
             sensitive_approved=sensitive,
             sharing_agreement=agreement,
+            output_level=v.choice(p["output_level"], f"{where}.output_level", OUTPUT_LEVELS)
+            if "output_level" in p
+            else None,
+            destinations=_choices(v, p["destinations"], f"{where}.destinations", DESTINATION_KINDS)
+            if "destinations" in p
+            else (),
+            regions=_choices(v, p["regions"], f"{where}.regions", REGIONS) if "regions" in p else (),
         )
     return out
 

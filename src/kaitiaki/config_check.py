@@ -92,7 +92,7 @@ def settings_problems(
 
     policies = policy_set(settings)
     rules = rules_table(rule_metadata(policies.policy_files()))
-    base = merge_fragments(d.content for d in policies.data_files)
+    base = merge_fragments(d.fragment() for d in policies.data_files)
     return governance_problems(
         settings, rules, base, today=today or dt.datetime.now(dt.timezone.utc).date(), jobs=jobs
     )

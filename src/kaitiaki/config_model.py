@@ -18,6 +18,8 @@ from typing import Any
 from kaitiaki.model import DESTINATION_KINDS, LEVELS, MODES, REGIONS, USES
 
 SCHEMA_FILE = "kaitiaki.schema.json"
+GRAINS = ("person", "event", "other")
+OUTPUT_LEVELS = ("aggregate", "person")
 
 
 @dataclass(frozen=True)
@@ -128,6 +130,19 @@ CATALOG_ENTRY = section(
         ),
         "description": text("What the table holds, for people reading the catalog.", "Hospital patients"),
         "owner": text("Who looks after the table.", "Health data team"),
+        "grain": choice(
+            "What one row is: `person` (one row per person, so COUNT(*) counts people: SV-06), "
+            "`event` or `other`.",
+            GRAINS,
+            "person",
+        ),
+        "source": text(
+            "Where the data comes from; `idi` (Stats NZ IDI) makes its output rules bind (SV-07 hard).", "idi"
+        ),
+        "non_enumerable": texts(
+            "Identifier columns too random to enumerate, so an unkeyed hash of them is not reversible.",
+            ["token"],
+        ),
     },
 )
 
@@ -141,6 +156,7 @@ SHARING_AGREEMENT = section(
             {"type": ["string", "null"]},
             None,
         ),
+        "pseudonymised": flag("Whether the agreement is for keyed pseudonyms (SV-04 advisory).", True),
     },
     required=("id",),
 )
@@ -176,11 +192,26 @@ PURPOSE = section(
         "sharing_agreement": Key(
             SHARING_AGREEMENT.doc,
             {"anyOf": [{"type": "object"}, {"type": "null"}]},
-            {"id": "DSA-7", "identified": False, "offshore_basis": None},
+            {"id": "DSA-7", "identified": False, "offshore_basis": None, "pseudonymised": True},
             keys=SHARING_AGREEMENT.keys,
             required=SHARING_AGREEMENT.required,
         ),
         "owner": text("Who looks after the purpose's register entry.", "Research team"),
+        "output_level": choice(
+            "What the purpose allows out of a job: `aggregate` or `person`-level rows (PM-03, hard).",
+            OUTPUT_LEVELS,
+            "aggregate",
+        ),
+        "destinations": texts(
+            "Destination kinds the purpose allows (empty: any).",
+            ["internal"],
+            {"type": "string", "enum": list(DESTINATION_KINDS)},
+        ),
+        "regions": texts(
+            "Destination regions the purpose allows (empty: any).",
+            ["nz"],
+            {"type": "string", "enum": list(REGIONS)},
+        ),
     },
 )
 
@@ -320,6 +351,20 @@ CONFIG = section(
             "`kaitiaki config check` reports keys the policies do not define.",
             {"type": "object"},
             {"params": {"min_count_cell": 10}},
+        ),
+        "pseudonymisation": section(
+            "Where keyed-hash secrets come from: a hash is keyed (a pseudonym, not reversible by "
+            "enumeration) only when its input reads one of these.",
+            {
+                "secret_settings": texts(
+                    "Settings that hold a secret key (`current_setting('msd.link_key')`).", ["msd.link_key"]
+                ),
+                "secret_functions": texts(
+                    "Functions that return a secret (a vault lookup).", ["vault_secret"]
+                ),
+                "secret_vars": texts("dbt vars that hold a secret.", ["link_key"]),
+            },
+            {"secret_settings": ["msd.link_key"]},
         ),
         "required_plugins": texts(
             "Plugins that must be loaded (e.g. `nz`); without one every command stops.", ["nz"]

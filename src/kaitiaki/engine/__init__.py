@@ -77,7 +77,7 @@ def engine_data(policies: PolicySet, settings: Settings | None = None) -> dict[s
     """The data document: data.json fragments, rule METADATA, then kaitiaki.yaml's policy_data,
     levels (data.kaitiaki.levels) and identifier issuers (data.kaitiaki.issuer), and last the
     violation fields derived from the (possibly overridden) METADATA."""
-    kaitiaki = merge_fragments(d.content for d in policies.data_files)
+    kaitiaki = merge_fragments(d.fragment() for d in policies.data_files)
     kaitiaki["rules"] = rules_table(rule_metadata(policies.policy_files()))
     if settings is not None:
         kaitiaki = deep_merge(kaitiaki, settings.policy_data)
@@ -100,7 +100,7 @@ def policy_metadata(source: Settings | Sequence[Path] = ()) -> dict[str, dict[st
     remediation, other custom fields, and where it is declared: package, rule, path, line); a
     remediation's ``{param}`` placeholders read the policies' data (data.json)."""
     policies = policy_set(source)
-    params = merge_fragments(d.content for d in policies.data_files).get("params")
+    params = merge_fragments(d.fragment() for d in policies.data_files).get("params")
     metadata = with_params(rule_metadata(policies.policy_files()), params)
     return {rule_id: _public_first(entry) for rule_id, entry in sorted(metadata.items())}
 
