@@ -8,7 +8,7 @@ any unexpected way becomes an error entry naming its line; the other statements 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect
@@ -37,6 +37,7 @@ from kaitiaki.analysis.parse import (
     template_error,
     tokenize,
 )
+from kaitiaki.analysis.polarity import query_paths
 from kaitiaki.analysis.resolve import (
     Qualified,
     Unresolvable,
@@ -49,6 +50,7 @@ from kaitiaki.analysis.resolve import (
 from kaitiaki.analysis.schema import Schema, SchemaLookup
 from kaitiaki.analysis.session import Session, qualify_defaults, unqualified_tables
 from kaitiaki.analysis.statements import Prepared, prepare
+from kaitiaki.analysis.transforms import assigned_settings
 from kaitiaki.analysis.uses import JOIN, Reference, scope_references
 from kaitiaki.config import Limits
 from kaitiaki.model import AnalysisError, SqlFacts, Statement, Unresolved
@@ -176,6 +178,7 @@ def _statement(
     target_table = _normalised_target(prepared, dialect)
     target = display_table(target_table, dialect) if target_table is not None else None
     findings = StatementFindings(Statement(statement.index, prepared.kind, target, statement.line))
+    findings.settings.extend(sorted(assigned_settings(parsed)))
     if prepared.unsupported:
         findings.unresolved.append(Unresolved("unsupported_statement", prepared.unsupported, statement.line))
     # an unsupported statement already says its body (procedural code) is not analysed
@@ -190,6 +193,8 @@ def _statement(
         if side.unsupported:
             findings.unresolved.append(Unresolved("unsupported_statement", side.unsupported, statement.line))
         _query_findings(context, side, number, findings, None)
+    findings.unresolved.extend(dict.fromkeys(context.problems))
+    session.redefinitions.follow(parsed, dialect, lookup)  # later statements see renames and swaps
     return findings
 
 
@@ -203,6 +208,7 @@ class _Context:
     dialect: str
     lookup: SchemaLookup
     session: Session
+    problems: list[Unresolved] = field(default_factory=list)
 
     def reparse(self, side: int | None) -> Prepared:
         parsed = parse_statement(self.statement, self.sql, self.engine)
@@ -211,8 +217,11 @@ class _Context:
         return prepared if side is None else prepared.side[side]
 
     def ready(self, query: exp.Query) -> exp.Query:
-        """Unqualified tables get the schema an earlier USE / SET search_path chose."""
+        """Unqualified tables get the schema an earlier USE / SET search_path chose; tables an
+        earlier statement renamed or swapped, and alias column lists, become what they read."""
         qualify_defaults(query, self.session)
+        ctes = {cte.alias_or_name.lower() for cte in query.find_all(exp.CTE)}
+        self.problems.extend(self.session.redefinitions.substitute(query, self.dialect, self.lookup, ctes))
         return query
 
 
@@ -389,6 +398,7 @@ def _analyse_query(
         findings.edges.extend(edges)
         findings.references.extend(writes)
         findings.aggregations.append(query_aggregation(flow, qualified.root))
+        findings.paths.append(query_paths(flow, qualified.root))
         if target and prepared.by_name and outputs and all(o.name != STAR for o in outputs):
             lookup.add_columns(target, [o.name for o in outputs])
     findings.unresolved.extend(flow.unresolved.values())
