@@ -533,17 +533,37 @@ def bundle() -> None:
 @click.argument("dirs", nargs=-1)
 @click.option("--out", type=click.Path(dir_okay=False), default="bundle.tar.gz", show_default=True)
 @click.option("--revision", help="Bundle revision (default: the policies' sha256).")
+@click.option(
+    "--signing-key",
+    type=click.Path(dir_okay=False),
+    help="Sign the bundle (.signatures.json, which OPA verifies) with this PEM RSA private key "
+    "(or, for HS*, this secret file).",
+)
+@click.option(
+    "--signing-alg", default="RS256", show_default=True, help="RS256|RS384|RS512|HS256|HS384|HS512."
+)
+@click.option("--signing-key-id", default="default", show_default=True, help="The key id OPA verifies with.")
 @config_option
 @click.pass_context
 def bundle_build(
-    ctx: click.Context, dirs: Sequence[str], out: str, revision: str | None, config_path: str | None
+    ctx: click.Context,
+    dirs: Sequence[str],
+    out: str,
+    revision: str | None,
+    signing_key: str | None,
+    signing_alg: str,
+    signing_key_id: str,
+    config_path: str | None,
 ) -> None:
     """Build an OPA-compatible bundle (.tar.gz with .manifest) an OPA server can load."""
     from kaitiaki.engine.governance import build_bundle
+    from kaitiaki.engine.signing import read_signing_key
 
     settings = settings_from(ctx, config_path)
-    path = build_bundle(_policy_paths(ctx, config_path, dirs), Path(out), revision, settings=settings)
-    click.echo(f"wrote {path}", err=True)
+    signing = read_signing_key(Path(signing_key), signing_alg, signing_key_id) if signing_key else None
+    paths = _policy_paths(ctx, config_path, dirs)
+    path = build_bundle(paths, Path(out), revision, settings=settings, signing=signing)
+    click.echo(f"wrote {path}" + (" (signed)" if signing else ""), err=True)
 
 
 # --- log, report -----------------------------------------------------------------------------
