@@ -470,7 +470,9 @@ def type_label(key: Key) -> str:
     if key.keys is not None:
         return "mapping"
     if key.entry is not None:
-        return "list of mappings" if key.entry_name == "[]" else f"{key.entry_name} → {type_label(key.entry)}"
+        return (
+            "list of mappings" if key.entry_name == "[]" else f"`{key.entry_name}` → {type_label(key.entry)}"
+        )
     if "enum" in schema:
         return " \\| ".join(f"`{c}`" for c in schema["enum"])
     if "anyOf" in schema:
@@ -485,7 +487,8 @@ def _plain_type(schema: Mapping[str, Any]) -> str:
     if isinstance(kind, list):
         return " or ".join(str(k) for k in kind)
     if kind == "array":
-        return f"list of {_plain_type(schema.get('items', {}))}s"
+        item = _plain_type(schema.get("items", {}))
+        return "list of categories" if item == "category" else f"list of {item.strip('`')}s"
     if schema.get("format") == "date":
         return "date"
     if schema.get("format") in (CATEGORY, ALLOWED_CATEGORY):
@@ -496,3 +499,12 @@ def _plain_type(schema: Mapping[str, Any]) -> str:
 def reference_rows() -> list[tuple[str, str, str]]:
     """(dotted key, type, meaning) for every key, in the model's order."""
     return [(path, type_label(key), key.doc) for path, key in walk()]
+
+
+def reference_markdown() -> str:
+    """The key reference table of docs/configuration.md (kept equal to it by a test)."""
+    lines = ["| Key | Type | Meaning |", "|---|---|---|"]
+    for path, kind, doc in reference_rows():
+        meaning = doc.replace("|", "\\|")
+        lines.append(f"| `{path}` | {kind} | {meaning} |")
+    return "\n".join(lines) + "\n"

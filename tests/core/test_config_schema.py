@@ -108,3 +108,21 @@ def test_examples_name_the_schema_in_a_modeline_and_validate(example: Path) -> N
     schema = json.loads(target.read_text(encoding="utf-8"))
     errors = list(jsonschema.Draft202012Validator(schema).iter_errors(as_json(yaml.safe_load(text))))
     assert errors == []
+
+
+def test_the_reference_in_docs_is_generated_from_the_model() -> None:
+    from kaitiaki.config_model import reference_markdown
+
+    text = (ROOT / "docs" / "configuration.md").read_text(encoding="utf-8")
+    block = text.split("<!-- reference:start -->\n", 1)[1].split("<!-- reference:end -->", 1)[0]
+    assert block.strip() == reference_markdown().strip(), "regenerate the table from reference_markdown()"
+    for path, _key in walk():
+        assert f"| `{path}` |" in block
+
+
+def test_docs_stand_alone() -> None:
+    """The user docs cite nothing outside the repository (no design document, no § numbers)."""
+    for page in [*sorted((ROOT / "docs").glob("*.md")), ROOT / "README.md"]:
+        text = page.read_text(encoding="utf-8")
+        for needle in ("design.md", "design §", "design's §", "dpup-rules.md", "/work/shared"):
+            assert needle not in text, f"{page.name} cites {needle}"
