@@ -8,6 +8,7 @@ line, and an unexpected failure prints what failed and how to report it.
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import os
 import sys
@@ -67,6 +68,45 @@ def read_sql(path: str) -> str:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
         return data.decode("utf-8", errors="replace") if exc.start > 0 else "\ufffd"
+
+
+SQL_GLOBS = ("*.sql",)
+SKIPPED_FOLDERS = frozenset(
+    {".git", ".venv", "venv", "node_modules", "__pycache__", "target", "dbt_packages"}
+)
+
+
+def sql_files(
+    paths: Sequence[str], include: Sequence[str] = SQL_GLOBS, exclude: Sequence[str] = ()
+) -> list[Path]:
+    """The files to check: a file as given; a folder walked (sorted, hidden and build folders
+    skipped) for files matching an ``include`` glob and no ``exclude`` glob. Globs match the
+    path relative to the folder or the file name (``*.sql``, ``staging/**``, ``*_test.sql``)."""
+    out: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            out.extend(_walk(path, include, exclude))
+        elif path.is_file():
+            out.append(path)
+        else:
+            raise KaitiakiError("file not found.", path=raw, hint="check the path.")
+    return list(dict.fromkeys(out))
+
+
+def _walk(folder: Path, include: Sequence[str], exclude: Sequence[str]) -> list[Path]:
+    found = []
+    for path in sorted(folder.rglob("*")):
+        relative = path.relative_to(folder)
+        if any(part.startswith(".") or part in SKIPPED_FOLDERS for part in relative.parts[:-1]):
+            continue
+        if path.is_file() and _matches(relative, include) and not _matches(relative, exclude):
+            found.append(path)
+    return found
+
+
+def _matches(relative: Path, globs: Sequence[str]) -> bool:
+    return any(relative.match(g) or fnmatch.fnmatch(relative.as_posix(), g) for g in globs)
 
 
 def display_path(path: str, settings: Settings) -> str:
@@ -356,6 +396,91 @@ def plugins_command(fmt: str) -> None:
         click.echo(f"{row['name']}  [{row['distribution']}]\n    {', '.join(hooks) or '(no hooks)'}")
 
 
+# --- config ----------------------------------------------------------------------------------
+
+
+@cli.group("config", context_settings=CONTEXT)
+def config_group() -> None:
+    """kaitiaki.yaml: check it for governance mistakes, print its JSON Schema."""
+
+
+@config_group.command("check")
+@click.argument("paths", nargs=-1)
+@click.option(
+    "--manifest",
+    type=click.Path(dir_okay=False),
+    help="A dbt manifest.json: waivers must name one of its models.",
+)
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@config_option
+@click.pass_context
+def config_check(
+    ctx: click.Context, paths: Sequence[str], manifest: str | None, fmt: str, config_path: str | None
+) -> None:
+    """Check kaitiaki.yaml against the policies: exit 1 on errors, 0 with warnings listed.
+
+    Errors: rule ids no policy defines (case-sensitive), waivers of hard rules, policy_data keys
+    the policies do not define. Warnings: expired or incomplete waivers, waivers that match no
+    job, purposes past their expiry. PATHS (SQL files or folders) and --manifest say which jobs
+    exist; without them a waiver's ``sql:`` job must be a file beside kaitiaki.yaml.
+
+    \b
+    Example (governance CI):
+      kaitiaki config check --manifest target/manifest.json
+    """
+    from kaitiaki.config_check import ERROR, settings_problems
+
+    settings = settings_from(ctx, config_path)
+    if settings.path is None:
+        raise KaitiakiError("no kaitiaki.yaml found.", hint="name one with --config or $KAITIAKI_CONFIG.")
+    jobs = known_jobs(settings, paths, manifest)
+    problems = settings_problems(settings, jobs=jobs)
+    errors = sum(1 for p in problems if p.severity == ERROR)
+    if fmt == "json":
+        doc = {"ok": errors == 0, "config": str(settings.path), "problems": [p.to_dict() for p in problems]}
+        click.echo(json.dumps(doc, indent=2))
+    else:
+        for problem in problems:
+            click.echo(str(problem))
+        warnings = len(problems) - errors
+        click.echo(f"kaitiaki: {settings.path}: {errors} error(s), {warnings} warning(s)")
+    sys.exit(1 if errors else 0)
+
+
+def known_jobs(settings: Settings, paths: Sequence[str], manifest: str | None) -> set[str] | None:
+    """The job ids that exist, from SQL paths and a dbt manifest; None when neither is given."""
+    if not paths and manifest is None:
+        return None
+    jobs = {f"sql:{display_path(str(p), settings)}" for p in sql_files(paths)}
+    if manifest is not None:
+        jobs |= manifest_jobs(Path(manifest))
+    return jobs
+
+
+def manifest_jobs(path: Path) -> set[str]:
+    """``dbt:model.<project>.<name>`` for every model of a manifest.json (read as plain JSON)."""
+    try:
+        nodes = json.loads(path.read_text(encoding="utf-8")).get("nodes", {})
+    except (OSError, ValueError, AttributeError) as exc:
+        raise KaitiakiError(f"cannot read the manifest: {exc}.", path=str(path)) from None
+    return {
+        f"dbt:{key}" for key, node in nodes.items() if isinstance(node, dict) and key.startswith("model.")
+    }
+
+
+@config_group.command("schema")
+def config_schema() -> None:
+    """Print the JSON Schema of kaitiaki.yaml (for editors: see docs/configuration.md).
+
+    \b
+    Example:
+      kaitiaki config schema > .kaitiaki.schema.json
+    """
+    from kaitiaki.config_model import schema_text
+
+    click.echo(schema_text(), nl=False)
+
+
 # --- policy ----------------------------------------------------------------------------------
 
 
@@ -414,17 +539,37 @@ def bundle() -> None:
 @click.argument("dirs", nargs=-1)
 @click.option("--out", type=click.Path(dir_okay=False), default="bundle.tar.gz", show_default=True)
 @click.option("--revision", help="Bundle revision (default: the policies' sha256).")
+@click.option(
+    "--signing-key",
+    type=click.Path(dir_okay=False),
+    help="Sign the bundle (.signatures.json, which OPA verifies) with this PEM RSA private key "
+    "(or, for HS*, this secret file).",
+)
+@click.option(
+    "--signing-alg", default="RS256", show_default=True, help="RS256|RS384|RS512|HS256|HS384|HS512."
+)
+@click.option("--signing-key-id", default="default", show_default=True, help="The key id OPA verifies with.")
 @config_option
 @click.pass_context
 def bundle_build(
-    ctx: click.Context, dirs: Sequence[str], out: str, revision: str | None, config_path: str | None
+    ctx: click.Context,
+    dirs: Sequence[str],
+    out: str,
+    revision: str | None,
+    signing_key: str | None,
+    signing_alg: str,
+    signing_key_id: str,
+    config_path: str | None,
 ) -> None:
     """Build an OPA-compatible bundle (.tar.gz with .manifest) an OPA server can load."""
     from kaitiaki.engine.governance import build_bundle
+    from kaitiaki.engine.signing import read_signing_key
 
     settings = settings_from(ctx, config_path)
-    path = build_bundle(_policy_paths(ctx, config_path, dirs), Path(out), revision, settings=settings)
-    click.echo(f"wrote {path}", err=True)
+    signing = read_signing_key(Path(signing_key), signing_alg, signing_key_id) if signing_key else None
+    paths = _policy_paths(ctx, config_path, dirs)
+    path = build_bundle(paths, Path(out), revision, settings=settings, signing=signing)
+    click.echo(f"wrote {path}" + (" (signed)" if signing else ""), err=True)
 
 
 # --- log, report -----------------------------------------------------------------------------

@@ -29,6 +29,7 @@ from kaitiaki.analysis.parse import (
     StatementTokens,
     executable_comments,
     limit_errors,
+    nested_comment_line,
     nesting_depth,
     parse_error_line,
     parse_statement,
@@ -113,7 +114,17 @@ def _analyze(sql: str, dialect: str, schema: Schema | None, path: str | None, li
     findings = [
         _guarded(statement, sql, engine, dialect, lookup, session, single) for statement in statements
     ]
-    return assemble(path, dialect, findings)
+    facts = assemble(path, dialect, findings)
+    nested = nested_comment_line(sql, tokens, dialect)
+    if nested is None:
+        return facts
+    note = Unresolved(
+        "lexing_disagreement",
+        f"a comment contains /*: {dialect} may end the comment at the first */ and run the text after "
+        "it, which kaitiaki read as comment",
+        nested,
+    )
+    return replace(facts, unresolved=(note, *facts.unresolved))
 
 
 def _with_executable_comments(
@@ -186,6 +197,14 @@ def _statement(
     findings.settings.extend(sorted(assigned_settings(parsed)))
     if prepared.unsupported:
         findings.unresolved.append(Unresolved("unsupported_statement", prepared.unsupported, statement.line))
+    if session_before.lexing is not None:
+        findings.unresolved.append(
+            Unresolved(
+                "session_lexing",
+                f"an earlier statement changed how this SQL is read: {session_before.lexing}",
+                statement.line,
+            )
+        )
     # an unsupported statement already says its body (procedural code) is not analysed
     findings.unresolved.extend(
         u for u in admission.unresolved if not (prepared.unsupported and u.kind == PROCEDURAL)

@@ -26,6 +26,8 @@ from kaitiaki.report.findings import (
     WAIVED,
     Finding,
     findings,
+    ignored_waiver_text,
+    ignored_waivers_of,
     waiver_for,
 )
 
@@ -143,6 +145,9 @@ def result(finding: Finding, rule_index: int, root: Path) -> dict[str, Any]:
             "policyRevision": finding.verdict.decision.policy_revision,
         },
     }
+    ignored = ignored_waivers_of(finding)
+    if ignored:
+        out["properties"]["ignoredWaivers"] = ignored
     if finding.status == WAIVED:
         waiver = waiver_for(finding.verdict, v) or {}
         out["suppressions"] = [
@@ -163,6 +168,9 @@ def result_message(finding: Finding) -> str:
     text += f" Job: {finding.verdict.job.id}."
     if v.remediation:
         text += f" Fix: {v.remediation}"
+    ignored = ignored_waiver_text(finding)
+    if ignored:
+        text += f" Waiver ignored: {ignored}."
     return text
 
 
