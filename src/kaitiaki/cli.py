@@ -193,12 +193,18 @@ def analyze(
     dialect_name = check_dialect(dialect) or settings.dialect or "postgres"
     schema = settings_schema(settings, dialect_name)
     if schema_path:
-        schema = {**schema, **normalise_schema(load_schema_file(Path(schema_path)), dialect_name)}
+        extra = normalise_schema(load_schema_file(Path(schema_path)), dialect_name, settings.identifiers)
+        schema = {**schema, **extra}
     results: list[SqlFacts] = []
     for path in paths:
         results.append(
             analyze_sql(
-                read_sql(path), dialect=dialect_name, schema=schema, path=path, limits=settings.limits
+                read_sql(path),
+                dialect=dialect_name,
+                schema=schema,
+                path=path,
+                limits=settings.limits,
+                identifiers=settings.identifiers,
             )
         )
     classified = bool(config_path or os.environ.get("KAITIAKI_CONFIG"))
