@@ -289,10 +289,12 @@ identifiers_in_insight contains {"message": concat("", ["the identifier ", name,
 #     COUNT(col) never count people. 6 and 20 are policy data (min_count_cell, min_magnitude_cell)
 #     whose Stats NZ basis is partly unverified.
 #   remediation: >-
-#     Add HAVING COUNT(DISTINCT <person key>) >= the minimum cell size the message names, for every
-#     published population (a FILTER or CASE inside an aggregate needs its own threshold). Count
-#     people, not rows or dates: COUNT(*) counts people only on a catalog table declared grain
-#     person, with no join that multiplies its rows. Publish no minimum, maximum or single value.
+#     Add HAVING COUNT(DISTINCT <person key>) >= {min_count_cell} (>= {min_magnitude_cell} for
+#     sums, means, medians and percentiles) for every published population (a FILTER or CASE
+#     inside an aggregate needs its own threshold). Count people, not rows or dates: COUNT(*)
+#     counts people only on a catalog table declared grain person, with no join that multiplies
+#     its rows. Publish no minimum, maximum or single value. The thresholds are policy data
+#     (min_count_cell, min_magnitude_cell).
 violation contains v if {
 	some problem in small_cells
 	cols := {col | some col in input.columns; "aggregate" in col.transforms}

@@ -180,6 +180,10 @@ _HARMLESS_ALTER_ACTIONS: tuple[type[exp.Expr], ...] = (
     exp.AlterIndex,
     exp.RenameIndex,
     exp.AlterModifySqlSecurity,
+    exp.RenameColumn,  # renames and swaps: modelled by ``ddl.Redefinitions``
+    exp.AlterRename,
+    exp.SwapTable,
+    exp.AlterColumn,  # … TYPE … USING e: analysed as an UPDATE by ``statements``
 )
 
 
@@ -357,8 +361,8 @@ def _alter(node: exp.Expr, dialect: str) -> tuple[str, str] | None:
     for action in node.args.get("actions") or []:
         if isinstance(action, _HARMLESS_ALTER_ACTIONS):
             continue
-        if isinstance(action, exp.AlterColumn) and action.args.get("using") is None:
-            continue
+        if isinstance(action, exp.Query) and str(node.args.get("kind") or "").upper() == "VIEW":
+            continue  # ALTER VIEW … AS SELECT: analysed like CREATE VIEW by ``statements``
         return (
             UNMODELLED,
             f"ALTER with {_action_name(action)} changes what later names mean; kaitiaki does not model it",
@@ -367,11 +371,7 @@ def _alter(node: exp.Expr, dialect: str) -> tuple[str, str] | None:
 
 
 def _action_name(action: exp.Expr) -> str:
-    if isinstance(action, exp.AlterColumn):
-        return "ALTER COLUMN … USING"
-    if isinstance(action, exp.Query):
-        return "AS SELECT"
-    return type(action).__name__
+    return "AS SELECT" if isinstance(action, exp.Query) else type(action).__name__
 
 
 _RULES: dict[type[exp.Expr], Callable[[exp.Expr, str], tuple[str, str] | None]] = {
