@@ -16,6 +16,7 @@ import data.kaitiaki.lib.params
 import data.kaitiaki.lib.person_level
 import data.kaitiaki.lib.purpose_declared
 import data.kaitiaki.lib.sensitive_column_categories
+import data.kaitiaki.lib.today
 import data.kaitiaki.lib.writes
 import rego.v1
 
@@ -139,31 +140,32 @@ violation contains v if {
 violation contains v if {
 	is_object(input.purpose)
 	uses_personal_information
-	some problem in limits_broken
+	some problem in limits_broken(input.purpose)
 	f := finding(problem, identifiable_columns)
 	v := lib.violation("PM-03", f.message, f.columns, f.line)
 }
 
-limits_broken contains concat("", ["purpose ", purpose_name, " allows only aggregate outputs, but the job's output describes single people"]) if {
-	purpose_field("output_level", null) == "aggregate"
+# The purpose's structured limits the job is outside of. (Functions, not rules: the embedded
+# engine computes every rule a body names, whether or not the guards before it hold.)
+limits_broken(purpose) := output_limit(purpose) | destination_limit(purpose) | region_limit(purpose)
+
+output_limit(purpose) := {concat("", ["purpose ", purpose_name, " allows only aggregate outputs, but the job's output describes single people"])} if {
+	object.get(purpose, "output_level", null) == "aggregate"
 	person_level
 	identifiable_outputs != set()
-}
+} else := set()
 
-limits_broken contains concat("", ["purpose ", purpose_name, " allows the destinations ", lib.list(allowed), ", not ", input.job.destination.kind]) if {
-	allowed := purpose_field("destinations", [])
+destination_limit(purpose) := {concat("", ["purpose ", purpose_name, " allows the destinations ", lib.list(allowed), ", not ", input.job.destination.kind])} if {
+	allowed := object.get(purpose, "destinations", [])
 	count(allowed) > 0
 	not input.job.destination.kind in allowed
-}
+} else := set()
 
-limits_broken contains concat("", ["purpose ", purpose_name, " allows the regions ", lib.list(allowed), ", not ", input.job.destination.region]) if {
-	allowed := purpose_field("regions", [])
+region_limit(purpose) := {concat("", ["purpose ", purpose_name, " allows the regions ", lib.list(allowed), ", not ", input.job.destination.region])} if {
+	allowed := object.get(purpose, "regions", [])
 	count(allowed) > 0
 	not input.job.destination.region in allowed
-}
-
-# A field of the purpose, or `otherwise` when there is no purpose or it lacks the field.
-purpose_field(key, otherwise) := object.get(input.purpose, key, otherwise) if is_object(input.purpose) else := otherwise
+} else := set()
 
 # The identifiable categories and the uses of identifiable columns that the purpose does not
 # allow, decided once each; only the columns that have one are looked at. An allowed entry
@@ -440,8 +442,11 @@ foreign_uid_findings contains {"message": message, "columns": names, "line": joi
 
 foreign_uid_findings contains lib.sources_finding(message, outs) if {
 	person_level
-	some table in {out.table | some out in raw_foreign_outputs}
-	outs := {out | some out in raw_foreign_outputs; out.table == table}
+	foreign := foreign_uid_column_categories
+	foreign != set()
+	raw := raw_foreign(foreign)
+	some table in {out.table | some out in raw}
+	outs := {out | some out in raw; out.table == table}
 	not own_key_beside(table)
 	message := concat("", ["another agency's identifier (", lib.list({out.column | some out in outs}), ") is the only key of the person-level output ", output_target(table), ": adopting it as this job's own key"])
 }
@@ -450,16 +455,17 @@ foreign_uid_findings contains lib.sources_finding(message, outs) if {
 	person_level
 	not linking_approved
 	not is_object(input.purpose.sharing_agreement)
-	some table in {out.table | some out in raw_foreign_outputs}
+	foreign := foreign_uid_column_categories
+	foreign != set()
+	raw := raw_foreign(foreign)
+	some table in {out.table | some out in raw}
 	own_key_beside(table)
-	outs := {out | some out in raw_foreign_outputs; out.table == table}
+	outs := {out | some out in raw; out.table == table}
 	message := concat("", ["another agency's identifier (", lib.list({out.column | some out in outs}), ") is recorded in ", output_target(table), " with neither approved linking nor a sharing agreement"])
 }
 
-# Outputs carrying a foreign unique identifier raw (not hashed).
-raw_foreign_outputs contains out if {
-	foreign := foreign_uid_column_categories
-	foreign != set()
+# Outputs carrying one of the `foreign` unique identifier categories raw (not hashed).
+raw_foreign(foreign) := {out |
 	some out in identifier_outputs
 	some cat in out.categories
 	cat in foreign
@@ -506,28 +512,32 @@ violation contains v if {
 	person_level
 	writes
 	identifiable_output_categories != set()
-	some problem in retention_problems
+	some problem in retention_problems(retention_values(input.job.tags))
 	outs := identifiable_outputs
 	message := concat("", ["the job writes person-level identifiable columns (", lib.list({out.column | some out in outs}), ") ", problem])
 	f := lib.sources_finding(message, outs)
 	v := lib.violation("PM-12", f.message, f.columns, f.line)
 }
 
-retention_values := {substring(tag, count(params.retention_tag_prefix), -1) |
-	some tag in input.job.tags
+# The retention values among a job's tags (retention:P2Y → P2Y).
+retention_values(tags) := {substring(tag, count(params.retention_tag_prefix), -1) |
+	some tag in tags
 	startswith(tag, params.retention_tag_prefix)
 }
 
-retention_problems contains "with no retention tag" if count(retention_values) == 0
+# What is wrong with the retention `values` of a job (functions, not rules: see limits_broken).
+retention_problems(values) := {"with no retention tag"} if {
+	count(values) == 0
+} else := unbounded_retention(values) | retention_past_expiry(values)
 
-retention_problems contains concat("", ["with retention ", value, ", which is not a bounded period (an ISO-8601 duration such as P2Y, or a date)"]) if {
-	some value in retention_values
+unbounded_retention(values) := {concat("", ["with retention ", value, ", which is not a bounded period (an ISO-8601 duration such as P2Y, or a date)"]) |
+	some value in values
 	not retention_end(value)
 }
 
-retention_problems contains concat("", ["with retention ", value, " ending ", end, ", after purpose ", purpose_name, " expires (", input.purpose.expires, ")"]) if {
+retention_past_expiry(values) := {concat("", ["with retention ", value, " ending ", end, ", after purpose ", purpose_name, " expires (", input.purpose.expires, ")"]) |
 	lib.iso_date(input.purpose.expires)
-	some value in retention_values
+	some value in values
 	end := retention_end(value)
 	end > input.purpose.expires
 }
@@ -535,11 +545,11 @@ retention_problems contains concat("", ["with retention ", value, " ending ", en
 # The last day a retention value keeps the rows (YYYY-MM-DD), undefined when it is unbounded.
 retention_end(value) := value if lib.iso_date(value)
 
-retention_end(value) := sprintf("%04d-%02d-%s", [floor(months / 12), (months % 12) + 1, substring(lib.today, 8, 2)]) if {
+retention_end(value) := sprintf("%04d-%02d-%s", [floor(months / 12), (months % 12) + 1, substring(today, 8, 2)]) if {
 	regex.match(`^P([0-9]+[YMWD])+$`, value)
 	parts := regex.find_n(`[0-9]+[YMWD]`, value, -1)
 	days := duration_part(parts, "D") + (7 * duration_part(parts, "W"))
-	start := (to_number(substring(lib.today, 0, 4)) * 12) + to_number(substring(lib.today, 5, 2)) - 1
+	start := (to_number(substring(today, 0, 4)) * 12) + to_number(substring(today, 5, 2)) - 1
 	months := ((start + (12 * duration_part(parts, "Y"))) + duration_part(parts, "M")) + ceil(days / 28)
 }
 

@@ -7,6 +7,7 @@ package kaitiaki.dpup.sharing_value
 
 import data.kaitiaki.lib
 import data.kaitiaki.lib.column_categories
+import data.kaitiaki.lib.columns_by_name
 import data.kaitiaki.lib.identifiable_outputs
 import data.kaitiaki.lib.identifier_column_categories
 import data.kaitiaki.lib.identifier_outputs
@@ -169,7 +170,7 @@ to_issuer(out) if {
 	is_string(name)
 	issuers := {lib.issuer(lib.uid_scheme(cat)) |
 		some source in out.sources
-		some cat in lib.columns_by_name[source].categories
+		some cat in columns_by_name[source].categories
 		lib.identifier_category(cat)
 	}
 	issuers == {name}
@@ -339,7 +340,7 @@ counts_people(threshold) if {
 	threshold.distinct == true
 	count(threshold.columns) == 1
 	some name in threshold.columns
-	some cat in lib.columns_by_name[name].categories
+	some cat in columns_by_name[name].categories
 	lib.identifier_category(cat)
 }
 
@@ -446,7 +447,7 @@ maori_data_columns contains col if {
 	some cat in out.categories
 	maori_category(cat)
 	some name in out.sources
-	col := lib.columns_by_name[name]
+	col := columns_by_name[name]
 }
 
 iwi_categories := {cat | listed := params.maori_data_categories; some cat in column_categories; cat in listed}
@@ -486,9 +487,12 @@ violation contains v if {
 	off_agency
 	person_level
 	not identified_for_sharing
-	some name in {found.name | some found in quasi_combinations}
-	columns := {column | some found in quasi_combinations; found.name == name; some column in found.pair}
-	outs := {out | some out in exact_quasi_outputs; out.column in columns}
+	exact := exact_quasi(identifiable_outputs)
+	count(exact) > 1
+	found := quasi_combinations(exact)
+	some name in {f.name | some f in found}
+	columns := {column | some f in found; f.name == name; some column in f.pair}
+	outs := {pair[0] | some pair in exact; pair[0].column in columns}
 	message := concat("", ["person-level columns ", lib.list(columns), " leave the agency as ", name, ", which can identify people"])
 	f := lib.sources_finding(message, outs)
 	v := lib.violation("SV-09", f.message, f.columns, f.line)
@@ -499,16 +503,15 @@ identified_for_sharing if {
 	input.job.destination.kind != "public"
 }
 
-# Outputs carrying an uncoarsened quasi-identifier, with its kind: [out, kind].
-exact_quasi := {[out, kind] |
-	some out in identifiable_outputs
+# The outputs among `outs` carrying an uncoarsened quasi-identifier, with its kind: [out, kind].
+# (Functions, not rules: the embedded engine computes every rule a body names, guards or not.)
+exact_quasi(outs) := {[out, kind] |
+	some out in outs
 	some cat in out.categories
 	split(cat, ":")[0] == "quasi_identifier"
 	kind := quasi_kind(cat)
 	not coarse_enough(out, kind)
 }
-
-exact_quasi_outputs := {pair[0] | some pair in exact_quasi}
 
 quasi_kind(cat) := substring(cat, count("quasi_identifier:"), -1) if startswith(cat, "quasi_identifier:") else := "quasi_identifier"
 
@@ -517,14 +520,13 @@ coarse_enough(out, kind) if {
 	coarsening in object.get(params.qi_coarsenings, kind, [])
 }
 
-# Each combination met by two different output columns, one of a kind in each of its two kind
-# lists (a plain quasi_identifier matches every list; "*" any kind).
-quasi_combinations contains {"name": combination.name, "pair": sort([first[0].column, second[0].column])} if {
-	count(exact_quasi) > 1
+# Each combination met by two different output columns of `exact`, one of a kind in each of its
+# two kind lists (a plain quasi_identifier matches every list; "*" any kind).
+quasi_combinations(exact) := {{"name": combination.name, "pair": sort([first[0].column, second[0].column])} |
 	some combination in params.qi_combinations
-	some first in exact_quasi
+	some first in exact
 	kind_in(first[1], combination.kinds[0])
-	some second in exact_quasi
+	some second in exact
 	second[0].column != first[0].column
 	kind_in(second[1], combination.kinds[1])
 }

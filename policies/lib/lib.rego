@@ -107,14 +107,6 @@ sensitive_columns contains col if {
 	cat in cats
 }
 
-foreign_uid_columns contains col if {
-	cats := foreign_uid_column_categories
-	cats != set()
-	some col in input.columns
-	some cat in col.categories
-	cat in cats
-}
-
 qualified(col) := concat(".", [col.table, col.column])
 
 columns_by_name := {concat(".", [col.table, col.column]): col | some col in input.columns}
