@@ -314,7 +314,6 @@ small_cells contains concat("", ["sums, means or percentiles (", lib.list(magnit
 }
 
 small_cells contains concat("", ["the aggregates ", lib.list(single_values), " publish one person's value"]) if {
-	off_agency
 	single_values != set()
 }
 
