@@ -143,6 +143,7 @@ class Settings:
     policy_data: Mapping[str, Any] = field(default_factory=dict)
     digest: str | None = None
     required_plugins: Mapping[str, int] = field(default_factory=dict)  # name → line in kaitiaki.yaml
+    dbt_operations: tuple[str, ...] = ()  # run-operation macros governance allows (SQL known at run time)
 
     @property
     def base_dir(self) -> Path:
@@ -359,6 +360,7 @@ TOP_KEYS = (
     "strict_catalog",
     "owner",
     "airflow",
+    "dbt",
     "policy_data",
     "required_plugins",
 )
@@ -424,6 +426,10 @@ def parse_settings(text: str, path: Path) -> Settings:
             kwargs["parse_time_check"] = v.choice(
                 airflow["parse_time_check"], "airflow.parse_time_check", PARSE_TIME_MODES
             )
+    if "dbt" in top:
+        dbt = v.mapping(top["dbt"], "dbt", ("operations",))
+        if "operations" in dbt:
+            kwargs["dbt_operations"] = v.strings(dbt["operations"], "dbt.operations")
     if "policy_data" in top:
         v.mapping(top["policy_data"], "policy_data")
         kwargs["policy_data"] = _json_data(v, top["policy_data"], "policy_data")

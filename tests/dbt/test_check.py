@@ -36,6 +36,7 @@ MODELS = {
     "school_ethnicity_report",
     "client_profile_offshore",
 }
+SEEDS = {"msd_clients", "moh_patients", "moe_students", "ot_children_in_care", "idi_spine"}
 DENIED = {
     "nhi_benefit_match": "PM-11",
     "client_snapshot": "PM-05",
@@ -74,12 +75,13 @@ def test_every_model_is_decided_with_the_json_shape_of_check(built: BuiltProject
     document = json.loads(result.stdout)
     assert set(document) == {"allow", "jobs"} and document["allow"] is False
     jobs = jobs_by_name(result)
-    assert set(jobs) == MODELS
+    assert set(jobs) == MODELS | SEEDS
     for name, job in jobs.items():
-        assert job["job"]["id"] == f"dbt:model.{PROJECT}.{name}"
-        assert job["job"]["kind"] == "dbt_model"
+        kind, folder = ("seed", "seeds/") if name in SEEDS else ("model", "models/")
+        assert job["job"]["id"] == f"dbt:{kind}.{PROJECT}.{name}"
+        assert job["job"]["kind"] == f"dbt_{kind}"
         assert job["job"]["dialect"] == "duckdb"
-        assert job["job"]["source"]["path"].startswith("models/") and name in job["job"]["source"]["path"]
+        assert job["job"]["source"]["path"].startswith(folder) and name in job["job"]["source"]["path"]
     denied = {name for name, job in jobs.items() if not job["decision"]["allow"]}
     assert denied == set(DENIED)
     for name, rule in DENIED.items():
@@ -140,7 +142,7 @@ def test_manifest_path_never_runs_dbt(built: BuiltProject, tmp_path: Path) -> No
     process = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=False)
     assert process.returncode == 1, process.stderr
     assert "DBT-MODULES: []" in process.stderr
-    assert set(jobs_by_name(CliResult(1, process.stdout, ""))) == MODELS
+    assert set(jobs_by_name(CliResult(1, process.stdout, ""))) == MODELS | SEEDS
 
 
 def test_help_does_not_import_dbt() -> None:
@@ -180,6 +182,9 @@ def test_catalog_json_beside_the_manifest_gives_the_columns(built: BuiltProject,
 def test_selection_over_a_manifest_uses_dbt_selector_syntax(built: BuiltProject) -> None:
     result = check(built, "--select", "+benefit_health_summary", "tag:retention:P3M", "--format", "json")
     assert set(jobs_by_name(result)) == {
+        "msd_clients",
+        "idi_spine",
+        "moh_patients",
         "nhi_benefit_match",
         "benefit_health_summary",
         "winter_energy_outreach",
