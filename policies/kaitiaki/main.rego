@@ -96,18 +96,20 @@ valid_waivers contains w if {
 	waiver_problem(w) == null
 }
 
+# Fields are read with object.get: OPA evaluates `w.rule` before a `not`, so a missing field would
+# make the whole branch undefined and the waiver valid (regorus negates it: engines differ there).
 waiver_problem(w) := "it is not an object" if {
 	not is_object(w)
 } else := "it names another job" if {
-	w.job != input.job.id
+	object.get(w, "job", null) != input.job.id
 } else := "it names no rule" if {
-	not nonempty(w.rule)
+	not nonempty(object.get(w, "rule", null))
 } else := "it has no justification" if {
-	not nonempty(w.justification)
+	not nonempty(object.get(w, "justification", null))
 } else := "it has no approver (approved_by)" if {
-	not nonempty(w.approved_by)
+	not nonempty(object.get(w, "approved_by", null))
 } else := "it has expired or has no readable expiry date" if {
-	not lib.not_expired(w.expires)
+	not lib.not_expired(object.get(w, "expires", null))
 } else := null
 
 # Waivers offered for this job that do not count, and why (for reports; not part of decision).

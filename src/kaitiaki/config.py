@@ -59,6 +59,9 @@ class TableEntry:
     categories: tuple[str, ...] = ()
     columns: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     line: int | None = None
+    grain: str | None = None  # "person": one row per person, so COUNT(*) counts people (SV-06)
+    source: str | None = None  # "idi": Stats NZ data, whose output rules bind it (SV-07)
+    non_enumerable: tuple[str, ...] = ()  # identifiers too random to reverse by enumeration
 
 
 @dataclass(frozen=True)
@@ -66,9 +69,15 @@ class SharingAgreement:
     id: str
     identified: bool = False
     offshore_basis: str | None = None
+    pseudonymised: bool = False  # the agreement is for keyed pseudonyms (SV-04 advisory)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "identified": self.identified, "offshore_basis": self.offshore_basis}
+        return {
+            "id": self.id,
+            "identified": self.identified,
+            "offshore_basis": self.offshore_basis,
+            "pseudonymised": self.pseudonymised,
+        }
 
 
 @dataclass(frozen=True)
@@ -82,6 +91,9 @@ class Purpose:
     linking_approved: bool = False
     sensitive_approved: bool | tuple[str, ...] = ()
     sharing_agreement: SharingAgreement | None = None
+    output_level: str | None = None  # "aggregate" | "person": what may leave the job (PM-03)
+    destinations: tuple[str, ...] = ()  # destination kinds allowed; empty = any (PM-03)
+    regions: tuple[str, ...] = ()  # destination regions allowed; empty = any (PM-03)
 
     def to_dict(self) -> dict[str, Any]:
         sensitive = self.sensitive_approved
@@ -95,6 +107,9 @@ class Purpose:
             "linking_approved": self.linking_approved,
             "sensitive_approved": sensitive if isinstance(sensitive, bool) else list(sensitive),
             "sharing_agreement": self.sharing_agreement.to_dict() if self.sharing_agreement else None,
+            "output_level": self.output_level,
+            "destinations": list(self.destinations),
+            "regions": list(self.regions),
         }
 
 
@@ -115,6 +130,30 @@ class Waiver:
             "approved_by": self.approved_by,
             "expires": self.expires,
         }
+
+
+@dataclass(frozen=True)
+class Pseudonymisation:
+    """Where keyed-hash secrets come from: a hash is keyed only when its input reads one of these."""
+
+    secret_settings: tuple[str, ...] = ()  # current_setting('…') names
+    secret_functions: tuple[str, ...] = ()  # functions that return a secret (a vault lookup)
+    secret_vars: tuple[str, ...] = ()  # dbt vars holding a secret
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "secret_settings": list(self.secret_settings),
+            "secret_functions": list(self.secret_functions),
+            "secret_vars": list(self.secret_vars),
+        }
+
+    def marks(self) -> frozenset[str]:
+        """The analysis's key marks (``key:setting:<name>``, ``key:function:<name>``) that name a
+        declared secret source."""
+        return frozenset(
+            [f"key:setting:{name.lower()}" for name in self.secret_settings]
+            + [f"key:function:{name.lower()}" for name in self.secret_functions]
+        )
 
 
 @dataclass(frozen=True)
@@ -144,6 +183,7 @@ class Settings:
     digest: str | None = None
     required_plugins: Mapping[str, int] = field(default_factory=dict)  # name → line in kaitiaki.yaml
     dbt_operations: tuple[str, ...] = ()  # run-operation macros governance allows (SQL known at run time)
+    pseudonymisation: Pseudonymisation = field(default_factory=Pseudonymisation)
 
     @property
     def base_dir(self) -> Path:
@@ -363,6 +403,7 @@ TOP_KEYS = (
     "dbt",
     "policy_data",
     "required_plugins",
+    "pseudonymisation",
 )
 
 
@@ -430,6 +471,8 @@ def parse_settings(text: str, path: Path) -> Settings:
         dbt = v.mapping(top["dbt"], "dbt", ("operations",))
         if "operations" in dbt:
             kwargs["dbt_operations"] = v.strings(dbt["operations"], "dbt.operations")
+    if "pseudonymisation" in top:
+        kwargs["pseudonymisation"] = _pseudonymisation(v, top["pseudonymisation"])
     if "policy_data" in top:
         v.mapping(top["policy_data"], "policy_data")
         kwargs["policy_data"] = _json_data(v, top["policy_data"], "policy_data")
@@ -509,7 +552,7 @@ def _catalog(v: _Validator, node: Located) -> dict[str, TableEntry]:
     out: dict[str, TableEntry] = {}
     for table, entry_node in v.mapping(node, "catalog").items():
         where = f"catalog.{table}"
-        entry = v.mapping(entry_node, where, ("agency", "categories", "columns", "description", "owner"))
+        entry = v.mapping(entry_node, where, CATALOG_KEYS)
         columns: dict[str, tuple[str, ...]] = {}
         if "columns" in entry and entry["columns"].value is not None:
             for column, cats in v.mapping(entry["columns"], f"{where}.columns").items():
@@ -522,8 +565,39 @@ def _catalog(v: _Validator, node: Located) -> dict[str, TableEntry]:
             else (),
             columns=columns,
             line=entry_node.line,
+            grain=v.choice(entry["grain"], f"{where}.grain", GRAINS) if "grain" in entry else None,
+            source=v.optional_string(entry.get("source"), f"{where}.source"),
+            non_enumerable=tuple(
+                c.lower() for c in v.strings(entry["non_enumerable"], f"{where}.non_enumerable")
+            )
+            if "non_enumerable" in entry
+            else (),
         )
     return out
+
+
+CATALOG_KEYS = (
+    "agency",
+    "categories",
+    "columns",
+    "description",
+    "owner",
+    "grain",
+    "source",
+    "non_enumerable",
+)
+GRAINS = ("person", "event", "other")
+OUTPUT_LEVELS = ("aggregate", "person")
+
+
+def _pseudonymisation(v: _Validator, node: Located) -> Pseudonymisation:
+    keys = ("secret_settings", "secret_functions", "secret_vars")
+    given = v.mapping(node, "pseudonymisation", keys)
+    return Pseudonymisation(**{k: v.strings(given[k], f"pseudonymisation.{k}") for k in keys if k in given})
+
+
+def _choices(v: _Validator, node: Located, where: str, choices: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(v.choice(item, f"{where}[{i}]", choices) for i, item in enumerate(_as_list(v, node, where)))
 
 
 def _categories(v: _Validator, node: Located, where: str) -> tuple[str, ...]:
@@ -549,6 +623,9 @@ PURPOSE_KEYS = (
     "sensitive_approved",
     "sharing_agreement",
     "owner",
+    "output_level",
+    "destinations",
+    "regions",
 )
 
 
@@ -568,7 +645,9 @@ def _purposes(v: _Validator, node: Located) -> dict[str, Purpose]:
         agreement = None
         if "sharing_agreement" in p and p["sharing_agreement"].value is not None:
             a = v.mapping(
-                p["sharing_agreement"], f"{where}.sharing_agreement", ("id", "identified", "offshore_basis")
+                p["sharing_agreement"],
+                f"{where}.sharing_agreement",
+                ("id", "identified", "offshore_basis", "pseudonymised"),
             )
             if "id" not in a:
                 raise v.fail(f"{where}.sharing_agreement needs an 'id'.", p["sharing_agreement"])
@@ -580,6 +659,9 @@ def _purposes(v: _Validator, node: Located) -> dict[str, Purpose]:
                 offshore_basis=v.optional_string(
                     a.get("offshore_basis"), f"{where}.sharing_agreement.offshore_basis"
                 ),
+                pseudonymised=v.boolean(a["pseudonymised"], f"{where}.sharing_agreement.pseudonymised")
+                if "pseudonymised" in a
+                else False,
             )
         out[pid] = Purpose(
             id=pid,
@@ -595,6 +677,13 @@ def _purposes(v: _Validator, node: Located) -> dict[str, Purpose]:
             else False,
             sensitive_approved=sensitive,
             sharing_agreement=agreement,
+            output_level=v.choice(p["output_level"], f"{where}.output_level", OUTPUT_LEVELS)
+            if "output_level" in p
+            else None,
+            destinations=_choices(v, p["destinations"], f"{where}.destinations", DESTINATION_KINDS)
+            if "destinations" in p
+            else (),
+            regions=_choices(v, p["regions"], f"{where}.regions", REGIONS) if "regions" in p else (),
         )
     return out
 

@@ -153,6 +153,7 @@ class Gate:
             inherited=inherited,
             context={"job_id": job.id, "dialect": facts.dialect},
             strict_catalog=self.settings.strict_catalog,
+            secrets=self.settings.pseudonymisation.marks(),
         )
         document = self.policy_input(job, classified, labels=labels)
         self.pm.hook.kaitiaki_enrich_input(job=job, input=document)
@@ -297,6 +298,7 @@ class Gate:
             "joins": [j.to_dict() for j in facts.joins],
             "outputs": [o.to_dict() for o in classified.outputs],
             "aggregation": facts.aggregation.to_dict(),
+            "row_filters": [f.to_dict() for f in facts.row_filters],
             "tables": [t.to_dict() for t in classified.tables],
             "unresolved": unresolved,
             "waivers": [w.to_dict() for w in settings.waivers if w.job == job.id],

@@ -8,7 +8,7 @@ any unexpected way becomes an error entry naming its line; the other statements 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect
@@ -16,6 +16,7 @@ from sqlglot.errors import ParseError, TokenError
 from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
 
 from kaitiaki.analysis.aggregation import query_aggregation
+from kaitiaki.analysis.allowlist import PROCEDURAL, admit, rewrite_declared_names
 from kaitiaki.analysis.census import Census
 from kaitiaki.analysis.dialects import known_dialects
 from kaitiaki.analysis.facts import StatementFindings, assemble
@@ -23,7 +24,7 @@ from kaitiaki.analysis.flow import STAR, Flow
 from kaitiaki.analysis.guard import quiet_sqlglot, run_with_depth
 from kaitiaki.analysis.joins import scope_joins
 from kaitiaki.analysis.lineage import Target, canonical_columns, statement_lineage
-from kaitiaki.analysis.names import dialect_of, display_table
+from kaitiaki.analysis.names import dialect_of, display_identifier, display_table
 from kaitiaki.analysis.parse import (
     StatementTokens,
     executable_comments,
@@ -36,10 +37,12 @@ from kaitiaki.analysis.parse import (
     template_error,
     tokenize,
 )
+from kaitiaki.analysis.polarity import query_paths
 from kaitiaki.analysis.resolve import (
     Qualified,
     Unresolvable,
     apply_single_source_rule,
+    blank_columns,
     mark_query,
     mark_star_outputs,
     qualify_query,
@@ -47,6 +50,7 @@ from kaitiaki.analysis.resolve import (
 from kaitiaki.analysis.schema import Schema, SchemaLookup
 from kaitiaki.analysis.session import Session, qualify_defaults, unqualified_tables
 from kaitiaki.analysis.statements import Prepared, prepare
+from kaitiaki.analysis.transforms import assigned_settings
 from kaitiaki.analysis.uses import JOIN, Reference, scope_references
 from kaitiaki.config import Limits
 from kaitiaki.model import AnalysisError, SqlFacts, Statement, Unresolved
@@ -157,6 +161,7 @@ def _statement(
 ) -> StatementFindings:
     try:
         parsed = parse_statement(statement, sql, engine)
+        admission = admit(parsed, dialect, statement.line)
         session_before = replace(session)
         session.follow(parsed, dialect)
         prepared = prepare(parsed)
@@ -173,8 +178,13 @@ def _statement(
     target_table = _normalised_target(prepared, dialect)
     target = display_table(target_table, dialect) if target_table is not None else None
     findings = StatementFindings(Statement(statement.index, prepared.kind, target, statement.line))
+    findings.settings.extend(sorted(assigned_settings(parsed)))
     if prepared.unsupported:
         findings.unresolved.append(Unresolved("unsupported_statement", prepared.unsupported, statement.line))
+    # an unsupported statement already says its body (procedural code) is not analysed
+    findings.unresolved.extend(
+        u for u in admission.unresolved if not (prepared.unsupported and u.kind == PROCEDURAL)
+    )
     if prepared.new_columns and target:
         lookup.add_columns(target, canonical_columns(prepared.new_columns, dialect))
     context = _Context(statement, sql, engine, dialect, lookup, session_before)
@@ -183,6 +193,8 @@ def _statement(
         if side.unsupported:
             findings.unresolved.append(Unresolved("unsupported_statement", side.unsupported, statement.line))
         _query_findings(context, side, number, findings, None)
+    findings.unresolved.extend(dict.fromkeys(context.problems))
+    session.redefinitions.follow(parsed, dialect, lookup)  # later statements see renames and swaps
     return findings
 
 
@@ -196,14 +208,20 @@ class _Context:
     dialect: str
     lookup: SchemaLookup
     session: Session
+    problems: list[Unresolved] = field(default_factory=list)
 
     def reparse(self, side: int | None) -> Prepared:
-        prepared = prepare(parse_statement(self.statement, self.sql, self.engine))
+        parsed = parse_statement(self.statement, self.sql, self.engine)
+        rewrite_declared_names(parsed)
+        prepared = prepare(parsed)
         return prepared if side is None else prepared.side[side]
 
     def ready(self, query: exp.Query) -> exp.Query:
-        """Unqualified tables get the schema an earlier USE / SET search_path chose."""
+        """Unqualified tables get the schema an earlier USE / SET search_path chose; tables an
+        earlier statement renamed or swapped, and alias column lists, become what they read."""
         qualify_defaults(query, self.session)
+        ctes = {cte.alias_or_name.lower() for cte in query.find_all(exp.CTE)}
+        self.problems.extend(self.session.redefinitions.substitute(query, self.dialect, self.lookup, ctes))
         return query
 
 
@@ -276,32 +294,61 @@ def _qualified(
 def _with_kaitiaki_rules(
     context: _Context, prepared: Prepared, side: int | None, findings: StatementFindings
 ) -> Qualified | None:
-    """The single-source rule; if a name is still ambiguous, report it and read it as a column.
+    """The single-source rule; a name still unresolved is reported and left out, never guessed.
 
-    The last attempt turns off sqlglot's alias expansion, so ``SELECT a AS b … WHERE b > 1``
+    The second attempt turns off sqlglot's alias expansion, so ``SELECT a AS b … WHERE b > 1``
     without a schema keeps every other fact while ``b`` is reported as ``ambiguous_column``.
+    After that, each name qualify still cannot place is reported with the expression it sits in
+    and replaced by NULL, so one column never costs the statement its other facts.
     """
     dialect, lookup = context.dialect, context.lookup
     problem: Unresolvable | None = None
-    for expand_aliases in (True, False):
+    blanked: list[str] = []
+    for attempt in range(_MAX_BLANKED + 2):
         retry = context.reparse(side)
         if retry.query is None:
             return None
         prepared.query, prepared.census = context.ready(retry.query), retry.surveyed()
         stars = mark_query(prepared.census.selects, dialect)
         apply_single_source_rule(retry.query, dialect, lookup)
+        line = context.statement.line
+        reports = [
+            _blanked(name, blank_columns(retry.query, name, dialect), line, dialect) for name in blanked
+        ]
         try:
-            qualified = qualify_query(retry.query, dialect, lookup, expand_alias_refs=expand_aliases)
+            qualified = qualify_query(retry.query, dialect, lookup, expand_alias_refs=attempt == 0)
         except Unresolvable as exc:
-            problem = exc
+            if attempt > 0 and (exc.column is None or exc.column in blanked):
+                break
+            if attempt > 0 and exc.column is not None:
+                blanked.append(exc.column)
+            problem = problem or exc
             continue
-        if problem is not None:
+        if problem is not None and problem.column not in blanked:
             findings.unresolved.append(_ambiguity(problem, retry.query))
+        findings.unresolved.extend(reports)
         mark_star_outputs(stars)
         return qualified
     assert problem is not None and prepared.query is not None
     findings.unresolved.append(_ambiguity(problem, prepared.query))
     return None
+
+
+_MAX_BLANKED = 32  # distinct unresolvable names left out of one query before it is given up
+
+
+def _blanked(name: str, places: list[tuple[str, int | None]], line: int, dialect: str) -> Unresolved:
+    """An unresolvable column, named with the expression it sits in and its line."""
+    where = "; ".join(dict.fromkeys(place for place, _ in places[:3]))
+    found = next((at for _, at in places if at is not None), None)
+    return Unresolved(
+        "ambiguous_column",
+        f"column {display_identifier(name, dialect)} in {where or 'the query'} cannot be resolved "
+        "without a schema (an output alias, an outer query or more than one table may have that name); "
+        "its lineage is left out and every "
+        "other column is still analysed",
+        found if found is not None else line,
+    )
 
 
 def _ambiguity(problem: Unresolvable, query: exp.Expr) -> Unresolved:
@@ -351,6 +398,7 @@ def _analyse_query(
         findings.edges.extend(edges)
         findings.references.extend(writes)
         findings.aggregations.append(query_aggregation(flow, qualified.root))
+        findings.paths.append(query_paths(flow, qualified.root))
         if target and prepared.by_name and outputs and all(o.name != STAR for o in outputs):
             lookup.add_columns(target, [o.name for o in outputs])
     findings.unresolved.extend(flow.unresolved.values())

@@ -23,7 +23,7 @@ from kaitiaki.analysis.index import ScopeIndex, index_select, is_row_star
 from kaitiaki.analysis.names import display_identifier, display_table
 from kaitiaki.analysis.resolve import STAR_LINE, Qualified
 from kaitiaki.analysis.schema import SchemaLookup
-from kaitiaki.analysis.transforms import AGGREGATE, transform_of
+from kaitiaki.analysis.transforms import AGGREGATE, marks_of, transform_of
 from kaitiaki.model import Unresolved
 
 Source = exp.Table | Scope | exp.Pivot
@@ -296,6 +296,10 @@ class Flow:
             if not current.can_be_correlated:
                 break
             current = current.parent
+        own = list(scope.selected_sources)
+        if len(own) == 1 and isinstance(scope.sources[own[0]], exp.Table):
+            # the one table a query reads: named like ``t.col`` would be (reported by table_origins)
+            return own[0]
         if searched:
             self.report(
                 "unknown_column",
@@ -581,6 +585,7 @@ class Flow:
             transform = transform_of(current)
             if transform:
                 path = path | {transform}
+            path = path | marks_of(current)
             stack.extend((child, path) for child in current.iter_expressions())
         return origins
 

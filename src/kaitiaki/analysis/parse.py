@@ -17,12 +17,12 @@ from sqlglot.dialects.mysql import MySQL
 from sqlglot.errors import ParseError, TokenError
 from sqlglot.tokenizer_core import Token, TokenType
 
+from kaitiaki.analysis.messages import describe_parse_error
 from kaitiaki.config import Limits
 from kaitiaki.model import AnalysisError
 
 _OPENERS = frozenset({TokenType.L_PAREN, TokenType.L_BRACKET, TokenType.L_BRACE})
 _CLOSERS = frozenset({TokenType.R_PAREN, TokenType.R_BRACKET, TokenType.R_BRACE})
-_TOKEN_REPR = re.compile(r"<Token token_type: [^,]+, text: (.*?), line: \d+.*?>")
 
 
 @dataclass(frozen=True)
@@ -153,27 +153,13 @@ def parse_statement(statement: StatementTokens, sql: str, dialect: Dialect) -> e
     try:
         trees = parser.parse(statement.tokens, sql)
     except ParseError as exc:
-        raise ParseError(parse_error_message(exc), errors=exc.errors) from None
+        raise ParseError(
+            describe_parse_error(exc, sql, type(dialect).__name__.lower()), errors=exc.errors
+        ) from None
     found = [tree for tree in trees if tree is not None]
     if len(found) != 1:
         raise ParseError("the statement did not parse to one SQL statement")
     return found[0]
-
-
-def parse_error_message(exc: ParseError) -> str:
-    """sqlglot's first error, without terminal colour codes or token reprs."""
-    if not exc.errors:
-        return "invalid SQL"
-    first = exc.errors[0]
-    description = _TOKEN_REPR.sub(_token_text, str(first.get("description") or "invalid SQL"))
-    highlight = str(first.get("highlight") or "").strip()
-    near = f" near {highlight[:40]!r}" if highlight else ""
-    return f"{description}{near}"
-
-
-def _token_text(match: re.Match[str]) -> str:
-    text = match.group(1)
-    return "the end of the statement" if text == "SENTINEL" else repr(text)
 
 
 def parse_error_line(exc: ParseError, default: int) -> int:

@@ -10,10 +10,11 @@ path of several schemas) makes every later unqualified table unresolved: never g
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlglot import exp
 
+from kaitiaki.analysis.ddl import Redefinitions
 from kaitiaki.analysis.names import dialect_of
 
 # Dialects where a database is a schema, so ``USE d`` names the schema.
@@ -42,6 +43,7 @@ class Session:
     db: exp.Identifier | None = None
     catalog: exp.Identifier | None = None
     uncertain: str | None = None  # why unqualified tables can no longer be resolved
+    redefinitions: Redefinitions = field(default_factory=Redefinitions)  # renames, swaps (shared)
 
     def follow(self, statement: exp.Expr, dialect: str) -> None:
         """Update from a USE / SET search_path statement; other statements change nothing."""

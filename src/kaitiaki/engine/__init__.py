@@ -77,7 +77,7 @@ def engine_data(policies: PolicySet, settings: Settings | None = None) -> dict[s
     """The data document: data.json fragments, rule METADATA, then kaitiaki.yaml's policy_data,
     levels (data.kaitiaki.levels) and identifier issuers (data.kaitiaki.issuer), and last the
     violation fields derived from the (possibly overridden) METADATA."""
-    kaitiaki = merge_fragments(d.content for d in policies.data_files)
+    kaitiaki = merge_fragments(d.fragment() for d in policies.data_files)
     kaitiaki["rules"] = rules_table(rule_metadata(policies.policy_files()))
     if settings is not None:
         kaitiaki = deep_merge(kaitiaki, settings.policy_data)

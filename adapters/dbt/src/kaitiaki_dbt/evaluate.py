@@ -117,6 +117,7 @@ class ModelEvaluator:
             inherited=inherited,
             context={"job_id": job.id, "dialect": facts.dialect},
             strict_catalog=self.gate.settings.strict_catalog,
+            secrets=self.gate.settings.pseudonymisation.marks(),
         )
         return ModelOutcome(None, columns, propagate(facts, classified.outputs, relation))
 
