@@ -1,7 +1,8 @@
 # The decision root: gathers every violation of the DPUP library and of the organisation's own
 # packages (data.kaitiaki.custom.*), applies the configured levels and the waivers, and decides.
 #
-# decision = {allow, violations, policy_revision} (design §3). advisory never blocks; soft blocks
+# decision = {allow, violations, policy_revision} (design §3), plus ignored_waivers when a waiver
+# offered for the job does not count. advisory never blocks; soft blocks
 # unless a valid waiver names the job and the rule; hard always blocks.
 package kaitiaki.main
 
@@ -112,11 +113,20 @@ waiver_problem(w) := "it is not an object" if {
 	not lib.not_expired(object.get(w, "expires", null))
 } else := null
 
-# Waivers offered for this job that do not count, and why (for reports; not part of decision).
+# Waivers offered for this job that do not count, and why: the decision carries them (when there
+# are any) so every report can show them beside the finding they failed to lift.
 ignored_waivers contains {"rule": waiver_rule(w), "reason": reason} if {
 	some w in input.waivers
 	reason := waiver_problem(w)
 	reason != null
+}
+
+# A valid waiver of a rule that is hard here lifts nothing: it is reported as ignored too.
+ignored_waivers contains {"rule": w.rule, "reason": "the rule is hard here, and no waiver lifts a hard rule"} if {
+	some w in valid_waivers
+	some v in violations
+	v.rule == w.rule
+	v.level == "hard"
 }
 
 waiver_rule(w) := object.get(w, "rule", null) if is_object(w) else := null
@@ -146,4 +156,6 @@ allow := blocking == set()
 
 policy_revision := data.kaitiaki.revision if is_string(data.kaitiaki.revision) else := ""
 
-decision := {"allow": allow, "violations": violations, "policy_revision": policy_revision}
+decision := {"allow": allow, "violations": violations, "policy_revision": policy_revision} if {
+	ignored_waivers == set()
+} else := {"allow": allow, "violations": violations, "policy_revision": policy_revision, "ignored_waivers": ignored_waivers}

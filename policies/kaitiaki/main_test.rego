@@ -55,6 +55,22 @@ test_expired_waiver_is_ignored_and_reported if {
 	main.ignored_waivers == {{"rule": "PM-07", "reason": "it has expired or has no readable expiry date"}} with input as inp
 }
 
+test_decision_carries_ignored_waivers if {
+	d := main.decision with input as object.union(soft_only, {"waivers": [waiver({"expires": "2026-11-25"})]})
+	d.ignored_waivers == {{"rule": "PM-07", "reason": "it has expired or has no readable expiry date"}}
+}
+
+test_decision_without_ignored_waivers_keeps_its_three_fields if {
+	d := main.decision with input as object.union(soft_only, {"waivers": [waiver({})]})
+	object.keys(d) == {"allow", "violations", "policy_revision"}
+}
+
+test_waiver_of_a_hard_rule_is_reported_as_ignored if {
+	inp := object.union(t.selecting([t.nhi]), {"purpose": null, "waivers": [waiver({"rule": "PM-02"})]})
+	d := main.decision with input as inp
+	{"rule": "PM-02", "reason": "the rule is hard here, and no waiver lifts a hard rule"} in d.ignored_waivers
+}
+
 test_waiver_without_justification_is_ignored if {
 	d := main.decision with input as object.union(soft_only, {"waivers": [waiver({"justification": ""})]})
 	d.allow == false

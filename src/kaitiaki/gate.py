@@ -83,7 +83,7 @@ def settings_schema(settings: Settings, dialect: str) -> Schema:
     if settings.schema_file is not None:
         for table, columns in load_schema_file(settings.schema_file).items():
             merged.setdefault(table, {}).update(columns)
-    return normalise_schema(merged, dialect)
+    return normalise_schema(merged, dialect, settings.identifiers)
 
 
 class Gate:
@@ -117,6 +117,7 @@ class Gate:
                 self._engine = load_engine(self.settings)
             except PolicyError as error:
                 raise in_config(error, self.settings) from None
+            warn_governance(self.settings)
         return self._engine
 
     def schema_for(self, dialect: str) -> Schema:
@@ -130,7 +131,12 @@ class Gate:
         if schema:
             merged.update(schema)
         return analyze_sql(
-            job.sql, dialect=dialect, schema=merged, path=job.source.path, limits=self.settings.limits
+            job.sql,
+            dialect=dialect,
+            schema=merged,
+            path=job.source.path,
+            limits=self.settings.limits,
+            identifiers=self.settings.identifiers,
         )
 
     def decide(
@@ -336,6 +342,17 @@ def require_plugins(settings: Settings, pm: Any) -> None:
                 hint="install it (see `kaitiaki plugins` for what is loaded) and check that "
                 "KAITIAKI_LOAD_PLUGINS, if set, names it.",
             )
+
+
+def warn_governance(settings: Settings) -> None:
+    """kaitiaki.yaml's governance mistakes (a waiver that cannot count, a misspelt rule id or
+    policy_data key) as warnings on stderr, once per engine: they never allow anything, but
+    nobody should find out from a blocked job. ``kaitiaki config check`` makes them errors."""
+    if settings.path is None:
+        return
+    from kaitiaki.config_check import log_problems, settings_problems
+
+    log_problems(settings_problems(settings))
 
 
 def in_config(error: PolicyError, settings: Settings) -> PolicyError:

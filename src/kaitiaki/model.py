@@ -442,13 +442,19 @@ class Decision:
     allow: bool
     violations: tuple[Violation, ...] = ()
     policy_revision: str = ""
+    # Waivers offered for the job that did not count, each {rule, reason}; in the JSON only when
+    # there are any, so the usual decision keeps its three fields (design §3).
+    ignored_waivers: tuple[IgnoredWaiver, ...] = ()
 
     def to_dict(self) -> JSON:
-        return {
+        out: JSON = {
             "allow": self.allow,
             "violations": [v.to_dict() for v in self.violations],
             "policy_revision": self.policy_revision,
         }
+        if self.ignored_waivers:
+            out["ignored_waivers"] = [w.to_dict() for w in self.ignored_waivers]
+        return out
 
     @classmethod
     def from_dict(cls, data: Any) -> Decision:
@@ -467,7 +473,33 @@ class Decision:
         parsed = tuple(Violation.from_dict(v) for v in violations if isinstance(v, Mapping))
         if len(parsed) != len(violations):
             raise ValueError("every decision violation must be an object")
-        return cls(allow=allow, violations=parsed, policy_revision=revision)
+        ignored = data.get("ignored_waivers", [])
+        if not isinstance(ignored, list):
+            raise ValueError("decision field 'ignored_waivers' must be a list")
+        return cls(
+            allow=allow,
+            violations=parsed,
+            policy_revision=revision,
+            ignored_waivers=tuple(sorted(IgnoredWaiver.from_dict(w) for w in ignored)),
+        )
+
+
+@dataclass(frozen=True, order=True)
+class IgnoredWaiver:
+    """A waiver offered for a job that lifted nothing, and why (expired, no approver, hard rule)."""
+
+    rule: str
+    reason: str
+
+    def to_dict(self) -> JSON:
+        return {"rule": self.rule, "reason": self.reason}
+
+    @classmethod
+    def from_dict(cls, data: Any) -> IgnoredWaiver:
+        if not isinstance(data, Mapping) or not isinstance(data.get("reason"), str):
+            raise ValueError("an ignored waiver must be an object with a 'reason'")
+        rule = data.get("rule")
+        return cls(rule=rule if isinstance(rule, str) else "", reason=data["reason"])
 
 
 @dataclass(frozen=True)

@@ -16,10 +16,11 @@ import os
 import shutil
 import socket
 import subprocess
+import tempfile
 import threading
 import time
 import urllib.request
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -73,20 +74,25 @@ class OpaProcess:
     def __init__(self, args: Sequence[str], *, cwd: Path | None = None) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.log = Path(os.devnull) if cwd is None else cwd / f"opa-{self.port}.log"
+        self.log = (
+            Path(tempfile.mkstemp(prefix="opa-", suffix=".log")[1])
+            if cwd is None
+            else cwd / f"opa-{self.port}.log"
+        )
+        self._own_log = cwd is None
         command = [
             opa_or_skip(),
             "run",
             "--server",
             "--addr",
             f"127.0.0.1:{self.port}",
-            "--disable-telemetry",
+            "--skip-version-check",
             "--log-level",
             "error",
             *args,
         ]
         self._stderr = open(self.log, "wb")  # noqa: SIM115 - closed in stop()
-        self.process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=self._stderr)
+        self.process = subprocess.Popen(command, cwd=cwd, stdout=self._stderr, stderr=subprocess.STDOUT)
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -97,6 +103,8 @@ class OpaProcess:
                 self.process.kill()
                 self.process.wait(timeout=10)
         self._stderr.close()
+        if self._own_log:
+            self.log.unlink(missing_ok=True)
 
     def errors(self) -> str:
         try:
@@ -226,11 +234,14 @@ class LogCollector:
         with self._lock:
             return list(self.events)
 
-    def wait_for(self, count: int, timeout_s: float = 30.0) -> list[dict[str, Any]]:
+    def wait_until(
+        self, done: Callable[[list[dict[str, Any]]], bool], timeout_s: float = 30.0
+    ) -> list[dict[str, Any]]:
+        """The events once ``done(events)`` holds (or whatever arrived by the timeout)."""
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             events = self.received()
-            if len(events) >= count:
+            if done(events):
                 return events
             time.sleep(0.1)
         return self.received()

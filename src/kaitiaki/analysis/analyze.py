@@ -24,11 +24,12 @@ from kaitiaki.analysis.flow import STAR, Flow
 from kaitiaki.analysis.guard import quiet_sqlglot, run_with_depth
 from kaitiaki.analysis.joins import scope_joins
 from kaitiaki.analysis.lineage import Target, canonical_columns, statement_lineage
-from kaitiaki.analysis.names import dialect_of, display_identifier, display_table
+from kaitiaki.analysis.names import dialect_of, display_identifier, display_table, identifier_rules
 from kaitiaki.analysis.parse import (
     StatementTokens,
     executable_comments,
     limit_errors,
+    nested_comment_line,
     nesting_depth,
     parse_error_line,
     parse_statement,
@@ -52,7 +53,7 @@ from kaitiaki.analysis.session import Session, qualify_defaults, unqualified_tab
 from kaitiaki.analysis.statements import Prepared, prepare
 from kaitiaki.analysis.transforms import assigned_settings
 from kaitiaki.analysis.uses import JOIN, Reference, scope_references
-from kaitiaki.config import Limits
+from kaitiaki.config import Identifiers, Limits
 from kaitiaki.model import AnalysisError, SqlFacts, Statement, Unresolved
 
 DEFAULT_LIMITS = Limits()
@@ -65,11 +66,16 @@ def analyze_sql(
     schema: Schema | None = None,
     path: str | None = None,
     limits: Limits = DEFAULT_LIMITS,
+    identifiers: Identifiers | None = None,
 ) -> SqlFacts:
-    """Facts about the columns ``sql`` touches. Raises ValueError only for an unknown dialect."""
+    """Facts about the columns ``sql`` touches. Raises ValueError only for an unknown dialect.
+
+    ``identifiers``: the platform's settings that change how names compare (kaitiaki.yaml); the
+    schema must have been normalised under the same settings.
+    """
     if dialect not in known_dialects():
         raise ValueError(f"unknown dialect {dialect!r}; valid dialects: {', '.join(known_dialects())}")
-    with quiet_sqlglot():
+    with quiet_sqlglot(), identifier_rules(identifiers):
         try:
             return _analyze(sql, dialect, schema, path, limits)
         except RecursionError:
@@ -108,7 +114,17 @@ def _analyze(sql: str, dialect: str, schema: Schema | None, path: str | None, li
     findings = [
         _guarded(statement, sql, engine, dialect, lookup, session, single) for statement in statements
     ]
-    return assemble(path, dialect, findings)
+    facts = assemble(path, dialect, findings)
+    nested = nested_comment_line(sql, tokens, dialect)
+    if nested is None:
+        return facts
+    note = Unresolved(
+        "lexing_disagreement",
+        f"a comment contains /*: {dialect} may end the comment at the first */ and run the text after "
+        "it, which kaitiaki read as comment",
+        nested,
+    )
+    return replace(facts, unresolved=(note, *facts.unresolved))
 
 
 def _with_executable_comments(
@@ -181,6 +197,14 @@ def _statement(
     findings.settings.extend(sorted(assigned_settings(parsed)))
     if prepared.unsupported:
         findings.unresolved.append(Unresolved("unsupported_statement", prepared.unsupported, statement.line))
+    if session_before.lexing is not None:
+        findings.unresolved.append(
+            Unresolved(
+                "session_lexing",
+                f"an earlier statement changed how this SQL is read: {session_before.lexing}",
+                statement.line,
+            )
+        )
     # an unsupported statement already says its body (procedural code) is not analysed
     findings.unresolved.extend(
         u for u in admission.unresolved if not (prepared.unsupported and u.kind == PROCEDURAL)

@@ -73,6 +73,46 @@ def executable_comments(sql: str, tokens: list[Token], dialect: Dialect) -> str 
     return _EXECUTABLE_COMMENT.sub(lambda match: f" {match.group(1)} ", sql)
 
 
+# Engines whose lexer nests block comments the way sqlglot's does.
+_NESTING_ENGINES = frozenset({"postgres", "duckdb", "tsql"})
+
+
+def nested_comment_line(sql: str, tokens: list[Token], dialect: str) -> int | None:
+    """The line of a block comment that contains ``/*``, where the engine may not read it as sqlglot.
+
+    sqlglot nests block comments; MySQL, Spark (its hint ``/*+``), Snowflake and others end a
+    comment at the first ``*/``, so text kaitiaki reads as comment may run as SQL there.
+    """
+    if dialect in _NESTING_ENGINES or not _opens_inside_block(sql):
+        return None
+    for token in tokens:
+        if any("/*" in comment for comment in token.comments):
+            return token.line
+    return None
+
+
+_BLOCK_MARKS = re.compile(r"/\*|\*/")
+
+
+def _opens_inside_block(sql: str) -> bool:
+    """Whether some ``/*`` follows another ``/*`` before its ``*/`` (a line comment's ``/*`` aside)."""
+    depth = 0
+    for mark in _BLOCK_MARKS.finditer(sql):
+        text = mark.group()
+        if text == "/*":
+            if depth:
+                return True
+            depth = 1 if not _in_line_comment(sql, mark.start()) else 0
+        elif text == "*/":
+            depth = 0
+    return False
+
+
+def _in_line_comment(sql: str, position: int) -> bool:
+    line_start = sql.rfind("\n", 0, position) + 1
+    return "--" in sql[line_start:position]
+
+
 def template_error(tokens: list[Token]) -> AnalysisError | None:
     """``{{ … }}`` or ``{% … %}``: a Jinja template, not SQL; the compiled SQL must be analysed."""
     previous: Token | None = None

@@ -15,7 +15,7 @@ from typing import Any
 
 from kaitiaki.config import Settings
 from kaitiaki.engine.base import Engine, compute_revision
-from kaitiaki.engine.metadata import PUBLIC_FIELDS, rule_metadata, rules_table, violation_fields
+from kaitiaki.engine.metadata import PUBLIC_FIELDS, rule_metadata, rules_table, violation_fields, with_params
 from kaitiaki.engine.sources import PolicySet, deep_merge, discover, merge_fragments
 from kaitiaki.errors import PolicyError
 
@@ -84,6 +84,8 @@ def engine_data(policies: PolicySet, settings: Settings | None = None) -> dict[s
         kaitiaki["levels"] = dict(settings.levels)
         kaitiaki["issuer"] = dict(settings.identifier_issuers)
     rules = kaitiaki["rules"]
+    if isinstance(rules, dict):
+        kaitiaki["rules"] = rules = with_params(rules, kaitiaki.get("params"))
     kaitiaki["violation_fields"] = violation_fields(rules if isinstance(rules, dict) else {})
     return {"kaitiaki": kaitiaki}
 
@@ -95,8 +97,11 @@ def policy_revision(policies: PolicySet, settings: Settings | None = None) -> st
 
 def policy_metadata(source: Settings | Sequence[Path] = ()) -> dict[str, dict[str, Any]]:
     """Rule id → the rule's METADATA (title, description, level, guideline, principle, law,
-    remediation, other custom fields, and where it is declared: package, rule, path, line)."""
-    metadata = rule_metadata(policy_set(source).policy_files())
+    remediation, other custom fields, and where it is declared: package, rule, path, line); a
+    remediation's ``{param}`` placeholders read the policies' data (data.json)."""
+    policies = policy_set(source)
+    params = merge_fragments(d.fragment() for d in policies.data_files).get("params")
+    metadata = with_params(rule_metadata(policies.policy_files()), params)
     return {rule_id: _public_first(entry) for rule_id, entry in sorted(metadata.items())}
 
 

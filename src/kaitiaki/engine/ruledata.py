@@ -19,15 +19,16 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from kaitiaki.engine.metadata import rule_metadata, rules_table, violation_fields
-from kaitiaki.engine.sources import OPA_DATA_ROOT, bundled_policies_dir, discover
+from kaitiaki.engine.metadata import rule_metadata, rules_table, violation_fields, with_params
+from kaitiaki.engine.sources import OPA_DATA_ROOT, bundled_policies_dir, discover, merge_fragments
 from kaitiaki.errors import PolicyError
 
 
 def rule_documents(root: Path) -> dict[Path, Any]:
     """The generated data file path → its content, for the policy tree at ``root``."""
     policies = discover([root]) if root.resolve() != bundled_policies_dir().resolve() else discover(())
-    rules = rules_table(rule_metadata(policies.policy_files()))
+    params = merge_fragments(d.fragment() for d in policies.data_files).get("params")
+    rules = with_params(rules_table(rule_metadata(policies.policy_files())), params)
     base = root / OPA_DATA_ROOT
     return {
         base / "rules" / "data.json": rules,
