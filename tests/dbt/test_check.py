@@ -317,3 +317,61 @@ def test_dbt_compile_failure_is_shown_and_exits_2(tmp_path: Path) -> None:
     assert "no_such_model" in result.stderr  # dbt's own error
     assert "kaitiaki: error: " in result.stderr and "Traceback" not in result.stderr
     assert result.stdout == ""
+
+
+def test_a_manifest_older_than_a_model_is_refused_unless_allowed(built: BuiltProject, tmp_path: Path) -> None:
+    import os
+    import shutil
+    import time
+
+    project = tmp_path / PROJECT
+    shutil.copytree(built.path, project, ignore=shutil.ignore_patterns("*.duckdb", "*.wal", ".kaitiaki"))
+    model = project / "models" / "marts" / "nhi_benefit_match.sql"
+    later = time.time() + 60
+    os.utime(model, (later, later))
+    stale = check(built, "--format", "json", manifest=project / "target" / "manifest.json")
+    assert stale.exit_code == 2 and stale.stdout == ""
+    message = stale.stderr.strip()
+    assert "stale" in message and "models/marts/nhi_benefit_match.sql changed after it was written" in message
+    assert "--allow-stale" in message and "Traceback" not in message
+    allowed = check(built, "--format", "json", "--allow-stale", manifest=project / "target" / "manifest.json")
+    assert allowed.exit_code == 1 and json.loads(allowed.stdout)["allow"] is False
+
+
+def test_a_manifest_from_another_dbt_version_is_refused(built: BuiltProject, tmp_path: Path) -> None:
+    data = copy.deepcopy(built.manifest_data())
+    data["metadata"]["dbt_version"] = "1.7.4"
+    result = check(built, "--format", "json", manifest=write_manifest(tmp_path, data))
+    assert result.exit_code == 2, result.stderr
+    assert "written by dbt 1.7.4" in result.stderr
+
+
+def test_a_model_compiled_to_select_from_on_an_empty_target_says_why(
+    built: BuiltProject, tmp_path: Path
+) -> None:
+    """dbt_utils.star / get_columns_in_relation over a relation that does not exist yet compile to
+    `select from …`; dbt compiles the model again, with columns, once upstream is built: blocked."""
+
+    def edit(data: dict[str, Any]) -> None:
+        node = data["nodes"]["model.nz_social.benefit_uptake_by_region"]
+        node["raw_code"] = (
+            "select {{ dbt_utils.star(ref('stg_msd_clients')) }} from {{ ref('stg_msd_clients') }}"
+        )
+        node["compiled_code"] = 'select\n    \nfrom "nz_social"."staging"."stg_msd_clients"\n'
+
+    result = check(
+        built,
+        "--select",
+        "benefit_uptake_by_region",
+        "--format",
+        "json",
+        manifest=edited_manifest(built, tmp_path, edit),
+    )
+    job = jobs_by_name(result)["benefit_uptake_by_region"]
+    assert rules(job) == {"SYS-01"}
+    message = job["decision"]["violations"][0]["message"]
+    assert (
+        "select from" in message
+        and "dbt_utils.star" in message
+        and "--select +benefit_uptake_by_region" in message
+    )

@@ -144,6 +144,11 @@ def refused(name: str, reason: str) -> click.Command:
     help="Read this compiled manifest.json instead of running dbt (no profile or warehouse needed).",
 )
 @click.option(
+    "--allow-stale",
+    is_flag=True,
+    help="Check a --manifest even if a file it describes changed after it, or another dbt wrote it.",
+)
+@click.option(
     "--format", "fmt", default="text", show_default=True, help="text, json, sarif, junit, github or markdown."
 )
 @click.pass_context
@@ -154,6 +159,7 @@ def check(
     no_cache: bool,
     quiet: bool,
     manifest_path: str | None,
+    allow_stale: bool,
     fmt: str,
 ) -> None:
     """Compile (or read a manifest), analyse and decide every selected node that moves data.
@@ -172,6 +178,8 @@ def check(
         project_dir = Path(args.value("--project-dir") or Path(manifest_path).resolve().parent.parent)
         settings = load_settings(config_path, start=project_dir.resolve())
         project = with_static_hooks(load_manifest(Path(manifest_path)), settings)
+        if not allow_stale:
+            refuse_stale(project, project_dir)
         select, exclude = selection_values(args)
         selected = gated_ids(
             project,
@@ -364,6 +372,19 @@ def compile_selected(
     project = DbtProject(manifest=compiled, path=target / "manifest.json", catalog=catalog)
     project = replace(project, extra=hook_nodes(project, rendered, settings.dbt_operations))
     return project, gated
+
+
+def refuse_stale(project: DbtProject, project_dir: Path) -> None:
+    """Exit 2 with a one-line hint when the manifest no longer describes the project."""
+    from kaitiaki_dbt.staleness import stale_reason
+
+    reason = stale_reason(project, project_dir)
+    if reason is not None:
+        raise KaitiakiError(
+            f"the manifest is stale: {reason}.",
+            path=str(project.path),
+            hint="run `dbt compile` again (or drop --manifest), or pass --allow-stale to check it anyway.",
+        )
 
 
 def with_static_hooks(project: DbtProject, settings: Settings) -> DbtProject:

@@ -8,6 +8,7 @@ same code runs in the main process and in worker processes. A model kaitiaki can
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -57,11 +58,31 @@ def unreadable_facts(job: Job, adapter_type: str | None, node: Node) -> SqlFacts
             "cannot be analysed; set meta.kaitiaki.dialect on it to one sqlglot knows"
         )
         return SqlFacts(path=path, dialect="", unresolved=(Unresolved("unknown_dialect", detail, None),))
+    if empty_projection(compiled_sql(node)):
+        detail = (
+            f"{kind} {job.name} compiled to `select from …` (no columns): a macro that reads columns "
+            "from the warehouse (dbt_utils.star, adapter.get_columns_in_relation) found none, because "
+            "the relation it reads is not in the target yet, and dbt will compile it again with the "
+            "columns once it is. Build the upstream models first (`kaitiaki dbt build --select "
+            f"+{job.name}`), or check against a target that has them (--target)"
+        )
+        return SqlFacts(
+            path=path, dialect=job.dialect, unresolved=(Unresolved("empty_projection", detail, None),)
+        )
     if job.meta.get("sql_unknown"):
         detail = unknown_sql_detail(job, node)
         unresolved = (Unresolved(str(job.meta["sql_unknown"]), detail, None),)
         return SqlFacts(path=path, dialect=job.dialect, unresolved=unresolved)
     return None
+
+
+EMPTY_PROJECTION = re.compile(r"\bselect\s+(?:distinct\s+)?from\b", re.IGNORECASE)
+COMMENTS = re.compile(r"--[^\n]*|/\*.*?\*/", re.DOTALL)
+
+
+def empty_projection(sql: str | None) -> bool:
+    """The SQL selects no column at all: what column-reading macros compile to on an empty target."""
+    return sql is not None and EMPTY_PROJECTION.search(COMMENTS.sub(" ", sql)) is not None
 
 
 def unknown_sql_detail(job: Job, node: Node) -> str:
