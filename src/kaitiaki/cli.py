@@ -12,7 +12,7 @@ import fnmatch
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -193,12 +193,18 @@ def analyze(
     dialect_name = check_dialect(dialect) or settings.dialect or "postgres"
     schema = settings_schema(settings, dialect_name)
     if schema_path:
-        schema = {**schema, **normalise_schema(load_schema_file(Path(schema_path)), dialect_name)}
+        extra = normalise_schema(load_schema_file(Path(schema_path)), dialect_name, settings.identifiers)
+        schema = {**schema, **extra}
     results: list[SqlFacts] = []
     for path in paths:
         results.append(
             analyze_sql(
-                read_sql(path), dialect=dialect_name, schema=schema, path=path, limits=settings.limits
+                read_sql(path),
+                dialect=dialect_name,
+                schema=schema,
+                path=path,
+                limits=settings.limits,
+                identifiers=settings.identifiers,
             )
         )
     classified = bool(config_path or os.environ.get("KAITIAKI_CONFIG"))
@@ -240,14 +246,28 @@ def job_options(command: Any) -> Any:
         click.option("--tag", "tags", multiple=True, help="Job tag, e.g. retention:P1Y, insight, conf:rr3."),
         click.option("--dialect", help="SQL dialect (default: kaitiaki.yaml, else postgres)."),
         click.option("--mode", type=click.Choice(MODES), help="Override the mode: audit, warn or enforce."),
+        click.option(
+            "--include",
+            multiple=True,
+            help="In folders, check files matching this glob (repeatable; default *.sql).",
+        ),
+        click.option(
+            "--exclude", multiple=True, help="In folders, skip files matching this glob (repeatable)."
+        ),
+        click.option(
+            "--stdin-name", help="The path to name SQL read from stdin (-) by, e.g. the file an editor holds."
+        ),
     ]
     for option in reversed(options):
         command = option(command)
     return command
 
 
+STDIN = "-"
+
+
 def sql_verdicts(ctx: click.Context, paths: Sequence[str], options: dict[str, Any]) -> list[Verdict]:
-    """Decide SQL files as one estate (lineage crosses files)."""
+    """Decide SQL files (folders walked, ``-`` for stdin) as one estate (lineage crosses files)."""
     from kaitiaki.gate import Gate, sql_job
 
     settings = settings_from(ctx, options["config_path"])
@@ -260,45 +280,121 @@ def sql_verdicts(ctx: click.Context, paths: Sequence[str], options: dict[str, An
             "name": base.name,
         }
     )
+    sources = job_sources(paths, options, settings)
+    if not sources:
+        raise KaitiakiError(
+            "no SQL files to check.",
+            hint=f"the folders hold no file matching {', '.join(options_include(options))}.",
+        )
     jobs = [
         sql_job(
-            Path(path),
-            display_path=display_path(path, settings),
-            sql=read_sql(path),
+            Path(name),
+            display_path=name,
+            sql=sql,
             dialect=dialect_name,
             purpose=options["purpose"],
             destination=dest,
             tags=options["tags"],
         )
-        for path in paths
+        for name, sql in sources
     ]
     return Gate(settings, mode=options["mode"]).decide_all(jobs)
+
+
+def options_include(options: Mapping[str, Any]) -> tuple[str, ...]:
+    return tuple(options.get("include") or ()) or SQL_GLOBS
+
+
+def job_sources(
+    paths: Sequence[str], options: Mapping[str, Any], settings: Settings
+) -> list[tuple[str, str]]:
+    """(name in the job id, SQL) for each file; ``-`` reads stdin, named by --stdin-name."""
+    out: list[tuple[str, str]] = []
+    files = [p for p in paths if p != STDIN]
+    for path in sql_files(files, options_include(options), tuple(options.get("exclude") or ())):
+        out.append((display_path(str(path), settings), read_sql(str(path))))
+    if STDIN in paths:
+        name = options.get("stdin_name") or "<stdin>"
+        out.append((display_path(name, settings) if options.get("stdin_name") else name, sys.stdin.read()))
+    return out
 
 
 @cli.command(context_settings=CONTEXT)
 @job_options
 @click.option(
     "--format",
-    "fmt",
-    default="text",
-    show_default=True,
-    help="text, json, sarif, junit, github, markdown or html.",
+    "formats",
+    multiple=True,
+    help="text, json, sarif, junit, github, gitlab, markdown or html; FMT=FILE writes to a file "
+    "(repeatable: --format text --format sarif=kaitiaki.sarif). Default: text.",
+)
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False),
+    help="Write the format without =FILE here, not to stdout.",
 )
 @click.pass_context
-def check(ctx: click.Context, /, paths: Sequence[str], fmt: str, **options: Any) -> None:
+def check(
+    ctx: click.Context, /, paths: Sequence[str], formats: Sequence[str], output: str | None, **options: Any
+) -> None:
     """Decide SQL files against the policies: exit 0 allowed, 1 denied, 2 usage error.
+
+    PATH may be a folder (walked for --include globs, default *.sql, minus --exclude globs) or
+    - for SQL on stdin.
 
     \b
     Examples:
       kaitiaki check jobs/*.sql --purpose readmission-research
+      kaitiaki check jobs/ --exclude 'scratch/**' --format text --format sarif=kaitiaki.sarif
       kaitiaki check jobs/export.sql --destination external --region offshore --format sarif
+      git show HEAD:jobs/a.sql | kaitiaki check - --stdin-name jobs/a.sql
     """
     from kaitiaki.gate import exit_code
+
+    targets = output_targets(formats, output)
+    verdicts = sql_verdicts(ctx, paths, options)
+    write_outputs(targets, verdicts)
+    sys.exit(exit_code(verdicts))
+
+
+def output_targets(formats: Sequence[str], output: str | None) -> list[tuple[str, str | None]]:
+    """``--format FMT[=FILE]`` options → (format, file or None for stdout), checked before any
+    work: unknown formats and two formats on stdout are usage errors."""
+    from kaitiaki.report import formats as known_formats
+
+    targets: list[tuple[str, str | None]] = []
+    for item in formats or ("text",):
+        fmt, sep, file = item.partition("=")
+        if sep and not file:
+            raise KaitiakiError(f"--format {item}: name a file after '='.")
+        targets.append((fmt.strip(), file or None))
+    available = known_formats()
+    for fmt, _ in targets:
+        if fmt not in available:
+            raise KaitiakiError(
+                f"unknown report format {fmt!r}.", hint=f"available formats: {', '.join(available)}."
+            )
+    to_stdout = [fmt for fmt, file in targets if file is None]
+    if len(to_stdout) > 1:
+        raise KaitiakiError(
+            f"formats {', '.join(to_stdout)} would all go to stdout.",
+            hint="give all but one a file: --format sarif=kaitiaki.sarif.",
+        )
+    return [(fmt, file if file is not None else output) for fmt, file in targets]
+
+
+def write_outputs(targets: Sequence[tuple[str, str | None]], verdicts: Sequence[Verdict]) -> None:
     from kaitiaki.report import render
 
-    verdicts = sql_verdicts(ctx, paths, options)
-    click.echo(render(fmt, verdicts, color=_color(fmt)), nl=False)
-    sys.exit(exit_code(verdicts))
+    for fmt, file in targets:
+        if file is None:
+            click.echo(render(fmt, verdicts, color=_color(fmt)), nl=False)
+            continue
+        path = Path(file)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(render(fmt, verdicts), encoding="utf-8")
+        click.echo(f"kaitiaki: wrote {fmt} to {file}", err=True)
 
 
 @cli.command(context_settings=CONTEXT)
@@ -473,6 +569,91 @@ def config_schema() -> None:
     from kaitiaki.config_model import schema_text
 
     click.echo(schema_text(), nl=False)
+
+
+# --- waivers ---------------------------------------------------------------------------------
+
+
+@cli.group(context_settings=CONTEXT)
+def waivers() -> None:
+    """The waivers in kaitiaki.yaml: what is in force, expiring, ignored or unused."""
+
+
+@waivers.command("list")
+@click.argument("paths", nargs=-1)
+@click.option("--expiring", help="Only waivers in force that end within this span (30d, 2w, 3m).")
+@click.option("--unused", is_flag=True, help="Only waivers that lifted no finding in the latest decisions.")
+@click.option(
+    "--log",
+    "log_path",
+    type=click.Path(dir_okay=False),
+    help="Decision log to read use from (default: kaitiaki.yaml's decision_log).",
+)
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@config_option
+@click.pass_context
+def waivers_list(
+    ctx: click.Context,
+    paths: Sequence[str],
+    expiring: str | None,
+    unused: bool,
+    log_path: str | None,
+    fmt: str,
+    config_path: str | None,
+) -> None:
+    """List waivers with their state: in force, expiring, ignored (and why) or invalid.
+
+    Whether a waiver was used comes from decisions: with PATHS the SQL files are decided now,
+    else the decision log is read (the latest decision of each job). Exit 0.
+
+    \b
+    Examples:
+      kaitiaki waivers list --expiring 30d
+      kaitiaki waivers list jobs/ --unused
+    """
+    import datetime as dt
+
+    from kaitiaki.waivers import parse_span, render_rows, usage_from_log, usage_from_verdicts, waiver_rows
+
+    settings = settings_from(ctx, config_path)
+    span = parse_span(expiring) if expiring else 30
+    usage = None
+    if paths:
+        usage = usage_from_verdicts(
+            sql_verdicts(ctx, [str(p) for p in sql_files(paths)], job_defaults(config_path))
+        )
+    else:
+        log_file = Path(log_path) if log_path else settings.decision_log
+        if log_file is not None and log_file.is_file():
+            usage = usage_from_log(log_file)
+        elif unused:
+            raise KaitiakiError(
+                "--unused needs decisions: name SQL files or folders, or a decision log with --log."
+            )
+    rows = waiver_rows(
+        settings, today=dt.datetime.now(dt.timezone.utc).date(), usage=usage, expiring_days=span
+    )
+    if expiring:
+        rows = [r for r in rows if r.state == "expiring"]
+    if unused:
+        rows = [r for r in rows if r.used is False]
+    if fmt == "json":
+        click.echo(json.dumps({"waivers": [r.to_dict() for r in rows]}, indent=2))
+    else:
+        click.echo(render_rows(rows, usage), nl=False)
+
+
+def job_defaults(config_path: str | None) -> dict[str, Any]:
+    """The job options of ``check`` at their defaults (purpose and destination from kaitiaki.yaml)."""
+    return {
+        "config_path": config_path,
+        "purpose": None,
+        "destination": None,
+        "region": None,
+        "tags": (),
+        "dialect": None,
+        "mode": None,
+    }
 
 
 # --- policy ----------------------------------------------------------------------------------

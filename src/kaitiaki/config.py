@@ -39,6 +39,28 @@ class Limits:
 
 
 @dataclass(frozen=True)
+class Identifiers:
+    """How the platform compares names, where a setting changes it (docs/analysis.md, Names).
+
+    ``quoted_identifiers_ignore_case``: Snowflake's account/session parameter of that name.
+    ``lower_case_table_names``: MySQL's server variable (0 case-sensitive tables, 1 and 2 not).
+    ``case_sensitive``: a case-sensitive collation (T-SQL), ``spark.sql.caseSensitive``
+    (Spark, Databricks), ``enable_case_sensitive_identifier`` (Redshift); None keeps the default.
+    """
+
+    quoted_identifiers_ignore_case: bool = False
+    lower_case_table_names: int = 0
+    case_sensitive: bool | None = None
+
+
+IDENTIFIER_SETTINGS = {
+    "quoted_identifiers_ignore_case": ("snowflake",),
+    "lower_case_table_names": ("mysql", "doris", "singlestore", "starrocks"),
+    "case_sensitive": ("tsql", "fabric", "spark", "spark2", "databricks", "redshift"),
+}
+
+
+@dataclass(frozen=True)
 class EngineSettings:
     kind: str = "embedded"
     url: str | None = None
@@ -175,6 +197,7 @@ class Settings:
     purposes: Mapping[str, Purpose] = field(default_factory=dict)
     waivers: tuple[Waiver, ...] = ()
     limits: Limits = field(default_factory=Limits)
+    identifiers: Identifiers = field(default_factory=Identifiers)
     default_purpose: str | None = None
     default_destination: Destination = field(default_factory=Destination)
     strict_catalog: bool = False
@@ -452,6 +475,8 @@ def parse_settings(text: str, path: Path) -> Settings:
     if "limits" in top:
         limits = v.mapping(top["limits"], "limits", keys_of("limits"))
         kwargs["limits"] = Limits(**{k: v.integer(n, f"limits.{k}") for k, n in limits.items()})
+    if "identifiers" in top:
+        kwargs["identifiers"] = _identifiers(v, top["identifiers"], kwargs.get("dialect"))
     if "default_purpose" in top:
         kwargs["default_purpose"] = v.optional_string(top["default_purpose"], "default_purpose")
     if "default_destination" in top:
@@ -477,6 +502,30 @@ def parse_settings(text: str, path: Path) -> Settings:
         v.mapping(top["policy_data"], "policy_data")
         kwargs["policy_data"] = _json_data(v, top["policy_data"], "policy_data")
     return Settings(**kwargs)
+
+
+def _identifiers(v: _Validator, node: Located, dialect: str | None) -> Identifiers:
+    """Platform settings that change how names compare; one that the dialect has not is an error."""
+    items = v.mapping(node, "identifiers", keys_of("identifiers"))
+    for key, item in items.items():
+        if dialect is not None and dialect not in IDENTIFIER_SETTINGS[key]:
+            raise v.fail(
+                f"identifiers.{key} is a setting of {', '.join(IDENTIFIER_SETTINGS[key])}, not of {dialect}.",
+                item,
+                "remove it, or set the dialect of the platform it belongs to.",
+            )
+    kwargs: dict[str, Any] = {}
+    if "quoted_identifiers_ignore_case" in items:
+        key = "quoted_identifiers_ignore_case"
+        kwargs[key] = v.boolean(items[key], f"identifiers.{key}")
+    if "lower_case_table_names" in items:
+        value = items["lower_case_table_names"]
+        if value.value not in (0, 1, 2) or isinstance(value.value, bool):
+            raise v.fail(f"identifiers.lower_case_table_names must be 0, 1 or 2, got {value.value!r}.", value)
+        kwargs["lower_case_table_names"] = value.value
+    if "case_sensitive" in items:
+        kwargs["case_sensitive"] = v.boolean(items["case_sensitive"], "identifiers.case_sensitive")
+    return Identifiers(**kwargs)
 
 
 def config_digest(text: str) -> str:

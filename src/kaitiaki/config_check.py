@@ -86,16 +86,32 @@ def settings_problems(
 ) -> list[Problem]:
     """``governance_problems`` for the policies kaitiaki.yaml names (their METADATA and data.json
     are read, not compiled: a few milliseconds)."""
+    rules, base = policy_facts(settings)
+    return governance_problems(settings, rules, base, today=today or utc_today(), jobs=jobs)
+
+
+def waiver_problems(
+    settings: Settings, *, today: dt.date | None = None, jobs: Collection[str] | None = None
+) -> list[list[Problem]]:
+    """The problems of each waiver of kaitiaki.yaml, in order (``kaitiaki waivers list``)."""
+    rules, _ = policy_facts(settings)
+    checker = _Checker(settings, rules, today or utc_today())
+    return [checker.waiver(i, w, jobs) for i, w in enumerate(settings.waivers)]
+
+
+def policy_facts(settings: Settings) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The rules (id → METADATA fields) and the data (before ``policy_data``) of the policies."""
     from kaitiaki.engine import policy_set
     from kaitiaki.engine.metadata import rule_metadata, rules_table
     from kaitiaki.engine.sources import merge_fragments
 
     policies = policy_set(settings)
     rules = rules_table(rule_metadata(policies.policy_files()))
-    base = merge_fragments(d.fragment() for d in policies.data_files)
-    return governance_problems(
-        settings, rules, base, today=today or dt.datetime.now(dt.timezone.utc).date(), jobs=jobs
-    )
+    return rules, merge_fragments(d.fragment() for d in policies.data_files)
+
+
+def utc_today() -> dt.date:
+    return dt.datetime.now(dt.timezone.utc).date()
 
 
 def log_problems(problems: Iterable[Problem]) -> None:

@@ -326,6 +326,26 @@ CONFIG = section(
             },
             {"max_sql_bytes": 1_000_000},
         ),
+        "identifiers": section(
+            "Platform settings that change how names compare (docs/analysis.md, Names); "
+            "a setting the configured dialect does not have is an error.",
+            {
+                "quoted_identifiers_ignore_case": flag(
+                    "Snowflake `QUOTED_IDENTIFIERS_IGNORE_CASE`: quoted names fold to upper case too.", True
+                ),
+                "lower_case_table_names": Key(
+                    "MySQL `lower_case_table_names`: 0 table names compare with case, 1 or 2 without.",
+                    {"type": "integer", "enum": [0, 1, 2]},
+                    1,
+                ),
+                "case_sensitive": flag(
+                    "T-SQL case-sensitive collation, Spark/Databricks `spark.sql.caseSensitive`, "
+                    "Redshift `enable_case_sensitive_identifier`.",
+                    True,
+                ),
+            },
+            {},
+        ),
         "default_purpose": Key(
             "The purpose of jobs that declare none.", {"type": ["string", "null"]}, "readmission-research"
         ),

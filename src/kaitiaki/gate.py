@@ -83,7 +83,7 @@ def settings_schema(settings: Settings, dialect: str) -> Schema:
     if settings.schema_file is not None:
         for table, columns in load_schema_file(settings.schema_file).items():
             merged.setdefault(table, {}).update(columns)
-    return normalise_schema(merged, dialect)
+    return normalise_schema(merged, dialect, settings.identifiers)
 
 
 class Gate:
@@ -131,7 +131,12 @@ class Gate:
         if schema:
             merged.update(schema)
         return analyze_sql(
-            job.sql, dialect=dialect, schema=merged, path=job.source.path, limits=self.settings.limits
+            job.sql,
+            dialect=dialect,
+            schema=merged,
+            path=job.source.path,
+            limits=self.settings.limits,
+            identifiers=self.settings.identifiers,
         )
 
     def decide(

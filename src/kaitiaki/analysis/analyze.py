@@ -31,7 +31,7 @@ from kaitiaki.analysis.flow import STAR, Flow
 from kaitiaki.analysis.guard import quiet_sqlglot, run_with_depth
 from kaitiaki.analysis.joins import scope_joins
 from kaitiaki.analysis.lineage import Target, canonical_columns, statement_lineage
-from kaitiaki.analysis.names import dialect_of, display_identifier, display_table
+from kaitiaki.analysis.names import dialect_of, display_identifier, display_table, identifier_rules
 from kaitiaki.analysis.parse import (
     StatementTokens,
     executable_comments,
@@ -60,7 +60,7 @@ from kaitiaki.analysis.session import Session, qualify_defaults, unqualified_tab
 from kaitiaki.analysis.statements import Prepared, prepare
 from kaitiaki.analysis.transforms import assigned_settings
 from kaitiaki.analysis.uses import JOIN, Reference, scope_references
-from kaitiaki.config import Limits
+from kaitiaki.config import Identifiers, Limits
 from kaitiaki.model import AnalysisError, SqlFacts, Statement, Unresolved
 
 DEFAULT_LIMITS = Limits()
@@ -73,11 +73,16 @@ def analyze_sql(
     schema: Schema | None = None,
     path: str | None = None,
     limits: Limits = DEFAULT_LIMITS,
+    identifiers: Identifiers | None = None,
 ) -> SqlFacts:
-    """Facts about the columns ``sql`` touches. Raises ValueError only for an unknown dialect."""
+    """Facts about the columns ``sql`` touches. Raises ValueError only for an unknown dialect.
+
+    ``identifiers``: the platform's settings that change how names compare (kaitiaki.yaml); the
+    schema must have been normalised under the same settings.
+    """
     if dialect not in known_dialects():
         raise ValueError(f"unknown dialect {dialect!r}; valid dialects: {', '.join(known_dialects())}")
-    with quiet_sqlglot():
+    with quiet_sqlglot(), identifier_rules(identifiers):
         try:
             return _analyze(sql, dialect, schema, path, limits)
         except RecursionError:
