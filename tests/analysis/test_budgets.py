@@ -6,7 +6,7 @@ Only facts are asserted (performance is measured in bench/fail_closed.py, not he
 from __future__ import annotations
 
 from kaitiaki.analysis import analyze_sql, normalise_schema
-from kaitiaki.analysis.budget import CHAIN_MIN, MAX_OPENINGS
+from kaitiaki.analysis.budget import CHAIN_MIN, MAX_OPENINGS, MAX_TOKENS
 
 SCHEMA = normalise_schema(
     {"ref.clinics": {"clinic_id": "int", "clinic_name": "text", "region": "text"}}, "postgres"
@@ -56,7 +56,8 @@ def test_nested_executable_comments_beyond_the_budget_are_an_error() -> None:
     assert not shallow.errors
 
 
-def test_a_statement_over_the_node_budget_is_unresolved() -> None:
-    sql = "select " + ", ".join(f"region as c{i}" for i in range(26_000)) + " from ref.clinics"
-    facts = analyze_sql(sql, dialect="postgres", schema=SCHEMA)
-    assert [u.kind for u in facts.unresolved] == ["work_budget"]
+def test_a_statement_over_the_token_budget_is_unresolved_but_others_count() -> None:
+    wide = "select " + ", ".join(f"region as c{i}" for i in range(MAX_TOKENS // 4 + 1)) + " from ref.clinics"
+    facts = analyze_sql(f"select clinic_name from ref.clinics;\n{wide}", dialect="postgres", schema=SCHEMA)
+    assert [(u.kind, u.line) for u in facts.unresolved] == [("work_budget", 2)]
+    assert {c.column for c in facts.columns} == {"clinic_name"}

@@ -20,6 +20,7 @@ from kaitiaki.analysis.allowlist import PROCEDURAL, admit, rewrite_declared_name
 from kaitiaki.analysis.budget import (
     MAX_NODES,
     MAX_OPENINGS,
+    MAX_TOKENS,
     WORK_BUDGET,
     rebalance_chains,
     star_budget_problem,
@@ -194,6 +195,15 @@ def _statement(
     lookup: SchemaLookup,
     session: Session,
 ) -> StatementFindings:
+    if len(statement.tokens) > MAX_TOKENS:
+        detail = (
+            f"statement {statement.index + 1} has {len(statement.tokens)} tokens, over the work budget of "
+            f"{MAX_TOKENS}; split it into smaller statements"
+        )
+        return StatementFindings(
+            Statement(statement.index, "unanalysed", None, statement.line),
+            unresolved=[Unresolved(WORK_BUDGET, detail, statement.line)],
+        )
     try:
         parsed = parse_statement(statement, sql, engine)
         rebalance_chains(parsed)

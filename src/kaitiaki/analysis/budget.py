@@ -9,6 +9,10 @@ Two shapes make sqlglot's qualification blow up on small inputs:
 - stars over CTEs that each cross-join the previous one double the column count per level. The
   width of every star is estimated before qualifying; past ``MAX_STAR_COLUMNS`` the statement is
   ``work_budget`` (SYS-01) instead of minutes of expansion.
+
+Whatever the shape, a statement costs time in proportion to its size, so one statement is also
+bounded (``MAX_TOKENS`` before parsing, ``MAX_NODES`` after): a file of many statements may be as
+large as ``limits.max_sql_bytes``, a single statement of that size is ``work_budget``.
 """
 
 from __future__ import annotations
@@ -19,8 +23,9 @@ from kaitiaki.analysis.schema import SchemaLookup
 
 WORK_BUDGET = "work_budget"
 CHAIN_MIN = 32  # operands in one chain before it is rebalanced
-MAX_STAR_COLUMNS = 40_000  # columns all stars of one statement may expand to
-MAX_NODES = 100_000  # syntax nodes in one statement (a 1 MB SELECT list has about 250,000)
+MAX_STAR_COLUMNS = 20_000  # columns all stars of one statement may expand to
+MAX_TOKENS = 25_000  # tokens in one statement, checked before parsing (about 100-150 KB of SQL)
+MAX_NODES = 100_000  # syntax nodes in one statement, counted by the allowlist walk
 MAX_OPENINGS = 8  # nesting levels of MySQL /*! … */ comments opened one pass each
 
 _CHAINS: tuple[type[exp.Expr], ...] = (
