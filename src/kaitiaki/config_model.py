@@ -343,6 +343,11 @@ CONFIG = section(
                     "Redshift `enable_case_sensitive_identifier`.",
                     True,
                 ),
+                "table_shards": texts(
+                    "BigQuery: suffixes (regular expressions) of date-sharded tables; "
+                    "`events_20240101` reads `events`. Default `_[0-9]{8}`.",
+                    ["_[0-9]{8}", "_[0-9]{6}"],
+                ),
             },
             {},
         ),

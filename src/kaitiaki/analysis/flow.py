@@ -130,6 +130,9 @@ def walk_scope(node: exp.Expr, root: exp.Expr) -> Iterator[exp.Expr]:
         stack.extend(current.iter_expressions(reverse=True))
 
 
+BIGQUERY_PSEUDO_COLUMNS = frozenset({"_TABLE_SUFFIX", "_PARTITIONTIME", "_PARTITIONDATE", "_FILE_NAME"})
+
+
 class Flow:
     """Origins of columns and outputs within one qualified statement."""
 
@@ -311,7 +314,11 @@ class Flow:
 
     def _may_have(self, source: Source, name: str) -> bool:
         columns = self.known_columns(source)
-        return columns is None or name in columns
+        return columns is None or name in columns or (isinstance(source, exp.Table) and self._pseudo(name))
+
+    def _pseudo(self, name: str) -> bool:
+        """BigQuery pseudo-columns every table may have: no schema lists them, none is missing."""
+        return self.dialect == "bigquery" and name.upper() in BIGQUERY_PSEUDO_COLUMNS
 
     # --- origins ---------------------------------------------------------------------------
 
@@ -408,7 +415,7 @@ class Flow:
         if isinstance(table.this, exp.Func):
             return self.function_table_origins(table, owner)
         table_name, known = self.table_info(table)
-        if known is not None and name not in known and column is not None:
+        if known is not None and name not in known and column is not None and not self._pseudo(name):
             self.report(
                 "unknown_column",
                 f"column {self.column_name(name)} is not in the schema of {table_name}",
