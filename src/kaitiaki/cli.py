@@ -59,6 +59,19 @@ def check_dialect(dialect: str | None) -> str | None:
     return value
 
 
+def platform_dialect(requested: str | None, platform: str | None) -> str | None:
+    """--dialect may narrow kaitiaki.yaml's ``dialect:`` to one built on it, never switch engines."""
+    from kaitiaki.analysis.dialects import narrowed
+
+    try:
+        return narrowed(requested, platform)
+    except ValueError as exc:
+        raise KaitiakiError(
+            f"--dialect: {exc} (kaitiaki.yaml sets dialect: {platform}).",
+            hint=f"drop --dialect, or name a dialect built on {platform!r}.",
+        ) from None
+
+
 def read_sql(path: str) -> str:
     target = Path(path)
     if not target.is_file():
@@ -271,7 +284,7 @@ def sql_verdicts(ctx: click.Context, paths: Sequence[str], options: dict[str, An
     from kaitiaki.gate import Gate, sql_job
 
     settings = settings_from(ctx, options["config_path"])
-    dialect_name = check_dialect(options["dialect"])
+    dialect_name = platform_dialect(check_dialect(options["dialect"]), settings.dialect)
     base = settings.default_destination
     dest = destination_from(
         {
