@@ -59,6 +59,19 @@ def check_dialect(dialect: str | None) -> str | None:
     return value
 
 
+def platform_dialect(requested: str | None, platform: str | None) -> str | None:
+    """--dialect may narrow kaitiaki.yaml's ``dialect:`` to one built on it, never switch engines."""
+    from kaitiaki.analysis.dialects import narrowed
+
+    try:
+        return narrowed(requested, platform)
+    except ValueError as exc:
+        raise KaitiakiError(
+            f"--dialect: {exc} (kaitiaki.yaml sets dialect: {platform}).",
+            hint=f"drop --dialect, or name a dialect built on {platform!r}.",
+        ) from None
+
+
 def read_sql(path: str) -> str:
     target = Path(path)
     if not target.is_file():
@@ -271,7 +284,7 @@ def sql_verdicts(ctx: click.Context, paths: Sequence[str], options: dict[str, An
     from kaitiaki.gate import Gate, sql_job
 
     settings = settings_from(ctx, options["config_path"])
-    dialect_name = check_dialect(options["dialect"])
+    dialect_name = platform_dialect(check_dialect(options["dialect"]), settings.dialect)
     base = settings.default_destination
     dest = destination_from(
         {
@@ -654,6 +667,48 @@ def job_defaults(config_path: str | None) -> dict[str, Any]:
         "dialect": None,
         "mode": None,
     }
+
+
+# --- pre-commit ------------------------------------------------------------------------------
+
+
+@cli.group("pre-commit", context_settings=CONTEXT)
+def pre_commit_group() -> None:
+    """Helpers behind the hooks in .pre-commit-hooks.yaml (see docs/ci.md)."""
+
+
+@pre_commit_group.command("dbt", context_settings={**CONTEXT, "ignore_unknown_options": True})
+@click.argument("files", nargs=-1, type=click.UNPROCESSED)
+@click.option("--state", "state", help="A folder with the production manifest.json: check state:modified+.")
+@click.option("--manifest", help="A compiled manifest.json of this checkout: check the changed models in it.")
+def pre_commit_dbt(files: Sequence[str], state: str | None, manifest: str | None) -> None:
+    """``kaitiaki dbt check`` for the models a commit changes.
+
+    With --state, dbt selects ``state:modified+`` against that manifest (the changed models and
+    everything downstream); with --manifest, the changed models' names are selected from it (no
+    warehouse needed); with neither, the changed models are compiled by dbt. Other options
+    (--project-dir, --profiles-dir, --target, --format …) are passed on.
+    """
+    options = [f for f in files if f.startswith("-")]
+    changed = [f for f in files if not f.startswith("-")]
+    args = dbt_check_args(changed, options, state=state, manifest=manifest)
+    if args is None:
+        click.echo("kaitiaki: no dbt model changed.", err=True)
+        return
+    cli.main(args=args, prog_name="kaitiaki", standalone_mode=False)
+
+
+def dbt_check_args(
+    changed: Sequence[str], options: Sequence[str], *, state: str | None, manifest: str | None
+) -> list[str] | None:
+    """The ``kaitiaki dbt check`` command line for a commit, or None when no model changed."""
+    models = sorted({Path(f).stem for f in changed if f.endswith(".sql") and "models" in Path(f).parts})
+    if state is not None:
+        return ["dbt", "check", *options, "--select", "state:modified+", "--state", state]
+    if not models:
+        return None
+    source = ["--manifest", manifest] if manifest is not None else []
+    return ["dbt", "check", *source, *options, "--select", *models]
 
 
 # --- policy ----------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ import difflib
 import hashlib
 import math
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,17 +47,21 @@ class Identifiers:
     ``lower_case_table_names``: MySQL's server variable (0 case-sensitive tables, 1 and 2 not).
     ``case_sensitive``: a case-sensitive collation (T-SQL), ``spark.sql.caseSensitive``
     (Spark, Databricks), ``enable_case_sensitive_identifier`` (Redshift); None keeps the default.
+    ``table_shards``: BigQuery suffixes (regular expressions) of date-sharded tables, which name
+    the family they belong to (``events_20240101`` reads ``events``).
     """
 
     quoted_identifiers_ignore_case: bool = False
     lower_case_table_names: int = 0
     case_sensitive: bool | None = None
+    table_shards: tuple[str, ...] = (r"_[0-9]{8}",)
 
 
 IDENTIFIER_SETTINGS = {
     "quoted_identifiers_ignore_case": ("snowflake",),
     "lower_case_table_names": ("mysql", "doris", "singlestore", "starrocks"),
     "case_sensitive": ("tsql", "fabric", "spark", "spark2", "databricks", "redshift"),
+    "table_shards": ("bigquery",),
 }
 
 
@@ -206,6 +211,7 @@ class Settings:
     policy_data: Mapping[str, Any] = field(default_factory=dict)
     digest: str | None = None
     required_plugins: Mapping[str, int] = field(default_factory=dict)  # name → line in kaitiaki.yaml
+    dbt_operations: tuple[str, ...] = ()  # run-operation macros governance allows (SQL known at run time)
     pseudonymisation: Pseudonymisation = field(default_factory=Pseudonymisation)
     # dotted key (``purposes.x.expires``, ``waivers[0].rule``) → its line, for governance checks
     lines: Mapping[str, int] = field(default_factory=dict)
@@ -496,6 +502,10 @@ def parse_settings(text: str, path: Path) -> Settings:
             kwargs["parse_time_check"] = v.choice(
                 airflow["parse_time_check"], "airflow.parse_time_check", PARSE_TIME_MODES
             )
+    if "dbt" in top:
+        dbt = v.mapping(top["dbt"], "dbt", ("operations",))
+        if "operations" in dbt:
+            kwargs["dbt_operations"] = v.strings(dbt["operations"], "dbt.operations")
     if "pseudonymisation" in top:
         kwargs["pseudonymisation"] = _pseudonymisation(v, top["pseudonymisation"])
     if "policy_data" in top:
@@ -525,6 +535,16 @@ def _identifiers(v: _Validator, node: Located, dialect: str | None) -> Identifie
         kwargs["lower_case_table_names"] = value.value
     if "case_sensitive" in items:
         kwargs["case_sensitive"] = v.boolean(items["case_sensitive"], "identifiers.case_sensitive")
+    if "table_shards" in items:
+        kwargs["table_shards"] = v.strings(items["table_shards"], "identifiers.table_shards")
+        for pattern in kwargs["table_shards"]:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise v.fail(
+                    f"identifiers.table_shards: {pattern!r} is not a regular expression ({exc}).",
+                    items["table_shards"],
+                ) from None
     return Identifiers(**kwargs)
 
 

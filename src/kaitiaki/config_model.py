@@ -343,6 +343,11 @@ CONFIG = section(
                     "Redshift `enable_case_sensitive_identifier`.",
                     True,
                 ),
+                "table_shards": texts(
+                    "BigQuery: suffixes (regular expressions) of date-sharded tables; "
+                    "`events_20240101` reads `events`. Default `_[0-9]{8}`.",
+                    ["_[0-9]{8}", "_[0-9]{6}"],
+                ),
             },
             {},
         ),
@@ -365,6 +370,17 @@ CONFIG = section(
                 )
             },
             {"parse_time_check": "warn"},
+        ),
+        "dbt": section(
+            "dbt settings.",
+            {
+                "operations": texts(
+                    "Macros `kaitiaki dbt run-operation` may run (`name` or `package.name`): their SQL "
+                    "exists only while they run, so any other macro is blocked (SYS-01).",
+                    ["grant_reporting_access"],
+                )
+            },
+            {"operations": ["grant_reporting_access"]},
         ),
         "policy_data": Key(
             "Overrides of the policies' data (data.kaitiaki in Rego), e.g. thresholds under `params`; "

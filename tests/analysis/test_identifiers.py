@@ -131,6 +131,15 @@ def test_settings_reach_the_gate(tmp_path: Path) -> None:
     assert not result.unresolved and edges(result) == {("health.patients.nhi", "nhi")}
 
 
+def test_bigquery_shard_patterns_are_configurable() -> None:
+    schema = {"ds.events": {"user_id": "string"}}
+    sql = "select * from ds.events_202401"
+    assert kinds(facts(sql, "bigquery", schema)) == {"star_without_schema"}  # not a default shard
+    monthly = Identifiers(table_shards=("_[0-9]{8}", "_[0-9]{6}"))
+    result = facts(sql, "bigquery", schema, monthly)
+    assert not result.unresolved and edges(result) == {("ds.events.user_id", "user_id")}
+
+
 @pytest.mark.parametrize(
     ("text", "line", "fragment"),
     [
@@ -143,6 +152,8 @@ def test_settings_reach_the_gate(tmp_path: Path) -> None:
             "a setting of snowflake",
         ),
         ("dialect: snowflake\nidentifiers:\n  lower_case_table_names: 1\n", 3, "not of snowflake"),
+        ("dialect: bigquery\nidentifiers:\n  table_shards: ['_[0-9']\n", 3, "is not a regular expression"),
+        ("dialect: mysql\nidentifiers:\n  table_shards: ['_[0-9]{8}']\n", 3, "a setting of bigquery"),
     ],
 )
 def test_bad_identifier_settings_name_file_and_line(

@@ -192,6 +192,8 @@ class Admission:
     """What the walk found in one statement: problems, each reported once per kind and detail."""
 
     unresolved: list[Unresolved] = field(default_factory=list)
+    nodes: int = 0  # syntax nodes walked (the work budget)
+    alias_lists: bool = False  # a stored table's alias renames its columns: FROM t AS p(a, b)
     _seen: set[tuple[str, str]] = field(default_factory=set)
 
     def report(self, kind: str, detail: str, line: int) -> None:
@@ -205,6 +207,9 @@ def admit(statement: exp.Expr, dialect: str, line: int) -> Admission:
     rewrite_declared_names(statement)
     admission = Admission()
     for node in _walk(statement):
+        admission.nodes += 1
+        if type(node) is exp.TableAlias and node.args.get("columns") and isinstance(node.parent, exp.Table):
+            admission.alias_lists = True
         # the statement's own kind is judged by ``statements.prepare``; its rules still apply
         problem = node_problem(node, dialect) if node is not statement else _ruled(node, dialect)
         if problem is not None:

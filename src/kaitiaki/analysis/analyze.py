@@ -17,6 +17,14 @@ from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
 
 from kaitiaki.analysis.aggregation import query_aggregation
 from kaitiaki.analysis.allowlist import PROCEDURAL, admit, rewrite_declared_names
+from kaitiaki.analysis.budget import (
+    MAX_NODES,
+    MAX_OPENINGS,
+    MAX_TOKENS,
+    WORK_BUDGET,
+    rebalance_chains,
+    star_budget_problem,
+)
 from kaitiaki.analysis.census import Census
 from kaitiaki.analysis.dialects import known_dialects
 from kaitiaki.analysis.facts import StatementFindings, assemble
@@ -85,7 +93,9 @@ def analyze_sql(
     return SqlFacts(path=path, dialect=dialect, errors=(AnalysisError(message, None),))
 
 
-def _analyze(sql: str, dialect: str, schema: Schema | None, path: str | None, limits: Limits) -> SqlFacts:
+def _analyze(
+    sql: str, dialect: str, schema: Schema | None, path: str | None, limits: Limits, openings: int = 0
+) -> SqlFacts:
     if not isinstance(sql, str):
         return SqlFacts(path=path, dialect=dialect, errors=(AnalysisError("SQL must be text", None),))
     too_big = size_error(sql, limits)
@@ -98,7 +108,7 @@ def _analyze(sql: str, dialect: str, schema: Schema | None, path: str | None, li
         return SqlFacts(path=path, dialect=dialect, errors=(AnalysisError(str(exc), None),))
     opened = executable_comments(sql, tokens, engine)
     if opened is not None:
-        return _with_executable_comments(opened, dialect, schema, path, limits)
+        return _with_executable_comments(opened, dialect, schema, path, limits, openings + 1)
     template = template_error(tokens)
     if template is not None:
         return SqlFacts(path=path, dialect=dialect, errors=(template,))
@@ -128,10 +138,20 @@ def _analyze(sql: str, dialect: str, schema: Schema | None, path: str | None, li
 
 
 def _with_executable_comments(
-    sql: str, dialect: str, schema: Schema | None, path: str | None, limits: Limits
+    sql: str, dialect: str, schema: Schema | None, path: str | None, limits: Limits, openings: int
 ) -> SqlFacts:
-    """Analyse the SQL a MySQL server may run, and say the result depends on its version."""
-    facts = _analyze(sql, dialect, schema, path, limits)
+    """Analyse the SQL a MySQL server may run, and say the result depends on its version.
+
+    Each nesting level is opened by one more pass over the text; past ``MAX_OPENINGS`` levels the
+    work would grow with the square of the text, so the file is an error instead.
+    """
+    if openings > MAX_OPENINGS:
+        message = (
+            f"/*! … */ comments are nested more than {MAX_OPENINGS} deep (a work budget); "
+            "MySQL does not nest comments, so this text cannot be read reliably"
+        )
+        return SqlFacts(path=path, dialect=dialect, errors=(AnalysisError(message, None),))
+    facts = _analyze(sql, dialect, schema, path, limits, openings)
     note = Unresolved(
         "unsupported_statement",
         "/*! … */ comments are run as SQL by MySQL servers of some versions; kaitiaki analysed them "
@@ -175,8 +195,18 @@ def _statement(
     lookup: SchemaLookup,
     session: Session,
 ) -> StatementFindings:
+    if len(statement.tokens) > MAX_TOKENS:
+        detail = (
+            f"statement {statement.index + 1} has {len(statement.tokens)} tokens, over the work budget of "
+            f"{MAX_TOKENS}; split it into smaller statements"
+        )
+        return StatementFindings(
+            Statement(statement.index, "unanalysed", None, statement.line),
+            unresolved=[Unresolved(WORK_BUDGET, detail, statement.line)],
+        )
     try:
         parsed = parse_statement(statement, sql, engine)
+        rebalance_chains(parsed)
         admission = admit(parsed, dialect, statement.line)
         session_before = replace(session)
         session.follow(parsed, dialect)
@@ -211,7 +241,17 @@ def _statement(
     )
     if prepared.new_columns and target:
         lookup.add_columns(target, canonical_columns(prepared.new_columns, dialect))
-    context = _Context(statement, sql, engine, dialect, lookup, session_before)
+    if admission.nodes > MAX_NODES:
+        findings.unresolved.append(
+            Unresolved(
+                WORK_BUDGET,
+                f"statement {statement.index + 1} has {admission.nodes} syntax nodes, over the work budget "
+                f"of {MAX_NODES}; split it into smaller statements",
+                statement.line,
+            )
+        )
+        return findings
+    context = _Context(statement, sql, engine, dialect, lookup, session_before, admission.alias_lists)
     _query_findings(context, prepared, None, findings, target_table)
     for number, side in enumerate(prepared.side):
         if side.unsupported:
@@ -232,21 +272,26 @@ class _Context:
     dialect: str
     lookup: SchemaLookup
     session: Session
+    alias_lists: bool = False  # a table alias renames columns (``FROM t AS p(a, b)``)
     problems: list[Unresolved] = field(default_factory=list)
 
     def reparse(self, side: int | None) -> Prepared:
         parsed = parse_statement(self.statement, self.sql, self.engine)
+        rebalance_chains(parsed)
         rewrite_declared_names(parsed)
         prepared = prepare(parsed)
         return prepared if side is None else prepared.side[side]
 
-    def ready(self, query: exp.Query) -> exp.Query:
+    def ready(self, query: exp.Query) -> bool:
         """Unqualified tables get the schema an earlier USE / SET search_path chose; tables an
-        earlier statement renamed or swapped, and alias column lists, become what they read."""
+        earlier statement renamed or swapped, and alias column lists, become what they read.
+        True when the query's tables changed (a census taken before is stale)."""
         qualify_defaults(query, self.session)
+        if not (self.alias_lists or self.session.redefinitions.active):
+            return False
         ctes = {cte.alias_or_name.lower() for cte in query.find_all(exp.CTE)}
         self.problems.extend(self.session.redefinitions.substitute(query, self.dialect, self.lookup, ctes))
-        return query
+        return True
 
 
 def _query_findings(
@@ -278,6 +323,10 @@ def _query_findings(
             Unresolved("unknown_table", f"{context.session.uncertain} (table {table.name})", line)
             for table in unqualified_tables(prepared.query)
         )
+    too_wide = star_budget_problem(query, context.lookup)
+    if too_wide is not None:
+        findings.unresolved.append(Unresolved(WORK_BUDGET, too_wide, line))
+        return
     qualified = _qualified(context, prepared, side, findings)
     if qualified is not None:
         if target_table is None or _within(prepared.target, query):
@@ -305,7 +354,8 @@ def _qualified(
 ) -> Qualified | None:
     """Qualify once; if sqlglot needs a schema it lacks, re-read the statement and apply kaitiaki's rules."""
     assert prepared.query is not None
-    context.ready(prepared.query)
+    if context.ready(prepared.query):
+        prepared.census = None
     stars = mark_query(prepared.surveyed().selects, context.dialect)
     try:
         qualified = qualify_query(prepared.query, context.dialect, context.lookup)
@@ -332,7 +382,8 @@ def _with_kaitiaki_rules(
         retry = context.reparse(side)
         if retry.query is None:
             return None
-        prepared.query, prepared.census = context.ready(retry.query), retry.surveyed()
+        context.ready(retry.query)
+        prepared.query, prepared.census = retry.query, retry.surveyed()
         stars = mark_query(prepared.census.selects, dialect)
         apply_single_source_rule(retry.query, dialect, lookup)
         line = context.statement.line

@@ -39,6 +39,10 @@ class Redefinitions:
     tables: dict[str, Relation] = field(default_factory=dict)
     unknown: dict[str, str] = field(default_factory=dict)  # display name → why it cannot be known
 
+    @property
+    def active(self) -> bool:
+        return bool(self.tables or self.unknown)
+
     def follow(self, statement: exp.Expr, dialect: str, lookup: SchemaLookup) -> None:
         """Record the renames and swaps of an ALTER statement."""
         if not isinstance(statement, exp.Alter) or not isinstance(statement.this, exp.Table):

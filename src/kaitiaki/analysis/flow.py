@@ -130,6 +130,9 @@ def walk_scope(node: exp.Expr, root: exp.Expr) -> Iterator[exp.Expr]:
         stack.extend(current.iter_expressions(reverse=True))
 
 
+BIGQUERY_PSEUDO_COLUMNS = frozenset({"_TABLE_SUFFIX", "_PARTITIONTIME", "_PARTITIONDATE", "_FILE_NAME"})
+
+
 class Flow:
     """Origins of columns and outputs within one qualified statement."""
 
@@ -311,7 +314,11 @@ class Flow:
 
     def _may_have(self, source: Source, name: str) -> bool:
         columns = self.known_columns(source)
-        return columns is None or name in columns
+        return columns is None or name in columns or (isinstance(source, exp.Table) and self._pseudo(name))
+
+    def _pseudo(self, name: str) -> bool:
+        """BigQuery pseudo-columns every table may have: no schema lists them, none is missing."""
+        return self.dialect == "bigquery" and name.upper() in BIGQUERY_PSEUDO_COLUMNS
 
     # --- origins ---------------------------------------------------------------------------
 
@@ -408,7 +415,7 @@ class Flow:
         if isinstance(table.this, exp.Func):
             return self.function_table_origins(table, owner)
         table_name, known = self.table_info(table)
-        if known is not None and name not in known and column is not None:
+        if known is not None and name not in known and column is not None and not self._pseudo(name):
             self.report(
                 "unknown_column",
                 f"column {self.column_name(name)} is not in the schema of {table_name}",
@@ -440,6 +447,9 @@ class Flow:
         """Origins of output ``name`` of a derived source (CTE, subquery, set operation, UDTF)."""
         scope = self.traversed(scope)
         expression = scope.expression
+        lateral = self._lateral_query(expression)
+        if lateral is not None:
+            return self._lateral_origins(expression, lateral, name, column)
         if isinstance(expression, (exp.Unnest, exp.Lateral)) or (
             isinstance(expression, exp.UDTF) and not isinstance(expression, exp.Subquery)
         ):
@@ -458,6 +468,22 @@ class Flow:
                 line_of(column),
             )
         return ()
+
+    def _lateral_query(self, expression: exp.Expr) -> Scope | None:
+        """The scope of ``LATERAL (SELECT …)`` / ``CROSS APPLY (SELECT …)``, if that is what it is."""
+        if isinstance(expression, exp.Lateral) and isinstance(expression.this, exp.Query):
+            return self.qualified.by_expression.get(id(expression.this.unnest()))
+        return None
+
+    def _lateral_origins(
+        self, lateral: exp.Expr, sub: Scope, name: str, column: exp.Expr | None
+    ) -> tuple[Origin, ...]:
+        """Output ``name`` of a lateral subquery: its own projection (by position when renamed)."""
+        alias = lateral.args.get("alias")
+        renamed = [c.name for c in alias.columns] if isinstance(alias, exp.TableAlias) else []
+        if name in renamed:
+            return self.origins_at(sub, renamed.index(name))
+        return self.derived_origins(sub, name, column)
 
     def udtf_origins(self, scope: Scope) -> tuple[Origin, ...]:
         """UNNEST(t.arr) / LATERAL FLATTEN(…) / LATERAL (SELECT …): what the expression reads."""

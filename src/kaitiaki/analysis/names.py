@@ -154,9 +154,48 @@ def _canonical_identifier(display: str, dialect: str, rules: Identifiers) -> str
 
 def display_table(table: exp.Table, dialect: str) -> str:
     """A normalised Table node → ``db.table`` as facts name it (T-SQL temp tables keep their ``#``)."""
+    if dialect == "bigquery":
+        return ".".join(display_identifier(part, dialect, True) for part in table_parts(table, dialect))
     return ".".join(
         _temporary_prefix(part) + display_identifier(part.name, dialect, True) for part in table.parts
     )
+
+
+def table_parts(table: exp.Table, dialect: str) -> tuple[str, ...]:
+    """A normalised Table node's canonical parts; in BigQuery, those of the base table it reads."""
+    parts = tuple(part.name for part in table.parts)
+    return bigquery_base(parts, _rules().table_shards) if dialect == "bigquery" else parts
+
+
+_INFORMATION_SCHEMA = re.compile(r"^information_schema\.(.+)$", re.IGNORECASE)
+_WILDCARD_TAIL = re.compile(r"_?[0-9]*$")
+
+
+@lru_cache(maxsize=4096)
+def bigquery_base(parts: tuple[str, ...], shards: tuple[str, ...]) -> tuple[str, ...]:
+    """BigQuery names that read one base table, as that table's parts.
+
+    ``INFORMATION_SCHEMA.COLUMNS`` (one part to sqlglot) is a schema and a view; a partition
+    decorator (``tbl$20240101``, ``tbl$__UNPARTITIONED__``) reads ``tbl``; a date shard
+    (``events_20240101``, or a configured ``identifiers.table_shards`` suffix) and a wildcard
+    (``events_*``, ``events_2024*``) read the family ``events``.
+    """
+    if not parts:
+        return parts
+    *outer, last = parts
+    view = _INFORMATION_SCHEMA.match(last)
+    if view:
+        return (*outer, "INFORMATION_SCHEMA", view.group(1).upper())
+    name = last.split("$", 1)[0] or last
+    if name.endswith("*"):
+        name = _WILDCARD_TAIL.sub("", name[:-1]) or name
+    else:
+        for pattern in shards:
+            base = re.sub(f"(?:{pattern})$", "", name)
+            if base and base != name:
+                name = base
+                break
+    return (*outer, name)
 
 
 def _temporary_prefix(part: exp.Expr) -> str:
@@ -197,4 +236,4 @@ def _canonical_table_parts(name: str, dialect: str, rules: Identifiers) -> tuple
     for part in table.parts:
         part.meta["is_table"] = True
         parts.append(normaliser.normalize_identifier(part).name)
-    return tuple(parts)
+    return bigquery_base(tuple(parts), rules.table_shards) if dialect == "bigquery" else tuple(parts)

@@ -25,6 +25,7 @@ from kaitiaki.analysis.names import (
     display_identifier,
     identifier_rules,
     normalise_table_name,
+    table_parts,
 )
 from kaitiaki.config import Identifiers, Located, compose_located
 from kaitiaki.errors import ConfigError
@@ -223,7 +224,7 @@ class SchemaLookup(MappingSchema):
     def table_columns(self, table: exp.Table) -> dict[str, exp.DataType] | None:
         if not all(isinstance(part, exp.Identifier) for part in table.parts):
             return None
-        return self.lookup(tuple(part.name for part in table.parts))
+        return self.lookup(table_parts(table, self.kaitiaki_dialect))
 
     def find(
         self, table: exp.Table, raise_on_missing: bool = True, ensure_data_types: bool = False
