@@ -138,11 +138,18 @@ violation contains v if {
 }
 
 violation contains v if {
-	is_object(input.purpose)
+	purpose_limited
 	uses_personal_information
 	some problem in limits_broken(input.purpose)
 	f := finding(problem, identifiable_columns)
 	v := lib.violation("PM-03", f.message, f.columns, f.line)
+}
+
+# The purpose declares a structured limit (most do not: then nothing more is looked at).
+purpose_limited if {
+	is_object(input.purpose)
+	some key in ["output_level", "destinations", "regions"]
+	not object.get(input.purpose, key, null) in {null, []}
 }
 
 # The purpose's structured limits the job is outside of. (Functions, not rules: the embedded
