@@ -112,7 +112,7 @@ level(table) := object.get(lib.meta("TC-01"), "level_when_promised", "hard") if 
 #     person to judge.
 #   remediation: >-
 #     Confirm that the people were told (or that an IPP3A exception applies: non-identifying,
-#     statistical or research use) and record it on the purpose; a waiver records the answer.
+#     statistical or research use) and record it on the purpose.
 violation contains v if {
 	today >= params.ipp3a_from
 	writes

@@ -70,3 +70,11 @@ def test_violations_carry_their_rules_metadata(rule: str) -> None:
         assert violation["level"] in allowed_levels
         assert violation["message"] and violation["waived"] is False
         assert all(isinstance(c, str) and "." in c for c in violation["columns"])
+
+
+def test_no_remediation_offers_a_waiver_a_level_forbids() -> None:
+    """A hard finding cannot be waived, so its help must not suggest asking for a waiver."""
+    for rule, meta in METADATA.items():
+        levels = {meta["level"], *(v for k, v in meta.items() if k.startswith("level_"))}
+        if "hard" in levels:
+            assert "waiver" not in meta["remediation"].lower(), rule
