@@ -61,6 +61,7 @@ DUMMY_GAP_Y = 6
 PAD = 20
 LABEL_W = 196
 LINE_H = 14
+NAME_LINE_H = 15  # a wrapped table name's lines, 12px text
 NODE_CHARS = 27  # 12px monospace (7.2px a character) in NODE_W minus padding
 LABEL_CHARS = 27  # 11px monospace (6.6px a character) in LABEL_W minus padding
 SWEEPS = 8  # barycentre and alignment passes; SWEEPS_LARGE beyond LARGE_LAYOUT segments
@@ -671,6 +672,7 @@ class Layout:
     """Top-left corners of the tables, each edge's label box (x, y, height) and route."""
 
     boxes: dict[str, tuple[float, float]]
+    heights: dict[str, float]
     label_boxes: dict[tuple[str, str], tuple[float, float, float]]
     routes: dict[tuple[str, str], list[tuple[float, float]]]
     reversed_edges: frozenset[tuple[str, str]]
@@ -806,15 +808,18 @@ def layout(
     nodes: Sequence[str],
     edges: Sequence[tuple[str, str]],
     label_heights: Mapping[tuple[str, str], float] | None = None,
+    node_heights: Mapping[str, float] | None = None,
 ) -> Layout:
     """A layered drawing: tables in even columns left to right, and each edge's label a node of
     its own in the column after the edge's source, so labels sit on their edge and never overlap.
-    Longer edges pass through dummy nodes; edges closing a cycle are laid out reversed."""
+    Longer edges pass through dummy nodes; edges closing a cycle are laid out reversed. A table
+    whose name wraps onto several lines is taller (``node_heights``)."""
     heights = label_heights or {}
+    tall = node_heights or {}
     reversed_edges = back_edges(nodes, edges)
     layer = assign_layers(nodes, [(v, u) if (u, v) in reversed_edges else (u, v) for u, v in edges])
     column = {n: 2 * layer[n] for n in nodes}
-    size = dict.fromkeys(nodes, float(NODE_H))
+    size = {n: float(tall.get(n, NODE_H)) for n in nodes}
     kind = dict.fromkeys(nodes, "table")
     chains: dict[tuple[str, str], list[str]] = {}
     labels: dict[tuple[str, str], str] = {}
@@ -840,7 +845,8 @@ def layout(
     centre = vertical_positions(layers, segments, size, kind, sweeps)
     x = {n: column_x(c) for n, c in column.items()}
     return Layout(
-        boxes={n: (x[n], centre[n] - NODE_H / 2) for n in nodes},
+        boxes={n: (x[n], centre[n] - size[n] / 2) for n in nodes},
+        heights={n: size[n] for n in nodes},
         label_boxes={e: (x[n], centre[n] - size[n] / 2, size[n]) for e, n in labels.items()},
         routes={edge: route(chain, x, centre, column) for edge, chain in chains.items()},
         reversed_edges=frozenset(reversed_edges),
@@ -1027,7 +1033,13 @@ def component_graph(
     edges = {k: e for k, e in drawn.items() if k[0] in members}
     labelled = len(edges) <= LABELLED_EDGES
     lines = {key: label_lines(edge) for key, edge in edges.items()} if labelled else {}
-    placed = layout(nodes, sorted(edges), {key: label_height(text) for key, text in lines.items()})
+    names = {key: wrap_name(graph.nodes[key].label, NODE_CHARS) for key in nodes}
+    placed = layout(
+        nodes,
+        sorted(edges),
+        {key: label_height(text) for key, text in lines.items()},
+        {key: node_height(lines_) for key, lines_ in names.items()},
+    )
     outcomes = {name: sum(1 for e in edges.values() if e.style == name) for name in OUTCOMES}
     counts = ", ".join(f"{n} {name}" for name, n in outcomes.items() if n)
     name = "All flows" if single else f"Part {number + 1}"
@@ -1060,7 +1072,9 @@ def svg(
         markers(number),
     ]
     parts.extend(edge_svg(number, edge, placed, graph) for _, edge in sorted(edges.items()))
-    parts.extend(node_svg(graph.nodes[key], placed.boxes[key]) for key in sorted(placed.boxes))
+    parts.extend(
+        node_svg(graph.nodes[key], placed.boxes[key], placed.heights[key]) for key in sorted(placed.boxes)
+    )
     parts.extend(
         label_svg(edges[key], lines[key], placed.label_boxes[key], graph)
         for key in sorted(placed.label_boxes)
@@ -1107,15 +1121,64 @@ def edge_svg(number: int, edge: FlowEdge, placed: Layout, graph: FlowGraph) -> s
     )
 
 
-def node_svg(node: FlowNode, box: tuple[float, float]) -> str:
+def node_svg(node: FlowNode, box: tuple[float, float], height: float) -> str:
+    """A table: its whole name, wrapped at dots onto as many lines as it needs (never cut)."""
     x, y = box
     what = {"source": "table read by jobs", "written": "table written by a job", "output": "query result"}
+    lines = wrap_name(node.label, NODE_CHARS)
+    top = y + (height - len(lines) * NAME_LINE_H) / 2 + NAME_LINE_H - 4
+    texts = "".join(
+        f'<text x="{x + 8:.1f}" y="{top + i * NAME_LINE_H:.1f}">{_esc(line)}</text>'
+        for i, line in enumerate(lines)
+    )
     return (
         f'<g class="node {node.kind}"><title>{_esc(node.label)} ({what[node.kind]})</title>'
-        f'<rect x="{x:.1f}" y="{y:.1f}" width="{NODE_W}" height="{NODE_H}" rx="6"/>'
-        f'<text x="{x + 8:.1f}" y="{y + NODE_H / 2 + 4:.1f}">'
-        f"{_esc(shorten_table(node.label, NODE_CHARS))}</text></g>"
+        f'<rect x="{x:.1f}" y="{y:.1f}" width="{NODE_W}" height="{height:.1f}" rx="6"/>{texts}</g>'
     )
+
+
+def wrap_name(name: str, limit: int) -> list[str]:
+    """``analytics.warehouse.mart_client_outcomes`` → ``["analytics.warehouse.",
+    "mart_client_outcomes"]``: breaks after dots first, then (inside a longer part) after ``_``
+    or ``→``, and only inside a word longer than a line, so the whole name is always shown."""
+    return _pack(
+        _pieces(name, "."), limit, lambda part: _pack(_pieces(part, "_→"), limit, lambda w: _chunks(w, limit))
+    )
+
+
+def _pack(pieces: Sequence[str], limit: int, split: Callable[[str], list[str]]) -> list[str]:
+    lines: list[str] = []
+    current = ""
+    for piece in pieces:
+        parts = split(piece) if len(piece) > limit else [piece]
+        for part in parts:
+            if current and len(current) + len(part) > limit:
+                lines.append(current)
+                current = ""
+            current += part
+            if len(parts) > 1 and part is not parts[-1]:
+                lines.append(current)
+                current = ""
+    return [*lines, current] if current or not lines else lines
+
+
+def _pieces(text: str, breaks: str) -> list[str]:
+    """Pieces of ``text`` each ending at a break character (kept) or the end."""
+    pieces, start = [], 0
+    for i, ch in enumerate(text):
+        if ch in breaks and i + 1 < len(text):
+            pieces.append(text[start : i + 1])
+            start = i + 1
+    pieces.append(text[start:])
+    return [p for p in pieces if p]
+
+
+def _chunks(word: str, limit: int) -> list[str]:
+    return [word[i : i + limit] for i in range(0, len(word), limit)] or [word]
+
+
+def node_height(lines: Sequence[str]) -> float:
+    return float(max(NODE_H, len(lines) * NAME_LINE_H + 12))
 
 
 def flow_text(flow: ColumnFlow) -> str:
@@ -1123,17 +1186,22 @@ def flow_text(flow: ColumnFlow) -> str:
 
 
 def label_lines(edge: FlowEdge) -> LabelLines:
-    """Identifying flows first; at most MAX_LABEL_LINES, then how many more."""
+    """Identifying flows first; at most MAX_LABEL_LINES flows, then how many more. A flow's text
+    wraps onto further lines rather than being cut; its transform ends the first line."""
     flows = sorted(edge.flows, key=lambda f: (not f.identifying, f.source, f.target))
     shown = [f for f in flows if f.identifying] or flows
-    lines = []
+    lines: list[tuple[str, str, str]] = []
     for flow in shown[:MAX_LABEL_LINES]:
         transform = "+".join(transform_text(t) for t in flow.transforms)
-        text = shorten(flow_text(flow), LABEL_CHARS - len(transform) - 1, keep_end=False)
-        lines.append((category_class(flow.categories), text, transform))
-    rest = len(flows) - len(lines)
-    if rest:
-        lines.append(("cat-none", f"+{rest} more column{'s' if rest > 1 else ''}", ""))
+        cls = category_class(flow.categories)
+        text = flow_text(flow)
+        first = wrap_name(text, max(LABEL_CHARS - len(transform) - 1, 8))[0]
+        lines.append((cls, first, transform))
+        rest = text[len(first) :]
+        lines.extend((cls, part, "") for part in wrap_name(rest, LABEL_CHARS) if rest)
+    more = len(flows) - min(len(shown), MAX_LABEL_LINES)
+    if more:
+        lines.append(("cat-none", f"+{more} more column{'s' if more > 1 else ''}", ""))
     return tuple(lines)
 
 
@@ -1156,23 +1224,6 @@ def label_svg(edge: FlowEdge, lines: LabelLines, box: tuple[float, float, float]
         f'<g class="label {edge.style}" data-jobs="{jobs}"><title>{_esc(edge_tooltip(edge, graph))}</title>'
         f'<rect x="{x:.1f}" y="{y:.1f}" width="{LABEL_W}" height="{height:.1f}" rx="4"/>{texts}</g>'
     )
-
-
-def shorten(text: str, limit: int, *, keep_end: bool = True) -> str:
-    """Fit ``text`` in ``limit`` characters; table names keep their end, which names the table."""
-    if len(text) <= limit:
-        return text
-    return "…" + text[-(limit - 1) :] if keep_end else text[: limit - 1] + "…"
-
-
-def shorten_table(name: str, limit: int) -> str:
-    """``dev.main.stg_health_events`` → ``…main.stg_health_events``: drop whole leading parts first."""
-    if len(name) <= limit:
-        return name
-    parts = name.split(".")
-    while len(parts) > 1 and len(".".join(parts)) + 1 > limit:
-        parts.pop(0)
-    return shorten("…" + ".".join(parts), limit)
 
 
 def flows_table(graph: FlowGraph, drawn: Mapping[tuple[str, str], FlowEdge]) -> str:
