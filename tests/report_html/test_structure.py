@@ -8,7 +8,7 @@ import pytest
 
 from kaitiaki.model import Verdict
 from kaitiaki.report import render
-from kaitiaki.report.html import outcome, render_html
+from kaitiaki.report.html import OUTCOME_TEXT, outcome, render_html
 from tests.report_html.dom import Element, parse
 from tests.report_html.estate import (
     NOW,
@@ -22,6 +22,7 @@ from tests.report_html.estate import (
     violation,
 )
 
+NOT_RUN = {"dbt:model.nz_social.mart_readmissions"}
 BLOCKED = {
     "airflow:moh_export.share_readmissions",
     "dbt:model.nz_social.int_client_health",
@@ -55,7 +56,7 @@ def edge(doc: Element, source: str, target: str) -> Element:
 
 def test_header_counts_revision_time_and_mode(doc: Element) -> None:
     counts = {div.find("dt").text(): div.find("dd").text() for div in doc.find("dl", cls="counts").children}
-    assert counts == {"Jobs": "9", "Allowed": "4", "Blocked": "4", "Warned": "1"}
+    assert counts == {"Jobs": "9", "Allowed": "3", "Blocked": "4", "Not run": "1", "Warned": "1"}
     meta = doc.find("p", cls="meta")
     assert meta.find("time").attrs["datetime"] == NOW
     assert REVISION in meta.text() and "mode enforce" in meta.text()
@@ -67,9 +68,15 @@ def test_every_job_has_a_row_with_its_decision(doc: Element, estate: list[Verdic
     assert set(rows) == {v.job.id for v in estate}
     for checked in estate:
         row = rows[checked.job.id]
-        expected = "blocked" if checked.job.id in BLOCKED else outcome(checked)
+        expected = (
+            "blocked"
+            if checked.job.id in BLOCKED
+            else "not-run"
+            if checked.job.id in NOT_RUN
+            else outcome(checked)
+        )
         assert row.attrs["data-decision"] == expected
-        assert expected in row.find("span", cls="badge").text()
+        assert OUTCOME_TEXT[expected] in row.find("span", cls="badge").text()
         cells = [td.text() for td in row.children[0].children]
         assert cells[1] == checked.job.kind
         assert cells[2] == (checked.job.purpose or "none")
@@ -80,7 +87,16 @@ def test_every_job_has_a_row_with_its_decision(doc: Element, estate: list[Verdic
 
 def test_blocked_jobs_come_first(doc: Element) -> None:
     decisions = [body.attrs["data-decision"] for body in doc.find_all("tbody", cls="job")]
-    assert decisions == sorted(decisions, key=["blocked", "warned", "allowed"].index)
+    assert decisions == sorted(decisions, key=["blocked", "not-run", "warned", "allowed"].index)
+
+
+def test_a_model_downstream_of_a_blocked_one_is_not_run(doc: Element) -> None:
+    """mart_readmissions is allowed itself, but reads int_client_health, which is blocked: a dbt
+    run leaves it out, so the report must not call it allowed."""
+    row = job_rows(doc)["dbt:model.nz_social.mart_readmissions"]
+    assert row.attrs["data-decision"] == "not-run"
+    assert "not run" in row.find("span", cls="badge").text()
+    assert "downstream of a blocked model (dbt:model.nz_social.int_client_health)" in row.text()
 
 
 def test_violations_show_rule_title_level_and_waived_distinctly(doc: Element) -> None:
@@ -101,7 +117,7 @@ def test_filters_offer_every_rule_purpose_owner_and_decision(doc: Element, estat
         select.attrs["name"]: [o.text() for o in select.find_all("option")][1:]
         for select in form.find_all("select")
     }
-    assert options["decision"] == ["blocked", "warned", "allowed"]
+    assert options["decision"] == ["blocked", "not run", "warned", "allowed"]
     assert set(options["rule"]) == {v.rule for verdict in estate for v in verdict.decision.violations}
     assert set(options["purpose"]) == {v.job.purpose for v in estate}
     assert set(options["owner"]) == {v.job.owner for v in estate}

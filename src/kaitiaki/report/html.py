@@ -26,6 +26,7 @@ from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
 
 from kaitiaki import __version__
 from kaitiaki.clock import utc_now
+from kaitiaki.config import Waiver
 from kaitiaki.hookspecs import hookimpl
 from kaitiaki.model import Job, Verdict
 from kaitiaki.report.findings import (
@@ -41,7 +42,10 @@ from kaitiaki.report.findings import (
 )
 
 DEFAULT_TITLE = "kaitiaki estate report"
-OUTCOMES = ("blocked", "warned", "allowed")
+OUTCOMES = ("blocked", "not-run", "warned", "allowed")
+OUTCOME_TEXT = {"blocked": "blocked", "not-run": "not run", "warned": "warned", "allowed": "allowed"}
+EXPIRING_DAYS = 30  # a waiver in force that ends within this many days is shown as expiring
+MAX_COLUMN_VIEWS = 400  # identifying source columns offered in "Where a column goes"
 
 SMALL_ESTATE_JOBS = 30  # up to this many jobs the graph also draws flows of unclassified columns
 OPEN_COMPONENT_NODES = 60  # larger connected parts of the graph start collapsed
@@ -129,17 +133,26 @@ def outcome_rank(name: str) -> int:
 
 
 def render_html(
-    verdicts: Sequence[Verdict], *, title: str = DEFAULT_TITLE, generated_at: str | None = None
+    verdicts: Sequence[Verdict],
+    *,
+    title: str = DEFAULT_TITLE,
+    generated_at: str | None = None,
+    waivers: Sequence[Waiver] = (),
 ) -> str:
-    """One self-contained HTML page for the verdicts: summary, flow graph, filterable job table."""
+    """One self-contained HTML page for the verdicts: summary, flow graph, where each identifying
+    column goes, the waivers, and the filterable job table. ``waivers``: kaitiaki.yaml's, so the
+    panel also lists those naming no job of the report (the verdicts carry only their own)."""
     jobs = ordered_jobs(verdicts)
     graph = flow_graph(jobs)
+    generated = generated_at or utc_now()
     body = "\n".join(
         (
             '<a class="skip" href="#jobs">Skip to the jobs</a>',
-            summary_header(jobs, title, generated_at or utc_now()),
+            summary_header(jobs, title, generated),
             "<main>",
             flows_section(graph, len(jobs)),
+            columns_section(jobs),
+            waivers_section(jobs, waivers, generated[:10]),
             jobs_section(jobs),
             "</main>",
             "<footer><p>This report shows only facts about columns (names, categories, uses and "
@@ -190,6 +203,7 @@ class JobRow:
     verdict: Verdict
     outcome: str
     findings: tuple[Finding, ...]
+    stopped_by: str | None = None  # the blocked job upstream, for a job that does not run
 
     @property
     def job(self) -> Job:
@@ -197,13 +211,36 @@ class JobRow:
 
 
 def ordered_jobs(verdicts: Iterable[Verdict]) -> list[JobRow]:
-    """Blocked first, then warned, then allowed; by job id within each."""
+    """Blocked first, then not run, warned, allowed; by job id within each."""
     rated = [(v, tuple(findings(v))) for v in verdicts]
-    rows = [(outcome(v, items), v, items) for v, items in rated]
+    base = {v.job.id: outcome(v, items) for v, items in rated}
+    stopped = downstream_of_blocked(
+        [v.job for v, _ in rated], {j for j, name in base.items() if name == "blocked"}
+    )
+    rows = [("not-run" if v.job.id in stopped else base[v.job.id], v, items) for v, items in rated]
     rows.sort(key=lambda row: (outcome_rank(row[0]), row[1].job.id))
     return [
-        JobRow(index=i, verdict=v, outcome=name, findings=items) for i, (name, v, items) in enumerate(rows)
+        JobRow(index=i, verdict=v, outcome=name, findings=items, stopped_by=stopped.get(v.job.id))
+        for i, (name, v, items) in enumerate(rows)
     ]
+
+
+def downstream_of_blocked(jobs: Sequence[Job], blocked: set[str]) -> dict[str, str]:
+    """Jobs that are not blocked themselves but read (through ``upstream``, transitively) from a
+    blocked one, each with the nearest blocked job: a dbt run leaves them out, so they do not run."""
+    readers: dict[str, list[str]] = defaultdict(list)
+    for job in jobs:
+        for parent in job.upstream:
+            readers[parent].append(job.id)
+    cause: dict[str, str] = {}
+    queue = [(job_id, job_id) for job_id in sorted(blocked)]
+    while queue:
+        current, origin = queue.pop(0)
+        for reader in readers[current]:
+            if reader not in blocked and reader not in cause:
+                cause[reader] = origin
+                queue.append((reader, origin))
+    return cause
 
 
 def summary_header(jobs: Sequence[JobRow], title: str, generated_at: str) -> str:
@@ -219,8 +256,10 @@ def summary_header(jobs: Sequence[JobRow], title: str, generated_at: str) -> str
             ("jobs", "Jobs", len(jobs)),
             ("allowed", "Allowed", counts["allowed"]),
             ("blocked", "Blocked", counts["blocked"]),
+            ("not-run", "Not run", counts["not-run"]),
             ("warned", "Warned", counts["warned"]),
         )
+        if cls != "not-run" or count
     )
     return (
         '<header class="page">'
@@ -230,9 +269,243 @@ def summary_header(jobs: Sequence[JobRow], title: str, generated_at: str) -> str
         f" · mode {_esc(', '.join(modes)) or 'none'}</p>"
         f'<dl class="counts" aria-label="Decisions">{cards}</dl>'
         '<nav class="sections" aria-label="Sections"><a href="#flows">Flows of identifying columns</a>'
+        '<a href="#columns">Where a column goes</a><a href="#waivers">Waivers</a>'
         '<a href="#jobs">Jobs</a></nav>'
         "</header>"
     )
+
+
+# --- waivers ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WaiverView:
+    rule: str
+    job: str
+    job_index: int | None
+    state: str  # ignored | expiring | unused | no-job | in-force
+    detail: str
+    approved_by: str
+    expires: str
+    justification: str
+
+
+WAIVER_STATE_TEXT = {
+    "ignored": "ignored",
+    "expiring": "expiring",
+    "unused": "unused",
+    "no-job": "matches no job here",
+    "in-force": "in force",
+}
+
+
+def waiver_views(jobs: Sequence[JobRow], configured: Sequence[Waiver], today: str) -> list[WaiverView]:
+    """Every waiver offered to a job of the report, and what it did: lifted a finding (in force,
+    or expiring within EXPIRING_DAYS), was ignored (and why), or lifted nothing (unused); plus the
+    configured waivers that name no job of the report."""
+    views: list[WaiverView] = []
+    seen: set[tuple[str, str]] = set()
+    for row in jobs:
+        for offered in (row.verdict.input or {}).get("waivers") or []:
+            if not isinstance(offered, Mapping):
+                continue
+            rule, text = str(offered.get("rule") or ""), {k: str(offered.get(k) or "") for k in WAIVER_TEXT}
+            seen.add((row.job.id, rule))
+            state, detail = waiver_state(row, rule, text["expires"], today)
+            views.append(WaiverView(rule, row.job.id, row.index, state, detail, **text))
+    for waiver in configured:
+        if (waiver.job, waiver.rule) not in seen and waiver.job not in {row.job.id for row in jobs}:
+            views.append(
+                WaiverView(
+                    waiver.rule,
+                    waiver.job,
+                    None,
+                    "no-job",
+                    "no job of this report has this id",
+                    waiver.approved_by,
+                    waiver.expires or "",
+                    waiver.justification,
+                )
+            )
+    order = list(WAIVER_STATE_TEXT)
+    return sorted(views, key=lambda w: (order.index(w.state), w.job, w.rule))
+
+
+WAIVER_TEXT = ("approved_by", "expires", "justification")
+
+
+def waiver_state(row: JobRow, rule: str, expires: str, today: str) -> tuple[str, str]:
+    decision = row.verdict.decision
+    reasons = [w.reason for w in decision.ignored_waivers if w.rule == rule]
+    if reasons:
+        return "ignored", "; ".join(reasons)
+    if any(v.rule == rule and v.waived for v in decision.violations):
+        days = days_between(today, expires)
+        if days is not None and days <= EXPIRING_DAYS:
+            return "expiring", f"lifts {rule} for {days} more day{'s' if days != 1 else ''}"
+        return "in-force", f"lifts {rule}"
+    named = next(
+        (v.rule for v in decision.violations if v.rule.lower() == rule.lower() and v.rule != rule), None
+    )
+    if named:
+        return "ignored", f"rule ids are case-sensitive: this names {rule!r}, the finding is {named}"
+    return "unused", f"the job has no {rule} finding to lift"
+
+
+def days_between(start: str, end: str) -> int | None:
+    import datetime as dt
+
+    try:
+        return (dt.date.fromisoformat(end[:10]) - dt.date.fromisoformat(start[:10])).days
+    except ValueError:
+        return None
+
+
+def waivers_section(jobs: Sequence[JobRow], configured: Sequence[Waiver], today: str) -> str:
+    views = waiver_views(jobs, configured, today)
+    head = '<section id="waivers" aria-labelledby="waivers-h"><h2 id="waivers-h">Waivers</h2>'
+    if not views:
+        return head + '<p class="note">No waiver names a job of this report.</p></section>'
+    counts = ", ".join(
+        f"{sum(1 for w in views if w.state == state)} {text}"
+        for state, text in WAIVER_STATE_TEXT.items()
+        if any(w.state == state for w in views)
+    )
+    rows = "".join(
+        f'<tr class="waiver {w.state}"><td><span class="rule">{_esc(w.rule)}</span></td>'
+        f'<td class="mono wrap">'
+        + (f'<a href="#job-{w.job_index}">{_esc(w.job)}</a>' if w.job_index is not None else _esc(w.job))
+        + f'</td><td><span class="state {w.state}">{_esc(WAIVER_STATE_TEXT[w.state])}</span>'
+        f'<span class="why">{_esc(w.detail)}</span></td>'
+        f"<td>{_esc(w.expires or '—')}</td><td>{_esc(w.approved_by or '—')}</td>"
+        f"<td>{_esc(w.justification or '—')}</td></tr>"
+        for w in views
+    )
+    return (
+        head + f'<p class="note">{len(views)} waivers: {_esc(counts)}. An ignored waiver lifts nothing; '
+        "the finding it names still counts.</p>"
+        '<table class="waivers"><thead><tr><th scope="col">Rule</th><th scope="col">Job</th>'
+        '<th scope="col">State</th><th scope="col">Expires</th><th scope="col">Approved by</th>'
+        f'<th scope="col">Justification</th></tr></thead><tbody>{rows}</tbody></table></section>'
+    )
+
+
+# --- where a column goes ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Reach:
+    """A column a source column reaches, the jobs on the way and what they did to it."""
+
+    column: str
+    steps: int
+    jobs: tuple[int, ...]
+    transforms: tuple[str, ...]
+
+
+def column_reach(jobs: Sequence[JobRow]) -> dict[str, tuple[tuple[str, ...], list[Reach], set[int]]]:
+    """Identifying source column → (its categories, every column it reaches with the jobs and
+    transforms on the way, every job that reads it directly or downstream)."""
+    edges: dict[str, list[tuple[str, int, tuple[str, ...]]]] = defaultdict(list)
+    categories: dict[str, tuple[str, ...]] = {}
+    readers: dict[str, set[int]] = defaultdict(set)
+    for row in jobs:
+        _, output_label, _ = job_output(row.job)
+        for (table, col), cats in column_categories(row.verdict).items():
+            name = f"{table}.{col}"
+            categories[name] = tuple(dict.fromkeys((*categories.get(name, ()), *cats)))
+            readers[name].add(row.index)
+        for s_table, s_col, t_table, t_col, transforms in lineage(row.verdict):
+            target = f"{t_table or output_label}.{t_col}"
+            edges[f"{s_table}.{s_col}"].append((target, row.index, transforms))
+    written = {target for targets in edges.values() for target, _, _ in targets}
+    starts = sorted(n for n, cats in categories.items() if is_identifying(cats) and n not in written)
+    out: dict[str, tuple[tuple[str, ...], list[Reach], set[int]]] = {}
+    for start in starts[:MAX_COLUMN_VIEWS]:
+        reached: dict[str, Reach] = {}
+        touched = set(readers[start])
+        queue: list[tuple[str, int, tuple[int, ...], tuple[str, ...]]] = [(start, 0, (), ())]
+        while queue:
+            current, steps, via, done = queue.pop(0)
+            for target, job, transforms in edges.get(current, []):
+                if target in reached or target == start:
+                    continue
+                path = (*via, job)
+                applied = tuple(dict.fromkeys((*done, *transforms)))
+                reached[target] = Reach(target, steps + 1, path, applied)
+                touched |= readers.get(target, set()) | {job}
+                queue.append((target, steps + 1, path, applied))
+        out[start] = (categories[start], sorted(reached.values(), key=lambda r: (r.steps, r.column)), touched)
+    return out
+
+
+def columns_section(jobs: Sequence[JobRow]) -> str:
+    reach = column_reach(jobs)
+    head = (
+        '<section id="columns" aria-labelledby="columns-h"><h2 id="columns-h">Where a column goes</h2>'
+        '<p class="note">Pick an identifying column a job reads to see every column it reaches, through '
+        "which jobs, how it is transformed on the way, and each job's decision.</p>"
+    )
+    if not reach:
+        return head + '<p class="note">No identifying column is read by these jobs.</p></section>'
+    names = {row.index: row for row in jobs}
+    options = "".join(f'<option value="{i}">{_esc(column)}</option>' for i, column in enumerate(reach))
+    picker = (
+        '<form class="column-pick" id="column-pick" hidden><label>Column '
+        f'<select id="column-select"><option value="">choose a column…</option>{options}</select></label>'
+        "</form>"
+    )
+    views = "".join(
+        column_view(i, column, cats, reached, touched, names)
+        for i, (column, (cats, reached, touched)) in enumerate(reach.items())
+    )
+    return head + picker + f'<div class="column-views" id="column-views">{views}</div></section>'
+
+
+def column_view(
+    number: int,
+    column: str,
+    categories: Sequence[str],
+    reached: Sequence[Reach],
+    touched: set[int],
+    rows: Mapping[int, JobRow],
+) -> str:
+    outputs = "".join(
+        f'<tr><td class="mono wrap">{_esc(r.column)}</td><td>{r.steps}</td>'
+        f"<td>{_esc(', '.join(transform_text(t) for t in r.transforms) or '—')}</td>"
+        f"<td>{', '.join(job_link(rows[j]) for j in dict.fromkeys(r.jobs))}</td></tr>"
+        for r in reached
+    )
+    table = (
+        '<table><thead><tr><th scope="col">Reaches</th><th scope="col">Steps</th>'
+        '<th scope="col">Transforms on the way</th><th scope="col">Through jobs</th></tr></thead>'
+        f"<tbody>{outputs}</tbody></table>"
+        if reached
+        else '<p class="note">It flows into no other column (read, joined or filtered only).</p>'
+    )
+    involved = sorted(touched, key=lambda j: (outcome_rank(rows[j].outcome), rows[j].job.id))
+    job_items = "".join(
+        f'<li>{job_link(rows[j])} <span class="badge {rows[j].outcome}">'
+        f"{OUTCOME_TEXT[rows[j].outcome]}</span></li>"
+        for j in involved
+    )
+    summary = (
+        f"{column} ({', '.join(categories)}): reaches {plural(len(reached), 'column')} "
+        f"through {plural(len(involved), 'job')}"
+    )
+    return (
+        f'<details class="column-view" id="column-{number}" data-column="{number}">'
+        f"<summary>{_esc(summary)}</summary>{table}"
+        f'<h3>Jobs that read it or what it flows into</h3><ul class="column-jobs">{job_items}</ul></details>'
+    )
+
+
+def plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+def job_link(row: JobRow) -> str:
+    return f'<a href="#job-{row.index}">{_esc(row.job.name)}</a>'
 
 
 # --- jobs table ---------------------------------------------------------------------------------
@@ -290,7 +563,7 @@ def filters_form(codes: FilterCodes) -> str:
     purposes = [(code, "(no purpose)" if p is None else p) for p, code in codes.purposes.items()]
     owners = [(code, "(no owner)" if o is None else o) for o, code in codes.owners.items()]
     rules = [(code, rule) for rule, code in codes.rules.items()]
-    decisions = [(name, name) for name in OUTCOMES]
+    decisions = [(name, OUTCOME_TEXT[name]) for name in OUTCOMES]
     return (
         '<form class="filters" id="filters" role="search" aria-label="Filter jobs" hidden>'
         + select("decision", "Decision", decisions)
@@ -344,10 +617,12 @@ def destination_text(job: Job) -> str:
 
 
 def decision_badge(row: JobRow) -> str:
-    symbol = {"blocked": "✕", "warned": "!", "allowed": "✓"}[row.outcome]
+    symbol = {"blocked": "✕", "not-run": "⊘", "warned": "!", "allowed": "✓"}[row.outcome]
     verdict = row.verdict
     if verdict.blocked:
         why = f"{verdict.mode} mode"
+    elif row.outcome == "not-run":
+        why = f"downstream of a blocked model ({row.stopped_by}): left out of the run"
     elif not verdict.decision.allow:
         why = f"denied; not enforced in {verdict.mode} mode"
     elif any(f.status == ADVISORY for f in row.findings):
@@ -355,7 +630,7 @@ def decision_badge(row: JobRow) -> str:
     else:
         why = ""
     note = f'<span class="why">{_esc(why)}</span>' if why else ""
-    badge = f'<span aria-hidden="true">{symbol}</span> {row.outcome}'
+    badge = f'<span aria-hidden="true">{symbol}</span> {OUTCOME_TEXT[row.outcome]}'
     return f'<span class="badge {row.outcome}">{badge}</span>{note}'
 
 
@@ -1049,6 +1324,11 @@ def component_graph(
     is_open = open_ and len(nodes) <= OPEN_COMPONENT_NODES
     return (
         f'<details class="component"{" open" if is_open else ""}><summary>{_esc(summary)}</summary>'
+        '<div class="graph-zoom" hidden>Zoom <button type="button" data-zoom="out" aria-label="Zoom out">−'
+        '</button><button type="button" data-zoom="in" aria-label="Zoom in">+</button>'
+        '<button type="button" data-zoom="fit">Fit width</button>'
+        '<button type="button" data-zoom="reset">100%</button><span class="zoom-level">100%</span>'
+        "<span>· drag or scroll to pan</span></div>"
         f'<div class="graph-scroll">{svg(number, summary, graph, edges, placed, lines)}</div>'
         "</details>"
     )

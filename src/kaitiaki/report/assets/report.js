@@ -65,6 +65,72 @@
     });
   }
 
+  // Zoom and pan: each graph fits the width it has (down to MIN_FIT; beyond that it scrolls),
+  // and can be zoomed with the buttons and dragged inside its scroll box.
+  const MIN_FIT = 0.6;
+  for (const box of document.querySelectorAll("details.component")) {
+    const scroll = box.querySelector(".graph-scroll");
+    const svg = scroll ? scroll.querySelector("svg") : null;
+    const bar = box.querySelector(".graph-zoom");
+    if (!svg || !bar) continue;
+    const width = Number(svg.getAttribute("width"));
+    const height = Number(svg.getAttribute("height"));
+    const level = bar.querySelector(".zoom-level");
+    const zoom = (scale) => {
+      const s = Math.min(2, Math.max(0.25, scale));
+      svg.setAttribute("width", String(Math.round(width * s)));
+      svg.setAttribute("height", String(Math.round(height * s)));
+      svg.dataset.scale = s.toFixed(3);
+      level.textContent = `${Math.round(s * 100)}%`;
+    };
+    const current = () => Number(svg.dataset.scale || "1");
+    const fit = () => {
+      const room = scroll.clientWidth;
+      zoom(room > 0 && width > room ? Math.max(room / width, MIN_FIT) : 1);
+    };
+    const actions = { in: () => zoom(current() * 1.25), out: () => zoom(current() / 1.25), fit, reset: () => zoom(1) };
+    bar.hidden = false;
+    bar.addEventListener("click", (event) => {
+      const button = event.target.closest("button[data-zoom]");
+      if (button) actions[button.dataset.zoom]();
+    });
+    box.addEventListener("toggle", () => {
+      if (box.open) fit();
+    });
+    let drag = null;
+    scroll.addEventListener("pointerdown", (event) => {
+      if (event.button !== 0 || event.target.closest("a")) return;
+      drag = { x: event.clientX, y: event.clientY, left: scroll.scrollLeft, top: scroll.scrollTop };
+      scroll.classList.add("dragging");
+    });
+    window.addEventListener("pointermove", (event) => {
+      if (!drag) return;
+      scroll.scrollLeft = drag.left - (event.clientX - drag.x);
+      scroll.scrollTop = drag.top - (event.clientY - drag.y);
+    });
+    window.addEventListener("pointerup", () => {
+      drag = null;
+      scroll.classList.remove("dragging");
+    });
+    if (box.open) fit();
+  }
+
+  // Where a column goes: the picker shows one column's view.
+  const picker = document.getElementById("column-pick");
+  if (picker) {
+    const choice = document.getElementById("column-select");
+    const views = Array.from(document.querySelectorAll("details.column-view"));
+    picker.hidden = false;
+    picker.addEventListener("submit", (event) => event.preventDefault());
+    choice.addEventListener("change", () => {
+      for (const view of views) {
+        const chosen = view.dataset.column === choice.value;
+        view.hidden = choice.value !== "" && !chosen;
+        view.open = chosen;
+      }
+    });
+  }
+
   apply();
   document.documentElement.dataset.js = "ready";
 })();
