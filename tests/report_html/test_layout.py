@@ -152,3 +152,21 @@ def test_a_wrapped_name_makes_its_table_taller_and_nothing_overlaps() -> None:
     (ax, ay), (bx, by) = placed.boxes["a"], placed.boxes["b"]
     assert placed.heights["a"] == 64.0 and placed.heights["b"] == NODE_H
     assert ax == bx and (ay + 64.0 <= by or by + NODE_H <= ay)
+
+
+def test_the_vertical_layout_runs_top_to_bottom_without_overlaps() -> None:
+    edges = [("raw", "stg"), ("stg", "int"), ("int", "mart"), ("raw", "mart"), ("ref", "int")]
+    nodes = sorted({n for e in edges for n in e})
+    heights = {edge: 34.0 for edge in edges}
+    placed = layout(nodes, edges, heights, vertical=True)
+    assert placed.vertical
+    for u, v in edges:
+        assert placed.boxes[u][1] + placed.heights[u] <= placed.boxes[v][1], (u, v)
+        route = placed.routes[(u, v)]
+        assert [y for _, y in route] == sorted(y for _, y in route), "edges only run downward"
+    boxes = [(x, y, NODE_W, placed.heights[n]) for n, (x, y) in placed.boxes.items()]
+    boxes += [(x, y, LABEL_W, h) for x, y, h in placed.label_boxes.values()]
+    for (ax, ay, aw, ah), (bx, by, bw, bh) in itertools.combinations(boxes, 2):
+        assert ax + aw <= bx or bx + bw <= ax or ay + ah <= by or by + bh <= ay, "boxes overlap"
+    assert all(x + w <= placed.width and y + h <= placed.height for x, y, w, h in boxes)
+    assert placed.width < layout(nodes, edges, heights).width, "narrower than left to right"

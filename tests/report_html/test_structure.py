@@ -256,3 +256,72 @@ def test_a_rule_firing_for_several_columns_is_listed_once_with_a_count() -> None
     items = doc.find("ul", cls="violations").find_all("li")
     assert len(items) == 1 and items[0].find("span", cls="times").text() == "×2"
     assert len(doc.find("details", cls="job-detail").find("ol", cls="explain").find_all("li")) == 2
+
+
+def test_waivers_panel_states_each_waiver(doc: Element) -> None:
+    rows = doc.find("section", id="waivers").find_all("tr", cls="waiver")
+    assert [
+        (r.children[0].text(), r.children[1].text(), r.find("span", cls="state").text()) for r in rows
+    ] == [("PM-05", "sql:jobs/waikato_contacts.sql", "in force")]
+    assert rows[0].find("a").attrs["href"].startswith("#job-")
+
+
+def test_waivers_panel_shows_ignored_unused_expiring_and_unmatched(estate: list[Verdict]) -> None:
+    from dataclasses import replace
+
+    from kaitiaki.config import Waiver
+    from kaitiaki.model import IgnoredWaiver
+
+    contacts = next(v for v in estate if v.job.id == "sql:jobs/waikato_contacts.sql")
+    offered = [
+        {
+            "rule": "PM-05",
+            "job": contacts.job.id,
+            "justification": "j",
+            "approved_by": "b",
+            "expires": "2026-12-01",
+        },
+        {
+            "rule": "PM-07",
+            "job": contacts.job.id,
+            "justification": "j",
+            "approved_by": "b",
+            "expires": "2026-01-01",
+        },
+        {
+            "rule": "AI-01",
+            "job": contacts.job.id,
+            "justification": "j",
+            "approved_by": "b",
+            "expires": "2027-01-01",
+        },
+    ]
+    decision = replace(
+        contacts.decision,
+        ignored_waivers=(IgnoredWaiver("PM-07", "it has expired or has no readable expiry date"),),
+    )
+    changed = replace(contacts, decision=decision, input={**(contacts.input or {}), "waivers": offered})
+    elsewhere = Waiver(
+        rule="PM-10", job="sql:jobs/gone.sql", justification="j", approved_by="b", expires="2027-01-01"
+    )
+    page = parse(render_html([changed], generated_at=NOW, waivers=[elsewhere]))
+    states = {
+        r.children[0].text(): r.find("span", cls="state").text()
+        for r in page.find("section", id="waivers").find_all("tr", cls="waiver")
+    }
+    assert states == {
+        "PM-07": "ignored",
+        "PM-05": "expiring",  # lifts PM-05 and ends within 30 days of the report's date
+        "AI-01": "unused",
+        "PM-10": "matches no job here",
+    }
+    assert "expired" in page.find("section", id="waivers").text()
+
+
+def test_column_view_lists_every_identifying_source_column(doc: Element) -> None:
+    section = doc.find("section", id="columns")
+    options = [o.text() for o in section.find("select").find_all("option")][1:]
+    assert "raw.health_events.nhi" in options and "cms.clients.full_name" in options
+    assert "dev.main.stg_clients.client_id" not in options, "a written column is reached, not a source"
+    views = section.find_all("details", cls="column-view")
+    assert len(views) == len(options)

@@ -62,6 +62,8 @@ NODE_GAP_Y = 22
 LABEL_GAP_Y = 10
 DUMMY_H = 14
 DUMMY_GAP_Y = 6
+ROW_GAP = 40  # between rows of a vertical layout
+WIDE_GRAPH = 1180  # wider than this (a 1280 px window's page), a vertical layout is offered too
 PAD = 20
 LABEL_W = 196
 LINE_H = 14
@@ -953,6 +955,7 @@ class Layout:
     reversed_edges: frozenset[tuple[str, str]]
     width: float
     height: float
+    vertical: bool = False
 
 
 def components(nodes: Iterable[str], edges: Iterable[tuple[str, str]]) -> list[list[str]]:
@@ -1084,11 +1087,15 @@ def layout(
     edges: Sequence[tuple[str, str]],
     label_heights: Mapping[tuple[str, str], float] | None = None,
     node_heights: Mapping[str, float] | None = None,
+    *,
+    vertical: bool = False,
 ) -> Layout:
     """A layered drawing: tables in even columns left to right, and each edge's label a node of
     its own in the column after the edge's source, so labels sit on their edge and never overlap.
     Longer edges pass through dummy nodes; edges closing a cycle are laid out reversed. A table
-    whose name wraps onto several lines is taller (``node_heights``)."""
+    whose name wraps onto several lines is taller (``node_heights``). ``vertical`` lays the same
+    layers out top to bottom instead (for graphs too wide for the page): rows of tables and labels
+    side by side."""
     heights = label_heights or {}
     tall = node_heights or {}
     reversed_edges = back_edges(nodes, edges)
@@ -1117,6 +1124,8 @@ def layout(
         layers[column[node]].append(node)
     sweeps = SWEEPS if len(segments) <= LARGE_LAYOUT else SWEEPS_LARGE
     layers = order_layers(layers, segments, sweeps)
+    if vertical:
+        return _vertical(nodes, layers, segments, chains, labels, size, kind, column, reversed_edges, sweeps)
     centre = vertical_positions(layers, segments, size, kind, sweeps)
     x = {n: column_x(c) for n, c in column.items()}
     return Layout(
@@ -1127,6 +1136,59 @@ def layout(
         reversed_edges=frozenset(reversed_edges),
         width=column_x(depth - 1) + column_width(depth - 1) + PAD,
         height=max((centre[n] + size[n] / 2 for n in column), default=0.0) + PAD,
+    )
+
+
+def _vertical(
+    nodes: Sequence[str],
+    layers: Sequence[Sequence[str]],
+    segments: Sequence[tuple[str, str]],
+    chains: Mapping[tuple[str, str], list[str]],
+    labels: Mapping[tuple[str, str], str],
+    size: Mapping[str, float],
+    kind: Mapping[str, str],
+    column: Mapping[str, int],
+    reversed_edges: set[tuple[str, str]],
+    sweeps: int,
+) -> Layout:
+    """The layers as rows: x across a row as the horizontal layout places y, rows as tall as
+    their tallest box, edges leaving a box's bottom and entering the next one's top."""
+    width = {
+        n: float(NODE_W if kind[n] == "table" else LABEL_W if kind[n] == "label" else DUMMY_H) for n in column
+    }
+    centre_x = vertical_positions(layers, segments, width, kind, sweeps)
+    row_h = [max((size[n] if kind[n] != "dummy" else 0.0 for n in layer), default=0.0) for layer in layers]
+    row_top: list[float] = []
+    top = float(PAD)
+    for h in row_h:
+        row_top.append(top)
+        top += h + ROW_GAP
+    mid = {n: row_top[column[n]] + row_h[column[n]] / 2 for n in column}
+    half = {n: (size[n] / 2 if kind[n] != "dummy" else 0.0) for n in column}
+    return Layout(
+        boxes={n: (centre_x[n] - NODE_W / 2, mid[n] - size[n] / 2) for n in nodes},
+        heights={n: size[n] for n in nodes},
+        label_boxes={
+            e: (centre_x[n] - LABEL_W / 2, mid[n] - size[n] / 2, size[n]) for e, n in labels.items()
+        },
+        routes={
+            edge: [
+                point
+                for i, n in enumerate(chain)
+                for point in (
+                    [(centre_x[n], mid[n] + half[n])]
+                    if i == 0
+                    else [(centre_x[n], mid[n] - half[n])]
+                    if i == len(chain) - 1
+                    else [(centre_x[n], mid[n] - half[n]), (centre_x[n], mid[n] + half[n])]
+                )
+            ]
+            for edge, chain in chains.items()
+        },
+        reversed_edges=frozenset(reversed_edges),
+        width=max((centre_x[n] + width[n] / 2 for n in column), default=0.0) + PAD,
+        height=top - ROW_GAP + PAD,
+        vertical=True,
     )
 
 
@@ -1215,13 +1277,17 @@ def route(
     return points
 
 
-def path_data(points: Sequence[tuple[float, float]]) -> str:
-    """Smooth curves across the gaps between columns, straight lines through labels and dummies."""
+def path_data(points: Sequence[tuple[float, float]], vertical: bool = False) -> str:
+    """Smooth curves across the gaps between columns (rows), straight lines through labels and
+    dummies."""
     (x0, y0), rest = points[0], points[1:]
     parts = [f"M{x0:.1f},{y0:.1f}"]
     previous = points[0]
     for i, (x1, y1) in enumerate(rest):
-        if i % 2 == 0:
+        if i % 2 == 0 and vertical:
+            mid = (previous[1] + y1) / 2
+            parts.append(f"C{previous[0]:.1f},{mid:.1f} {x1:.1f},{mid:.1f} {x1:.1f},{y1:.1f}")
+        elif i % 2 == 0:
             mid = (previous[0] + x1) / 2
             parts.append(f"C{mid:.1f},{previous[1]:.1f} {mid:.1f},{y1:.1f} {x1:.1f},{y1:.1f}")
         else:
@@ -1239,9 +1305,10 @@ def flows_section(graph: FlowGraph, job_count: int) -> str:
     hidden_plain = len(graph.edges) - len(drawn)
     intro = (
         '<p class="note">Tables and query results are boxes, laid out left to right in the order data '
-        "flows; each arrow is one or more jobs moving columns from one table to another, labelled with the "
-        "identifying columns it carries (coloured by category) and how they are transformed. "
-        "Arrows are coloured by the worst decision among those jobs; follow one to its job below.</p>"
+        "flows (top to bottom when that is too wide for the page); each arrow is one or more jobs "
+        "moving columns from one table to another, labelled with the identifying columns it carries "
+        "(coloured by category) and how they are transformed. Arrows are coloured by the worst decision "
+        "among those jobs; follow one to its job below.</p>"
     )
     if hidden_plain:
         intro += (
@@ -1278,6 +1345,7 @@ def legend() -> str:
         f'<path d="M1,5 L33,5"/></g></svg>{text}</li>'
         for style, text in (
             ("blocked", "blocked job"),
+            ("not-run", "not run (downstream of a blocked job)"),
             ("warned", "warned job"),
             ("allowed", "allowed job"),
             ("plain", "no identifying column"),
@@ -1309,14 +1377,16 @@ def component_graph(
     labelled = len(edges) <= LABELLED_EDGES
     lines = {key: label_lines(edge) for key, edge in edges.items()} if labelled else {}
     names = {key: wrap_name(graph.nodes[key].label, NODE_CHARS) for key in nodes}
-    placed = layout(
+    arguments = (
         nodes,
         sorted(edges),
         {key: label_height(text) for key, text in lines.items()},
         {key: node_height(lines_) for key, lines_ in names.items()},
     )
+    placed = layout(*arguments)
+    tall = layout(*arguments, vertical=True) if placed.width > WIDE_GRAPH else None
     outcomes = {name: sum(1 for e in edges.values() if e.style == name) for name in OUTCOMES}
-    counts = ", ".join(f"{n} {name}" for name, n in outcomes.items() if n)
+    counts = ", ".join(f"{n} {OUTCOME_TEXT[name]}" for name, n in outcomes.items() if n)
     name = "All flows" if single else f"Part {number + 1}"
     summary = f"{name}: {len(nodes)} tables, {len(edges)} flows" + (f" ({counts})" if counts else "")
     if not labelled:
@@ -1329,8 +1399,15 @@ def component_graph(
         '<button type="button" data-zoom="fit">Fit width</button>'
         '<button type="button" data-zoom="reset">100%</button><span class="zoom-level">100%</span>'
         "<span>· drag or scroll to pan</span></div>"
-        f'<div class="graph-scroll">{svg(number, summary, graph, edges, placed, lines)}</div>'
-        "</details>"
+        '<div class="graph-scroll" data-layout="wide">'
+        f"{svg(number, summary, graph, edges, placed, lines)}</div>"
+        + (
+            f'<div class="graph-scroll" data-layout="tall" hidden>'
+            f"{svg(number, summary, graph, edges, tall, lines, suffix='-v')}</div>"
+            if tall is not None
+            else ""
+        )
+        + "</details>"
     )
 
 
@@ -1341,17 +1418,19 @@ def svg(
     edges: Mapping[tuple[str, str], FlowEdge],
     placed: Layout,
     lines: Mapping[tuple[str, str], LabelLines],
+    suffix: str = "",
 ) -> str:
     width, height = f"{placed.width:.0f}", f"{placed.height:.0f}"
+    ident = f"{number}{suffix}"
     parts = [
         f'<svg class="flow-graph" xmlns="http://www.w3.org/2000/svg" role="group" '
         f'width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
-        f'aria-labelledby="graph-title-{number}">'
-        f'<title id="graph-title-{number}">{_esc(summary)}: identifying columns flowing between tables'
+        f'aria-labelledby="graph-title-{ident}">'
+        f'<title id="graph-title-{ident}">{_esc(summary)}: identifying columns flowing between tables'
         "</title>",
-        markers(number),
+        markers(ident),
     ]
-    parts.extend(edge_svg(number, edge, placed, graph) for _, edge in sorted(edges.items()))
+    parts.extend(edge_svg(ident, edge, placed, graph) for _, edge in sorted(edges.items()))
     parts.extend(
         node_svg(graph.nodes[key], placed.boxes[key], placed.heights[key]) for key in sorted(placed.boxes)
     )
@@ -1363,7 +1442,7 @@ def svg(
     return "".join(parts)
 
 
-def markers(number: int) -> str:
+def markers(number: int | str) -> str:
     return (
         "<defs>"
         + "".join(
@@ -1388,7 +1467,7 @@ def edge_tooltip(edge: FlowEdge, graph: FlowGraph) -> str:
     return "\n".join(lines)
 
 
-def edge_svg(number: int, edge: FlowEdge, placed: Layout, graph: FlowGraph) -> str:
+def edge_svg(number: int | str, edge: FlowEdge, placed: Layout, graph: FlowGraph) -> str:
     key = (edge.source, edge.target)
     marker = "marker-start" if key in placed.reversed_edges else "marker-end"
     jobs = " ".join(str(i) for i in edge.jobs)
@@ -1396,7 +1475,8 @@ def edge_svg(number: int, edge: FlowEdge, placed: Layout, graph: FlowGraph) -> s
     return (
         f'<g class="edge {edge.style}" data-jobs="{jobs}"><a href="#job-{first_job}">'
         f"<title>{_esc(edge_tooltip(edge, graph))}</title>"
-        f'<path d="{path_data(placed.routes[key])}" {marker}="url(#arrow-{edge.style}-{number})"/>'
+        f'<path d="{path_data(placed.routes[key], placed.vertical)}" '
+        f'{marker}="url(#arrow-{edge.style}-{number})"/>'
         "</a></g>"
     )
 
@@ -1514,8 +1594,8 @@ def flows_table(graph: FlowGraph, drawn: Mapping[tuple[str, str], FlowEdge]) -> 
             jobs = ", ".join(graph.job_names[i] for i in edge.jobs)
             rows.append(
                 "<tr>"
-                f'<td class="mono">{_esc(graph.nodes[edge.source].label)}.{_esc(flow.source)}</td>'
-                f'<td class="mono">{_esc(graph.nodes[edge.target].label)}.{_esc(flow.target)}</td>'
+                f'<td class="mono wrap">{_esc(graph.nodes[edge.source].label)}.{_esc(flow.source)}</td>'
+                f'<td class="mono wrap">{_esc(graph.nodes[edge.target].label)}.{_esc(flow.target)}</td>'
                 f"<td>{_esc(', '.join(transform_text(t) for t in flow.transforms))}</td>"
                 f"<td>{category_chips(flow.categories, True)}</td>"
                 f"<td>{_esc(jobs)}</td><td>{_esc(edge.outcome)}</td>"
@@ -1523,7 +1603,8 @@ def flows_table(graph: FlowGraph, drawn: Mapping[tuple[str, str], FlowEdge]) -> 
             )
     return (
         f'<details class="component"><summary>All drawn flows as a table ({len(rows)} columns)</summary>'
-        '<table><thead><tr><th scope="col">From</th><th scope="col">To</th><th scope="col">Transforms</th>'
-        '<th scope="col">Categories</th><th scope="col">Jobs</th><th scope="col">Worst decision</th>'
-        f"</tr></thead><tbody>{''.join(rows)}</tbody></table></details>"
+        '<div class="table-scroll"><table><thead><tr><th scope="col">From</th><th scope="col">To</th>'
+        '<th scope="col">Transforms</th><th scope="col">Categories</th><th scope="col">Jobs</th>'
+        f'<th scope="col">Worst decision</th></tr></thead><tbody>{"".join(rows)}</tbody></table></div>'
+        "</details>"
     )
