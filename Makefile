@@ -8,7 +8,7 @@ DISTS  := -e . -e plugins/nz -e adapters/dbt -e adapters/airflow
 export RUST_BACKTRACE := 0
 export RUST_LIB_BACKTRACE := 0
 
-.PHONY: venv demo test lint typecheck pytest rego-test bench fuzz lock clean
+.PHONY: venv demo test lint typecheck pytest rego-test bench fuzz lock dist clean
 
 venv: $(STAMP)
 
@@ -45,5 +45,15 @@ fuzz: $(STAMP)
 lock: $(STAMP)
 	$(BIN)/uv pip compile requirements/dev.in --universal --python-version 3.10 -o requirements/lock.txt
 
+# The four wheels, and dist/constraints.txt: the lock's pins, for `pip install --constraint` where
+# Airflow's own constraints file cannot be downloaded (it lives on GitHub, not on a package index).
+dist: $(STAMP)
+	rm -rf dist
+	for project in . plugins/nz adapters/dbt adapters/airflow; do \
+	  $(BIN)/uv build --quiet --wheel --no-build-isolation --python $(BIN)/python --out-dir dist $$project || exit 1; \
+	done
+	{ echo "# pins from requirements/lock.txt: the versions kaitiaki is tested with"; \
+	  grep -v -e '^[[:space:]]*#' -e '^[[:space:]]*$$' requirements/lock.txt; } > dist/constraints.txt
+
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache dist
