@@ -4,7 +4,7 @@ package kaitiaki.dpup.access_information
 
 import data.kaitiaki.lib
 import data.kaitiaki.lib.identifier_output_categories
-import data.kaitiaki.lib.internal
+import data.kaitiaki.lib.inside_agency
 import data.kaitiaki.lib.person_level
 import data.kaitiaki.lib.writes
 import rego.v1
@@ -23,7 +23,7 @@ import rego.v1
 #   law: Privacy Act 2020 IPP6, IPP7
 #   remediation: Keep the agency's key (or a reversible pseudonym) so that access and correction requests can be met.
 violation contains v if {
-	internal
+	inside_agency
 	identifier_output_categories == set()
 	person_level
 	writes

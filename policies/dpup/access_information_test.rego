@@ -1,4 +1,4 @@
-package kaitiaki.tests.access_information
+package kaitiaki.dpup.access_information_test
 
 import data.kaitiaki.dpup.access_information as ai
 import data.kaitiaki.testing as t

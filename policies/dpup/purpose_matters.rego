@@ -11,13 +11,12 @@ import data.kaitiaki.lib.identifiable_columns
 import data.kaitiaki.lib.identifiable_output_categories
 import data.kaitiaki.lib.identifiable_outputs
 import data.kaitiaki.lib.identifier_outputs
-import data.kaitiaki.lib.internal
+import data.kaitiaki.lib.inside_agency
 import data.kaitiaki.lib.linking_approved
 import data.kaitiaki.lib.params
 import data.kaitiaki.lib.person_level
 import data.kaitiaki.lib.purpose_declared
 import data.kaitiaki.lib.sensitive_column_categories
-import data.kaitiaki.lib.sensitive_columns
 import data.kaitiaki.lib.writes
 import rego.v1
 
@@ -76,12 +75,12 @@ violation contains v if {
 
 purpose_problems contains sprintf("purpose %s is not in the purpose register", [purpose_name]) if {
 	purpose_declared
-	not is_object(input.purpose)
+	not is_object(object.get(input, "purpose", null))
 }
 
 purpose_problems contains sprintf("purpose %s has no approver (approved_by is empty)", [purpose_name]) if {
 	is_object(input.purpose)
-	not nonempty(input.purpose.approved_by)
+	not nonempty(object.get(input.purpose, "approved_by", null))
 }
 
 purpose_problems contains sprintf("purpose %s expired on %v", [purpose_name, input.purpose.expires]) if {
@@ -184,7 +183,7 @@ vague_purpose contains sprintf("purpose %s allows every use (*)", [purpose_name]
 
 vague_purpose contains sprintf("purpose %s has no description", [purpose_name]) if {
 	is_object(input.purpose)
-	not nonempty(input.purpose.description)
+	not nonempty(object.get(input.purpose, "description", null))
 }
 
 vague_purpose contains sprintf("purpose %s is described with the vague phrase '%s'", [purpose_name, phrase]) if {
@@ -417,7 +416,7 @@ foreign_uid_findings contains column_finding(message, name, col) if {
 #   law: Privacy Act 2020 IPP9
 #   remediation: Tag the job with its retention (e.g. retention:P2Y) and schedule the deletion (kaitiaki cannot verify it).
 violation contains v if {
-	internal
+	inside_agency
 	person_level
 	writes
 	identifiable_output_categories != set()

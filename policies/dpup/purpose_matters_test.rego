@@ -1,4 +1,4 @@
-package kaitiaki.tests.purpose_matters
+package kaitiaki.dpup.purpose_matters_test
 
 import data.kaitiaki.dpup.purpose_matters as pm
 import data.kaitiaki.testing as t
@@ -44,6 +44,15 @@ test_pm02_denies_unregistered_purpose if {
 
 test_pm02_denies_purpose_without_approver if {
 	vs := pm.violation with input as object.union(t.selecting([t.nhi]), {"purpose": {"approved_by": " "}})
+	some v in vs
+	v.rule == "PM-02"
+	contains(v.message, "no approver")
+}
+
+# A register entry without the field at all (not only an empty one) is denied on every engine
+# (object.union would merge the fixture's field back, so the purpose is replaced whole).
+test_pm02_denies_purpose_lacking_approved_by if {
+	vs := pm.violation with input as object.union(object.remove(t.selecting([t.nhi]), ["purpose"]), {"purpose": object.remove(t.purpose, ["approved_by"])})
 	some v in vs
 	v.rule == "PM-02"
 	contains(v.message, "no approver")
@@ -160,6 +169,12 @@ test_pm04_denies_wildcard_uses if {
 
 test_pm04_denies_missing_description if {
 	vs := pm.violation with input as object.union(t.selecting([t.nhi]), {"purpose": {"description": ""}})
+	some v in vs
+	contains(v.message, "has no description")
+}
+
+test_pm04_denies_purpose_lacking_description if {
+	vs := pm.violation with input as object.union(object.remove(t.selecting([t.nhi]), ["purpose"]), {"purpose": object.remove(t.purpose, ["description"])})
 	some v in vs
 	contains(v.message, "has no description")
 }

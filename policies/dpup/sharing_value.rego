@@ -201,7 +201,7 @@ identifiers_in_insight contains {"message": concat("", ["the identifier ", name,
 #   principle: Kaitiakitanga
 #   law: Stats NZ microdata output rules; Privacy Act 2020 IPP11
 #   remediation: >-
-#     Add HAVING COUNT(DISTINCT person_key) >= 6 (>= 20 for sums and means). Count people, not
+#     Add HAVING COUNT(DISTINCT person_key) >= {min_count_cell} (>= {min_magnitude_cell} for sums and means). Count people, not
 #     rows. The thresholds are policy data (min_count_cell, min_magnitude_cell).
 violation contains v if {
 	some problem in small_cells

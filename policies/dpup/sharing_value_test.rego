@@ -1,4 +1,4 @@
-package kaitiaki.tests.sharing_value
+package kaitiaki.dpup.sharing_value_test
 
 import data.kaitiaki.dpup.sharing_value as sv
 import data.kaitiaki.testing as t

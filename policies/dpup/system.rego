@@ -41,14 +41,22 @@ unresolved_line(u) := u.line if is_number(u.line) else := null
 # (kaitiaki.engine.base.check_input); the top-level parts are checked here as well.
 lists := ["columns", "joins", "outputs", "tables", "unresolved", "waivers"]
 
+# Each check is a rule that is negated, never `not f(input.x)`: OPA evaluates a reference given
+# to a function before the `not`, so a missing input.x would make the problem undefined, not found.
 input_problems contains sprintf("input.%s is not a list", [key]) if {
 	some key in lists
-	not is_array(input[key])
+	not listed(key)
 }
 
-input_problems contains "input.job.id is missing" if not is_string(input.job.id)
+listed(key) if is_array(input[key])
 
-input_problems contains "input.aggregation is missing" if not is_object(input.aggregation)
+input_problems contains "input.job.id is missing" if not job_identified
+
+job_identified if is_string(input.job.id)
+
+input_problems contains "input.aggregation is missing" if not aggregation_given
+
+aggregation_given if is_object(input.aggregation)
 
 input_problems contains "input.kaitiaki.now is not an RFC 3339 time" if not today
 
@@ -59,8 +67,9 @@ required_params := [
 ]
 
 violation contains v if {
-	given := params
 	some key in required_params
-	not given[key] != null
+	not param_given(key)
 	v := lib.violation("SYS-01", sprintf("the policy data is incomplete: data.kaitiaki.params.%s is missing", [key]), [], null)
 }
+
+param_given(key) if params[key] != null

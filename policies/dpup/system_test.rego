@@ -1,4 +1,4 @@
-package kaitiaki.tests.system
+package kaitiaki.dpup.system_test
 
 import data.kaitiaki.dpup.system as sys
 import data.kaitiaki.testing as t
@@ -26,6 +26,16 @@ test_sys01_denies_input_without_columns if {
 	vs := sys.violation with input as object.remove(t.base, ["columns"])
 	some v in vs
 	contains(v.message, "input.columns is not a list")
+}
+
+# Parts missing altogether are reported on every engine (OPA does not negate a missing reference).
+test_sys01_denies_input_without_job_id_or_aggregation if {
+	inp := object.union(object.remove(t.base, ["aggregation", "job"]), {"job": object.remove(t.base.job, ["id"])})
+	messages := {v.message | some v in sys.violation} with input as inp
+	{
+		"the policy input is incomplete: input.job.id is missing",
+		"the policy input is incomplete: input.aggregation is missing",
+	} - messages == set()
 }
 
 test_sys01_denies_unreadable_time if {

@@ -1,4 +1,4 @@
-package kaitiaki.tests.transparency_choice
+package kaitiaki.dpup.transparency_choice_test
 
 import data.kaitiaki.dpup.transparency_choice as tc
 import data.kaitiaki.testing as t

@@ -1,7 +1,8 @@
 # The decision root: gathers every violation of the DPUP library and of the organisation's own
 # packages (data.kaitiaki.custom.*), applies the configured levels and the waivers, and decides.
 #
-# decision = {allow, violations, policy_revision} (design §3). advisory never blocks; soft blocks
+# decision = {allow, violations, policy_revision} (design §3), plus ignored_waivers when a waiver
+# offered for the job does not count. advisory never blocks; soft blocks
 # unless a valid waiver names the job and the rule; hard always blocks.
 package kaitiaki.main
 
@@ -96,25 +97,36 @@ valid_waivers contains w if {
 	waiver_problem(w) == null
 }
 
+# Fields are read with object.get: OPA evaluates `w.rule` before a `not`, so a missing field would
+# make the whole branch undefined and the waiver valid (regorus negates it: engines differ there).
 waiver_problem(w) := "it is not an object" if {
 	not is_object(w)
 } else := "it names another job" if {
-	w.job != input.job.id
+	object.get(w, "job", null) != input.job.id
 } else := "it names no rule" if {
-	not nonempty(w.rule)
+	not nonempty(object.get(w, "rule", null))
 } else := "it has no justification" if {
-	not nonempty(w.justification)
+	not nonempty(object.get(w, "justification", null))
 } else := "it has no approver (approved_by)" if {
-	not nonempty(w.approved_by)
+	not nonempty(object.get(w, "approved_by", null))
 } else := "it has expired or has no readable expiry date" if {
-	not lib.not_expired(w.expires)
+	not lib.not_expired(object.get(w, "expires", null))
 } else := null
 
-# Waivers offered for this job that do not count, and why (for reports; not part of decision).
+# Waivers offered for this job that do not count, and why: the decision carries them (when there
+# are any) so every report can show them beside the finding they failed to lift.
 ignored_waivers contains {"rule": waiver_rule(w), "reason": reason} if {
 	some w in input.waivers
 	reason := waiver_problem(w)
 	reason != null
+}
+
+# A valid waiver of a rule that is hard here lifts nothing: it is reported as ignored too.
+ignored_waivers contains {"rule": w.rule, "reason": "the rule is hard here, and no waiver lifts a hard rule"} if {
+	some w in valid_waivers
+	some v in violations
+	v.rule == w.rule
+	v.level == "hard"
 }
 
 waiver_rule(w) := object.get(w, "rule", null) if is_object(w) else := null
@@ -144,4 +156,6 @@ allow := blocking == set()
 
 policy_revision := data.kaitiaki.revision if is_string(data.kaitiaki.revision) else := ""
 
-decision := {"allow": allow, "violations": violations, "policy_revision": policy_revision}
+decision := {"allow": allow, "violations": violations, "policy_revision": policy_revision} if {
+	ignored_waivers == set()
+} else := {"allow": allow, "violations": violations, "policy_revision": policy_revision, "ignored_waivers": ignored_waivers}

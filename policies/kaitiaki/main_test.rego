@@ -1,4 +1,4 @@
-package kaitiaki.tests.main
+package kaitiaki.main_test
 
 import data.kaitiaki.main
 import data.kaitiaki.testing as t
@@ -55,6 +55,22 @@ test_expired_waiver_is_ignored_and_reported if {
 	main.ignored_waivers == {{"rule": "PM-07", "reason": "it has expired or has no readable expiry date"}} with input as inp
 }
 
+test_decision_carries_ignored_waivers if {
+	d := main.decision with input as object.union(soft_only, {"waivers": [waiver({"expires": "2026-11-25"})]})
+	d.ignored_waivers == {{"rule": "PM-07", "reason": "it has expired or has no readable expiry date"}}
+}
+
+test_decision_without_ignored_waivers_keeps_its_three_fields if {
+	d := main.decision with input as object.union(soft_only, {"waivers": [waiver({})]})
+	object.keys(d) == {"allow", "violations", "policy_revision"}
+}
+
+test_waiver_of_a_hard_rule_is_reported_as_ignored if {
+	inp := object.union(t.selecting([t.nhi]), {"purpose": null, "waivers": [waiver({"rule": "PM-02"})]})
+	d := main.decision with input as inp
+	{"rule": "PM-02", "reason": "the rule is hard here, and no waiver lifts a hard rule"} in d.ignored_waivers
+}
+
 test_waiver_without_justification_is_ignored if {
 	d := main.decision with input as object.union(soft_only, {"waivers": [waiver({"justification": ""})]})
 	d.allow == false
@@ -63,6 +79,28 @@ test_waiver_without_justification_is_ignored if {
 test_waiver_without_expiry_is_ignored if {
 	d := main.decision with input as object.union(soft_only, {"waivers": [waiver({"expires": null})]})
 	d.allow == false
+}
+
+# A waiver that lacks a field altogether (not only an empty one) is ignored, and why is reported,
+# on every engine: OPA evaluates a missing field before a `not`, which could leave it valid.
+missing_field_reasons := {
+	"job": "it names another job",
+	"rule": "it names no rule",
+	"justification": "it has no justification",
+	"approved_by": "it has no approver (approved_by)",
+	"expires": "it has expired or has no readable expiry date",
+}
+
+without_field(field) := object.union(soft_only, {"waivers": [object.remove(waiver({}), [field])]})
+
+outcome_without(field) := [d.allow, {r.reason | some r in ignored}] if {
+	d := main.decision with input as without_field(field)
+	ignored := main.ignored_waivers with input as without_field(field)
+}
+
+test_waiver_missing_a_field_is_ignored_and_reported if {
+	outcomes := {field: outcome_without(field) | some field, _ in missing_field_reasons}
+	outcomes == {field: [false, {reason}] | some field, reason in missing_field_reasons}
 }
 
 test_hard_violation_is_never_waived if {

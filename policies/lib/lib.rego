@@ -201,7 +201,7 @@ lowest(lines) := min(lines) if lines != set() else := null
 # The job's data leaves the agency.
 off_agency if input.job.destination.kind in params.off_agency_kinds
 
-internal if input.job.destination.kind == "internal"
+inside_agency if input.job.destination.kind == "internal"
 
 offshore if input.job.destination.region == "offshore"
 

@@ -1,4 +1,4 @@
-package kaitiaki.tests.lib
+package kaitiaki.lib_test
 
 import data.kaitiaki.lib
 import data.kaitiaki.testing as t

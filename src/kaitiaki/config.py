@@ -13,6 +13,7 @@ import difflib
 import hashlib
 import math
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +21,7 @@ from typing import Any
 
 import yaml
 
+from kaitiaki.config_model import GRAINS, OUTPUT_LEVELS, keys_of
 from kaitiaki.errors import ConfigError
 from kaitiaki.model import DESTINATION_KINDS, LEVELS, MODES, REGIONS, Destination
 
@@ -29,7 +31,6 @@ PARSE_TIME_MODES = ("off", "warn", "block")
 UNGUARDED_MODES = ("allow", "warn", "block")
 LOG_FAILURE_MODES = ("block", "warn")
 STDOUT_SINK = "stdout"
-AIRFLOW_KEYS = ("parse_time_check", "unguarded_tasks", "unguarded_allow")
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,32 @@ class Limits:
     max_sql_bytes: int = 1_000_000
     max_depth: int = 500
     max_statements: int = 1000
+
+
+@dataclass(frozen=True)
+class Identifiers:
+    """How the platform compares names, where a setting changes it (docs/analysis.md, Names).
+
+    ``quoted_identifiers_ignore_case``: Snowflake's account/session parameter of that name.
+    ``lower_case_table_names``: MySQL's server variable (0 case-sensitive tables, 1 and 2 not).
+    ``case_sensitive``: a case-sensitive collation (T-SQL), ``spark.sql.caseSensitive``
+    (Spark, Databricks), ``enable_case_sensitive_identifier`` (Redshift); None keeps the default.
+    ``table_shards``: BigQuery suffixes (regular expressions) of date-sharded tables, which name
+    the family they belong to (``events_20240101`` reads ``events``).
+    """
+
+    quoted_identifiers_ignore_case: bool = False
+    lower_case_table_names: int = 0
+    case_sensitive: bool | None = None
+    table_shards: tuple[str, ...] = (r"_[0-9]{8}",)
+
+
+IDENTIFIER_SETTINGS = {
+    "quoted_identifiers_ignore_case": ("snowflake",),
+    "lower_case_table_names": ("mysql", "doris", "singlestore", "starrocks"),
+    "case_sensitive": ("tsql", "fabric", "spark", "spark2", "databricks", "redshift"),
+    "table_shards": ("bigquery",),
+}
 
 
 @dataclass(frozen=True)
@@ -63,6 +90,9 @@ class TableEntry:
     categories: tuple[str, ...] = ()
     columns: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     line: int | None = None
+    grain: str | None = None  # "person": one row per person, so COUNT(*) counts people (SV-06)
+    source: str | None = None  # "idi": Stats NZ data, whose output rules bind it (SV-07)
+    non_enumerable: tuple[str, ...] = ()  # identifiers too random to reverse by enumeration
 
 
 @dataclass(frozen=True)
@@ -70,9 +100,15 @@ class SharingAgreement:
     id: str
     identified: bool = False
     offshore_basis: str | None = None
+    pseudonymised: bool = False  # the agreement is for keyed pseudonyms (SV-04 advisory)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "identified": self.identified, "offshore_basis": self.offshore_basis}
+        return {
+            "id": self.id,
+            "identified": self.identified,
+            "offshore_basis": self.offshore_basis,
+            "pseudonymised": self.pseudonymised,
+        }
 
 
 @dataclass(frozen=True)
@@ -86,6 +122,9 @@ class Purpose:
     linking_approved: bool = False
     sensitive_approved: bool | tuple[str, ...] = ()
     sharing_agreement: SharingAgreement | None = None
+    output_level: str | None = None  # "aggregate" | "person": what may leave the job (PM-03)
+    destinations: tuple[str, ...] = ()  # destination kinds allowed; empty = any (PM-03)
+    regions: tuple[str, ...] = ()  # destination regions allowed; empty = any (PM-03)
 
     def to_dict(self) -> dict[str, Any]:
         sensitive = self.sensitive_approved
@@ -99,6 +138,9 @@ class Purpose:
             "linking_approved": self.linking_approved,
             "sensitive_approved": sensitive if isinstance(sensitive, bool) else list(sensitive),
             "sharing_agreement": self.sharing_agreement.to_dict() if self.sharing_agreement else None,
+            "output_level": self.output_level,
+            "destinations": list(self.destinations),
+            "regions": list(self.regions),
         }
 
 
@@ -122,6 +164,30 @@ class Waiver:
 
 
 @dataclass(frozen=True)
+class Pseudonymisation:
+    """Where keyed-hash secrets come from: a hash is keyed only when its input reads one of these."""
+
+    secret_settings: tuple[str, ...] = ()  # current_setting('…') names
+    secret_functions: tuple[str, ...] = ()  # functions that return a secret (a vault lookup)
+    secret_vars: tuple[str, ...] = ()  # dbt vars holding a secret
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "secret_settings": list(self.secret_settings),
+            "secret_functions": list(self.secret_functions),
+            "secret_vars": list(self.secret_vars),
+        }
+
+    def marks(self) -> frozenset[str]:
+        """The analysis's key marks (``key:setting:<name>``, ``key:function:<name>``) that name a
+        declared secret source."""
+        return frozenset(
+            [f"key:setting:{name.lower()}" for name in self.secret_settings]
+            + [f"key:function:{name.lower()}" for name in self.secret_functions]
+        )
+
+
+@dataclass(frozen=True)
 class Settings:
     """Validated kaitiaki.yaml. ``path`` is None when no file was found (all defaults)."""
 
@@ -140,6 +206,7 @@ class Settings:
     purposes: Mapping[str, Purpose] = field(default_factory=dict)
     waivers: tuple[Waiver, ...] = ()
     limits: Limits = field(default_factory=Limits)
+    identifiers: Identifiers = field(default_factory=Identifiers)
     default_purpose: str | None = None
     default_destination: Destination = field(default_factory=Destination)
     strict_catalog: bool = False
@@ -151,6 +218,14 @@ class Settings:
     policy_data: Mapping[str, Any] = field(default_factory=dict)
     digest: str | None = None
     required_plugins: Mapping[str, int] = field(default_factory=dict)  # name → line in kaitiaki.yaml
+    pseudonymisation: Pseudonymisation = field(default_factory=Pseudonymisation)
+    # dotted key (``purposes.x.expires``, ``waivers[0].rule``) → its line, for governance checks
+    lines: Mapping[str, int] = field(default_factory=dict)
+
+    @property
+    def decision_log_file(self) -> Path | None:
+        """The decision log when it is a file; None when it is off or goes to stdout or a collector."""
+        return self.decision_log if isinstance(self.decision_log, Path) else None
 
     @property
     def base_dir(self) -> Path:
@@ -254,6 +329,25 @@ def _locate(node: yaml.Node, path: str) -> Located:
     return Located(yaml.SafeLoader(" ").construct_object(node), line)
 
 
+def line_index(root: Located) -> dict[str, int]:
+    """Every key's line by dotted path (list items as ``[i]``), so checks made after loading
+    (rule ids, waivers, policy data) can still name the line."""
+    lines: dict[str, int] = {}
+
+    def visit(node: Located, path: str) -> None:
+        if path:
+            lines[path] = node.line
+        if isinstance(node.value, dict):
+            for key, child in node.value.items():
+                visit(child, f"{path}.{key}" if path else key)
+        elif isinstance(node.value, list):
+            for i, child in enumerate(node.value):
+                visit(child, f"{path}[{i}]")
+
+    visit(root, "")
+    return lines
+
+
 def plain(value: Located) -> Any:
     """Located tree → plain Python values."""
     if isinstance(value.value, dict):
@@ -348,29 +442,13 @@ def _type_name(value: Any) -> str:
     )
 
 
-TOP_KEYS = (
-    "agency",
-    "dialect",
-    "mode",
-    "engine",
-    "policies",
-    "levels",
-    "identifier_issuers",
-    "decision_log",
-    "on_log_failure",
-    "schema",
-    "catalog",
-    "purposes",
-    "waivers",
-    "limits",
-    "default_purpose",
-    "default_destination",
-    "strict_catalog",
-    "owner",
-    "airflow",
-    "policy_data",
-    "required_plugins",
-)
+# The keys each mapping accepts come from the one model of kaitiaki.yaml (config_model.py), which
+# also generates the JSON Schema and the reference: declare a new key there.
+TOP_KEYS = keys_of()
+CATALOG_KEYS = keys_of("catalog", "*")
+PURPOSE_KEYS = keys_of("purposes", "*")
+SHARING_AGREEMENT_KEYS = keys_of("purposes", "*", "sharing_agreement")
+WAIVER_KEYS = keys_of("waivers", "*")
 
 
 def parse_settings(text: str, path: Path) -> Settings:
@@ -379,7 +457,7 @@ def parse_settings(text: str, path: Path) -> Settings:
     root = compose_located(text, str(path))
     top = v.mapping(root, "kaitiaki.yaml", TOP_KEYS)
     get = top.get
-    kwargs: dict[str, Any] = {"path": path, "digest": config_digest(text)}
+    kwargs: dict[str, Any] = {"path": path, "digest": config_digest(text), "lines": line_index(root)}
     if "agency" in top:
         kwargs["agency"] = v.string(top["agency"], "agency")
     if "owner" in top:
@@ -414,8 +492,10 @@ def parse_settings(text: str, path: Path) -> Settings:
     if "waivers" in top:
         kwargs["waivers"] = tuple(_waiver(v, item) for item in _as_list(v, top["waivers"], "waivers"))
     if "limits" in top:
-        limits = v.mapping(top["limits"], "limits", ("max_sql_bytes", "max_depth", "max_statements"))
+        limits = v.mapping(top["limits"], "limits", keys_of("limits"))
         kwargs["limits"] = Limits(**{k: v.integer(n, f"limits.{k}") for k, n in limits.items()})
+    if "identifiers" in top:
+        kwargs["identifiers"] = _identifiers(v, top["identifiers"], kwargs.get("dialect"))
     if "default_purpose" in top:
         kwargs["default_purpose"] = v.optional_string(top["default_purpose"], "default_purpose")
     if "default_destination" in top:
@@ -431,6 +511,8 @@ def parse_settings(text: str, path: Path) -> Settings:
         }
     if "airflow" in top:
         kwargs.update(_airflow(v, top["airflow"]))
+    if "pseudonymisation" in top:
+        kwargs["pseudonymisation"] = _pseudonymisation(v, top["pseudonymisation"])
     if "policy_data" in top:
         v.mapping(top["policy_data"], "policy_data")
         kwargs["policy_data"] = _json_data(v, top["policy_data"], "policy_data")
@@ -439,7 +521,7 @@ def parse_settings(text: str, path: Path) -> Settings:
 
 def _airflow(v: _Validator, node: Located) -> dict[str, Any]:
     """``airflow:``: the parse-time check, and what to do with tasks whose SQL kaitiaki cannot find."""
-    airflow = v.mapping(node, "airflow", AIRFLOW_KEYS)
+    airflow = v.mapping(node, "airflow", keys_of("airflow"))
     out: dict[str, Any] = {}
     if "parse_time_check" in airflow:
         out["parse_time_check"] = v.choice(
@@ -450,12 +532,48 @@ def _airflow(v: _Validator, node: Located) -> dict[str, Any]:
             airflow["unguarded_tasks"], "airflow.unguarded_tasks", UNGUARDED_MODES
         )
     if "unguarded_allow" in airflow:
-        allow = v.mapping(airflow["unguarded_allow"], "airflow.unguarded_allow", ("operators", "tasks"))
+        allow = v.mapping(
+            airflow["unguarded_allow"], "airflow.unguarded_allow", keys_of("airflow", "unguarded_allow")
+        )
         if "operators" in allow:
             out["unguarded_operators"] = v.strings(allow["operators"], "airflow.unguarded_allow.operators")
         if "tasks" in allow:
             out["unguarded_task_ids"] = v.strings(allow["tasks"], "airflow.unguarded_allow.tasks")
     return out
+
+
+def _identifiers(v: _Validator, node: Located, dialect: str | None) -> Identifiers:
+    """Platform settings that change how names compare; one that the dialect has not is an error."""
+    items = v.mapping(node, "identifiers", keys_of("identifiers"))
+    for key, item in items.items():
+        if dialect is not None and dialect not in IDENTIFIER_SETTINGS[key]:
+            raise v.fail(
+                f"identifiers.{key} is a setting of {', '.join(IDENTIFIER_SETTINGS[key])}, not of {dialect}.",
+                item,
+                "remove it, or set the dialect of the platform it belongs to.",
+            )
+    kwargs: dict[str, Any] = {}
+    if "quoted_identifiers_ignore_case" in items:
+        key = "quoted_identifiers_ignore_case"
+        kwargs[key] = v.boolean(items[key], f"identifiers.{key}")
+    if "lower_case_table_names" in items:
+        value = items["lower_case_table_names"]
+        if value.value not in (0, 1, 2) or isinstance(value.value, bool):
+            raise v.fail(f"identifiers.lower_case_table_names must be 0, 1 or 2, got {value.value!r}.", value)
+        kwargs["lower_case_table_names"] = value.value
+    if "case_sensitive" in items:
+        kwargs["case_sensitive"] = v.boolean(items["case_sensitive"], "identifiers.case_sensitive")
+    if "table_shards" in items:
+        kwargs["table_shards"] = v.strings(items["table_shards"], "identifiers.table_shards")
+        for pattern in kwargs["table_shards"]:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise v.fail(
+                    f"identifiers.table_shards: {pattern!r} is not a regular expression ({exc}).",
+                    items["table_shards"],
+                ) from None
+    return Identifiers(**kwargs)
 
 
 def config_digest(text: str) -> str:
@@ -503,7 +621,7 @@ def _dialect(v: _Validator, node: Located) -> str:
 
 
 def _engine(v: _Validator, node: Located) -> EngineSettings:
-    engine = v.mapping(node, "engine", ("kind", "url", "urls", "timeout_ms", "token"))
+    engine = v.mapping(node, "engine", keys_of("engine"))
     kwargs: dict[str, Any] = {}
     if "kind" in engine:
         kwargs["kind"] = v.string(engine["kind"], "engine.kind")
@@ -535,7 +653,7 @@ def _catalog(v: _Validator, node: Located) -> dict[str, TableEntry]:
     out: dict[str, TableEntry] = {}
     for table, entry_node in v.mapping(node, "catalog").items():
         where = f"catalog.{table}"
-        entry = v.mapping(entry_node, where, ("agency", "categories", "columns", "description", "owner"))
+        entry = v.mapping(entry_node, where, CATALOG_KEYS)
         columns: dict[str, tuple[str, ...]] = {}
         if "columns" in entry and entry["columns"].value is not None:
             for column, cats in v.mapping(entry["columns"], f"{where}.columns").items():
@@ -548,8 +666,25 @@ def _catalog(v: _Validator, node: Located) -> dict[str, TableEntry]:
             else (),
             columns=columns,
             line=entry_node.line,
+            grain=v.choice(entry["grain"], f"{where}.grain", GRAINS) if "grain" in entry else None,
+            source=v.optional_string(entry.get("source"), f"{where}.source"),
+            non_enumerable=tuple(
+                c.lower() for c in v.strings(entry["non_enumerable"], f"{where}.non_enumerable")
+            )
+            if "non_enumerable" in entry
+            else (),
         )
     return out
+
+
+def _pseudonymisation(v: _Validator, node: Located) -> Pseudonymisation:
+    keys = keys_of("pseudonymisation")
+    given = v.mapping(node, "pseudonymisation", keys)
+    return Pseudonymisation(**{k: v.strings(given[k], f"pseudonymisation.{k}") for k in keys if k in given})
+
+
+def _choices(v: _Validator, node: Located, where: str, choices: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(v.choice(item, f"{where}[{i}]", choices) for i, item in enumerate(_as_list(v, node, where)))
 
 
 def _categories(v: _Validator, node: Located, where: str) -> tuple[str, ...]:
@@ -558,24 +693,39 @@ def _categories(v: _Validator, node: Located, where: str) -> tuple[str, ...]:
     if node.value is None:
         return ()
     cats = v.strings(node, where)
-    for cat in cats:
+    items = node.value if isinstance(node.value, list) else [node]
+    for cat, item in zip(cats, items, strict=False):
         problem = check_category(cat)
         if problem:
-            raise v.fail(f"{where}: {problem}", node, "see docs/classification.md for the categories.")
+            raise v.fail(f"{where}: {problem}", item, category_hint(cat))
     return cats
 
 
-PURPOSE_KEYS = (
-    "description",
-    "allowed_categories",
-    "allowed_uses",
-    "approved_by",
-    "expires",
-    "linking_approved",
-    "sensitive_approved",
-    "sharing_agreement",
-    "owner",
-)
+def _allowed_categories(v: _Validator, node: Located, where: str) -> tuple[str, ...]:
+    """A purpose's categories: each a category, a whole family (``sensitive``) or ``*``. A typo
+    would only ever block (PM-03), but silently: it is an error like one in the catalog."""
+    from kaitiaki.classify.categories import FAMILIES, check_category
+
+    cats = v.strings(node, where)
+    items = node.value if isinstance(node.value, list) else [node]
+    for cat, item in zip(cats, items, strict=False):
+        if cat == "*" or cat in FAMILIES:
+            continue
+        problem = check_category(cat)
+        if problem:
+            raise v.fail(f"{where}: {problem}", item, category_hint(cat))
+    return cats
+
+
+def category_hint(category: str) -> str:
+    """Did-you-mean for a misspelt category (``unique_identifer`` → ``unique_identifier``)."""
+    from kaitiaki.classify.categories import FAMILIES, PLAIN_CATEGORIES
+
+    family, sep, kind = category.partition(":")
+    close = difflib.get_close_matches(family, (*PLAIN_CATEGORIES, *FAMILIES), n=1, cutoff=0.7)
+    if close:
+        return f"did you mean {close[0] + sep + kind!r}? See docs/classification.md for the categories."
+    return "see docs/classification.md for the categories."
 
 
 def _purposes(v: _Validator, node: Located) -> dict[str, Purpose]:
@@ -593,9 +743,7 @@ def _purposes(v: _Validator, node: Located) -> dict[str, Purpose]:
             )
         agreement = None
         if "sharing_agreement" in p and p["sharing_agreement"].value is not None:
-            a = v.mapping(
-                p["sharing_agreement"], f"{where}.sharing_agreement", ("id", "identified", "offshore_basis")
-            )
+            a = v.mapping(p["sharing_agreement"], f"{where}.sharing_agreement", SHARING_AGREEMENT_KEYS)
             if "id" not in a:
                 raise v.fail(f"{where}.sharing_agreement needs an 'id'.", p["sharing_agreement"])
             agreement = SharingAgreement(
@@ -606,11 +754,14 @@ def _purposes(v: _Validator, node: Located) -> dict[str, Purpose]:
                 offshore_basis=v.optional_string(
                     a.get("offshore_basis"), f"{where}.sharing_agreement.offshore_basis"
                 ),
+                pseudonymised=v.boolean(a["pseudonymised"], f"{where}.sharing_agreement.pseudonymised")
+                if "pseudonymised" in a
+                else False,
             )
         out[pid] = Purpose(
             id=pid,
             description=v.string(p["description"], f"{where}.description") if "description" in p else "",
-            allowed_categories=v.strings(p["allowed_categories"], f"{where}.allowed_categories")
+            allowed_categories=_allowed_categories(v, p["allowed_categories"], f"{where}.allowed_categories")
             if "allowed_categories" in p
             else (),
             allowed_uses=v.strings(p["allowed_uses"], f"{where}.allowed_uses") if "allowed_uses" in p else (),
@@ -621,12 +772,19 @@ def _purposes(v: _Validator, node: Located) -> dict[str, Purpose]:
             else False,
             sensitive_approved=sensitive,
             sharing_agreement=agreement,
+            output_level=v.choice(p["output_level"], f"{where}.output_level", OUTPUT_LEVELS)
+            if "output_level" in p
+            else None,
+            destinations=_choices(v, p["destinations"], f"{where}.destinations", DESTINATION_KINDS)
+            if "destinations" in p
+            else (),
+            regions=_choices(v, p["regions"], f"{where}.regions", REGIONS) if "regions" in p else (),
         )
     return out
 
 
 def _waiver(v: _Validator, node: Located) -> Waiver:
-    w = v.mapping(node, "a waiver", ("rule", "job", "justification", "approved_by", "expires"))
+    w = v.mapping(node, "a waiver", WAIVER_KEYS)
     for required in ("rule", "job"):
         if required not in w:
             raise v.fail(

@@ -83,7 +83,7 @@ def settings_schema(settings: Settings, dialect: str) -> Schema:
     if settings.schema_file is not None:
         for table, columns in load_schema_file(settings.schema_file).items():
             merged.setdefault(table, {}).update(columns)
-    return normalise_schema(merged, dialect)
+    return normalise_schema(merged, dialect, settings.identifiers)
 
 
 class Gate:
@@ -117,6 +117,7 @@ class Gate:
                 self._engine = load_engine(self.settings)
             except PolicyError as error:
                 raise in_config(error, self.settings) from None
+            warn_governance(self.settings)
         return self._engine
 
     def schema_for(self, dialect: str) -> Schema:
@@ -130,7 +131,12 @@ class Gate:
         if schema:
             merged.update(schema)
         return analyze_sql(
-            job.sql, dialect=dialect, schema=merged, path=job.source.path, limits=self.settings.limits
+            job.sql,
+            dialect=dialect,
+            schema=merged,
+            path=job.source.path,
+            limits=self.settings.limits,
+            identifiers=self.settings.identifiers,
         )
 
     def decide(
@@ -153,6 +159,7 @@ class Gate:
             inherited=inherited,
             context={"job_id": job.id, "dialect": facts.dialect},
             strict_catalog=self.settings.strict_catalog,
+            secrets=self.settings.pseudonymisation.marks(),
         )
         document = self.policy_input(job, classified, labels=labels)
         self.pm.hook.kaitiaki_enrich_input(job=job, input=document)
@@ -298,6 +305,7 @@ class Gate:
             "joins": [j.to_dict() for j in facts.joins],
             "outputs": [o.to_dict() for o in classified.outputs],
             "aggregation": facts.aggregation.to_dict(),
+            "row_filters": [f.to_dict() for f in facts.row_filters],
             "tables": [t.to_dict() for t in classified.tables],
             "unresolved": unresolved,
             "waivers": [w.to_dict() for w in settings.waivers if w.job == job.id],
@@ -335,6 +343,17 @@ def require_plugins(settings: Settings, pm: Any) -> None:
                 hint="install it (see `kaitiaki plugins` for what is loaded) and check that "
                 "KAITIAKI_LOAD_PLUGINS, if set, names it.",
             )
+
+
+def warn_governance(settings: Settings) -> None:
+    """kaitiaki.yaml's governance mistakes (a waiver that cannot count, a misspelt rule id or
+    policy_data key) as warnings on stderr, once per engine: they never allow anything, but
+    nobody should find out from a blocked job. ``kaitiaki config check`` makes them errors."""
+    if settings.path is None:
+        return
+    from kaitiaki.config_check import log_problems, settings_problems
+
+    log_problems(settings_problems(settings))
 
 
 def in_config(error: PolicyError, settings: Settings) -> PolicyError:

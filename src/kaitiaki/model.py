@@ -182,6 +182,9 @@ class LineageEdge:
     target: ColumnRef
     transforms: tuple[str, ...] = ("none",)
     statement: int = 0
+    # Marks every path of this edge carries (coarsening such as ``coarse:year``, hash keys such
+    # as ``key:setting:msd.link_key``): facts for the policy input, not part of the analyze JSON.
+    marks: tuple[str, ...] = ()
 
     def to_dict(self) -> JSON:
         return {
@@ -230,11 +233,52 @@ class AnalysisError:
 
 
 @dataclass(frozen=True)
+class Threshold:
+    """One suppression condition: a count compared with a bound, as a top-level AND of HAVING.
+
+    ``distinct`` counts the values of ``columns`` (base columns); otherwise it counts the rows of
+    ``tables`` (``joined`` when a join or a grouped source may multiply or merge them). The
+    ``population`` is ``all``, or the condition text of a FILTER / CASE that narrows the count.
+    """
+
+    min: int
+    distinct: bool
+    columns: tuple[str, ...] = ()
+    tables: tuple[str, ...] = ()
+    joined: bool = False
+    population: str = "all"
+
+    def to_dict(self) -> JSON:
+        return {
+            "min": self.min,
+            "distinct": self.distinct,
+            "columns": list(self.columns),
+            "tables": list(self.tables),
+            "joined": self.joined,
+            "population": self.population,
+        }
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One grouped query whose aggregates are published: the populations its aggregates cover
+    (``all`` or a FILTER / CASE condition) and the suppression thresholds on them."""
+
+    populations: tuple[str, ...] = ()
+    thresholds: tuple[Threshold, ...] = ()
+
+    def to_dict(self) -> JSON:
+        return {"populations": list(self.populations), "thresholds": [t.to_dict() for t in self.thresholds]}
+
+
+@dataclass(frozen=True)
 class Aggregation:
     grouped: bool = False
     count: bool = False
     magnitudes: tuple[str, ...] = ()
     min_group_size: int | None = None
+    single_value: tuple[str, ...] = ()  # aggregates that publish one person's value (min, max, …)
+    cells: tuple[Cell, ...] = ()
 
     def to_dict(self) -> JSON:
         return {
@@ -242,7 +286,27 @@ class Aggregation:
             "count": self.count,
             "magnitudes": list(self.magnitudes),
             "min_group_size": self.min_group_size,
+            "single_value": list(self.single_value),
+            "cells": [c.to_dict() for c in self.cells],
         }
+
+
+@dataclass(frozen=True)
+class RowFilter:
+    """Rows of ``table`` reach the output only where every path keeps this condition.
+
+    ``kind``: ``false`` (only rows where ``column`` is false: ``NOT flag``, ``flag = false`` …),
+    ``true`` (only rows where it is true, such as ``consent = true`` on an inner or semi-join),
+    ``anti`` (rows matched in ``column``'s table are removed: NOT EXISTS, NOT IN, LEFT JOIN …
+    IS NULL; ``column`` is then the list table).
+    """
+
+    table: str
+    kind: str
+    column: str
+
+    def to_dict(self) -> JSON:
+        return {"table": self.table, "kind": self.kind, "column": self.column}
 
 
 @dataclass(frozen=True)
@@ -261,6 +325,8 @@ class SqlFacts:
     # Every base table the statements read, even with no column named (``count(*)``, ``EXISTS``),
     # so ``strict_catalog`` and table-level categories see it. Not part of the analyze JSON (§8).
     tables: tuple[str, ...] = ()
+    row_filters: tuple[RowFilter, ...] = ()  # conditions that hold on every path (TC-01)
+    assigned_settings: tuple[str, ...] = ()  # settings the job itself assigns (SET, set_config)
 
     @property
     def complete(self) -> bool:
@@ -275,6 +341,7 @@ class SqlFacts:
             "lineage": [e.to_dict() for e in self.lineage],
             "joins": [j.to_dict() for j in self.joins],
             "aggregation": self.aggregation.to_dict(),
+            "row_filters": [f.to_dict() for f in self.row_filters],
             "unresolved": [u.to_dict() for u in self.unresolved],
             "errors": [e.to_dict() for e in self.errors],
         }
@@ -296,6 +363,9 @@ class OutputColumn:
     categories: tuple[str, ...] = ()
     transforms: tuple[str, ...] = ()
     sources: tuple[str, ...] = ()
+    coarsened: tuple[str, ...] = ()  # coarsenings on every path (year, band, prefix:2)
+    keyed: bool = False  # every hash on its paths is keyed by a declared, unassigned secret
+    enumerable: bool = True  # an identifier source can be enumerated (not catalog non_enumerable)
 
     def to_dict(self) -> JSON:
         return {
@@ -304,6 +374,9 @@ class OutputColumn:
             "categories": list(self.categories),
             "transforms": list(self.transforms),
             "sources": list(self.sources),
+            "coarsened": list(self.coarsened),
+            "keyed": self.keyed,
+            "enumerable": self.enumerable,
         }
 
 
@@ -312,9 +385,17 @@ class TableFact:
     name: str
     agency: str | None = None
     categories: tuple[str, ...] = ()
+    grain: str | None = None
+    source: str | None = None
 
     def to_dict(self) -> JSON:
-        return {"name": self.name, "agency": self.agency, "categories": list(self.categories)}
+        return {
+            "name": self.name,
+            "agency": self.agency,
+            "categories": list(self.categories),
+            "grain": self.grain,
+            "source": self.source,
+        }
 
 
 @dataclass(frozen=True)
@@ -388,13 +469,19 @@ class Decision:
     allow: bool
     violations: tuple[Violation, ...] = ()
     policy_revision: str = ""
+    # Waivers offered for the job that did not count, each {rule, reason}; in the JSON only when
+    # there are any, so the usual decision keeps its three fields (design §3).
+    ignored_waivers: tuple[IgnoredWaiver, ...] = ()
 
     def to_dict(self) -> JSON:
-        return {
+        out: JSON = {
             "allow": self.allow,
             "violations": [v.to_dict() for v in self.violations],
             "policy_revision": self.policy_revision,
         }
+        if self.ignored_waivers:
+            out["ignored_waivers"] = [w.to_dict() for w in self.ignored_waivers]
+        return out
 
     @classmethod
     def from_dict(cls, data: Any) -> Decision:
@@ -413,7 +500,33 @@ class Decision:
         parsed = tuple(Violation.from_dict(v) for v in violations if isinstance(v, Mapping))
         if len(parsed) != len(violations):
             raise ValueError("every decision violation must be an object")
-        return cls(allow=allow, violations=parsed, policy_revision=revision)
+        ignored = data.get("ignored_waivers", [])
+        if not isinstance(ignored, list):
+            raise ValueError("decision field 'ignored_waivers' must be a list")
+        return cls(
+            allow=allow,
+            violations=parsed,
+            policy_revision=revision,
+            ignored_waivers=tuple(sorted(IgnoredWaiver.from_dict(w) for w in ignored)),
+        )
+
+
+@dataclass(frozen=True, order=True)
+class IgnoredWaiver:
+    """A waiver offered for a job that lifted nothing, and why (expired, no approver, hard rule)."""
+
+    rule: str
+    reason: str
+
+    def to_dict(self) -> JSON:
+        return {"rule": self.rule, "reason": self.reason}
+
+    @classmethod
+    def from_dict(cls, data: Any) -> IgnoredWaiver:
+        if not isinstance(data, Mapping) or not isinstance(data.get("reason"), str):
+            raise ValueError("an ignored waiver must be an object with a 'reason'")
+        rule = data.get("rule")
+        return cls(rule=rule if isinstance(rule, str) else "", reason=data["reason"])
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,21 @@ from kaitiaki.gate import Gate
 from kaitiaki.model import Job, SourceLocation
 
 HERE = Path(__file__).parent
-CASES: list[dict[str, Any]] = yaml.safe_load((HERE / "corpus.yaml").read_text())
+PAIRS: list[dict[str, Any]] = yaml.safe_load((HERE / "fail_closed.yaml").read_text())
+
+
+def _pair(entry: dict[str, Any]) -> list[dict[str, Any]]:
+    """A fail-closed entry is an attempt and its legitimate twin, which must stay allowed."""
+    attempt = {key: value for key, value in entry.items() if key not in {"twin", "engine"}}
+    twin = {"name": f"{entry['name']}-twin", "sql": entry["twin"], "allow": True}
+    if "dialect" in entry:
+        twin["dialect"] = entry["dialect"]
+    return [attempt, twin]
+
+
+CASES: list[dict[str, Any]] = yaml.safe_load((HERE / "corpus.yaml").read_text()) + [
+    case for entry in PAIRS for case in _pair(entry)
+]
 
 
 @pytest.fixture(scope="module")
@@ -30,6 +44,10 @@ def test_corpus_is_large_and_names_are_unique() -> None:
     names = [case["name"] for case in CASES]
     assert len(names) == len(set(names))
     assert sum(1 for case in CASES if not case.get("allow")) >= 60
+
+
+def test_every_fail_closed_attempt_has_a_twin() -> None:
+    assert all(entry.get("twin") and entry["twin"] != entry["sql"] for entry in PAIRS)
 
 
 @pytest.mark.parametrize("case", CASES, ids=[case["name"] for case in CASES])

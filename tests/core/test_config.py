@@ -87,6 +87,13 @@ def test_a_full_config_parses_into_settings(tmp_path: Path) -> None:
         ("agency: msd\nagency: moh\n", 2, "duplicate key"),
         ("strict_catalog: yes please\n", 1, "strict_catalog must be true or false"),
         ("schema: missing.yaml\n", 1, "does not exist"),
+        ("catalog:\n  t:\n    grain: people\n", 3, "catalog.t.grain is 'people'"),
+        ("catalog:\n  t:\n    non_enumerable: {a: 1}\n", 3, "non_enumerable must be a list"),
+        ("purposes:\n  p:\n    output_level: rows\n", 3, "output_level is 'rows'"),
+        ("purposes:\n  p:\n    destinations: [internal, abroad]\n", 3, "destinations[1] is 'abroad'"),
+        ("purposes:\n  p:\n    regions: [mars]\n", 3, "regions[0] is 'mars'"),
+        ("purposes:\n  p:\n    sharing_agreement: {id: A, pseudonymised: maybe}\n", 3, "pseudonymised"),
+        ("pseudonymisation:\n  secret_setting: [k]\n", 2, "unknown key 'secret_setting'"),
     ],
 )
 def test_bad_config_names_file_and_line(tmp_path: Path, text: str, line: int, fragment: str) -> None:
@@ -154,3 +161,27 @@ def test_a_gate_refuses_to_start_without_a_required_plugin(tmp_path: Path) -> No
     assert str(caught.value).startswith(
         f"{tmp_path / 'kaitiaki.yaml'}:2: required plugin 'not-installed' is not loaded"
     )
+
+
+def test_meaning_keys_parse(tmp_path: Path) -> None:
+    """The keys the policies judge meaning by: grain, source, non_enumerable, structured purpose
+    limits, pseudonymised agreements and where keyed-hash secrets come from."""
+    text = """\
+catalog:
+  stats.people: {grain: person, source: idi, non_enumerable: [Token], columns: {token: [person_key]}}
+purposes:
+  p:
+    output_level: aggregate
+    destinations: [internal, shared]
+    regions: [nz]
+    sharing_agreement: {id: DSA-1, pseudonymised: true}
+pseudonymisation: {secret_settings: [msd.link_key], secret_functions: [vault_secret]}
+"""
+    settings = parse_settings(text, write(tmp_path, text))
+    table = settings.catalog["stats.people"]
+    assert (table.grain, table.source, table.non_enumerable) == ("person", "idi", ("token",))
+    purpose = settings.purposes["p"].to_dict()
+    assert purpose["output_level"] == "aggregate"
+    assert (purpose["destinations"], purpose["regions"]) == (["internal", "shared"], ["nz"])
+    assert purpose["sharing_agreement"]["pseudonymised"] is True
+    assert settings.pseudonymisation.marks() == {"key:setting:msd.link_key", "key:function:vault_secret"}

@@ -312,3 +312,26 @@ def test_dbt_compile_failure_is_shown_and_exits_2(tmp_path: Path) -> None:
     assert "no_such_model" in result.stderr  # dbt's own error
     assert "kaitiaki: error: " in result.stderr and "Traceback" not in result.stderr
     assert result.stdout == ""
+
+
+def test_meta_dialect_may_narrow_the_adapter_but_not_switch_engines(
+    built: BuiltProject, tmp_path: Path
+) -> None:
+    def switch(data: dict[str, Any]) -> None:
+        node = data["nodes"]["model.nz_social.benefit_uptake_by_region"]
+        node["config"]["meta"]["kaitiaki"]["dialect"] = "mysql"  # "full_name" would be a string
+        node["meta"]["kaitiaki"]["dialect"] = "mysql"
+
+    result = check(built, "--format", "json", manifest=edited_manifest(built, tmp_path / "switch", switch))
+    assert result.exit_code == 2
+    assert "meta.kaitiaki.dialect" in result.stderr and "'mysql'" in result.stderr
+    assert "not switch engines" in result.stderr and "Traceback" not in result.stderr
+
+    def same(data: dict[str, Any]) -> None:
+        node = data["nodes"]["model.nz_social.benefit_uptake_by_region"]
+        node["config"]["meta"]["kaitiaki"]["dialect"] = data["metadata"]["adapter_type"]
+        node["meta"]["kaitiaki"]["dialect"] = data["metadata"]["adapter_type"]
+
+    twin = check(built, "--format", "json", manifest=edited_manifest(built, tmp_path / "same", same))
+    assert twin.exit_code in (0, 1), twin.stderr
+    assert jobs_by_name(twin)["benefit_uptake_by_region"]["decision"]["allow"] is True

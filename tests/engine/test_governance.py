@@ -115,9 +115,33 @@ def test_bundle_layout_manifest_and_data(tmp_path: Path) -> None:
     assert data["rules"]["SV-06"]["level_off_agency"] == "hard"
     assert data["params"]["min_count_cell"] == 6
     rego = sorted(name for name in members if name.endswith(".rego"))
-    assert "kaitiaki/policies/kaitiaki/main.rego" in rego
+    assert "kaitiaki/main/main.rego" in rego
     assert not any(name.endswith("_test.rego") for name in rego)
     assert read_bundle(bundle).roots == ("kaitiaki",)
+
+
+def test_bundle_paths_follow_the_packages_wherever_the_files_were_found(tmp_path: Path) -> None:
+    """An installed wheel keeps the library in kaitiaki/_policies: the bundle must not say so."""
+    import shutil
+
+    installed = tmp_path / "site-packages" / "kaitiaki" / "_policies"
+    shutil.copytree(LIBRARY, installed)
+    from_checkout = tarball_members(build_bundle([LIBRARY], tmp_path / "a.tar.gz"))
+    from_wheel = tarball_members(build_bundle([installed], tmp_path / "b.tar.gz"))
+    assert sorted(n for n in from_wheel if n.endswith(".rego")) == sorted(
+        n for n in from_checkout if n.endswith(".rego")
+    )
+    assert "kaitiaki/dpup/purpose_matters/purpose_matters.rego" in from_wheel
+    assert not any("_policies" in name or "policies/" in name for name in from_wheel)
+
+
+def test_empty_levels_and_issuers_are_objects(tmp_path: Path) -> None:
+    data = json.loads(
+        tarball_members(build_bundle([LIBRARY], tmp_path / "b.tar.gz", settings=Settings()))[
+            "kaitiaki/data.json"
+        ]
+    )
+    assert data["levels"] == {} and data["issuer"] == {}
 
 
 def test_bundles_are_reproducible_and_take_an_explicit_revision(tmp_path: Path) -> None:
@@ -133,7 +157,7 @@ def test_bundles_are_reproducible_and_take_an_explicit_revision(tmp_path: Path) 
 def test_bundle_with_custom_package_serves_it(tmp_path: Path) -> None:
     example = REPO / "examples" / "custom_policy" / "acme"
     bundle = build_bundle([example], tmp_path / "b.tar.gz")
-    assert "kaitiaki/acme/payroll.rego" in tarball_members(bundle)
+    assert "kaitiaki/custom/acme/payroll.rego" in tarball_members(bundle)
     with serve_bundle(bundle) as server:
         defined, rules = server.evaluate("kaitiaki/rules", {})
     assert defined and "ACME-01" in rules

@@ -1,10 +1,9 @@
 """The OPA engine against servers that speak OPA's REST API: the local test server (loading the
-bundle kaitiaki builds, regorus underneath) and a real `opa` binary when one is on PATH. Every
+bundle kaitiaki builds, regorus underneath) and the real `opa` (tests/support/real_opa.py). Every
 fault must end in EngineError, never in an allow."""
 
 from __future__ import annotations
 
-import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -158,7 +157,6 @@ def test_bad_urls_are_policy_errors(url: str) -> None:
         OpaEngine(urls=[url])
 
 
-@pytest.mark.skipif(shutil.which("opa") is None, reason="no opa binary on PATH")
 def test_real_opa_serves_the_bundle(bundle: Path) -> None:
     with opa_binary(bundle) as url:
         engine = load_engine(opa_settings(url, timeout_ms=5000))

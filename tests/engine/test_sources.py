@@ -69,6 +69,24 @@ def test_a_configured_package_replaces_the_bundled_one(tmp_path: Path) -> None:
     assert rules == {"PM-05": "hard"}
 
 
+def test_a_data_file_under_kaitiaki_is_mounted_where_opa_mounts_it(tmp_path: Path) -> None:
+    """kaitiaki/acme/data.json is data.kaitiaki.acme, as for `opa run` on the folder; a data.json
+    elsewhere stays a fragment of data.kaitiaki."""
+    (tmp_path / "kaitiaki" / "acme").mkdir(parents=True)
+    (tmp_path / "kaitiaki" / "acme" / "data.json").write_text(json.dumps({"limit": 3}))
+    (tmp_path / "kaitiaki" / "data.json").write_text(json.dumps({"org": {"name": "acme"}}))
+    (tmp_path / "data.json").write_text(json.dumps({"org": {"x": 1}}))
+    data = engine_data(policy_set([tmp_path]))["kaitiaki"]
+    assert data["acme"] == {"limit": 3}
+    assert data["org"] == {"name": "acme", "x": 1}
+    assert "limit" not in data
+
+
+def test_the_bundled_data_sits_where_opa_mounts_data_kaitiaki() -> None:
+    data_files = policy_set(()).data_files
+    assert data_files and all(d.opa_mounted for d in data_files), [str(d.path) for d in data_files]
+
+
 def test_data_fragments_merge_under_data_kaitiaki(tmp_path: Path) -> None:
     (tmp_path / "data.json").write_text(json.dumps({"params": {"min_count_cell": 10}, "org": {"x": 1}}))
     settings = Settings(policies=(tmp_path,), levels={"PM-05": "advisory"}, identifier_issuers={"nhi": "moh"})

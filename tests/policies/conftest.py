@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,6 +9,7 @@ import pytest
 
 from kaitiaki.engine import Engine, load_engine
 from tests.policies.engines import ENGINE_KINDS, bundle_for, opa_binary, opa_local_engine, settings
+from tests.support.real_opa import opa_executable, opa_or_skip
 
 
 @pytest.fixture(scope="session")
@@ -28,7 +28,7 @@ def all_engines(dpup_bundle: Path) -> Iterator[dict[str, Engine]]:
         pass
     with opa_local_engine(dpup_bundle) as local:
         engines["opa-local"] = local
-        if shutil.which("opa"):
+        if opa_executable():
             with opa_binary(dpup_bundle) as url:
                 engines["opa-binary"] = load_engine(settings("opa", urls=(url,)))
                 yield engines
@@ -39,7 +39,8 @@ def all_engines(dpup_bundle: Path) -> Iterator[dict[str, Engine]]:
 @pytest.fixture(params=ENGINE_KINDS)
 def engine(request: pytest.FixtureRequest, all_engines: dict[str, Engine]) -> Engine:
     kind = request.param
+    if kind == "opa-binary":
+        opa_or_skip()
     if kind not in all_engines:
-        reason = "no opa binary on PATH" if kind == "opa-binary" else f"{kind} is not installed"
-        pytest.skip(reason)
+        pytest.skip(f"{kind} is not installed")
     return all_engines[kind]

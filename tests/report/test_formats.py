@@ -34,7 +34,7 @@ from tests.report.verdicts import (
 )
 
 SCHEMA_PATH = Path(__file__).resolve().parents[1] / "vendor" / "sarif-schema-2.1.0.json"
-BUILT_IN = {"text", "json", "sarif", "junit", "github", "markdown"}
+BUILT_IN = {"text", "json", "sarif", "junit", "github", "gitlab", "markdown"}
 
 
 # --- json ---------------------------------------------------------------------------------------
@@ -102,6 +102,17 @@ def test_sarif_validates_against_the_official_schema(verdicts: list[Verdict]) ->
     assert doc["runs"][0]["tool"]["driver"]["name"] == "kaitiaki"
 
 
+def test_sarif_defines_the_source_root_its_relative_uris_use(tmp_path: Path) -> None:
+    doc = sarif_log([e3_verdict()], root=tmp_path)
+    run = doc["runs"][0]
+    assert run["originalUriBaseIds"] == {"%SRCROOT%": {"uri": tmp_path.resolve().as_uri() + "/"}}
+    bases = {
+        r["locations"][0]["physicalLocation"]["artifactLocation"].get("uriBaseId") for r in run["results"]
+    }
+    assert bases == {"%SRCROOT%"}
+    assert not list(sarif_validator().iter_errors(doc))
+
+
 def test_sarif_rules_carry_the_violations_metadata() -> None:
     doc = validate_sarif(render("sarif", [e3_verdict()]))
     rules = {rule["id"]: rule for rule in doc["runs"][0]["tool"]["driver"]["rules"]}
@@ -117,13 +128,13 @@ def test_sarif_rules_carry_the_violations_metadata() -> None:
     assert pm11["defaultConfiguration"]["level"] == "error"
 
 
-def test_sarif_levels_error_blocking_warning_waived_or_unenforced_note_advisory() -> None:
+def test_sarif_levels_error_blocking_warning_waived_or_unenforced_advisory_not_a_failure() -> None:
     blocked = validate_sarif(render("sarif", [e3_verdict()]))["runs"][0]["results"]
-    assert {r["ruleId"]: r["level"] for r in blocked} == {
-        "PM-03": "error",
-        "PM-11": "error",
-        "PM-10": "warning",
-        "PM-12": "note",
+    assert {r["ruleId"]: (r["kind"], r["level"]) for r in blocked} == {
+        "PM-03": ("fail", "error"),
+        "PM-11": ("fail", "error"),
+        "PM-10": ("fail", "warning"),
+        "PM-12": ("informational", "none"),  # SARIF §3.27.10: a result that is not a fail has level none
     }
     waived = next(r for r in blocked if r["ruleId"] == "PM-10")
     assert waived["suppressions"] == [
@@ -190,10 +201,60 @@ def test_junit_is_one_suite_with_a_case_per_job_and_a_failure_for_blocked_jobs()
     assert failure is not None
     assert failure.get("message") == "blocked by PM-03, PM-11"
     assert "error[PM-11]: Another agency's unique identifier" in (failure.text or "")
-    assert blocked.get("file") == "dags/benefit_health.py"
+    assert blocked.get("file") is None  # not in the Jenkins xUnit schema; the text names the file
+    assert "dags/benefit_health.py" in (failure.text or "")
     assert allowed.find("failure") is None and allowed.find("system-out") is None
     assert warned_case.find("failure") is None
     assert "warning[PM-11]" in (warned_case.findtext("system-out") or "")
+
+
+# The attributes and children the Jenkins xUnit plugin's JUnit schema (junit-10.xsd) allows, which
+# GitLab's JUnit reader (testsuites > testsuite > testcase, failure/system-out) also reads.
+JENKINS_JUNIT = {
+    "testsuites": ({"name", "time", "tests", "failures", "disabled", "errors"}, {"testsuite"}),
+    "testsuite": (
+        {
+            "name",
+            "tests",
+            "failures",
+            "errors",
+            "time",
+            "disabled",
+            "skipped",
+            "timestamp",
+            "hostname",
+            "id",
+            "package",
+        },
+        {"properties", "testcase", "system-out", "system-err"},
+    ),
+    "testcase": (
+        {"name", "assertions", "time", "classname", "status"},
+        {"skipped", "error", "failure", "system-out", "system-err"},
+    ),
+    "failure": ({"type", "message"}, set()),
+    "system-out": (set(), set()),
+}
+
+
+def jenkins_problems(element: ET.Element) -> list[str]:
+    attributes, children = JENKINS_JUNIT[element.tag]
+    problems = [f"{element.tag}@{name}" for name in element.attrib if name not in attributes]
+    for child in element:
+        if child.tag not in children:
+            problems.append(f"{element.tag}>{child.tag}")
+        else:
+            problems.extend(jenkins_problems(child))
+    return problems
+
+
+@pytest.mark.parametrize("mode", ["enforce", "warn"])
+def test_junit_fits_the_jenkins_xunit_and_gitlab_readers(mode: str) -> None:
+    root = ET.fromstring(render("junit", [e3_verdict(mode=mode), allowed_verdict()]))
+    assert root.tag == "testsuites"
+    assert jenkins_problems(root) == []
+    cases = root.findall("testsuite/testcase")  # the path GitLab reads
+    assert all(c.get("name") and c.get("classname") for c in cases)
 
 
 def test_junit_stays_parseable_with_control_characters_and_markup_in_sql() -> None:
@@ -204,6 +265,27 @@ def test_junit_stays_parseable_with_control_characters_and_markup_in_sql() -> No
     root = ET.fromstring(render("junit", [verdict]))
     text = root.findtext("testsuite/testcase/failure") or ""
     assert "]]> <tag> &" in text and "a <b> & c" in text
+
+
+# --- gitlab -------------------------------------------------------------------------------------
+
+
+def test_gitlab_code_quality_issues() -> None:
+    issues = json.loads(render("gitlab", [e3_verdict(), allowed_verdict()]))
+    assert {i["check_name"]: i["severity"] for i in issues} == {
+        "PM-03": "critical",
+        "PM-11": "critical",
+        "PM-10": "info",  # waived
+        "PM-12": "minor",  # advisory
+    }
+    for item in issues:
+        assert set(item) >= {"description", "check_name", "fingerprint", "severity", "location"}
+        assert item["location"]["path"] == "dags/benefit_health.py"
+        assert isinstance(item["location"]["lines"]["begin"], int) and item["location"]["lines"]["begin"] >= 1
+    assert len({i["fingerprint"] for i in issues}) == len(issues)
+    assert json.loads(render("gitlab", [allowed_verdict()])) == []
+    warned = json.loads(render("gitlab", [e3_verdict(mode="warn")]))
+    assert {i["check_name"]: i["severity"] for i in warned}["PM-11"] == "major"
 
 
 # --- github -------------------------------------------------------------------------------------

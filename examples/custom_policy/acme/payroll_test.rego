@@ -1,6 +1,6 @@
-# Tests live outside kaitiaki.custom (kaitiaki.tests.*), so that gathering the violations never
+# Tests live outside kaitiaki.custom (kaitiaki.acme_test), so that gathering the violations never
 # evaluates them. kaitiaki.testing (the bundled fixtures) builds the inputs.
-package kaitiaki.tests.custom_acme
+package kaitiaki.acme_test
 
 import data.kaitiaki.custom.acme
 import data.kaitiaki.testing as t

@@ -7,6 +7,14 @@ grouped derived tables (``WITH a AS (… GROUP BY …) SELECT * FROM a``). ``cou
 ``COUNT(DISTINCT k) > n`` (→ n + 1), ``n <= COUNT(…)``, an outer ``WHERE n_people >= n`` on a
 grouped CTE's count; AND-ed conditions take the largest threshold, OR-ed ones the smallest.
 A set operation is only as safe as its weakest branch.
+
+For SV-06 the unit matters as much as the number (a HAVING on rows or dates suppresses nothing),
+so each grouped query is also a *cell*: the populations its published aggregates cover (``all``,
+or the condition of a FILTER / CASE that narrows one aggregate) and the thresholds that are a
+top-level AND of its HAVING, each saying what it counts — the distinct values of which base
+columns, or the rows of which tables and whether a join or grouped source may multiply them.
+Whether a unit is people is the policy's question (it knows the categories and the catalog's
+``grain``). ``single_value`` names published aggregates that return one person's value.
 """
 
 from __future__ import annotations
@@ -17,9 +25,9 @@ from dataclasses import dataclass
 from sqlglot import exp
 from sqlglot.optimizer.scope import Scope
 
-from kaitiaki.analysis.flow import Flow
-from kaitiaki.analysis.transforms import is_count
-from kaitiaki.model import Aggregation
+from kaitiaki.analysis.flow import Flow, walk_scope
+from kaitiaki.analysis.transforms import aggregate_name, is_aggregate, is_count, is_single_value
+from kaitiaki.model import Aggregation, Cell, Threshold
 
 _FLIPPED: dict[type[exp.Expr], type[exp.Expr]] = {
     exp.LTE: exp.GTE,
@@ -34,6 +42,8 @@ class ScopeAggregation:
     grouped: bool
     functions: frozenset[str]
     min_group_size: int | None
+    cells: tuple[Cell, ...] = ()
+    single: frozenset[str] = frozenset()
 
 
 def query_aggregation(flow: Flow, scope: Scope) -> ScopeAggregation:
@@ -44,24 +54,170 @@ def query_aggregation(flow: Flow, scope: Scope) -> ScopeAggregation:
         grouped = left.grouped and right.grouped
         sizes = [left.min_group_size, right.min_group_size]
         smallest = None if None in sizes else min(s for s in sizes if s is not None)
-        return ScopeAggregation(grouped, left.functions | right.functions, smallest if grouped else None)
+        return ScopeAggregation(
+            grouped,
+            left.functions | right.functions,
+            smallest if grouped else None,
+            left.cells + right.cells,
+            left.single | right.single,
+        )
     if not isinstance(expression, exp.Select):
         return ScopeAggregation(False, frozenset(), None)
     functions = frozenset(
         f for i in range(len(expression.expressions)) for f in output_functions(flow, scope, i)
     )
+    single = _single_values(expression)
     if flow.index(scope).groups:
-        return ScopeAggregation(True, functions, threshold(flow, scope, _having(expression)))
+        having = _having(expression)
+        cell = Cell(_populations(expression), tuple(thresholds(flow, scope, having)))
+        return ScopeAggregation(True, functions, threshold(flow, scope, having), (cell,), single)
     sources = [source for _, source in scope.selected_sources.values()]
     derived = [query_aggregation(flow, s) for s in sources if isinstance(s, Scope)]
     if not sources or len(derived) != len(sources) or not all(d.grouped for d in derived):
-        return ScopeAggregation(False, functions, None)
+        return ScopeAggregation(False, functions, None, single=single)
     sizes = [d.min_group_size for d in derived]
     inherited = None if None in sizes else min(s for s in sizes if s is not None)
     where = expression.args.get("where")
-    outer = threshold(flow, scope, where.this) if isinstance(where, exp.Where) and len(derived) == 1 else None
+    condition = where.this if isinstance(where, exp.Where) and len(derived) == 1 else None
+    outer = threshold(flow, scope, condition)
     candidates = [s for s in (inherited, outer) if s is not None]
-    return ScopeAggregation(True, functions, max(candidates) if candidates else None)
+    extra = tuple(thresholds(flow, scope, condition))
+    cells = tuple(Cell(c.populations, c.thresholds + extra) for d in derived for c in d.cells)
+    return ScopeAggregation(
+        True,
+        functions,
+        max(candidates) if candidates else None,
+        cells,
+        single.union(*(d.single for d in derived)),
+    )
+
+
+def _single_values(select: exp.Select) -> frozenset[str]:
+    """Published aggregates that return one row's value: MIN, MAX, ANY_VALUE, FIRST, ARG_MAX …"""
+    found = set()
+    for projection in select.expressions:
+        for node in walk_scope(projection, select):
+            if isinstance(node, exp.Func) and is_single_value(node) and not node.find_ancestor(exp.Window):
+                found.add(aggregate_name(node))
+    return frozenset(found)
+
+
+def _populations(select: exp.Select) -> tuple[str, ...]:
+    """The populations the published aggregates cover: ``all``, or a FILTER / CASE condition."""
+    found: set[str] = set()
+    for projection in select.expressions:
+        for node in walk_scope(projection, select):
+            if isinstance(node, exp.Func) and is_aggregate(node) and not node.find_ancestor(exp.Window):
+                found.add(population(node))
+    return tuple(sorted(found))
+
+
+def population(aggregate: exp.Expr) -> str:
+    """``all``, or the text of the condition a FILTER or a CASE / IF inside narrows ``aggregate`` to."""
+    parent = aggregate.parent
+    if isinstance(parent, exp.Filter):
+        where = parent.expression
+        condition = where.this if isinstance(where, exp.Where) else where
+        return condition.sql() if isinstance(condition, exp.Expr) else "all"
+    conditions = [
+        when.this.sql()
+        for case in aggregate.find_all(exp.Case, exp.If)
+        for when in ([case] if isinstance(case, exp.If) else case.args.get("ifs") or [])
+        if isinstance(when.this, exp.Expr)
+    ]
+    return " AND ".join(sorted(set(conditions))) if conditions else "all"
+
+
+def thresholds(flow: Flow, scope: Scope, condition: exp.Expr | None) -> list[Threshold]:
+    """The suppression thresholds that are a top-level AND of ``condition`` (OR-ed ones are not)."""
+    if condition is None:
+        return []
+    found = []
+    for conjunct in condition.flatten() if isinstance(condition, exp.And) else [condition]:
+        while isinstance(conjunct, exp.Paren):
+            conjunct = conjunct.this
+        if not isinstance(conjunct, (exp.GTE, exp.GT, exp.EQ, exp.LTE, exp.LT, exp.Between)):
+            continue
+        bound = threshold(flow, scope, conjunct)
+        counted = _counted(flow, scope, conjunct)
+        if bound is not None and counted is not None:
+            found.append(_threshold(flow, counted[1], counted[0], bound))
+    return found
+
+
+def _counted(flow: Flow, scope: Scope, comparison: exp.Expr) -> tuple[Scope, exp.Expr] | None:
+    """The COUNT a comparison bounds, and the scope it is computed in (through output aliases)."""
+    sides = (
+        [comparison.this] if isinstance(comparison, exp.Between) else [comparison.this, comparison.expression]
+    )
+    for side in sides:
+        found = _count_node(flow, scope, side)
+        if found is not None:
+            return found
+    return None
+
+
+def _count_node(flow: Flow, scope: Scope, node: exp.Expr) -> tuple[Scope, exp.Expr] | None:
+    while isinstance(node, (exp.Paren, exp.Cast, exp.TryCast)):
+        node = node.this
+    if is_count(node) and not isinstance(node, exp.CountIf):
+        return scope, node
+    if not isinstance(node, exp.Column) or not isinstance(scope.expression, exp.Select):
+        return None
+    if not node.table:
+        aliased = [
+            p.this for p in scope.expression.expressions if isinstance(p, exp.Alias) and p.alias == node.name
+        ]
+        return _count_node(flow, scope, aliased[0]) if len(aliased) == 1 else None
+    located = flow.source_of(scope, node.table)
+    if (
+        located is None
+        or not isinstance(located[1], Scope)
+        or not isinstance(located[1].expression, exp.Select)
+    ):
+        return None
+    for projection in located[1].expression.expressions:
+        if projection.alias_or_name == node.name:
+            return _count_node(flow, located[1], projection.unalias())
+    return None
+
+
+def _threshold(flow: Flow, count: exp.Expr, scope: Scope, bound: int) -> Threshold:
+    """What a COUNT counts: distinct base columns, or rows of the tables below it."""
+    narrowed = population(count)
+    argument = count.this if isinstance(count, exp.Func) else None
+    if isinstance(argument, exp.Distinct):
+        values = argument.expressions
+        origins = {o for value in values for o in flow.expression_origins(value, scope)}
+        columns = tuple(sorted(f"{o.table}.{o.column}" for o in origins))
+        return Threshold(bound, True, columns=columns if len(values) == 1 else (), population=narrowed)
+    if (
+        argument is None
+        or isinstance(argument, exp.Star)
+        or (isinstance(argument, exp.Literal) and not argument.is_string)
+    ):
+        tables, joined = _row_tables(flow, scope)
+        return Threshold(bound, False, tables=tables, joined=joined, population=narrowed)
+    return Threshold(bound, False, joined=True, population=narrowed)  # COUNT(col): non-null rows of some kind
+
+
+def _row_tables(flow: Flow, scope: Scope) -> tuple[tuple[str, ...], bool]:
+    """The base tables whose rows a COUNT(*) in ``scope`` counts, and whether they may be multiplied
+    or merged on the way (a join, a lateral source, a grouped or set-operation derived table)."""
+    select = scope.expression
+    sources = list(scope.selected_sources.values())
+    joined = not isinstance(select, exp.Select) or len(sources) != 1 or bool(select.args.get("joins"))
+    tables: list[str] = []
+    for _, source in sources:
+        if isinstance(source, exp.Table):
+            tables.append(flow.table_name(source))
+        elif isinstance(source, Scope) and isinstance(source.expression, exp.Select):
+            inner, inner_joined = _row_tables(flow, source)
+            tables.extend(inner)
+            joined = joined or inner_joined or flow.index(source).groups
+        else:
+            joined = True
+    return tuple(sorted(set(tables))), joined
 
 
 def _having(select: exp.Select) -> exp.Expr | None:
@@ -177,4 +333,6 @@ def combine(parts: list[ScopeAggregation]) -> Aggregation:
         count="count" in functions,
         magnitudes=tuple(sorted(functions - {"count"})),
         min_group_size=smallest if grouped else None,
+        single_value=tuple(sorted(frozenset().union(*(p.single for p in parts)))),
+        cells=tuple(c for p in parts if p.grouped for c in p.cells),
     )

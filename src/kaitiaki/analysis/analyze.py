@@ -8,7 +8,7 @@ any unexpected way becomes an error entry naming its line; the other statements 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect
@@ -16,6 +16,15 @@ from sqlglot.errors import ParseError, TokenError
 from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
 
 from kaitiaki.analysis.aggregation import query_aggregation
+from kaitiaki.analysis.allowlist import PROCEDURAL, admit, rewrite_declared_names
+from kaitiaki.analysis.budget import (
+    MAX_NODES,
+    MAX_OPENINGS,
+    MAX_TOKENS,
+    WORK_BUDGET,
+    rebalance_chains,
+    star_budget_problem,
+)
 from kaitiaki.analysis.census import Census
 from kaitiaki.analysis.dialects import known_dialects
 from kaitiaki.analysis.facts import StatementFindings, assemble
@@ -23,11 +32,12 @@ from kaitiaki.analysis.flow import STAR, Flow
 from kaitiaki.analysis.guard import quiet_sqlglot, run_with_depth
 from kaitiaki.analysis.joins import scope_joins
 from kaitiaki.analysis.lineage import Target, canonical_columns, statement_lineage
-from kaitiaki.analysis.names import dialect_of, display_table
+from kaitiaki.analysis.names import dialect_of, display_identifier, display_table, identifier_rules
 from kaitiaki.analysis.parse import (
     StatementTokens,
     executable_comments,
     limit_errors,
+    nested_comment_line,
     nesting_depth,
     parse_error_line,
     parse_statement,
@@ -36,10 +46,12 @@ from kaitiaki.analysis.parse import (
     template_error,
     tokenize,
 )
+from kaitiaki.analysis.polarity import query_paths
 from kaitiaki.analysis.resolve import (
     Qualified,
     Unresolvable,
     apply_single_source_rule,
+    blank_columns,
     mark_query,
     mark_star_outputs,
     qualify_query,
@@ -47,8 +59,9 @@ from kaitiaki.analysis.resolve import (
 from kaitiaki.analysis.schema import Schema, SchemaLookup
 from kaitiaki.analysis.session import Session, qualify_defaults, unqualified_tables
 from kaitiaki.analysis.statements import Prepared, prepare
+from kaitiaki.analysis.transforms import assigned_settings
 from kaitiaki.analysis.uses import JOIN, Reference, scope_references
-from kaitiaki.config import Limits
+from kaitiaki.config import Identifiers, Limits
 from kaitiaki.model import AnalysisError, SqlFacts, Statement, Unresolved
 
 DEFAULT_LIMITS = Limits()
@@ -61,11 +74,16 @@ def analyze_sql(
     schema: Schema | None = None,
     path: str | None = None,
     limits: Limits = DEFAULT_LIMITS,
+    identifiers: Identifiers | None = None,
 ) -> SqlFacts:
-    """Facts about the columns ``sql`` touches. Raises ValueError only for an unknown dialect."""
+    """Facts about the columns ``sql`` touches. Raises ValueError only for an unknown dialect.
+
+    ``identifiers``: the platform's settings that change how names compare (kaitiaki.yaml); the
+    schema must have been normalised under the same settings.
+    """
     if dialect not in known_dialects():
         raise ValueError(f"unknown dialect {dialect!r}; valid dialects: {', '.join(known_dialects())}")
-    with quiet_sqlglot():
+    with quiet_sqlglot(), identifier_rules(identifiers):
         try:
             return _analyze(sql, dialect, schema, path, limits)
         except RecursionError:
@@ -75,7 +93,9 @@ def analyze_sql(
     return SqlFacts(path=path, dialect=dialect, errors=(AnalysisError(message, None),))
 
 
-def _analyze(sql: str, dialect: str, schema: Schema | None, path: str | None, limits: Limits) -> SqlFacts:
+def _analyze(
+    sql: str, dialect: str, schema: Schema | None, path: str | None, limits: Limits, openings: int = 0
+) -> SqlFacts:
     if not isinstance(sql, str):
         return SqlFacts(path=path, dialect=dialect, errors=(AnalysisError("SQL must be text", None),))
     too_big = size_error(sql, limits)
@@ -88,7 +108,7 @@ def _analyze(sql: str, dialect: str, schema: Schema | None, path: str | None, li
         return SqlFacts(path=path, dialect=dialect, errors=(AnalysisError(str(exc), None),))
     opened = executable_comments(sql, tokens, engine)
     if opened is not None:
-        return _with_executable_comments(opened, dialect, schema, path, limits)
+        return _with_executable_comments(opened, dialect, schema, path, limits, openings + 1)
     template = template_error(tokens)
     if template is not None:
         return SqlFacts(path=path, dialect=dialect, errors=(template,))
@@ -104,14 +124,34 @@ def _analyze(sql: str, dialect: str, schema: Schema | None, path: str | None, li
     findings = [
         _guarded(statement, sql, engine, dialect, lookup, session, single) for statement in statements
     ]
-    return assemble(path, dialect, findings)
+    facts = assemble(path, dialect, findings)
+    nested = nested_comment_line(sql, tokens, dialect)
+    if nested is None:
+        return facts
+    note = Unresolved(
+        "lexing_disagreement",
+        f"a comment contains /*: {dialect} may end the comment at the first */ and run the text after "
+        "it, which kaitiaki read as comment",
+        nested,
+    )
+    return replace(facts, unresolved=(note, *facts.unresolved))
 
 
 def _with_executable_comments(
-    sql: str, dialect: str, schema: Schema | None, path: str | None, limits: Limits
+    sql: str, dialect: str, schema: Schema | None, path: str | None, limits: Limits, openings: int
 ) -> SqlFacts:
-    """Analyse the SQL a MySQL server may run, and say the result depends on its version."""
-    facts = _analyze(sql, dialect, schema, path, limits)
+    """Analyse the SQL a MySQL server may run, and say the result depends on its version.
+
+    Each nesting level is opened by one more pass over the text; past ``MAX_OPENINGS`` levels the
+    work would grow with the square of the text, so the file is an error instead.
+    """
+    if openings > MAX_OPENINGS:
+        message = (
+            f"/*! … */ comments are nested more than {MAX_OPENINGS} deep (a work budget); "
+            "MySQL does not nest comments, so this text cannot be read reliably"
+        )
+        return SqlFacts(path=path, dialect=dialect, errors=(AnalysisError(message, None),))
+    facts = _analyze(sql, dialect, schema, path, limits, openings)
     note = Unresolved(
         "unsupported_statement",
         "/*! … */ comments are run as SQL by MySQL servers of some versions; kaitiaki analysed them "
@@ -155,8 +195,19 @@ def _statement(
     lookup: SchemaLookup,
     session: Session,
 ) -> StatementFindings:
+    if len(statement.tokens) > MAX_TOKENS:
+        detail = (
+            f"statement {statement.index + 1} has {len(statement.tokens)} tokens, over the work budget of "
+            f"{MAX_TOKENS}; split it into smaller statements"
+        )
+        return StatementFindings(
+            Statement(statement.index, "unanalysed", None, statement.line),
+            unresolved=[Unresolved(WORK_BUDGET, detail, statement.line)],
+        )
     try:
         parsed = parse_statement(statement, sql, engine)
+        rebalance_chains(parsed)
+        admission = admit(parsed, dialect, statement.line)
         session_before = replace(session)
         session.follow(parsed, dialect)
         prepared = prepare(parsed)
@@ -173,16 +224,41 @@ def _statement(
     target_table = _normalised_target(prepared, dialect)
     target = display_table(target_table, dialect) if target_table is not None else None
     findings = StatementFindings(Statement(statement.index, prepared.kind, target, statement.line))
+    findings.settings.extend(sorted(assigned_settings(parsed)))
     if prepared.unsupported:
         findings.unresolved.append(Unresolved("unsupported_statement", prepared.unsupported, statement.line))
+    if session_before.lexing is not None:
+        findings.unresolved.append(
+            Unresolved(
+                "session_lexing",
+                f"an earlier statement changed how this SQL is read: {session_before.lexing}",
+                statement.line,
+            )
+        )
+    # an unsupported statement already says its body (procedural code) is not analysed
+    findings.unresolved.extend(
+        u for u in admission.unresolved if not (prepared.unsupported and u.kind == PROCEDURAL)
+    )
     if prepared.new_columns and target:
         lookup.add_columns(target, canonical_columns(prepared.new_columns, dialect))
-    context = _Context(statement, sql, engine, dialect, lookup, session_before)
+    if admission.nodes > MAX_NODES:
+        findings.unresolved.append(
+            Unresolved(
+                WORK_BUDGET,
+                f"statement {statement.index + 1} has {admission.nodes} syntax nodes, over the work budget "
+                f"of {MAX_NODES}; split it into smaller statements",
+                statement.line,
+            )
+        )
+        return findings
+    context = _Context(statement, sql, engine, dialect, lookup, session_before, admission.alias_lists)
     _query_findings(context, prepared, None, findings, target_table)
     for number, side in enumerate(prepared.side):
         if side.unsupported:
             findings.unresolved.append(Unresolved("unsupported_statement", side.unsupported, statement.line))
         _query_findings(context, side, number, findings, None)
+    findings.unresolved.extend(dict.fromkeys(context.problems))
+    session.redefinitions.follow(parsed, dialect, lookup)  # later statements see renames and swaps
     return findings
 
 
@@ -196,15 +272,26 @@ class _Context:
     dialect: str
     lookup: SchemaLookup
     session: Session
+    alias_lists: bool = False  # a table alias renames columns (``FROM t AS p(a, b)``)
+    problems: list[Unresolved] = field(default_factory=list)
 
     def reparse(self, side: int | None) -> Prepared:
-        prepared = prepare(parse_statement(self.statement, self.sql, self.engine))
+        parsed = parse_statement(self.statement, self.sql, self.engine)
+        rebalance_chains(parsed)
+        rewrite_declared_names(parsed)
+        prepared = prepare(parsed)
         return prepared if side is None else prepared.side[side]
 
-    def ready(self, query: exp.Query) -> exp.Query:
-        """Unqualified tables get the schema an earlier USE / SET search_path chose."""
+    def ready(self, query: exp.Query) -> bool:
+        """Unqualified tables get the schema an earlier USE / SET search_path chose; tables an
+        earlier statement renamed or swapped, and alias column lists, become what they read.
+        True when the query's tables changed (a census taken before is stale)."""
         qualify_defaults(query, self.session)
-        return query
+        if not (self.alias_lists or self.session.redefinitions.active):
+            return False
+        ctes = {cte.alias_or_name.lower() for cte in query.find_all(exp.CTE)}
+        self.problems.extend(self.session.redefinitions.substitute(query, self.dialect, self.lookup, ctes))
+        return True
 
 
 def _query_findings(
@@ -236,6 +323,10 @@ def _query_findings(
             Unresolved("unknown_table", f"{context.session.uncertain} (table {table.name})", line)
             for table in unqualified_tables(prepared.query)
         )
+    too_wide = star_budget_problem(query, context.lookup)
+    if too_wide is not None:
+        findings.unresolved.append(Unresolved(WORK_BUDGET, too_wide, line))
+        return
     qualified = _qualified(context, prepared, side, findings)
     if qualified is not None:
         if target_table is None or _within(prepared.target, query):
@@ -263,7 +354,8 @@ def _qualified(
 ) -> Qualified | None:
     """Qualify once; if sqlglot needs a schema it lacks, re-read the statement and apply kaitiaki's rules."""
     assert prepared.query is not None
-    context.ready(prepared.query)
+    if context.ready(prepared.query):
+        prepared.census = None
     stars = mark_query(prepared.surveyed().selects, context.dialect)
     try:
         qualified = qualify_query(prepared.query, context.dialect, context.lookup)
@@ -276,32 +368,62 @@ def _qualified(
 def _with_kaitiaki_rules(
     context: _Context, prepared: Prepared, side: int | None, findings: StatementFindings
 ) -> Qualified | None:
-    """The single-source rule; if a name is still ambiguous, report it and read it as a column.
+    """The single-source rule; a name still unresolved is reported and left out, never guessed.
 
-    The last attempt turns off sqlglot's alias expansion, so ``SELECT a AS b … WHERE b > 1``
+    The second attempt turns off sqlglot's alias expansion, so ``SELECT a AS b … WHERE b > 1``
     without a schema keeps every other fact while ``b`` is reported as ``ambiguous_column``.
+    After that, each name qualify still cannot place is reported with the expression it sits in
+    and replaced by NULL, so one column never costs the statement its other facts.
     """
     dialect, lookup = context.dialect, context.lookup
     problem: Unresolvable | None = None
-    for expand_aliases in (True, False):
+    blanked: list[str] = []
+    for attempt in range(_MAX_BLANKED + 2):
         retry = context.reparse(side)
         if retry.query is None:
             return None
-        prepared.query, prepared.census = context.ready(retry.query), retry.surveyed()
+        context.ready(retry.query)
+        prepared.query, prepared.census = retry.query, retry.surveyed()
         stars = mark_query(prepared.census.selects, dialect)
         apply_single_source_rule(retry.query, dialect, lookup)
+        line = context.statement.line
+        reports = [
+            _blanked(name, blank_columns(retry.query, name, dialect), line, dialect) for name in blanked
+        ]
         try:
-            qualified = qualify_query(retry.query, dialect, lookup, expand_alias_refs=expand_aliases)
+            qualified = qualify_query(retry.query, dialect, lookup, expand_alias_refs=attempt == 0)
         except Unresolvable as exc:
-            problem = exc
+            if attempt > 0 and (exc.column is None or exc.column in blanked):
+                break
+            if attempt > 0 and exc.column is not None:
+                blanked.append(exc.column)
+            problem = problem or exc
             continue
-        if problem is not None:
+        if problem is not None and problem.column not in blanked:
             findings.unresolved.append(_ambiguity(problem, retry.query))
+        findings.unresolved.extend(reports)
         mark_star_outputs(stars)
         return qualified
     assert problem is not None and prepared.query is not None
     findings.unresolved.append(_ambiguity(problem, prepared.query))
     return None
+
+
+_MAX_BLANKED = 32  # distinct unresolvable names left out of one query before it is given up
+
+
+def _blanked(name: str, places: list[tuple[str, int | None]], line: int, dialect: str) -> Unresolved:
+    """An unresolvable column, named with the expression it sits in and its line."""
+    where = "; ".join(dict.fromkeys(place for place, _ in places[:3]))
+    found = next((at for _, at in places if at is not None), None)
+    return Unresolved(
+        "ambiguous_column",
+        f"column {display_identifier(name, dialect)} in {where or 'the query'} cannot be resolved "
+        "without a schema (an output alias, an outer query or more than one table may have that name); "
+        "its lineage is left out and every "
+        "other column is still analysed",
+        found if found is not None else line,
+    )
 
 
 def _ambiguity(problem: Unresolvable, query: exp.Expr) -> Unresolved:
@@ -351,6 +473,7 @@ def _analyse_query(
         findings.edges.extend(edges)
         findings.references.extend(writes)
         findings.aggregations.append(query_aggregation(flow, qualified.root))
+        findings.paths.append(query_paths(flow, qualified.root))
         if target and prepared.by_name and outputs and all(o.name != STAR for o in outputs):
             lookup.add_columns(target, [o.name for o in outputs])
     findings.unresolved.extend(flow.unresolved.values())

@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from kaitiaki.analysis.aggregation import ScopeAggregation, combine
+from kaitiaki.analysis.polarity import Paths, row_filters
 from kaitiaki.analysis.transforms import ordered
 from kaitiaki.analysis.uses import SELECT, Reference
 from kaitiaki.model import (
@@ -32,6 +33,8 @@ class StatementFindings:
     tables: list[str] = field(default_factory=list)
     unresolved: list[Unresolved] = field(default_factory=list)
     errors: list[AnalysisError] = field(default_factory=list)
+    settings: list[str] = field(default_factory=list)  # settings it assigns (SET, set_config)
+    paths: list[Paths] = field(default_factory=list)  # per query: conditions on every path (TC-01)
 
 
 @dataclass
@@ -78,6 +81,8 @@ def assemble(
         unresolved=tuple(unresolved),
         errors=tuple(all_errors),
         tables=tuple(dict.fromkeys(t for f in findings for t in f.tables)),
+        row_filters=row_filters([p for f in findings for p in f.paths]),
+        assigned_settings=tuple(sorted({s for f in findings for s in f.settings})),
     )
 
 

@@ -23,7 +23,7 @@ from kaitiaki.analysis.index import ScopeIndex, index_select, is_row_star
 from kaitiaki.analysis.names import display_identifier, display_table
 from kaitiaki.analysis.resolve import STAR_LINE, Qualified
 from kaitiaki.analysis.schema import SchemaLookup
-from kaitiaki.analysis.transforms import AGGREGATE, transform_of
+from kaitiaki.analysis.transforms import AGGREGATE, marks_of, transform_of
 from kaitiaki.model import Unresolved
 
 Source = exp.Table | Scope | exp.Pivot
@@ -128,6 +128,9 @@ def walk_scope(node: exp.Expr, root: exp.Expr) -> Iterator[exp.Expr]:
         if is_boundary(current, root):
             continue
         stack.extend(current.iter_expressions(reverse=True))
+
+
+BIGQUERY_PSEUDO_COLUMNS = frozenset({"_TABLE_SUFFIX", "_PARTITIONTIME", "_PARTITIONDATE", "_FILE_NAME"})
 
 
 class Flow:
@@ -296,6 +299,10 @@ class Flow:
             if not current.can_be_correlated:
                 break
             current = current.parent
+        own = list(scope.selected_sources)
+        if len(own) == 1 and isinstance(scope.sources[own[0]], exp.Table):
+            # the one table a query reads: named like ``t.col`` would be (reported by table_origins)
+            return own[0]
         if searched:
             self.report(
                 "unknown_column",
@@ -307,7 +314,11 @@ class Flow:
 
     def _may_have(self, source: Source, name: str) -> bool:
         columns = self.known_columns(source)
-        return columns is None or name in columns
+        return columns is None or name in columns or (isinstance(source, exp.Table) and self._pseudo(name))
+
+    def _pseudo(self, name: str) -> bool:
+        """BigQuery pseudo-columns every table may have: no schema lists them, none is missing."""
+        return self.dialect == "bigquery" and name.upper() in BIGQUERY_PSEUDO_COLUMNS
 
     # --- origins ---------------------------------------------------------------------------
 
@@ -404,7 +415,7 @@ class Flow:
         if isinstance(table.this, exp.Func):
             return self.function_table_origins(table, owner)
         table_name, known = self.table_info(table)
-        if known is not None and name not in known and column is not None:
+        if known is not None and name not in known and column is not None and not self._pseudo(name):
             self.report(
                 "unknown_column",
                 f"column {self.column_name(name)} is not in the schema of {table_name}",
@@ -581,6 +592,7 @@ class Flow:
             transform = transform_of(current)
             if transform:
                 path = path | {transform}
+            path = path | marks_of(current)
             stack.extend((child, path) for child in current.iter_expressions())
         return origins
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from sqlglot import exp
 
-from kaitiaki.analysis.transforms import AGGREGATE, aggregate_name, is_value_aggregate, transform_of
+from kaitiaki.analysis.transforms import AGGREGATE, aggregate_name, is_value_aggregate, marks_of, transform_of
 
 NO_PROJECTION = -1
 NO_CONJUNCT = -1
@@ -165,6 +165,7 @@ def _walk(
             _note_aggregate(index, current, position, transform)
             if transform:
                 path = path | {transform}
+            path = path | marks_of(current)
         stack.extend((child, path, window) for child in current.iter_expressions())
 
 

@@ -16,7 +16,7 @@ from sqlglot import exp
 from kaitiaki.analysis.flow import STAR, Flow, Output
 from kaitiaki.analysis.names import dialect_of, display_identifier
 from kaitiaki.analysis.statements import POSITIONAL
-from kaitiaki.analysis.transforms import NONE, ordered
+from kaitiaki.analysis.transforms import NONE, is_mark, ordered
 from kaitiaki.analysis.uses import WRITE, Reference
 from kaitiaki.model import ColumnRef, LineageEdge
 
@@ -46,16 +46,25 @@ def statement_lineage(
     """Edges from every output's origins to its target column, and the target's `write` uses."""
     names = _target_names(flow, outputs, target)
     merged: dict[tuple[ColumnRef, ColumnRef], set[str]] = {}
+    marks: dict[tuple[ColumnRef, ColumnRef], set[str]] = {}
     writes: list[Reference] = []
     for output, name in zip(outputs, names, strict=True):
         destination = ColumnRef(target.table, name)
         for origin in output.origins:
             key = (ColumnRef(origin.table, origin.column), destination)
-            merged.setdefault(key, set()).update(origin.transforms or {NONE})
+            merged.setdefault(key, set()).update(ordered(origin.transforms) or {NONE})
+            found = {m for m in origin.transforms if is_mark(m)}
+            marks[key] = marks[key] & found if key in marks else found  # marks hold on every path
         if target.writes and target.table is not None and name != STAR:
             writes.append(Reference(target.table, name, WRITE, output.line or line, True))
     edges = [
-        LineageEdge(source=source, target=destination, transforms=ordered(transforms), statement=statement)
+        LineageEdge(
+            source=source,
+            target=destination,
+            transforms=ordered(transforms),
+            statement=statement,
+            marks=tuple(sorted(marks[(source, destination)])),
+        )
         for (source, destination), transforms in merged.items()
     ]
     return edges, writes

@@ -17,12 +17,12 @@ from sqlglot.dialects.mysql import MySQL
 from sqlglot.errors import ParseError, TokenError
 from sqlglot.tokenizer_core import Token, TokenType
 
+from kaitiaki.analysis.messages import describe_parse_error
 from kaitiaki.config import Limits
 from kaitiaki.model import AnalysisError
 
 _OPENERS = frozenset({TokenType.L_PAREN, TokenType.L_BRACKET, TokenType.L_BRACE})
 _CLOSERS = frozenset({TokenType.R_PAREN, TokenType.R_BRACKET, TokenType.R_BRACE})
-_TOKEN_REPR = re.compile(r"<Token token_type: [^,]+, text: (.*?), line: \d+.*?>")
 
 
 @dataclass(frozen=True)
@@ -71,6 +71,46 @@ def executable_comments(sql: str, tokens: list[Token], dialect: Dialect) -> str 
     if not any(c.startswith(("!", "M!")) for token in tokens for c in token.comments):
         return None
     return _EXECUTABLE_COMMENT.sub(lambda match: f" {match.group(1)} ", sql)
+
+
+# Engines whose lexer nests block comments the way sqlglot's does.
+_NESTING_ENGINES = frozenset({"postgres", "duckdb", "tsql"})
+
+
+def nested_comment_line(sql: str, tokens: list[Token], dialect: str) -> int | None:
+    """The line of a block comment that contains ``/*``, where the engine may not read it as sqlglot.
+
+    sqlglot nests block comments; MySQL, Spark (its hint ``/*+``), Snowflake and others end a
+    comment at the first ``*/``, so text kaitiaki reads as comment may run as SQL there.
+    """
+    if dialect in _NESTING_ENGINES or not _opens_inside_block(sql):
+        return None
+    for token in tokens:
+        if any("/*" in comment for comment in token.comments):
+            return token.line
+    return None
+
+
+_BLOCK_MARKS = re.compile(r"/\*|\*/")
+
+
+def _opens_inside_block(sql: str) -> bool:
+    """Whether some ``/*`` follows another ``/*`` before its ``*/`` (a line comment's ``/*`` aside)."""
+    depth = 0
+    for mark in _BLOCK_MARKS.finditer(sql):
+        text = mark.group()
+        if text == "/*":
+            if depth:
+                return True
+            depth = 1 if not _in_line_comment(sql, mark.start()) else 0
+        elif text == "*/":
+            depth = 0
+    return False
+
+
+def _in_line_comment(sql: str, position: int) -> bool:
+    line_start = sql.rfind("\n", 0, position) + 1
+    return "--" in sql[line_start:position]
 
 
 def template_error(tokens: list[Token]) -> AnalysisError | None:
@@ -153,27 +193,13 @@ def parse_statement(statement: StatementTokens, sql: str, dialect: Dialect) -> e
     try:
         trees = parser.parse(statement.tokens, sql)
     except ParseError as exc:
-        raise ParseError(parse_error_message(exc), errors=exc.errors) from None
+        raise ParseError(
+            describe_parse_error(exc, sql, type(dialect).__name__.lower()), errors=exc.errors
+        ) from None
     found = [tree for tree in trees if tree is not None]
     if len(found) != 1:
         raise ParseError("the statement did not parse to one SQL statement")
     return found[0]
-
-
-def parse_error_message(exc: ParseError) -> str:
-    """sqlglot's first error, without terminal colour codes or token reprs."""
-    if not exc.errors:
-        return "invalid SQL"
-    first = exc.errors[0]
-    description = _TOKEN_REPR.sub(_token_text, str(first.get("description") or "invalid SQL"))
-    highlight = str(first.get("highlight") or "").strip()
-    near = f" near {highlight[:40]!r}" if highlight else ""
-    return f"{description}{near}"
-
-
-def _token_text(match: re.Match[str]) -> str:
-    text = match.group(1)
-    return "the end of the statement" if text == "SENTINEL" else repr(text)
 
 
 def parse_error_line(exc: ParseError, default: int) -> int:

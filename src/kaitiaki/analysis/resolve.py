@@ -256,8 +256,72 @@ def _qualify_single_source(scope: Scope, lookup: SchemaLookup) -> None:
     select = scope.expression
     aliases = {p.alias for p in select.expressions if isinstance(p, exp.Alias)}
     for column in list(find_all_in_scope(select, exp.Column)):
-        if column.table or isinstance(column.this, exp.Star) or column.name in aliases:
+        if column.table or isinstance(column.this, exp.Star) or column.find_ancestor(exp.Lambda):
             continue
-        if column.find_ancestor(exp.Lambda):
+        if column.name in aliases and not _inside_own_alias(column, select):
             continue
         column.set("table", exp.to_identifier(name))
+
+
+def _inside_own_alias(column: exp.Column, select: exp.Expr) -> bool:
+    """``max(a) AS a``: an alias never names a column of the projection it defines."""
+    node: exp.Expr | None = column
+    while node is not None and node.parent is not select:
+        node = node.parent
+    return isinstance(node, exp.Alias) and node.alias == column.name and node.arg_key == "expressions"
+
+
+def blank_columns(query: exp.Query, name: str, dialect: str) -> list[tuple[str, int | None]]:
+    """Replace every unqualified column called ``name`` by NULL, so the rest can still be qualified.
+
+    Used only after the name was reported as unresolved: the statement is blocked either way,
+    and every other column keeps its facts (partial facts, never a whole statement dropped).
+    Returns where each replaced column was (the expression around it, its line), for the report.
+    """
+    engine = dialect_of(dialect)
+    found = [
+        column
+        for column in query.find_all(exp.Column)
+        if not column.table
+        and isinstance(column.this, exp.Identifier)
+        and engine.normalize_identifier(column.this.copy()).name == name
+    ]
+    places = [(describe_place(column), _line_of(column)) for column in found]
+    for column in found:
+        if isinstance(column.parent, exp.Select) and column.arg_key == "expressions":
+            column.replace(exp.alias_(exp.Null(), column.this.copy()))
+        else:
+            column.replace(exp.Null())
+    return places
+
+
+_CLAUSES = {
+    "where": "WHERE",
+    "having": "HAVING",
+    "group": "GROUP BY",
+    "order": "ORDER BY",
+    "qualify": "QUALIFY",
+    "joins": "a JOIN condition",
+    "expressions": "the SELECT list",
+}
+
+
+def describe_place(column: exp.Column) -> str:
+    """Where a column sits, as a person finds it: the expression around it, or its clause."""
+    node: exp.Expr = column
+    while node.parent is not None and not isinstance(node.parent, exp.Query):
+        if isinstance(node.parent, (exp.Where, exp.Having, exp.Group, exp.Order, exp.Join, exp.Qualify)):
+            break
+        node = node.parent
+    clause = (
+        node.parent.arg_key
+        if node.parent is not None and not isinstance(node.parent, exp.Query)
+        else node.arg_key
+    ) or ""
+    query = column.find_ancestor(exp.Select)
+    within = " of a subquery" if query is not None and query.parent_select is not None else ""
+    words = f"{_CLAUSES.get(clause, clause.upper())}{within}"
+    if node is column:
+        return words
+    text = node.unalias().sql() if isinstance(node, exp.Alias) else node.sql()
+    return f"`{text if len(text) <= 60 else text[:57] + '…'}` ({words})"

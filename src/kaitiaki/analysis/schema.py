@@ -23,9 +23,11 @@ from kaitiaki.analysis.names import (
     canonical_table_parts,
     dialect_of,
     display_identifier,
+    identifier_rules,
     normalise_table_name,
+    table_parts,
 )
-from kaitiaki.config import Located, compose_located
+from kaitiaki.config import Identifiers, Located, compose_located
 from kaitiaki.errors import ConfigError
 
 Schema = dict[str, dict[str, str]]
@@ -108,11 +110,19 @@ def _kind(value: Any) -> str:
     )
 
 
-def normalise_schema(mapping: Mapping[str, Any], dialect: str) -> Schema:
+def normalise_schema(
+    mapping: Mapping[str, Any], dialect: str, identifiers: Identifiers | None = None
+) -> Schema:
     """Spell every table and column of ``mapping`` as facts do in ``dialect``; idempotent.
 
     Nested mappings are flattened first; tables without columns are left out (see module doc).
+    ``identifiers`` are the platform's name settings (kaitiaki.yaml), as given to ``analyze_sql``.
     """
+    with identifier_rules(identifiers):
+        return _normalise_schema(mapping, dialect)
+
+
+def _normalise_schema(mapping: Mapping[str, Any], dialect: str) -> Schema:
     out: Schema = {}
     for table, columns in _flat_items(mapping, ()):
         key = normalise_table_name(table, dialect)
@@ -214,7 +224,7 @@ class SchemaLookup(MappingSchema):
     def table_columns(self, table: exp.Table) -> dict[str, exp.DataType] | None:
         if not all(isinstance(part, exp.Identifier) for part in table.parts):
             return None
-        return self.lookup(tuple(part.name for part in table.parts))
+        return self.lookup(table_parts(table, self.kaitiaki_dialect))
 
     def find(
         self, table: exp.Table, raise_on_missing: bool = True, ensure_data_types: bool = False

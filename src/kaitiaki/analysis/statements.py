@@ -26,7 +26,6 @@ POSITIONAL = "_kaitiaki_position_"  # an output that lands in the target's n-th 
 # Statements that move no column data: recorded, nothing to analyse.
 _HARMLESS: dict[type[exp.Expr], str] = {
     exp.Drop: "drop",
-    exp.Alter: "alter",
     exp.TruncateTable: "truncate",
     exp.Use: "use",
     exp.Transaction: "begin",
@@ -498,12 +497,33 @@ def _synthesised(
 _UNSUPPORTED_NAMES = re.compile(r"[^a-z0-9_]+")
 
 
+def _alter(alter: exp.Alter) -> Prepared:
+    """ALTER VIEW … AS SELECT is a new definition (like CREATE VIEW); ALTER COLUMN … TYPE … USING e
+    rewrites the column from ``e`` (like UPDATE). Renames and swaps are ``ddl.Redefinitions``'."""
+    target = alter.this if isinstance(alter.this, exp.Table) else None
+    actions = alter.args.get("actions") or []
+    query = next((a for a in actions if isinstance(a, exp.Query)), None)
+    if query is not None and target is not None:
+        return Prepared("alter_view", target=target, query=query, by_name=True)
+    rewrites = [
+        _named(a.args["using"], _identifier(a.this))
+        for a in actions
+        if isinstance(a, exp.AlterColumn) and isinstance(a.args.get("using"), exp.Expr)
+    ]
+    if rewrites and target is not None:
+        query = exp.Select(expressions=rewrites, from_=exp.From(this=target.copy()))
+        return Prepared("alter", target=target, query=query, by_name=True, writes=True)
+    return Prepared("alter")
+
+
 def _other(statement: exp.Expr) -> Prepared:
     """Statements other than queries and DML: harmless ones are recorded, the rest unsupported.
 
     An unsupported statement that wraps a query (``COPY (SELECT …) TO``, ``EXPORT DATA AS
     SELECT``) still has that query analysed, so the facts name the columns it exports.
     """
+    if isinstance(statement, exp.Alter):
+        return _alter(statement)
     for cls, kind in _HARMLESS.items():
         if isinstance(statement, cls):
             return Prepared(kind)

@@ -143,6 +143,27 @@ def is_value_aggregate(node: exp.Expr) -> bool:
     )
 
 
+_SINGLE_VALUES: tuple[type[exp.Expr], ...] = (
+    exp.Min,
+    exp.Max,
+    exp.AnyValue,
+    exp.First,
+    exp.Last,
+    exp.ArgMax,
+    exp.ArgMin,
+)
+_SINGLE_VALUE_NAMES = re.compile(r"^(min|max|any_value|arbitrary|first|last|arg_max|arg_min|max_by|min_by)$")
+
+
+def is_single_value(node: exp.Expr) -> bool:
+    """An aggregate whose result is one row's value: MIN, MAX, ANY_VALUE, FIRST/LAST, ARG_MIN/ARG_MAX."""
+    if isinstance(node, _SINGLE_VALUES):
+        return True
+    return isinstance(node, (exp.Anonymous, exp.AnonymousAggFunc)) and bool(
+        _SINGLE_VALUE_NAMES.match(function_name(node))
+    )
+
+
 def is_count(node: exp.Expr) -> bool:
     if isinstance(node, _COUNTS):
         return True
@@ -214,4 +235,127 @@ def _constant_replacement(node: exp.RegexpReplace) -> bool:
 
 
 def ordered(transforms: set[str] | frozenset[str]) -> tuple[str, ...]:
+    """The transforms among a path's strings, in the one canonical order (marks are dropped)."""
     return tuple(t for t in TRANSFORM_ORDER if t in transforms)
+
+
+# --- marks: facts about a path that are not transforms of the analyze JSON ---------------------
+#
+# A path also carries *marks* (strings with a ``:``): ``coarse:year`` / ``coarse:band`` /
+# ``coarse:prefix:<n>`` where a function coarsens a quasi-identifier, and ``key:setting:<name>`` /
+# ``key:function:<name>`` where a hash's input reads a value that may be a secret key. Marks ride
+# along with the transforms (a path's strings) and become ``LineageEdge.marks``; which marks
+# count (which secrets are declared, which coarsenings clear which kind) is configuration and
+# policy data, not analysis.
+
+COARSE, KEY = "coarse:", "key:"
+_YEAR_UNITS = frozenset({"year", "yyyy", "yy", "y", "years", "decade", "century", "isoyear"})
+_YEAR_FUNCTIONS: tuple[type[exp.Expr], ...] = (exp.Year, exp.YearOfWeek, exp.YearOfWeekIso)
+_YEAR_NAMES = re.compile(r"^(year|isoyear|toyear)$")
+_SETTING_NAMES = re.compile(r"^(current_setting|getvariable|get_variable|current_config)$")
+
+
+def is_mark(item: str) -> bool:
+    return ":" in item
+
+
+def marks_of(node: exp.Expr) -> frozenset[str]:
+    """The marks a function puts on the values below it (see above); empty for most nodes."""
+    if isinstance(node, (exp.Case, exp.If)):
+        return frozenset({COARSE + "band"}) if _literal_results(node) else frozenset()
+    if isinstance(node, (exp.WidthBucket, exp.RangeBucket)) or function_name(node) == "width_bucket":
+        return frozenset({COARSE + "band"})
+    if _is_year(node):
+        return frozenset({COARSE + "year"})
+    if isinstance(node, (exp.Floor, exp.Round, exp.Ceil)) and isinstance(node.this, exp.Div):
+        return frozenset({COARSE + "band"}) if _literal(node.this.expression) else frozenset()
+    prefix = _prefix_length(node)
+    if prefix is not None:
+        return frozenset({f"{COARSE}prefix:{prefix}"})
+    if transform_of(node) == HASH:
+        return frozenset(_keys(node))
+    return frozenset()
+
+
+def _literal(node: exp.Expr | None) -> bool:
+    while isinstance(node, (exp.Paren, exp.Cast, exp.Neg)):
+        node = node.this
+    return isinstance(node, (exp.Literal, exp.Null, exp.Boolean))
+
+
+def _literal_results(node: exp.Case | exp.If) -> bool:
+    """A CASE whose every result is a constant maps each value to one of a few labels: a band."""
+    if isinstance(node, exp.If):
+        results = [node.args.get("true"), node.args.get("false")]
+    else:
+        results = [when.args.get("true") for when in node.args.get("ifs") or []] + [node.args.get("default")]
+    return all(r is None or _literal(r) for r in results) and any(r is not None for r in results)
+
+
+def _unit(node: exp.Expr | None) -> str:
+    if isinstance(node, (exp.Literal, exp.Var, exp.Column, exp.Identifier)):
+        return str(node.name).lower()
+    return ""
+
+
+def _is_year(node: exp.Expr) -> bool:
+    """year(d), extract(year from d), date_part('year', d), date_trunc('year', d)."""
+    if isinstance(node, _YEAR_FUNCTIONS):
+        return True
+    if isinstance(node, exp.Extract):
+        return _unit(node.this) in _YEAR_UNITS
+    if isinstance(node, (exp.DateTrunc, exp.TimestampTrunc, exp.DatetimeTrunc)):
+        return _unit(node.args.get("unit")) in _YEAR_UNITS
+    if isinstance(node, exp.Anonymous):
+        name = function_name(node)
+        if _YEAR_NAMES.match(name):
+            return True
+        arguments = node.expressions
+        if name in ("date_part", "datepart", "date_trunc", "datetrunc") and arguments:
+            return _unit(arguments[0]) in _YEAR_UNITS
+    return False
+
+
+def _prefix_length(node: exp.Expr) -> int | None:
+    """left(x, n) or substr(x, 1, n) with constant n: the first n characters."""
+    length: exp.Expr | None = None
+    if isinstance(node, exp.Left):
+        length = node.expression
+    elif isinstance(node, exp.Substring):
+        start = node.args.get("start")
+        if isinstance(start, exp.Literal) and str(start.this) == "1":
+            length = node.args.get("length")
+    if isinstance(length, exp.Literal) and not length.is_string and str(length.this).isdigit():
+        return int(str(length.this))
+    return None
+
+
+def _keys(hash_node: exp.Expr) -> set[str]:
+    """Values in a hash's input that may be secret keys: settings read at run time, functions
+    called without a column (a vault lookup). Literals and columns are never keys."""
+    found: set[str] = set()
+    for node in hash_node.find_all(exp.Func):
+        if node is hash_node:
+            continue
+        name = function_name(node)
+        arguments = [a for a in node.iter_expressions()]
+        if _SETTING_NAMES.match(name) and arguments and isinstance(arguments[0], exp.Literal):
+            found.add(f"{KEY}setting:{str(arguments[0].this).lower()}")
+        elif isinstance(node, exp.Anonymous) and node.find(exp.Column) is None:
+            found.add(f"{KEY}function:{name}")
+    return found
+
+
+def assigned_settings(statement: exp.Expr) -> frozenset[str]:
+    """Settings a statement assigns itself (``SET a.b = …``, ``set_config('a.b', …)``): a key the
+    job writes is no secret, so a hash keyed by it is not keyed."""
+    found = set()
+    for item in statement.find_all(exp.SetItem):
+        assignment = item.this
+        if isinstance(assignment, exp.EQ) and isinstance(assignment.this, exp.Expr):
+            found.add(assignment.this.sql().lower())
+    for call in statement.find_all(exp.Anonymous):
+        arguments = call.expressions
+        if function_name(call) == "set_config" and arguments and isinstance(arguments[0], exp.Literal):
+            found.add(str(arguments[0].this).lower())
+    return frozenset(found)

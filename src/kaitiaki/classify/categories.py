@@ -6,8 +6,20 @@ family is an error so that a typo in the catalog cannot silently classify nothin
 
 from __future__ import annotations
 
-PLAIN_CATEGORIES = ("direct_identifier", "quasi_identifier", "child", "opt_out_flag", "person_key")
-FAMILIES = ("unique_identifier", "sensitive")
+PLAIN_CATEGORIES = (
+    "direct_identifier",
+    "quasi_identifier",
+    "child",
+    "opt_out_flag",
+    "consent_flag",
+    "opt_out_list",
+    "person_key",
+)
+# quasi_identifier may name its kind (quasi_identifier:dob, :postcode, :meshblock …), which the
+# re-identification rule (SV-09) and its policy data read; a bare quasi_identifier is of any kind.
+FAMILIES = ("unique_identifier", "sensitive", "quasi_identifier")
+# Categories about people's choices, not about the person: never identifiable themselves.
+CHOICE_CATEGORIES = ("opt_out_flag", "consent_flag", "opt_out_list")
 SENSITIVE_KINDS = (
     "ethnicity",
     "health",
@@ -43,4 +55,4 @@ def is_identifier(category: str) -> bool:
 
 def is_identifiable(category: str) -> bool:
     """Identifiable: anything that can single out a person, hashed or not."""
-    return category != "opt_out_flag"
+    return category not in CHOICE_CATEGORIES

@@ -269,6 +269,12 @@ class Classifier:
             *(c.categories or () for m in metas for c in m.columns.values()),
         )
 
+    def non_enumerable(self, ref: ColumnRef) -> bool:
+        """The catalog says this identifier is too random to reverse by enumerating its values."""
+        return ref.table is not None and any(
+            ref.column.lower() in e.non_enumerable for e in self.entries(ref.table)
+        )
+
     def agency(self, table: str) -> str | None:
         agencies = [e.agency for e in self.entries(table) if e.agency]
         agencies += [m.agency for m in self.model_metas(table) if m.agency]
@@ -346,7 +352,14 @@ def _table_fact(
         lineage.table_categories(table),
         *own,
     )
-    return TableFact(name=table, agency=classifier.agency(table), categories=categories)
+    entries = classifier.entries(table)
+    return TableFact(
+        name=table,
+        agency=classifier.agency(table),
+        categories=categories,
+        grain=next((e.grain for e in entries if e.grain), None),
+        source=next((e.source for e in entries if e.source), None),
+    )
 
 
 def table_warnings(
@@ -378,6 +391,7 @@ def classify(
     context: Mapping[str, Any] | None = None,
     strict_catalog: bool = False,
     plugins: pluggy.PluginManager | None = None,
+    secrets: frozenset[str] = frozenset(),
 ) -> ClassifiedFacts:
     """Classify one job's facts. Pure apart from calling the plugins' classification hooks.
 
@@ -401,7 +415,13 @@ def classify(
         replace(c, categories=r.categories, classified_by=r.classified_by)
         for c, r in zip(facts.columns, resolved, strict=True)
     )
-    outputs = build_outputs(facts.lineage, _categories_via(classifier, lineage))
+    assigned = {f"key:setting:{name}" for name in facts.assigned_settings}
+    outputs = build_outputs(
+        facts.lineage,
+        _categories_via(classifier, lineage),
+        secrets=secrets - assigned,
+        non_enumerable=classifier.non_enumerable,
+    )
     tables = read_tables(facts)
     warnings = [w for r in resolved for w in r.conflicts]
     warnings += table_warnings(tables, classifier, lineage, strict_catalog=strict_catalog)

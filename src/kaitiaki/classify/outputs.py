@@ -40,19 +40,56 @@ def _ordered_transforms(transforms: Iterable[str]) -> tuple[str, ...]:
 
 
 def build_outputs(
-    edges: Sequence[LineageEdge], categories_of: Callable[[ColumnRef], tuple[str, ...]]
+    edges: Sequence[LineageEdge],
+    categories_of: Callable[[ColumnRef], tuple[str, ...]],
+    *,
+    secrets: frozenset[str] = frozenset(),
+    non_enumerable: Callable[[ColumnRef], bool] = lambda _: False,
 ) -> tuple[OutputColumn, ...]:
-    """One OutputColumn per lineage target, in order of first appearance."""
+    """One OutputColumn per lineage target, in order of first appearance.
+
+    ``secrets`` are the key marks of declared secret sources the job does not assign itself: an
+    output is ``keyed`` when every hash on its paths reads one. ``coarsened`` are the coarsenings
+    every path applies; ``enumerable`` is false only when every identifier behind it is one the
+    catalog lists as ``non_enumerable``.
+    """
     grouped: dict[tuple[str | None, str], list[LineageEdge]] = {}
     for edge in edges:
         grouped.setdefault((edge.target.table, edge.target.column), []).append(edge)
     outputs = []
     for (table, column), group in grouped.items():
-        categories = union(*(derive_categories(categories_of(e.source), e.transforms) for e in group))
+        source_categories = [categories_of(e.source) for e in group]
+        categories = union(
+            *(derive_categories(c, e.transforms) for c, e in zip(source_categories, group, strict=True))
+        )
         sources = tuple(dict.fromkeys(e.source.qualified for e in group))
         transforms = _ordered_transforms(t for e in group for t in e.transforms)
-        outputs.append(OutputColumn(table, column, categories, transforms, sources))
+        hashed = [e for e in group if "hash" in e.transforms]
+        identifiers = [
+            e.source for c, e in zip(source_categories, group, strict=True) if any(map(is_identifier, c))
+        ]
+        outputs.append(
+            OutputColumn(
+                table,
+                column,
+                categories,
+                transforms,
+                sources,
+                coarsened=coarsenings(group),
+                keyed=bool(hashed) and all(secrets.intersection(e.marks) for e in hashed),
+                enumerable=not identifiers or not all(non_enumerable(ref) for ref in identifiers),
+            )
+        )
     return tuple(outputs)
+
+
+def coarsenings(edges: Sequence[LineageEdge]) -> tuple[str, ...]:
+    """The coarsenings (``year``, ``band``, ``prefix:2``) every edge into an output applies."""
+    common: set[str] | None = None
+    for edge in edges:
+        found = {m.removeprefix("coarse:") for m in edge.marks if m.startswith("coarse:")}
+        common = found if common is None else common & found
+    return tuple(sorted(common or ()))
 
 
 def outputs_by_key(outputs: Iterable[OutputColumn]) -> dict[str, tuple[str, ...]]:

@@ -15,7 +15,7 @@ from typing import Any
 
 from kaitiaki.config import Settings
 from kaitiaki.engine.base import Engine, compute_revision
-from kaitiaki.engine.metadata import PUBLIC_FIELDS, rule_metadata, rules_table, violation_fields
+from kaitiaki.engine.metadata import PUBLIC_FIELDS, rule_metadata, rules_table, violation_fields, with_params
 from kaitiaki.engine.sources import PolicySet, deep_merge, discover, merge_fragments
 from kaitiaki.errors import PolicyError
 
@@ -77,13 +77,15 @@ def engine_data(policies: PolicySet, settings: Settings | None = None) -> dict[s
     """The data document: data.json fragments, rule METADATA, then kaitiaki.yaml's policy_data,
     levels (data.kaitiaki.levels) and identifier issuers (data.kaitiaki.issuer), and last the
     violation fields derived from the (possibly overridden) METADATA."""
-    kaitiaki = merge_fragments(d.content for d in policies.data_files)
+    kaitiaki = merge_fragments(d.fragment() for d in policies.data_files)
     kaitiaki["rules"] = rules_table(rule_metadata(policies.policy_files()))
     if settings is not None:
         kaitiaki = deep_merge(kaitiaki, settings.policy_data)
         kaitiaki["levels"] = dict(settings.levels)
         kaitiaki["issuer"] = dict(settings.identifier_issuers)
     rules = kaitiaki["rules"]
+    if isinstance(rules, dict):
+        kaitiaki["rules"] = rules = with_params(rules, kaitiaki.get("params"))
     kaitiaki["violation_fields"] = violation_fields(rules if isinstance(rules, dict) else {})
     return {"kaitiaki": kaitiaki}
 
@@ -95,8 +97,11 @@ def policy_revision(policies: PolicySet, settings: Settings | None = None) -> st
 
 def policy_metadata(source: Settings | Sequence[Path] = ()) -> dict[str, dict[str, Any]]:
     """Rule id → the rule's METADATA (title, description, level, guideline, principle, law,
-    remediation, other custom fields, and where it is declared: package, rule, path, line)."""
-    metadata = rule_metadata(policy_set(source).policy_files())
+    remediation, other custom fields, and where it is declared: package, rule, path, line); a
+    remediation's ``{param}`` placeholders read the policies' data (data.json)."""
+    policies = policy_set(source)
+    params = merge_fragments(d.fragment() for d in policies.data_files).get("params")
+    metadata = with_params(rule_metadata(policies.policy_files()), params)
     return {rule_id: _public_first(entry) for rule_id, entry in sorted(metadata.items())}
 
 

@@ -13,6 +13,7 @@ import json
 import os
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from itertools import repeat
 from typing import Any, Protocol, runtime_checkable
 
@@ -139,11 +140,7 @@ def decision_from_raw(raw: Any, *, engine: str) -> Decision:
         decision = Decision.from_dict(raw)
     except ValueError as exc:
         raise EngineError(f"the {engine} engine's decision is malformed: {exc}.") from None
-    return Decision(
-        allow=decision.allow,
-        violations=tuple(sorted(decision.violations, key=violation_order)),
-        policy_revision=decision.policy_revision,
-    )
+    return replace(decision, violations=tuple(sorted(decision.violations, key=violation_order)))
 
 
 def violation_order(v: Violation) -> tuple[Any, ...]:

@@ -26,6 +26,7 @@ from kaitiaki.engine import engine_data, policy_set
 from kaitiaki.engine.base import canonical_json, compute_revision, first_lines, located_error, with_revision
 from kaitiaki.engine.embedded import UNDEFINED, new_regorus_engine
 from kaitiaki.engine.metadata import rule_metadata
+from kaitiaki.engine.signing import SIGNATURES_FILE, SigningKey, signatures_document
 from kaitiaki.engine.sources import PolicyFile, PolicySet
 from kaitiaki.errors import PolicyError
 
@@ -300,11 +301,17 @@ BUNDLE_ROOT = "kaitiaki"
 
 
 def build_bundle(
-    paths: Sequence[Path], out: Path, revision: str | None = None, *, settings: Settings | None = None
+    paths: Sequence[Path],
+    out: Path,
+    revision: str | None = None,
+    *,
+    settings: Settings | None = None,
+    signing: SigningKey | None = None,
 ) -> Path:
     """Write an OPA bundle: ``.manifest`` (revision, roots ["kaitiaki"]), the policy files (tests
     left out) and ``kaitiaki/data.json`` holding data.kaitiaki (the data.json fragments, the rules'
-    METADATA, the revision, and with ``settings`` kaitiaki.yaml's policy_data, levels and issuers).
+    METADATA, the revision, and with ``settings`` kaitiaki.yaml's policy_data, levels and issuers);
+    with ``signing``, a ``.signatures.json`` that OPA verifies.
 
     The default revision is the one the embedded engine reports for the same policies and data, so
     decisions from the fleet and from an embedded engine name the same policy revision.
@@ -316,16 +323,25 @@ def build_bundle(
     document = with_revision(document, chosen)
     document["kaitiaki"]["revision"] = chosen
     entries = _bundle_entries(policies, document, chosen)
+    if signing is not None:
+        entries[SIGNATURES_FILE] = signatures_document(entries, signing)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_bytes(_tar_gz(entries))
     return out
+
+
+def bundle_path(policy: PolicyFile) -> str:
+    """Where a policy file goes in the bundle: the folder its package names (as OPA lays out a
+    tree), so the path does not depend on where the file was found (a checkout's ``policies/``
+    or an installed wheel's ``kaitiaki/_policies/``)."""
+    return "/".join([*policy.package.split("."), policy.path.name])
 
 
 def _bundle_entries(policies: PolicySet, document: dict[str, Any], revision: str) -> dict[str, bytes]:
     manifest = {"revision": revision, "roots": [BUNDLE_ROOT], "rego_version": 1}
     entries: dict[str, bytes] = {".manifest": canonical_json(manifest).encode()}
     for f in policies.policy_files():
-        name = f"{BUNDLE_ROOT}/{f.root.name}/{f.relative.as_posix()}"
+        name = bundle_path(f)
         if name in entries:
             raise PolicyError(f"two policy files would share the bundle path {name}.", path=f.name)
         entries[name] = f.text.encode()

@@ -151,6 +151,32 @@ def rules_table(metadata: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]
     return table
 
 
+_PLACEHOLDER = re.compile(r"\{(?P<name>[A-Za-z_]\w*)\}")
+
+
+def with_params(rules: Mapping[str, Any], params: Any) -> dict[str, Any]:
+    """Rules whose remediation names policy data (``>= {min_count_cell}``) with the values in
+    force, so the help line says what the policy checks (kaitiaki.yaml's ``policy_data`` included);
+    a name the data does not hold is left as written."""
+    values = params if isinstance(params, Mapping) else {}
+
+    def fill(match: re.Match[str]) -> str:
+        value = values.get(match.group("name"))
+        return (
+            str(value)
+            if isinstance(value, (str, int, float)) and not isinstance(value, bool)
+            else match.group(0)
+        )
+
+    out: dict[str, Any] = {}
+    for rule_id, meta in rules.items():
+        text = meta.get("remediation") if isinstance(meta, Mapping) else None
+        out[rule_id] = (
+            {**meta, "remediation": _PLACEHOLDER.sub(fill, text)} if isinstance(text, str) else meta
+        )
+    return out
+
+
 def violation_fields(rules: Mapping[str, Any]) -> dict[str, dict[str, dict[str, Any]]]:
     """Every field a rule's violations share, inside the agency and when the data leaves it
     (``data.kaitiaki.violation_fields``), so that ``kaitiaki.lib.violation`` builds a violation

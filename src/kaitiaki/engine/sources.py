@@ -47,11 +47,32 @@ class PolicyFile:
         return self.path.relative_to(self.root)
 
 
+OPA_DATA_ROOT = "kaitiaki"
+
+
 @dataclass(frozen=True)
 class DataFile:
     path: Path
     root: Path
     content: Mapping[str, Any]
+
+    @property
+    def opa_mounted(self) -> bool:
+        """The file sits under the root's ``kaitiaki/`` folder, where OPA mounts data.kaitiaki."""
+        return self.path.parent.relative_to(self.root).parts[:1] == (OPA_DATA_ROOT,)
+
+    @property
+    def mount(self) -> tuple[str, ...]:
+        """Where the content goes below ``data.kaitiaki``: its folder below the root's
+        ``kaitiaki/`` (as OPA mounts it), or nowhere deeper for a data.json elsewhere."""
+        return self.path.parent.relative_to(self.root).parts[1:] if self.opa_mounted else ()
+
+    def fragment(self) -> dict[str, Any]:
+        """The content as a fragment of ``data.kaitiaki``."""
+        nested: dict[str, Any] = dict(self.content)
+        for folder in reversed(self.mount):
+            nested = {folder: nested}
+        return nested
 
 
 @dataclass(frozen=True)
@@ -100,7 +121,7 @@ def discover(paths: Sequence[Path] = ()) -> PolicySet:
     replaced = {f.package for f in user_files if not f.is_test}
     kept = [f for f in bundled_files if f.package not in replaced and not _tests_any(f, replaced)]
     kept_dirs = {f.path.parent for f in kept}
-    kept_data = [d for d in bundled_data if d.path.parent in kept_dirs]
+    kept_data = [d for d in bundled_data if d.opa_mounted or d.path.parent in kept_dirs]
     return PolicySet(files=(*kept, *user_files), data_files=(*kept_data, *user_data))
 
 

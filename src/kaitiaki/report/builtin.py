@@ -14,6 +14,7 @@ from kaitiaki.hookspecs import hookimpl
 @hookimpl
 def kaitiaki_reporters() -> dict[str, Callable[..., str]]:
     from kaitiaki.report.github import render_github
+    from kaitiaki.report.gitlab import render_gitlab
     from kaitiaki.report.json_report import render_json
     from kaitiaki.report.junit import render_junit
     from kaitiaki.report.markdown import render_markdown
@@ -26,5 +27,6 @@ def kaitiaki_reporters() -> dict[str, Callable[..., str]]:
         "sarif": render_sarif,
         "junit": render_junit,
         "github": render_github,
+        "gitlab": render_gitlab,
         "markdown": render_markdown,
     }

@@ -24,6 +24,7 @@ from kaitiaki.report.findings import (
     count_summary,
     display_width,
     findings,
+    ignored_waiver_text,
     job_status,
     job_status_detail,
     waiver_text,
@@ -152,6 +153,9 @@ def note_lines(finding: Finding) -> list[Line]:
     waiver = waiver_text(finding)
     if waiver:
         notes.append(("waiver", waiver))
+    ignored = ignored_waiver_text(finding)
+    if ignored:
+        notes.append(("waiver ignored", ignored))
     lines: list[Line] = [
         [("   = ", styled.GUTTER), (f"{label}: ", styled.EMPHASIS), (text, None)] for label, text in notes
     ]

@@ -240,6 +240,11 @@ def ask_text(finding: Finding) -> str | None:
     who, role = whom_to_ask(finding.verdict)
     if violation.level == "hard":
         return f"{who} ({role}): a hard rule cannot be waived, so the SQL or the purpose must change"
+    if ignored_waivers_of(finding):
+        return (
+            f"{who} ({role}): the waiver kaitiaki.yaml offers for this job and rule does not count "
+            "(see 'waiver ignored'); they can renew or correct it, or extend the purpose"
+        )
     return (
         f"{who} ({role}): they can extend the purpose, or grant a waiver "
         f'{{rule: {violation.rule}, job: "{finding.verdict.job.id}", justification: …, '
@@ -258,6 +263,29 @@ def waiver_for(verdict: Verdict, violation: Violation) -> Mapping[str, Any] | No
         ):
             return waiver
     return None
+
+
+def ignored_waivers_of(finding: Finding) -> list[str]:
+    """Why each waiver offered for this finding's job and rule lifted nothing: the reasons the
+    policy decision gives (expired, no approver, a hard rule), and a rule id that differs only in
+    case (``pm-07`` for ``PM-07``), which the policy cannot see as meant for this rule."""
+    rule = finding.violation.rule
+    if finding.status == WAIVED:
+        return []
+    reasons = [w.reason for w in finding.verdict.decision.ignored_waivers if w.rule == rule]
+    for waiver in (finding.verdict.input or {}).get("waivers") or []:
+        named = waiver.get("rule") if isinstance(waiver, Mapping) else None
+        if isinstance(named, str) and named != rule and named.lower() == rule.lower():
+            reasons.append(
+                f"it names rule {named!r}; rule ids are case-sensitive, so it is not a waiver of {rule}"
+            )
+    return list(dict.fromkeys(reasons))
+
+
+def ignored_waiver_text(finding: Finding) -> str | None:
+    """``waiver ignored: it has expired …`` beside the finding the waiver failed to lift."""
+    reasons = ignored_waivers_of(finding)
+    return "; ".join(reasons) if reasons else None
 
 
 def waiver_text(finding: Finding) -> str | None:

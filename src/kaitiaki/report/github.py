@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from kaitiaki.model import Verdict
-from kaitiaki.report.findings import Finding, findings
+from kaitiaki.report.findings import Finding, findings, ignored_waiver_text
 
 COMMAND = {"error": "error", "warning": "warning", "note": "notice"}
 
@@ -53,4 +53,7 @@ def message(finding: Finding) -> str:
     lines.append(f"Rule: {v.rule} ({rule})")
     if v.remediation:
         lines.append(f"Fix: {v.remediation}")
+    ignored = ignored_waiver_text(finding)
+    if ignored:
+        lines.append(f"Waiver ignored: {ignored}")
     return "\n".join(lines)

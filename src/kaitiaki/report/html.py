@@ -36,6 +36,7 @@ from kaitiaki.report.findings import (
     Finding,
     ask_text,
     findings,
+    ignored_waiver_text,
     waiver_text,
 )
 
@@ -423,7 +424,13 @@ def violation_detail(job: Job, finding: Finding) -> str:
         ("Remediation", v.remediation or "—"),
     ]
     rows += [
-        (name, text) for name, text in (("Ask", ask_text(finding)), ("Waiver", waiver_text(finding))) if text
+        (name, text)
+        for name, text in (
+            ("Ask", ask_text(finding)),
+            ("Waiver", waiver_text(finding)),
+            ("Waiver ignored", ignored_waiver_text(finding)),
+        )
+        if text
     ]
     cells = "".join(f"<dt>{name}</dt><dd>{_esc(value)}</dd>" for name, value in rows)
     return (

@@ -47,9 +47,9 @@ def render_junit(verdicts: Sequence[Verdict], *, color: bool = False) -> str:
 
 def testcase(verdict: Verdict) -> ET.Element:
     job = verdict.job
+    # No ``file`` attribute: the Jenkins xUnit JUnit schema does not allow it (the file and line are
+    # in the explanation, and the job id names the file).
     case = ET.Element("testcase", name=xml_text(job.id), classname=f"kaitiaki.{job.kind}", time="0")
-    if job.source.path:
-        case.set("file", xml_text(job.source.path))
     items = findings(verdict)
     if verdict.blocked:
         rules = sorted({f.violation.rule for f in items if would_block(f)})

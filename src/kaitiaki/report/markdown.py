@@ -24,6 +24,7 @@ from kaitiaki.report.findings import (
     ask_text,
     count_summary,
     findings,
+    ignored_waiver_text,
     job_status,
     job_status_detail,
     waiver_text,
@@ -135,6 +136,9 @@ def finding_section(finding: Finding) -> str:
     waiver = waiver_text(finding)
     if waiver:
         lines += [f"**Waiver:** {md_escape(waiver)}", ""]
+    ignored = ignored_waiver_text(finding)
+    if ignored:
+        lines += [f"**Waiver ignored:** {md_escape(ignored)}", ""]
     if v.remediation:
         lines += [f"**Fix:** {md_escape(v.remediation)}", ""]
     ask = ask_text(finding)

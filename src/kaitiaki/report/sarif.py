@@ -3,9 +3,11 @@
 One run; ``tool.driver.rules`` describes every rule that fired, from the violations' own
 metadata (title, guideline, principle, law, remediation), so no engine is needed to render.
 Result levels: ``error`` blocks, ``warning`` would block but is waived or not enforced (warn and
-audit modes), ``note`` is advisory. A waived result also carries an accepted external
-suppression with the waiver's justification. ``partialFingerprints`` are stable across edits
-that move lines: they hash the job, the rule and the columns, not the line.
+audit modes); an advisory finding is not a failure: kind ``informational``, level ``none``.
+Relative artifact URIs are relative to ``%SRCROOT%``, which ``originalUriBaseIds`` defines.
+A waived result also carries an accepted external suppression with the waiver's justification.
+``partialFingerprints`` are stable across edits that move lines: they hash the job, the rule and
+the columns, not the line.
 """
 
 from __future__ import annotations
@@ -21,11 +23,14 @@ from urllib.parse import quote
 from kaitiaki import __version__
 from kaitiaki.model import Verdict, Violation
 from kaitiaki.report.findings import (
+    ADVISORY,
     LEVEL_MEANING,
     RULE_LEVEL_TO_SARIF,
     WAIVED,
     Finding,
     findings,
+    ignored_waiver_text,
+    ignored_waivers_of,
     waiver_for,
 )
 
@@ -58,6 +63,7 @@ def sarif_log(verdicts: Sequence[Verdict], *, root: Path) -> dict[str, Any]:
                         "rules": rules,
                     }
                 },
+                "originalUriBaseIds": {SRCROOT: {"uri": base_uri(root)}},
                 "columnKind": "unicodeCodePoints",
                 "results": [result(f, index[f.violation.rule], root) for f in all_findings],
             }
@@ -125,11 +131,13 @@ def help_markdown(v: Violation) -> str:
 def result(finding: Finding, rule_index: int, root: Path) -> dict[str, Any]:
     v = finding.violation
     job = finding.verdict.job
+    advisory = finding.status == ADVISORY
     out: dict[str, Any] = {
         "ruleId": v.rule,
         "ruleIndex": rule_index,
-        "level": finding.sarif_level,
-        "kind": "fail",
+        # SARIF: a result that is not a failure has kind informational and level none
+        "level": "none" if advisory else finding.sarif_level,
+        "kind": "informational" if advisory else "fail",
         "message": {"text": result_message(finding)},
         "locations": [location(finding, root)],
         "partialFingerprints": {FINGERPRINT_KEY: fingerprint(job.id, v)},
@@ -143,6 +151,9 @@ def result(finding: Finding, rule_index: int, root: Path) -> dict[str, Any]:
             "policyRevision": finding.verdict.decision.policy_revision,
         },
     }
+    ignored = ignored_waivers_of(finding)
+    if ignored:
+        out["properties"]["ignoredWaivers"] = ignored
     if finding.status == WAIVED:
         waiver = waiver_for(finding.verdict, v) or {}
         out["suppressions"] = [
@@ -163,6 +174,9 @@ def result_message(finding: Finding) -> str:
     text += f" Job: {finding.verdict.job.id}."
     if v.remediation:
         text += f" Fix: {v.remediation}"
+    ignored = ignored_waiver_text(finding)
+    if ignored:
+        text += f" Waiver ignored: {ignored}."
     return text
 
 
@@ -183,6 +197,13 @@ def location(finding: Finding, root: Path) -> dict[str, Any]:
             physical["region"] = region
         out["physicalLocation"] = physical
     return out
+
+
+def base_uri(root: Path) -> str:
+    """``%SRCROOT%`` as an absolute file URI ending in ``/`` (SARIF §3.14.14), so viewers other than
+    GitHub (which uses the checkout) can find the files."""
+    uri = root.resolve().as_uri()
+    return uri if uri.endswith("/") else uri + "/"
 
 
 def artifact_location(path: str, root: Path) -> dict[str, Any]:

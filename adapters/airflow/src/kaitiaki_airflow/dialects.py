@@ -13,7 +13,10 @@ not make kaitiaki read the SQL differently from the database (``"full_name"`` is
 
 from __future__ import annotations
 
+from kaitiaki.analysis.dialects import refines
 from kaitiaki.errors import KaitiakiError
+
+__all__ = ["CONN_TYPE_DIALECTS", "dialect_for", "refines"]
 
 CONN_TYPE_DIALECTS: dict[str, str] = {
     "athena": "athena",
@@ -102,18 +105,4 @@ def dialect_for(
         hint='set params={"kaitiaki": {"dialect": "<sqlglot dialect>"}} on the task or DAG, or '
         "`dialect:` in kaitiaki.yaml for every connection type kaitiaki does not know "
         f"(known types: {', '.join(sorted(CONN_TYPE_DIALECTS))}).",
-    )
-
-
-def refines(variant: str, base: str) -> bool:
-    """True when sqlglot builds ``variant`` on ``base`` and both quote strings and names alike, so
-    no column can turn into a string literal (or back) by naming the variant."""
-    from sqlglot.dialects.dialect import Dialect
-
-    child, parent = Dialect.get_or_raise(variant), Dialect.get_or_raise(base)
-    tokens, base_tokens = child.tokenizer_class, parent.tokenizer_class
-    return (
-        isinstance(child, type(parent))
-        and tokens.QUOTES == base_tokens.QUOTES
-        and tokens.IDENTIFIERS == base_tokens.IDENTIFIERS
     )

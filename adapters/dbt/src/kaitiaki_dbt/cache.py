@@ -29,14 +29,17 @@ from typing import TYPE_CHECKING, Any
 from kaitiaki.model import (
     Aggregation,
     AnalysisError,
+    Cell,
     ColumnFact,
     ColumnRef,
     Decision,
     Job,
     JoinFact,
     LineageEdge,
+    RowFilter,
     SqlFacts,
     Statement,
+    Threshold,
     Unresolved,
     Verdict,
 )
@@ -265,7 +268,19 @@ def facts_from_dict(data: Mapping[str, Any], document: Mapping[str, Any]) -> Sql
             count=aggregation["count"],
             magnitudes=tuple(aggregation["magnitudes"]),
             min_group_size=aggregation["min_group_size"],
+            single_value=tuple(aggregation.get("single_value", ())),
+            cells=tuple(
+                Cell(
+                    populations=tuple(c["populations"]),
+                    thresholds=tuple(
+                        Threshold(**{**t, "columns": tuple(t["columns"]), "tables": tuple(t["tables"])})
+                        for t in c["thresholds"]
+                    ),
+                )
+                for c in aggregation.get("cells", ())
+            ),
         ),
+        row_filters=tuple(RowFilter(**f) for f in data.get("row_filters", ())),
         unresolved=tuple(Unresolved(**u) for u in data["unresolved"]),
         errors=tuple(AnalysisError(**e) for e in data["errors"]),
     )

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from kaitiaki.analysis.names import normalise_table_name
+from kaitiaki.analysis.names import identifier_rules, normalise_table_name
 from kaitiaki.analysis.schema import Schema, normalise_schema
 from kaitiaki.classify import classify, propagated_categories
 from kaitiaki.gate import Gate
@@ -74,6 +74,11 @@ class ModelEvaluator:
         self.relations = relations(project)
 
     def evaluate(self, task: Task) -> ModelOutcome:
+        """Relation names, parents' schema and the analysis all compare names as kaitiaki.yaml says."""
+        with identifier_rules(self.gate.settings.identifiers):
+            return self._evaluate(task)
+
+    def _evaluate(self, task: Task) -> ModelOutcome:
         job = task.job
         node = self.models[str(job.meta["unique_id"])]
         dialect = job.dialect or ""
@@ -102,6 +107,7 @@ class ModelEvaluator:
             inherited=inherited,
             context={"job_id": job.id, "dialect": facts.dialect},
             strict_catalog=self.gate.settings.strict_catalog,
+            secrets=self.gate.settings.pseudonymisation.marks(),
         )
         return ModelOutcome(None, columns, propagate(facts, classified.outputs, relation))
 

@@ -12,7 +12,7 @@ import difflib
 from collections.abc import Mapping
 from typing import Any
 
-from kaitiaki.analysis.dialects import known_dialects
+from kaitiaki.analysis.dialects import known_dialects, narrowed
 from kaitiaki.config import Settings, destination_from
 from kaitiaki.errors import ConfigError
 from kaitiaki.model import Destination, Job, SourceLocation
@@ -55,8 +55,9 @@ def kaitiaki_meta(node: Node) -> dict[str, Any]:
 def model_dialect(node: Node, adapter_type: str | None) -> str | None:
     """The model's SQL dialect: ``meta.kaitiaki.dialect``, else mapped from the adapter type."""
     declared = kaitiaki_meta(node).get("dialect")
+    platform = adapter_dialect(adapter_type)
     if declared is None:
-        return adapter_dialect(adapter_type)
+        return platform
     value = str(declared).lower()
     if value not in known_dialects():
         raise ConfigError(
@@ -64,7 +65,14 @@ def model_dialect(node: Node, adapter_type: str | None) -> str | None:
             path=properties_file(node),
             hint=f"valid dialects: {', '.join(known_dialects())}.",
         )
-    return value
+    try:
+        return narrowed(value, platform)
+    except ValueError as exc:
+        raise ConfigError(
+            f"model {node.get('name')!r}: meta.kaitiaki.dialect: {exc} (adapter {adapter_type!r}).",
+            path=properties_file(node),
+            hint=f"remove meta.kaitiaki.dialect, or name a dialect built on {platform!r}.",
+        ) from None
 
 
 def model_destination(node: Node, settings: Settings) -> Destination:
