@@ -218,6 +218,7 @@ class Settings:
     policy_data: Mapping[str, Any] = field(default_factory=dict)
     digest: str | None = None
     required_plugins: Mapping[str, int] = field(default_factory=dict)  # name → line in kaitiaki.yaml
+    dbt_operations: tuple[str, ...] = ()  # run-operation macros governance allows (SQL known at run time)
     pseudonymisation: Pseudonymisation = field(default_factory=Pseudonymisation)
     # dotted key (``purposes.x.expires``, ``waivers[0].rule``) → its line, for governance checks
     lines: Mapping[str, int] = field(default_factory=dict)
@@ -511,6 +512,10 @@ def parse_settings(text: str, path: Path) -> Settings:
         }
     if "airflow" in top:
         kwargs.update(_airflow(v, top["airflow"]))
+    if "dbt" in top:
+        dbt = v.mapping(top["dbt"], "dbt", ("operations",))
+        if "operations" in dbt:
+            kwargs["dbt_operations"] = v.strings(dbt["operations"], "dbt.operations")
     if "pseudonymisation" in top:
         kwargs["pseudonymisation"] = _pseudonymisation(v, top["pseudonymisation"])
     if "policy_data" in top:

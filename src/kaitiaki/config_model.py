@@ -396,6 +396,17 @@ CONFIG = section(
             },
             {"parse_time_check": "warn", "unguarded_tasks": "warn"},
         ),
+        "dbt": section(
+            "dbt settings.",
+            {
+                "operations": texts(
+                    "Macros `kaitiaki dbt run-operation` may run (`name` or `package.name`): their SQL "
+                    "exists only while they run, so any other macro is blocked (SYS-01).",
+                    ["grant_reporting_access"],
+                )
+            },
+            {"operations": ["grant_reporting_access"]},
+        ),
         "policy_data": Key(
             "Overrides of the policies' data (data.kaitiaki in Rego), e.g. thresholds under `params`; "
             "`kaitiaki config check` reports keys the policies do not define.",

@@ -12,7 +12,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-JobKind = Literal["dbt_model", "airflow_task", "sql"]
+JobKind = Literal[
+    "dbt_model", "dbt_snapshot", "dbt_seed", "dbt_test", "dbt_hook", "dbt_operation", "airflow_task", "sql"
+]
 DestinationKind = Literal["internal", "shared", "external", "public"]
 Region = Literal["nz", "offshore"]
 Mode = Literal["audit", "warn", "enforce"]
