@@ -18,7 +18,7 @@ OPA         := $(TOOLS)/opa
 OPA_STAMP   := $(TOOLS)/.opa-$(OPA_VERSION)
 export KAITIAKI_OPA := $(OPA)
 
-.PHONY: venv opa demo test lint typecheck pytest rego-test policy-data bench fuzz lock clean
+.PHONY: venv opa demo test lint typecheck pytest rego-test policy-data bench fuzz lock dist clean
 
 venv: $(STAMP)
 
@@ -72,5 +72,15 @@ fuzz: $(STAMP)
 lock: $(STAMP)
 	$(BIN)/uv pip compile requirements/dev.in --universal --python-version 3.10 -o requirements/lock.txt
 
+# The four wheels, and dist/constraints.txt: the lock's pins, for `pip install --constraint` where
+# Airflow's own constraints file cannot be downloaded (it lives on GitHub, not on a package index).
+dist: $(STAMP)
+	rm -rf dist
+	for project in . plugins/nz adapters/dbt adapters/airflow; do \
+	  $(BIN)/uv build --quiet --wheel --no-build-isolation --python $(BIN)/python --out-dir dist $$project || exit 1; \
+	done
+	{ echo "# pins from requirements/lock.txt: the versions kaitiaki is tested with"; \
+	  grep -v -e '^[[:space:]]*#' -e '^[[:space:]]*$$' requirements/lock.txt; } > dist/constraints.txt
+
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache dist

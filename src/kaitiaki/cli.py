@@ -59,6 +59,19 @@ def check_dialect(dialect: str | None) -> str | None:
     return value
 
 
+def platform_dialect(requested: str | None, platform: str | None) -> str | None:
+    """--dialect may narrow kaitiaki.yaml's ``dialect:`` to one built on it, never switch engines."""
+    from kaitiaki.analysis.dialects import narrowed
+
+    try:
+        return narrowed(requested, platform)
+    except ValueError as exc:
+        raise KaitiakiError(
+            f"--dialect: {exc} (kaitiaki.yaml sets dialect: {platform}).",
+            hint=f"drop --dialect, or name a dialect built on {platform!r}.",
+        ) from None
+
+
 def read_sql(path: str) -> str:
     target = Path(path)
     if not target.is_file():
@@ -271,7 +284,7 @@ def sql_verdicts(ctx: click.Context, paths: Sequence[str], options: dict[str, An
     from kaitiaki.gate import Gate, sql_job
 
     settings = settings_from(ctx, options["config_path"])
-    dialect_name = check_dialect(options["dialect"])
+    dialect_name = platform_dialect(check_dialect(options["dialect"]), settings.dialect)
     base = settings.default_destination
     dest = destination_from(
         {
@@ -623,7 +636,7 @@ def waivers_list(
             sql_verdicts(ctx, [str(p) for p in sql_files(paths)], job_defaults(config_path))
         )
     else:
-        log_file = Path(log_path) if log_path else settings.decision_log
+        log_file = Path(log_path) if log_path else settings.decision_log_file
         if log_file is not None and log_file.is_file():
             usage = usage_from_log(log_file)
         elif unused:
@@ -806,10 +819,11 @@ def log_verify(ctx: click.Context, file: str | None, config_path: str | None) ->
     from kaitiaki.report.decision_log import verify
 
     if file is None:
-        configured = settings_from(ctx, config_path).decision_log
-        if configured is None:
-            raise KaitiakiError("the decision log is turned off in kaitiaki.yaml; name a FILE to verify.")
-        file = str(configured)
+        settings = settings_from(ctx, config_path)
+        if settings.decision_log_file is None:
+            where = "turned off" if settings.decision_log is None else f"sent to {settings.decision_log}"
+            raise KaitiakiError(f"the decision log is {where} in kaitiaki.yaml; name a FILE to verify.")
+        file = str(settings.decision_log_file)
     if not Path(file).is_file():
         raise KaitiakiError("decision log not found.", path=file)
     result = verify(Path(file))

@@ -65,7 +65,7 @@ def test_blocked_models_and_descendants_do_not_exist_allowed_ones_do(built: Buil
 
 def test_build_summary_names_what_was_blocked_why_and_what_ran(built: BuiltProject) -> None:
     stderr = built.build.stderr
-    assert "4 of 15 models blocked" in stderr
+    assert "4 of 20 nodes blocked" in stderr  # 15 models (one excluded by the user), 5 seeds
     for rule in ("PM-11", "PM-05", "SV-06", "SV-02"):
         assert rule in stderr
     assert "excluded with them (downstream): benefit_health_summary" in stderr

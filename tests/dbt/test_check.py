@@ -36,6 +36,7 @@ MODELS = {
     "school_ethnicity_report",
     "client_profile_offshore",
 }
+SEEDS = {"msd_clients", "moh_patients", "moe_students", "ot_children_in_care", "idi_spine"}
 DENIED = {
     "nhi_benefit_match": "PM-11",
     "client_snapshot": "PM-05",
@@ -74,12 +75,13 @@ def test_every_model_is_decided_with_the_json_shape_of_check(built: BuiltProject
     document = json.loads(result.stdout)
     assert set(document) == {"allow", "jobs"} and document["allow"] is False
     jobs = jobs_by_name(result)
-    assert set(jobs) == MODELS
+    assert set(jobs) == MODELS | SEEDS
     for name, job in jobs.items():
-        assert job["job"]["id"] == f"dbt:model.{PROJECT}.{name}"
-        assert job["job"]["kind"] == "dbt_model"
+        kind, folder = ("seed", "seeds/") if name in SEEDS else ("model", "models/")
+        assert job["job"]["id"] == f"dbt:{kind}.{PROJECT}.{name}"
+        assert job["job"]["kind"] == f"dbt_{kind}"
         assert job["job"]["dialect"] == "duckdb"
-        assert job["job"]["source"]["path"].startswith("models/") and name in job["job"]["source"]["path"]
+        assert job["job"]["source"]["path"].startswith(folder) and name in job["job"]["source"]["path"]
     denied = {name for name, job in jobs.items() if not job["decision"]["allow"]}
     assert denied == set(DENIED)
     for name, rule in DENIED.items():
@@ -140,7 +142,7 @@ def test_manifest_path_never_runs_dbt(built: BuiltProject, tmp_path: Path) -> No
     process = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=False)
     assert process.returncode == 1, process.stderr
     assert "DBT-MODULES: []" in process.stderr
-    assert set(jobs_by_name(CliResult(1, process.stdout, ""))) == MODELS
+    assert set(jobs_by_name(CliResult(1, process.stdout, ""))) == MODELS | SEEDS
 
 
 def test_help_does_not_import_dbt() -> None:
@@ -180,6 +182,9 @@ def test_catalog_json_beside_the_manifest_gives_the_columns(built: BuiltProject,
 def test_selection_over_a_manifest_uses_dbt_selector_syntax(built: BuiltProject) -> None:
     result = check(built, "--select", "+benefit_health_summary", "tag:retention:P3M", "--format", "json")
     assert set(jobs_by_name(result)) == {
+        "msd_clients",
+        "idi_spine",
+        "moh_patients",
         "nhi_benefit_match",
         "benefit_health_summary",
         "winter_energy_outreach",
@@ -312,3 +317,84 @@ def test_dbt_compile_failure_is_shown_and_exits_2(tmp_path: Path) -> None:
     assert "no_such_model" in result.stderr  # dbt's own error
     assert "kaitiaki: error: " in result.stderr and "Traceback" not in result.stderr
     assert result.stdout == ""
+
+
+def test_a_manifest_older_than_a_model_is_refused_unless_allowed(built: BuiltProject, tmp_path: Path) -> None:
+    import os
+    import shutil
+    import time
+
+    project = tmp_path / PROJECT
+    shutil.copytree(built.path, project, ignore=shutil.ignore_patterns("*.duckdb", "*.wal", ".kaitiaki"))
+    model = project / "models" / "marts" / "nhi_benefit_match.sql"
+    later = time.time() + 60
+    os.utime(model, (later, later))
+    stale = check(built, "--format", "json", manifest=project / "target" / "manifest.json")
+    assert stale.exit_code == 2 and stale.stdout == ""
+    message = stale.stderr.strip()
+    assert "stale" in message and "models/marts/nhi_benefit_match.sql changed after it was written" in message
+    assert "--allow-stale" in message and "Traceback" not in message
+    allowed = check(built, "--format", "json", "--allow-stale", manifest=project / "target" / "manifest.json")
+    assert allowed.exit_code == 1 and json.loads(allowed.stdout)["allow"] is False
+
+
+def test_a_manifest_from_another_dbt_version_is_refused(built: BuiltProject, tmp_path: Path) -> None:
+    data = copy.deepcopy(built.manifest_data())
+    data["metadata"]["dbt_version"] = "1.7.4"
+    result = check(built, "--format", "json", manifest=write_manifest(tmp_path, data))
+    assert result.exit_code == 2, result.stderr
+    assert "written by dbt 1.7.4" in result.stderr
+
+
+def test_a_model_compiled_to_select_from_on_an_empty_target_says_why(
+    built: BuiltProject, tmp_path: Path
+) -> None:
+    """dbt_utils.star / get_columns_in_relation over a relation that does not exist yet compile to
+    `select from …`; dbt compiles the model again, with columns, once upstream is built: blocked."""
+
+    def edit(data: dict[str, Any]) -> None:
+        node = data["nodes"]["model.nz_social.benefit_uptake_by_region"]
+        node["raw_code"] = (
+            "select {{ dbt_utils.star(ref('stg_msd_clients')) }} from {{ ref('stg_msd_clients') }}"
+        )
+        node["compiled_code"] = 'select\n    \nfrom "nz_social"."staging"."stg_msd_clients"\n'
+
+    result = check(
+        built,
+        "--select",
+        "benefit_uptake_by_region",
+        "--format",
+        "json",
+        manifest=edited_manifest(built, tmp_path, edit),
+    )
+    job = jobs_by_name(result)["benefit_uptake_by_region"]
+    assert rules(job) == {"SYS-01"}
+    message = job["decision"]["violations"][0]["message"]
+    assert (
+        "select from" in message
+        and "dbt_utils.star" in message
+        and "--select +benefit_uptake_by_region" in message
+    )
+
+
+def test_meta_dialect_may_narrow_the_adapter_but_not_switch_engines(
+    built: BuiltProject, tmp_path: Path
+) -> None:
+    def switch(data: dict[str, Any]) -> None:
+        node = data["nodes"]["model.nz_social.benefit_uptake_by_region"]
+        node["config"]["meta"]["kaitiaki"]["dialect"] = "mysql"  # "full_name" would be a string
+        node["meta"]["kaitiaki"]["dialect"] = "mysql"
+
+    result = check(built, "--format", "json", manifest=edited_manifest(built, tmp_path / "switch", switch))
+    assert result.exit_code == 2
+    assert "meta.kaitiaki.dialect" in result.stderr and "'mysql'" in result.stderr
+    assert "not switch engines" in result.stderr and "Traceback" not in result.stderr
+
+    def same(data: dict[str, Any]) -> None:
+        node = data["nodes"]["model.nz_social.benefit_uptake_by_region"]
+        node["config"]["meta"]["kaitiaki"]["dialect"] = data["metadata"]["adapter_type"]
+        node["meta"]["kaitiaki"]["dialect"] = data["metadata"]["adapter_type"]
+
+    twin = check(built, "--format", "json", manifest=edited_manifest(built, tmp_path / "same", same))
+    assert twin.exit_code in (0, 1), twin.stderr
+    assert jobs_by_name(twin)["benefit_uptake_by_region"]["decision"]["allow"] is True

@@ -8,7 +8,7 @@ import pytest
 import sqlglot
 from kaitiaki_dbt.dialects import adapter_dialect
 from kaitiaki_dbt.jobs import kaitiaki_meta, model_job
-from kaitiaki_dbt.manifest import DbtProject, model_ancestors, model_descendants, topological_order
+from kaitiaki_dbt.manifest import DbtProject, ancestors, descendants, topological_order
 from kaitiaki_dbt.runner import split_dbt_args
 from kaitiaki_dbt.schema import StarExpander, output_columns, qualified_names
 from kaitiaki_dbt.summary import exclusion_selectors
@@ -110,9 +110,9 @@ def test_topological_order_puts_parents_first_and_is_stable() -> None:
     assert order == ["model.p.a", "model.p.b", "model.p.c", "model.p.d", "model.p.e"]
 
 
-def test_ancestors_and_descendants_are_models_only() -> None:
-    assert model_ancestors(DAG, ["model.p.d"]) == {"model.p.a", "model.p.b", "model.p.c"}
-    assert model_descendants(DAG, ["model.p.a"]) == {"model.p.b", "model.p.c", "model.p.d"}
+def test_ancestors_and_descendants_follow_every_node_that_moves_data() -> None:
+    assert ancestors(DAG, ["model.p.d"]) == {"model.p.a", "model.p.b", "model.p.c", "seed.p.raw"}
+    assert descendants(DAG, ["model.p.a"]) == {"model.p.b", "model.p.c", "model.p.d"}
 
 
 def test_cycles_are_reported_not_looped_over() -> None:

@@ -447,6 +447,9 @@ class Flow:
         """Origins of output ``name`` of a derived source (CTE, subquery, set operation, UDTF)."""
         scope = self.traversed(scope)
         expression = scope.expression
+        lateral = self._lateral_query(expression)
+        if lateral is not None:
+            return self._lateral_origins(expression, lateral, name, column)
         if isinstance(expression, (exp.Unnest, exp.Lateral)) or (
             isinstance(expression, exp.UDTF) and not isinstance(expression, exp.Subquery)
         ):
@@ -465,6 +468,22 @@ class Flow:
                 line_of(column),
             )
         return ()
+
+    def _lateral_query(self, expression: exp.Expr) -> Scope | None:
+        """The scope of ``LATERAL (SELECT …)`` / ``CROSS APPLY (SELECT …)``, if that is what it is."""
+        if isinstance(expression, exp.Lateral) and isinstance(expression.this, exp.Query):
+            return self.qualified.by_expression.get(id(expression.this.unnest()))
+        return None
+
+    def _lateral_origins(
+        self, lateral: exp.Expr, sub: Scope, name: str, column: exp.Expr | None
+    ) -> tuple[Origin, ...]:
+        """Output ``name`` of a lateral subquery: its own projection (by position when renamed)."""
+        alias = lateral.args.get("alias")
+        renamed = [c.name for c in alias.columns] if isinstance(alias, exp.TableAlias) else []
+        if name in renamed:
+            return self.origins_at(sub, renamed.index(name))
+        return self.derived_origins(sub, name, column)
 
     def udtf_origins(self, scope: Scope) -> tuple[Origin, ...]:
         """UNNEST(t.arr) / LATERAL FLATTEN(…) / LATERAL (SELECT …): what the expression reads."""

@@ -1,10 +1,13 @@
-"""``kaitiaki dbt check|run|build``: decide every selected model before dbt runs it.
+"""``kaitiaki dbt <command> [dbt args]``: a drop-in for the ``dbt`` command line.
 
-The commands accept dbt's own options (``--project-dir``, ``--profiles-dir``, ``--target``,
-``--vars``, ``--select``/``-s``, ``--exclude``, ``--selector``…) in dbt's syntax, so the command
-line of ``dbt build`` becomes that of ``kaitiaki dbt build`` unchanged. Only ``--config``,
-``--mode``, ``--format``, ``--no-cache`` (and ``--manifest`` for check) are kaitiaki's. Nothing
-here imports dbt at module level: ``kaitiaki --help`` must stay fast.
+The commands that write to the warehouse (build, run, seed, snapshot, test, clone,
+run-operation, and ``source freshness`` for the project hooks it runs) are checked first: every
+node they would run that moves data is decided, and the denied ones are left out with their
+descendants. Every other command (compile, ls, parse, docs, debug, deps, clean…) is dbt's own,
+passed straight through. The commands accept dbt's own options in dbt's syntax; only
+``--config``, ``--mode``, ``--format``, ``--no-cache`` (and ``--manifest``, ``--allow-stale``
+for check) are kaitiaki's. Nothing here imports dbt at module level: ``kaitiaki --help`` stays
+fast.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +24,7 @@ import click
 from kaitiaki.config import Settings, load_settings
 from kaitiaki.errors import KaitiakiError
 from kaitiaki.model import MODES, Verdict
+from kaitiaki_dbt.routes import COMMAND_TYPES, STORE_FAILURES_FLAG, gated_ids, hook_owner, runnable
 from kaitiaki_dbt.runner import SELECTION_OPTIONS, DbtArgs, split_dbt_args
 
 if TYPE_CHECKING:
@@ -50,7 +55,10 @@ def own_options(function: Any) -> Any:
                 "--mode", type=click.Choice(MODES), help="Override the mode: audit, warn or enforce."
             ),
             click.option(
-                "--no-cache", is_flag=True, help="Decide every model afresh (ignore the verdict cache)."
+                "--no-cache", is_flag=True, help="Decide every node afresh (ignore the verdict cache)."
+            ),
+            click.option(
+                "--quiet", "-q", is_flag=True, help="No progress lines while checking (dbt is quiet too)."
             ),
         )
     ):
@@ -58,16 +66,73 @@ def own_options(function: Any) -> Any:
     return function
 
 
-@click.group("dbt", context_settings=CONTEXT)
+# dbt commands that write nothing to the warehouse: dbt's own, unchanged (output on stdout).
+PASSED_THROUGH = ("compile", "ls", "list", "parse", "docs", "debug", "deps", "clean", "init")
+# dbt commands that would run SQL kaitiaki cannot check first: refused (exit 2), with why.
+REFUSED = {
+    "retry": "dbt retry re-runs the previous command's failed nodes without a check; run that "
+    "command through kaitiaki again (`kaitiaki dbt build …`)",
+    "show": "dbt show runs a query and prints its rows; check the model with `kaitiaki dbt check "
+    "--select <model>` and use `dbt show` where governance allows it",
+}
+
+
+class DbtGroup(click.Group):
+    """dbt's command line: kaitiaki's gated commands, dbt's others passed straight through."""
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        command = super().get_command(ctx, cmd_name)
+        if command is not None:
+            return command
+        if cmd_name in PASSED_THROUGH:
+            return passed_through(cmd_name)
+        reason = REFUSED.get(cmd_name, f"kaitiaki does not know whether `dbt {cmd_name}` writes data")
+        return refused(cmd_name, reason)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        gated = [(name, (self.commands[name].get_short_help_str(80))) for name in sorted(self.commands)]
+        with formatter.section("Gated (every node that moves data is decided first)"):
+            formatter.write_dl(gated)
+        with formatter.section("Passed straight through to dbt"):
+            formatter.write_text(", ".join(PASSED_THROUGH))
+        with formatter.section("Refused (they would run SQL kaitiaki cannot check first)"):
+            formatter.write_text(", ".join(sorted(REFUSED)) + ", and any command kaitiaki does not know")
+
+
+@click.group("dbt", cls=DbtGroup, context_settings=CONTEXT)
 def dbt_group() -> None:
-    """Decide dbt models before they run: check, run, build.
+    """A drop-in for dbt: `kaitiaki dbt <command> [dbt args]`.
+
+    The commands that write to the warehouse are checked first, and the nodes that are denied
+    (with their descendants) are left out of dbt's run; the others are dbt's own.
 
     \b
     Examples:
       kaitiaki dbt check --project-dir . --select marts
       kaitiaki dbt check --manifest target/manifest.json --format sarif
       kaitiaki dbt build --project-dir . --profiles-dir . --target prod
+      kaitiaki dbt ls --select marts          (dbt's own)
     """
+
+
+def passed_through(name: str) -> click.Command:
+    """``dbt <name> …`` exactly as dbt would run it (its --help included), dbt's exit code."""
+
+    def handler() -> None:
+        from kaitiaki_dbt.runner import run_dbt
+
+        sys.exit(run_dbt([name, *click.get_current_context().args]))
+
+    settings = {"ignore_unknown_options": True, "allow_extra_args": True, "help_option_names": []}
+    return click.Command(name, callback=handler, context_settings=settings, help=f"dbt {name}, unchanged.")
+
+
+def refused(name: str, reason: str) -> click.Command:
+    def handler() -> None:
+        raise KaitiakiError(f"kaitiaki dbt {name} is refused: {reason}.", hint="see `kaitiaki dbt --help`.")
+
+    settings = {"ignore_unknown_options": True, "allow_extra_args": True, "help_option_names": []}
+    return click.Command(name, callback=handler, context_settings=settings, help=f"refused: {reason}")
 
 
 @dbt_group.command("check", context_settings=PASS_THROUGH, epilog=DBT_OPTIONS_HELP)
@@ -79,6 +144,11 @@ def dbt_group() -> None:
     help="Read this compiled manifest.json instead of running dbt (no profile or warehouse needed).",
 )
 @click.option(
+    "--allow-stale",
+    is_flag=True,
+    help="Check a --manifest even if a file it describes changed after it, or another dbt wrote it.",
+)
+@click.option(
     "--format", "fmt", default="text", show_default=True, help="text, json, sarif, junit, github or markdown."
 )
 @click.pass_context
@@ -87,32 +157,43 @@ def check(
     config_path: str | None,
     mode: str | None,
     no_cache: bool,
+    quiet: bool,
     manifest_path: str | None,
+    allow_stale: bool,
     fmt: str,
 ) -> None:
-    """Compile (or read a manifest), analyse and decide every selected model.
+    """Compile (or read a manifest), analyse and decide every selected node that moves data.
 
-    Exit 0 when every model is allowed, 1 when any is denied, 2 on a usage or dbt error.
+    Models, snapshots, seeds, tests that store failures, their hooks and the project's hooks.
+    Exit 0 when every one is allowed, 1 when any is denied, 2 on a usage or dbt error.
     """
     check_format(fmt)
     args = split_dbt_args(ctx.args)
     reject_unknown(ctx.args, args, "check")
+    store_failures = STORE_FAILURES_FLAG in ctx.args
     if manifest_path:
         from kaitiaki_dbt.manifest import load_manifest
-        from kaitiaki_dbt.selection import select_models
+        from kaitiaki_dbt.selection import select_nodes
 
         project_dir = Path(args.value("--project-dir") or Path(manifest_path).resolve().parent.parent)
         settings = load_settings(config_path, start=project_dir.resolve())
-        project = load_manifest(Path(manifest_path))
+        project = with_static_hooks(load_manifest(Path(manifest_path)), settings)
+        if not allow_stale:
+            refuse_stale(project, project_dir)
         select, exclude = selection_values(args)
-        selected = select_models(project, select, exclude, project_dir)
+        selected = gated_ids(
+            project,
+            "check",
+            select_nodes(project, select, exclude, project_dir),
+            store_failures_flag=store_failures,
+        )
         cache_dir = Path(manifest_path).parent
     else:
         from kaitiaki_dbt.runner import DbtSession
 
         project_dir, cache_dir = args.project_dir, args.target_dir
         settings = load_settings(config_path, start=project_dir.resolve())
-        project, selected = compile_selected(DbtSession(args))
+        project, selected = compile_selected(DbtSession(args, quiet=quiet), "check", settings, store_failures)
     verdicts = decide(
         project,
         selected,
@@ -121,6 +202,7 @@ def check(
         project_dir=project_dir,
         cache_dir=cache_dir,
         no_cache=no_cache,
+        quiet=quiet,
     )
     from kaitiaki.gate import exit_code
 
@@ -128,12 +210,17 @@ def check(
     sys.exit(exit_code(verdicts))
 
 
-def run_or_build(command: str) -> click.Command:
-    """``kaitiaki dbt run|build``: check, then dbt with denied models and descendants excluded."""
+def gated_command(command: str, help_text: str) -> click.Command:
+    """``kaitiaki dbt <command>``: check what it would run, then dbt without what was denied."""
 
     @click.pass_context
     def handler(
-        ctx: click.Context, config_path: str | None, mode: str | None, no_cache: bool, fmt: str | None
+        ctx: click.Context,
+        config_path: str | None,
+        mode: str | None,
+        no_cache: bool,
+        quiet: bool,
+        fmt: str | None,
     ) -> None:
         from kaitiaki_dbt.runner import DbtSession
 
@@ -141,8 +228,9 @@ def run_or_build(command: str) -> click.Command:
             check_format(fmt)
         args = split_dbt_args(ctx.args)
         settings = load_settings(config_path, start=args.project_dir.resolve())
-        session = DbtSession(args)
-        project, selected = compile_selected(session)
+        session = DbtSession(args, quiet=quiet)
+        store_failures = STORE_FAILURES_FLAG in ctx.args
+        project, selected = compile_selected(session, command, settings, store_failures)
         verdicts = decide(
             project,
             selected,
@@ -151,8 +239,9 @@ def run_or_build(command: str) -> click.Command:
             project_dir=args.project_dir,
             cache_dir=args.target_dir,
             no_cache=no_cache,
+            quiet=quiet,
         )
-        status = execute(session, project, verdicts, command, list(ctx.args))
+        status = execute(session, project, verdicts, command, [*ctx.args, *(["--quiet"] if quiet else [])])
         if fmt:
             click.echo(render(fmt, verdicts), nl=False)
         sys.exit(status)
@@ -162,15 +251,55 @@ def run_or_build(command: str) -> click.Command:
         "--format", "fmt", default=None, help="Also print the decisions on stdout: text, json, sarif, junit…"
     )(handler)
     doc = (
-        f"Check, then `dbt {command}` with denied models and all their descendants excluded.\n\n"
+        f"{help_text}\n\n"
         "Every argument kaitiaki does not know is passed to dbt unchanged (a user --exclude is kept).\n"
         "Exit 1 if anything was blocked (enforce mode), 2 if dbt failed, else 0."
     )
     return click.command(command, context_settings=PASS_THROUGH, help=doc, epilog=DBT_OPTIONS_HELP)(handler)
 
 
-dbt_group.add_command(run_or_build("run"))
-dbt_group.add_command(run_or_build("build"))
+GATED_HELP = {
+    "build": "Check models, seeds, snapshots, tests storing failures and all hooks, then `dbt build`.",
+    "run": "Check models and their hooks (and the project hooks), then `dbt run`.",
+    "seed": "Check what each seed loads (a seed of identifiers is a write of them), then `dbt seed`.",
+    "snapshot": "Check each snapshot's SELECT and the table it writes, then `dbt snapshot`.",
+    "test": "Check tests that store their failing rows (store_failures), then `dbt test`.",
+    "clone": "Check the nodes a clone would copy (decided as the node itself), then `dbt clone`.",
+    "source": "Check the project hooks `dbt source freshness` runs (on-run-start/end), then run it.",
+}
+for _name, _help in GATED_HELP.items():
+    dbt_group.add_command(gated_command(_name, _help))
+
+
+@dbt_group.command("run-operation", context_settings=PASS_THROUGH)
+@own_options
+@click.argument("macro")
+@click.pass_context
+def run_operation(
+    ctx: click.Context, config_path: str | None, mode: str | None, no_cache: bool, quiet: bool, macro: str
+) -> None:
+    """Run a macro only if governance allowed it (kaitiaki.yaml `dbt: {operations: [name]}`).
+
+    A macro's SQL is only known while it runs, so it cannot be checked beforehand: a macro that
+    is not in the allowlist is blocked (SYS-01, exit 1) in enforce mode.
+    """
+    from kaitiaki.gate import Gate
+    from kaitiaki_dbt.operations import operation_verdict
+    from kaitiaki_dbt.runner import DbtSession
+
+    del no_cache  # one decision, nothing to cache
+    args = split_dbt_args(ctx.args)
+    settings = load_settings(config_path, start=args.project_dir.resolve())
+    gate = Gate(settings, mode=mode, entry_point="dbt")
+    session = DbtSession(args, quiet=quiet)
+    session.parse()
+    verdict = operation_verdict(gate, session.manifest, macro, settings)
+    report_verdicts([verdict])
+    if verdict.blocked:
+        click.echo(f"kaitiaki: run-operation {macro} blocked; dbt was not run.", err=True)
+        sys.exit(1)
+    result = session.run("run-operation", [macro, *ctx.args])
+    sys.exit(2 if dbt_exit_code(result) else 0)
 
 
 def reject_unknown(raw: Sequence[str], known: DbtArgs, command: str) -> None:
@@ -206,25 +335,68 @@ def selection_values(args: DbtArgs) -> tuple[list[str], list[str]]:
     return select, exclude
 
 
-def compile_selected(session: DbtSession) -> tuple[DbtProject, set[str]]:
-    """Parse once, let dbt select, compile the selection and everything upstream of it."""
-    from kaitiaki_dbt.manifest import DbtProject, model_ancestors, read_json
+def compile_selected(
+    session: DbtSession, command: str, settings: Settings, store_failures: bool
+) -> tuple[DbtProject, set[str]]:
+    """Parse once, let dbt select, compile what ``command`` would run that moves data (and what it
+    reads upstream), rendering hooks as dbt compiles; return the project and the gated ids."""
+    from kaitiaki_dbt.hooks import RenderedHooks, hook_nodes, render_hooks_while_compiling
+    from kaitiaki_dbt.manifest import DbtProject, ancestors, read_json
 
+    progress(f"kaitiaki: parsing the dbt project for `dbt {command}`…", session.quiet)
     session.parse()
-    parsed = DbtProject(manifest=session.manifest.writable_manifest().to_dict(), path=None)
-    models = parsed.models()
-    selected = session.selected_models(session.args.selection) if session.args.selection else set(models)
-    needed = selected | model_ancestors(parsed, selected)
-    if not needed:
-        return parsed, selected
-    if needed == set(models):
-        compiled = session.compile(["resource_type:model"])
-    else:
-        compiled = session.compile([".".join(models[uid]["fqn"]) for uid in sorted(needed)])
+    parsed = with_static_hooks(
+        DbtProject(manifest=session.manifest.writable_manifest().to_dict(), path=None), settings
+    )
+    types = COMMAND_TYPES[command]
+    selection = session.args.selection
+    chosen = session.selected_nodes(selection, types) if selection else set(parsed.nodes)
+    gated = gated_ids(parsed, command, chosen, store_failures_flag=store_failures)
+    graph = parsed.graph()
+    owners = {
+        hook_owner(graph[uid]) or uid for uid in gated if graph[uid].get("resource_type") != "operation"
+    }
+    needed = owners | {
+        uid for uid in ancestors(parsed, owners) if graph[uid].get("resource_type") in ("model", "snapshot")
+    }
+    rendered = RenderedHooks()
+    progress(f"kaitiaki: compiling {len(needed)} nodes with dbt…", session.quiet)
+    with render_hooks_while_compiling(rendered, settings.dbt_operations):
+        if needed:
+            compiled = session.compile([".".join(graph[uid]["fqn"]) for uid in sorted(needed)])
+        else:
+            compiled = session.compile_inline("select 1")
     target = session.args.target_dir
     catalog_path = target / "catalog.json"
     catalog = read_json(catalog_path, "dbt catalog") if catalog_path.is_file() else None
-    return DbtProject(manifest=compiled, path=target / "manifest.json", catalog=catalog), selected
+    project = DbtProject(manifest=compiled, path=target / "manifest.json", catalog=catalog)
+    project = replace(project, extra=hook_nodes(project, rendered, settings.dbt_operations))
+    return project, gated
+
+
+def refuse_stale(project: DbtProject, project_dir: Path) -> None:
+    """Exit 2 with a one-line hint when the manifest no longer describes the project."""
+    from kaitiaki_dbt.staleness import stale_reason
+
+    reason = stale_reason(project, project_dir)
+    if reason is not None:
+        raise KaitiakiError(
+            f"the manifest is stale: {reason}.",
+            path=str(project.path),
+            hint="run `dbt compile` again (or drop --manifest), or pass --allow-stale to check it anyway.",
+        )
+
+
+def with_static_hooks(project: DbtProject, settings: Settings) -> DbtProject:
+    """The project with its hooks as nodes, rendered without dbt (see hooks.static_render)."""
+    from kaitiaki_dbt.hooks import hook_nodes
+
+    return replace(project, extra=hook_nodes(project, None, settings.dbt_operations))
+
+
+def progress(line: str, quiet: bool) -> None:
+    if not quiet:
+        click.echo(line, err=True)
 
 
 def cacheable(settings: Settings) -> bool:
@@ -242,8 +414,9 @@ def decide(
     project_dir: Path | None,
     cache_dir: Path,
     no_cache: bool,
+    quiet: bool = False,
 ) -> list[Verdict]:
-    """The verdicts of the selected models under one gate, with the cache and worker processes."""
+    """The verdicts of the selected nodes under one gate, with the cache and worker processes."""
     from kaitiaki.gate import Gate
     from kaitiaki_dbt.cache import CACHE_NAME, VerdictCache
     from kaitiaki_dbt.checker import ProjectChecker
@@ -251,29 +424,60 @@ def decide(
 
     gate = Gate(settings, mode=mode, entry_point="dbt")
     cache = None if no_cache or not cacheable(settings) else VerdictCache(cache_dir / CACHE_NAME, gate)
-    checker = ProjectChecker(project, gate, project_dir=project_dir, cache=cache, workers=available_workers())
+    from kaitiaki_dbt.summary import ProgressPrinter
+
+    printer = None if quiet else ProgressPrinter(len(selected), sys.stderr)
+    checker = ProjectChecker(
+        project, gate, project_dir=project_dir, cache=cache, workers=available_workers(), progress=printer
+    )
     return checker.check(selected)
 
 
 def execute(
     session: DbtSession, project: DbtProject, verdicts: list[Verdict], command: str, args: list[str]
 ) -> int:
-    """Run dbt without the blocked models and their descendants; report both; the exit status."""
-    from kaitiaki.report import explain
-    from kaitiaki_dbt.manifest import model_descendants
-    from kaitiaki_dbt.summary import blocked_report, exclusion_selectors, ran_report
+    """Run dbt without the blocked nodes and their descendants; report both; the exit status."""
+    from kaitiaki_dbt.manifest import descendants
+    from kaitiaki_dbt.summary import exclusion_selectors, ran_report
 
     blocked = {str(v.job.meta["unique_id"]) for v in verdicts if v.blocked}
-    descendants = model_descendants(project, blocked) - blocked
-    color = sys.stderr.isatty() and "NO_COLOR" not in os.environ
-    click.echo(blocked_report(verdicts, descendants, project, lambda v: explain(v, color=color)), err=True)
-    extra = ["--exclude", *exclusion_selectors(project, blocked)] if blocked else []
+    excluded, project_hooks = runnable(project.graph(), blocked)
+    left_out = descendants(project, excluded) - excluded
+    report_verdicts(verdicts, project=project, descendants=left_out)
+    if project_hooks:
+        click.echo(
+            f"kaitiaki: a project hook (on-run-start/on-run-end) was blocked; dbt {command} was not run: "
+            "no selector can leave a project hook out.",
+            err=True,
+        )
+        return 1
+    extra = ["--exclude", *exclusion_selectors(project, excluded)] if excluded else []
     result = session.run(command, [*args, *extra])
     click.echo(ran_report(result), err=True, nl=False)
-    if not result.success:
+    if dbt_exit_code(result):
         click.echo(f"kaitiaki: error: dbt {command} did not succeed (dbt's messages are above).", err=True)
         return 2
     return 1 if blocked else 0
+
+
+def dbt_exit_code(result: Any) -> int:
+    """dbt's own exit code: 0 success, 1 a node failed, 2 dbt itself could not run."""
+    if result.exception is not None:
+        return 2
+    return 0 if result.success else 1
+
+
+def report_verdicts(
+    verdicts: list[Verdict], *, project: DbtProject | None = None, descendants: set[str] | None = None
+) -> None:
+    """The blocked nodes with their explanations, and what was left out with them, on stderr."""
+    from kaitiaki.report import explain
+    from kaitiaki_dbt.summary import blocked_report
+
+    color = sys.stderr.isatty() and "NO_COLOR" not in os.environ
+    click.echo(
+        blocked_report(verdicts, descendants or set(), project, lambda v: explain(v, color=color)), err=True
+    )
 
 
 def check_format(fmt: str) -> None:

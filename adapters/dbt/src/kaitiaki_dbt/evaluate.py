@@ -8,6 +8,7 @@ same code runs in the main process and in worker processes. A model kaitiaki can
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -18,7 +19,7 @@ from kaitiaki.analysis.schema import Schema, normalise_schema
 from kaitiaki.classify import classify, propagated_categories
 from kaitiaki.gate import Gate
 from kaitiaki.model import ClassifiedFacts, Job, OutputColumn, SqlFacts, Unresolved, Verdict
-from kaitiaki_dbt.jobs import compiled_sql
+from kaitiaki_dbt.jobs import SNAPSHOT_COLUMNS, compiled_sql
 from kaitiaki_dbt.manifest import DbtProject, Node, parents
 from kaitiaki_dbt.schema import known_columns, meta_entry, output_columns, relations
 
@@ -45,22 +46,57 @@ class Task:
 
 
 def unreadable_facts(job: Job, adapter_type: str | None, node: Node) -> SqlFacts | None:
-    """Facts that block a model kaitiaki cannot analyse, or None when its SQL can be analysed."""
+    """Facts that block a node kaitiaki cannot analyse, or None when its SQL can be analysed."""
     path = job.source.path
-    if node.get("language", "sql") != "sql":
-        detail = f"model {job.name} is a {node.get('language')} model; kaitiaki analyses SQL models only"
-        return SqlFacts(path=path, dialect="", unresolved=(Unresolved("unsupported_language", detail, None),))
+    kind = str(node.get("resource_type"))
+    if node.get("render_error"):
+        detail = f"{kind} {job.name}: {node['render_error']}"
+        return SqlFacts(path=path, dialect="", unresolved=(Unresolved("hook_not_rendered", detail, None),))
     if job.dialect is None:
         detail = (
-            f"the dbt adapter type {adapter_type!r} has no known SQL dialect, so model {job.name} "
-            "cannot be analysed; set meta.kaitiaki.dialect on the model to one sqlglot knows"
+            f"the dbt adapter type {adapter_type!r} has no known SQL dialect, so {kind} {job.name} "
+            "cannot be analysed; set meta.kaitiaki.dialect on it to one sqlglot knows"
         )
         return SqlFacts(path=path, dialect="", unresolved=(Unresolved("unknown_dialect", detail, None),))
-    if compiled_sql(node) is None:
-        detail = f"the manifest has no compiled SQL for model {job.name}; run `dbt compile` first"
-        unresolved = (Unresolved("not_compiled", detail, None),)
+    if empty_projection(compiled_sql(node)):
+        detail = (
+            f"{kind} {job.name} compiled to `select from …` (no columns): a macro that reads columns "
+            "from the warehouse (dbt_utils.star, adapter.get_columns_in_relation) found none, because "
+            "the relation it reads is not in the target yet, and dbt will compile it again with the "
+            "columns once it is. Build the upstream models first (`kaitiaki dbt build --select "
+            f"+{job.name}`), or check against a target that has them (--target)"
+        )
+        return SqlFacts(
+            path=path, dialect=job.dialect, unresolved=(Unresolved("empty_projection", detail, None),)
+        )
+    if job.meta.get("sql_unknown"):
+        detail = unknown_sql_detail(job, node)
+        unresolved = (Unresolved(str(job.meta["sql_unknown"]), detail, None),)
         return SqlFacts(path=path, dialect=job.dialect, unresolved=unresolved)
     return None
+
+
+EMPTY_PROJECTION = re.compile(r"\bselect\s+(?:distinct\s+)?from\b", re.IGNORECASE)
+COMMENTS = re.compile(r"--[^\n]*|/\*.*?\*/", re.DOTALL)
+
+
+def empty_projection(sql: str | None) -> bool:
+    """The SQL selects no column at all: what column-reading macros compile to on an empty target."""
+    return sql is not None and EMPTY_PROJECTION.search(COMMENTS.sub(" ", sql)) is not None
+
+
+def unknown_sql_detail(job: Job, node: Node) -> str:
+    """Why a node's SQL is not known, and what to do about it."""
+    kind = node.get("resource_type")
+    if kind == "model" and node.get("language", "sql") != "sql":
+        return (
+            f"model {job.name} is a {node.get('language')} model; kaitiaki analyses SQL only. Declare "
+            f"what it writes in kaitiaki.yaml's catalog (its relation {node.get('relation_name')} and "
+            "columns) to have it decided from that declaration"
+        )
+    if kind == "seed":
+        return f"the CSV file of seed {job.name} ({node.get('original_file_path')}) cannot be read"
+    return f"the manifest has no compiled SQL for {kind} {job.name}; run `dbt compile` first"
 
 
 class ModelEvaluator:
@@ -70,7 +106,7 @@ class ModelEvaluator:
         self.project = project
         self.gate = gate
         self.project_dir = project_dir
-        self.models = project.models()
+        self.nodes = project.graph()
         self.relations = relations(project)
 
     def evaluate(self, task: Task) -> ModelOutcome:
@@ -80,7 +116,7 @@ class ModelEvaluator:
 
     def _evaluate(self, task: Task) -> ModelOutcome:
         job = task.job
-        node = self.models[str(job.meta["unique_id"])]
+        node = self.nodes[str(job.meta["unique_id"])]
         dialect = job.dialect or ""
         schema = self.parent_schema(node, task.parents, dialect)
         dbt_meta = self.parent_meta(node, dialect)
@@ -112,11 +148,19 @@ class ModelEvaluator:
         return ModelOutcome(None, columns, propagate(facts, classified.outputs, relation))
 
     def model_columns(self, node: Node, job: Job, schema: Schema) -> Mapping[str, str] | None:
-        """What the model will produce: its analysed output, else catalog or declared columns."""
-        if job.dialect and compiled_sql(node) is not None and node.get("language", "sql") == "sql":
-            names = output_columns(job.sql, job.dialect, schema)
+        """What the node will produce: its analysed output, else catalog or declared columns."""
+        sql = compiled_sql(node)
+        kind = node.get("resource_type")
+        if (
+            job.dialect
+            and sql is not None
+            and kind in ("model", "snapshot")
+            and node.get("language", "sql") == "sql"
+        ):
+            names = output_columns(sql, job.dialect, schema)
             if names is not None:
-                return dict.fromkeys(names, "")
+                extra = SNAPSHOT_COLUMNS if kind == "snapshot" else ()
+                return dict.fromkeys((*names, *extra), "")
         return known_columns(self.project, node, self.project_dir)
 
     def parent_schema(self, node: Node, outcomes: Mapping[str, ModelOutcome], dialect: str) -> Schema:
@@ -124,6 +168,11 @@ class ModelEvaluator:
         if not dialect:
             return {}
         schema: dict[str, dict[str, str]] = {}
+        own = self.relations.get(str(node.get("unique_id")))
+        if own is not None:  # a seed's own CSV, an incremental model's {{ this }}
+            own_columns = known_columns(self.project, own, self.project_dir)
+            if own_columns is not None:
+                schema[normalise_table_name(str(own["relation_name"]), dialect)] = dict(own_columns)
         for parent_id in parents(node):
             parent = self.relations.get(parent_id)
             if parent is None:
@@ -139,7 +188,7 @@ class ModelEvaluator:
         if not dialect:
             return {}
         out: dict[str, Any] = {}
-        for parent_id in parents(node):
+        for parent_id in (str(node.get("unique_id")), *parents(node)):
             parent = self.relations.get(parent_id)
             if parent is not None:
                 out[normalise_table_name(str(parent["relation_name"]), dialect)] = meta_entry(parent)

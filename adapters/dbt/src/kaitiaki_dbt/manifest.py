@@ -12,7 +12,7 @@ import gc
 import heapq
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,8 @@ from kaitiaki.errors import KaitiakiError
 
 Node = Mapping[str, Any]
 RELATION_TYPES = ("model", "seed", "snapshot")
+# Nodes that can move data when dbt runs them: what the gate decides (and their graph).
+GRAPH_TYPES = ("model", "seed", "snapshot", "test", "operation")
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,7 @@ class DbtProject:
     manifest: Mapping[str, Any]
     path: Path | None
     catalog: Mapping[str, Any] | None = None
+    extra: Mapping[str, Node] = field(default_factory=dict)  # hooks, as nodes of their own (hooks.py)
 
     @property
     def name(self) -> str:
@@ -53,8 +56,14 @@ class DbtProject:
         """Enabled models by unique id."""
         return {uid: node for uid, node in self.nodes.items() if node.get("resource_type") == "model"}
 
+    def graph(self) -> dict[str, Node]:
+        """Every enabled node that may move data when dbt runs it, hooks included, by unique id."""
+        graph = {uid: node for uid, node in self.nodes.items() if node.get("resource_type") in GRAPH_TYPES}
+        graph.update(self.extra)
+        return graph
+
     def node(self, unique_id: str) -> Node | None:
-        return self.nodes.get(unique_id) or self.sources.get(unique_id)
+        return self.extra.get(unique_id) or self.nodes.get(unique_id) or self.sources.get(unique_id)
 
 
 def load_static_json(raw: bytes) -> Any:
@@ -175,10 +184,10 @@ def node_problem(uid: str, node: Any) -> str | None:
         return "it is not an object with a resource_type"
     if node.get("unique_id") != uid:
         return f"its unique_id is {node.get('unique_id')!r}"
-    for field, expected in NODE_FIELD_TYPES.items():
-        value = node.get(field)
+    for name, expected in NODE_FIELD_TYPES.items():
+        value = node.get(name)
         if value is not None and not isinstance(value, expected):
-            return f"{field} is {type(value).__name__}, not {TYPE_NAMES[expected]}"
+            return f"{name} is {type(value).__name__}, not {TYPE_NAMES[expected]}"
     depends = (node.get("depends_on") or {}).get("nodes")
     if depends is not None and not (isinstance(depends, list) and all(isinstance(d, str) for d in depends)):
         return "depends_on.nodes is not a list of ids"
@@ -206,24 +215,24 @@ def properties_file(node: Node) -> str:
     return str(patch or node.get("original_file_path") or node.get("unique_id"))
 
 
-def model_ancestors(project: DbtProject, unique_ids: Iterable[str]) -> set[str]:
-    """Every model upstream of ``unique_ids`` (not including them)."""
-    models = project.models()
+def ancestors(project: DbtProject, unique_ids: Iterable[str]) -> set[str]:
+    """Every graph node upstream of ``unique_ids`` (not including them)."""
+    graph = project.graph()
     seen: set[str] = set()
-    stack = [p for uid in unique_ids for p in parents(models[uid])]
+    stack = [p for uid in unique_ids for p in parents(graph[uid])]
     while stack:
         uid = stack.pop()
-        if uid in seen or uid not in models:
+        if uid in seen or uid not in graph:
             continue
         seen.add(uid)
-        stack.extend(parents(models[uid]))
+        stack.extend(parents(graph[uid]))
     return seen
 
 
-def model_descendants(project: DbtProject, unique_ids: Iterable[str]) -> set[str]:
-    """Every model downstream of ``unique_ids`` (not including them), from depends_on."""
+def descendants(project: DbtProject, unique_ids: Iterable[str]) -> set[str]:
+    """Every graph node downstream of ``unique_ids`` (not including them), from depends_on."""
     children: dict[str, list[str]] = {}
-    for uid, node in project.models().items():
+    for uid, node in project.graph().items():
         for parent in parents(node):
             children.setdefault(parent, []).append(uid)
     seen: set[str] = set()
@@ -237,10 +246,10 @@ def model_descendants(project: DbtProject, unique_ids: Iterable[str]) -> set[str
 
 
 def topological_order(project: DbtProject, unique_ids: Iterable[str]) -> list[str]:
-    """``unique_ids`` with every model after the models it depends on; ties by id, so stable."""
+    """``unique_ids`` with every node after the nodes it depends on; ties by id, so stable."""
     wanted = set(unique_ids)
-    models = project.models()
-    pending = {uid: {p for p in parents(models[uid]) if p in wanted} for uid in wanted}
+    graph = project.graph()
+    pending = {uid: {p for p in parents(graph[uid]) if p in wanted} for uid in wanted}
     dependants: dict[str, list[str]] = {}
     for uid, deps in pending.items():
         for dep in deps:
@@ -257,5 +266,5 @@ def topological_order(project: DbtProject, unique_ids: Iterable[str]) -> list[st
                 heapq.heappush(ready, child)
     if len(order) != len(wanted):
         cycle = sorted(wanted - set(order))
-        raise KaitiakiError(f"the models {', '.join(cycle[:5])} depend on each other in a cycle.")
+        raise KaitiakiError(f"the nodes {', '.join(cycle[:5])} depend on each other in a cycle.")
     return order

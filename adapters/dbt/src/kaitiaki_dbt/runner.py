@@ -111,8 +111,9 @@ def colour_args(args: Sequence[str]) -> list[str]:
 class DbtSession:
     """One project's dbt, parsed once; every later step reuses the same Manifest object."""
 
-    def __init__(self, args: DbtArgs) -> None:
+    def __init__(self, args: DbtArgs, *, quiet: bool = False) -> None:
         self.args = args
+        self.quiet = quiet
         self.manifest: Any = None
 
     def invoke(self, command: str, extra: Sequence[str], *, quiet: bool = True) -> Any:
@@ -151,14 +152,35 @@ class DbtSession:
             )
         return self.manifest.writable_manifest().to_dict()  # type: ignore[no-any-return]
 
-    def selected_models(self, selection: Sequence[str]) -> set[str]:
-        """Unique ids of the models dbt's own selector (``dbt ls``) picks for ``selection``."""
+    def compile_inline(self, sql: str) -> dict[str, Any]:
+        """Compile one inline query (so dbt's compiler runs once, e.g. to render project hooks)."""
         if self.manifest is None:
             self.parse()
-        extra = ["--resource-type", "model", "--output", "json", "--output-keys", "unique_id", *selection]
+        self.invoke("compile", [*self.args.compile_flags, "--inline", sql])
+        return self.manifest.writable_manifest().to_dict()  # type: ignore[no-any-return]
+
+    def selected_nodes(self, selection: Sequence[str], types: Sequence[str]) -> set[str]:
+        """Unique ids of the nodes of ``types`` dbt's own selector (``dbt ls``) picks."""
+        if self.manifest is None:
+            self.parse()
+        kinds = [token for kind in types for token in ("--resource-type", kind)]
+        extra = [*kinds, "--output", "json", "--output-keys", "unique_id", *selection]
         lines = self.invoke("ls", extra).result or []
         return {json.loads(line)["unique_id"] for line in lines}
 
     def run(self, command: str, args: Sequence[str]) -> Any:
         """``dbt run|build`` with the user's arguments; the result says whether every node passed."""
         return self.invoke(command, args, quiet=False)
+
+
+def run_dbt(argv: Sequence[str]) -> int:
+    """A dbt command run as dbt's own CLI would (output on stdout); dbt's exit code."""
+    from dbt.cli.main import dbtRunner
+
+    try:
+        result = dbtRunner().invoke(list(argv))
+    except Exception as exc:  # dbt's own crash must not become a kaitiaki traceback
+        raise DbtFailure(f"dbt {argv[0] if argv else ''} crashed: {type(exc).__name__}: {exc}") from None
+    if result.exception is not None:
+        return 2
+    return 0 if result.success else 1

@@ -24,11 +24,11 @@ def split_words(values: Sequence[str]) -> list[str]:
     return [word for value in values for word in value.split()]
 
 
-def select_models(
+def select_nodes(
     project: DbtProject, select: Sequence[str], exclude: Sequence[str], project_dir: Path
 ) -> set[str]:
-    """Unique ids of the enabled models the selection picks (all models when there is none)."""
-    models = set(project.models())
+    """Unique ids of the graph nodes the selection picks (all of them when there is none)."""
+    models = set(project.graph())
     if not split_words(select) and not split_words(exclude):
         return models
     if project.path is None:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from typing import Any, TextIO
 
 from kaitiaki.model import Verdict
 from kaitiaki_dbt.manifest import DbtProject
@@ -12,34 +13,65 @@ from kaitiaki_dbt.manifest import DbtProject
 LISTED = 40
 
 
+WIDTH = 80
+
+
 def exclusion_selectors(project: DbtProject, unique_ids: Iterable[str]) -> list[str]:
-    """``--exclude`` values for models and all their descendants: full fqn plus ``+``.
+    """``--exclude`` values for nodes and all their descendants: full fqn plus ``+``.
 
     dbt has no unique-id selector; the full dotted fqn names exactly one node (``pkg.model``
     alone does not match a model in a sub-folder).
     """
-    models = project.models()
-    return [".".join(models[uid]["fqn"]) + "+" for uid in sorted(unique_ids)]
+    nodes = project.nodes
+    return [".".join(nodes[uid]["fqn"]) + "+" for uid in sorted(unique_ids) if uid in nodes]
 
 
-def names(project: DbtProject, unique_ids: Iterable[str]) -> list[str]:
-    models = project.models()
-    return sorted(str(models[uid].get("name", uid)) for uid in unique_ids if uid in models)
+def names(project: DbtProject | None, unique_ids: Iterable[str]) -> list[str]:
+    nodes = project.graph() if project is not None else {}
+    return sorted(str(nodes[uid].get("name", uid)) for uid in unique_ids if uid in nodes)
+
+
+def status_word(verdict: Verdict) -> str:
+    if verdict.decision.allow:
+        return "ALLOWED"
+    return "BLOCKED" if verdict.blocked else "DENIED"
+
+
+class ProgressPrinter:
+    """One line per decided node, in dbt's own style, as the check goes:
+    ``12:00:01  3 of 16 CHECK model nz_social.x ........ [ALLOWED in 0.02s]``."""
+
+    def __init__(self, total: int, stream: TextIO) -> None:
+        self.total = total
+        self.stream = stream
+        self.done = 0
+
+    def __call__(self, verdict: Verdict, seconds: float) -> None:
+        self.done += 1
+        kind = str(verdict.job.meta.get("resource_type") or verdict.job.kind)
+        uid = str(verdict.job.meta.get("unique_id") or verdict.job.id)
+        label = uid.split(".", 1)[1] if "." in uid else uid
+        now = dt.datetime.now().strftime("%H:%M:%S")
+        head = f"{now}  {self.done} of {self.total} CHECK {kind} {label} "
+        tail = f" [{status_word(verdict)} in {seconds:.2f}s]"
+        dots = "." * max(3, WIDTH - len(head) - len(tail))
+        self.stream.write(f"{head}{dots}{tail}\n")
+        self.stream.flush()
 
 
 def blocked_report(
     verdicts: Sequence[Verdict],
     descendants: Iterable[str],
-    project: DbtProject,
+    project: DbtProject | None,
     explain: Callable[[Verdict], str],
 ) -> str:
-    """Each denied model with its explanation, then the descendants excluded with them."""
+    """Each denied node with its explanation, then the descendants excluded with them."""
     denied = [v for v in verdicts if not v.decision.allow]
     if not denied:
-        return f"kaitiaki: all {len(verdicts)} selected models are allowed.\n"
+        return f"kaitiaki: all {len(verdicts)} checked nodes are allowed.\n"
     enforcing = any(v.blocked for v in denied)
     verb = "blocked" if enforcing else f"denied (mode {denied[0].mode}: running anyway)"
-    lines = [f"kaitiaki: {len(denied)} of {len(verdicts)} models {verb}:", ""]
+    lines = [f"kaitiaki: {len(denied)} of {len(verdicts)} nodes {verb}:", ""]
     for verdict in denied:
         lines.append(explain(verdict).rstrip())
         lines.append("")

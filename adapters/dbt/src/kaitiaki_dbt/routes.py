@@ -1,0 +1,99 @@
+"""Which dbt nodes move data, for each dbt command, and so which ones the gate decides.
+
+A dbt invocation writes to the warehouse through more than models: snapshots, seeds, tests that
+store their failing rows, the pre/post hooks of models, seeds and snapshots, the project's
+``on-run-start``/``on-run-end`` hooks, ``run-operation`` macros and ``clone``. Each command
+runs its own subset; this module names it, so the check of a command covers exactly what that
+command can write. (docs/dbt.md has the table of routes.)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from kaitiaki_dbt.manifest import DbtProject, Node
+
+# dbt commands kaitiaki gates → the resource types that command runs.
+COMMAND_TYPES: dict[str, tuple[str, ...]] = {
+    "check": ("model", "seed", "snapshot", "test"),
+    "build": ("model", "seed", "snapshot", "test"),
+    "run": ("model",),
+    "seed": ("seed",),
+    "snapshot": ("snapshot",),
+    "test": ("test",),
+    "clone": ("model", "seed", "snapshot"),
+    "source": (),
+}
+# Commands whose dbt task runs the project's on-run-start / on-run-end hooks (RunTask and its
+# subclasses, ``source freshness`` included). ``clone`` and ``run-operation`` do not run them.
+PROJECT_HOOK_COMMANDS = frozenset({"check", "build", "run", "seed", "snapshot", "test", "source"})
+# Commands that run node hooks (pre_hook / post_hook) of what they run.
+NODE_HOOK_COMMANDS = frozenset({"check", "build", "run", "seed", "snapshot"})
+STORE_FAILURES_FLAG = "--store-failures"
+
+
+def stores_failures(node: Node, flag: bool) -> bool:
+    """Whether dbt writes a test's failing rows to a table or view when it runs.
+
+    ``store_failures_as`` wins (``table``/``view`` store, ``ephemeral`` does not); else the
+    test's ``store_failures`` config, else the ``--store-failures`` flag of the command.
+    """
+    config = node.get("config") or {}
+    store_as = config.get("store_failures_as")
+    if store_as in ("table", "view"):
+        return True
+    if store_as == "ephemeral":
+        return False
+    configured = config.get("store_failures")
+    return bool(configured) if configured is not None else flag
+
+
+def moves_data(node: Node, *, store_failures_flag: bool) -> bool:
+    """A node of the graph that writes when it runs (a test only when it stores its failures)."""
+    kind = node.get("resource_type")
+    if kind == "test":
+        return stores_failures(node, store_failures_flag)
+    return kind in ("model", "seed", "snapshot", "hook", "operation")
+
+
+def gated_ids(
+    project: DbtProject, command: str, selected: set[str], *, store_failures_flag: bool
+) -> set[str]:
+    """The unique ids ``command`` would run that move data: the selected nodes of its types, the
+    hooks of those nodes, and the project hooks when the command runs them."""
+    types = COMMAND_TYPES.get(command, ())
+    graph = project.graph()
+    chosen = {
+        uid
+        for uid in selected
+        if uid in graph
+        and graph[uid].get("resource_type") in types
+        and moves_data(graph[uid], store_failures_flag=store_failures_flag)
+    }
+    for uid, node in graph.items():
+        owner = node.get("attached_node")
+        if node.get("resource_type") == "hook" and command in NODE_HOOK_COMMANDS and owner in chosen:
+            chosen.add(uid)
+        if node.get("resource_type") == "operation" and command in PROJECT_HOOK_COMMANDS:
+            chosen.add(uid)
+    return chosen
+
+
+def hook_owner(node: Node) -> str | None:
+    """The node a hook belongs to (None for the project's on-run-start/end hooks)."""
+    owner = node.get("attached_node")
+    return str(owner) if owner and node.get("resource_type") == "hook" else None
+
+
+def runnable(nodes: Mapping[str, Node], blocked: set[str]) -> tuple[set[str], set[str]]:
+    """Split blocked ids into nodes dbt can leave out (hooks count as their owner) and project
+    hooks, which no selector can leave out (a blocked one stops the whole command)."""
+    excluded: set[str] = set()
+    project_hooks: set[str] = set()
+    for uid in blocked:
+        node = nodes.get(uid) or {}
+        if node.get("resource_type") == "operation":
+            project_hooks.add(uid)
+        else:
+            excluded.add(hook_owner(node) or uid)
+    return excluded, project_hooks

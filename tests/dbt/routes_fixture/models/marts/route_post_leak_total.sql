@@ -1,0 +1,1 @@
+select sum(clients) as clients from {{ ref('route_post_leak') }}

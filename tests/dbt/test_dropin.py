@@ -1,0 +1,72 @@
+"""``kaitiaki dbt <any dbt command>``: gated commands are checked, the others are dbt's own."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.dbt.conftest import BuiltProject, run_dbt_command
+from tests.e2e.cli_runner import run_cli
+
+pytestmark = pytest.mark.dbt
+
+GATED = ("build", "check", "clone", "run", "run-operation", "seed", "snapshot", "source", "test")
+PROGRESS = re.compile(
+    r"^\d\d:\d\d:\d\d  \d+ of \d+ CHECK (model|seed|snapshot|test|hook|operation) \S+ \.+ "
+    r"\[(ALLOWED|BLOCKED|DENIED) in \d+\.\d\ds\]$"
+)
+
+
+def test_help_lists_what_is_gated_and_what_passes_through() -> None:
+    result = run_cli(["dbt", "--help"])
+    assert result.exit_code == 0
+    gated = result.stdout.split("Gated", 1)[1].split("Passed straight through", 1)[0]
+    for command in GATED:
+        assert re.search(rf"^\s+{re.escape(command)}\s", gated, re.MULTILINE), command
+    passed = result.stdout.split("Passed straight through to dbt", 1)[1]
+    for command in ("compile", "ls", "parse", "docs", "debug", "deps"):
+        assert command in passed
+
+
+@pytest.mark.parametrize("command", ["retry", "show", "no-such-command"])
+def test_commands_kaitiaki_cannot_check_are_refused(command: str) -> None:
+    result = run_cli(["dbt", command, "--select", "x"])
+    assert result.exit_code == 2
+    assert f"kaitiaki dbt {command} is refused" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_ls_is_dbts_own_output_and_exit_code(built: BuiltProject) -> None:
+    listed = run_dbt_command(built.path, "ls", "--resource-type", "seed", "--output", "name", "--quiet")
+    assert listed.exit_code == 0, listed.stderr
+    assert set(listed.stdout.split()) == {
+        "msd_clients",
+        "moh_patients",
+        "moe_students",
+        "ot_children_in_care",
+        "idi_spine",
+    }
+    wrong = run_dbt_command(built.path, "ls", "--no-such-flag")
+    assert wrong.exit_code == 2
+
+
+def test_checking_prints_progress_in_dbts_style_unless_quiet(built: BuiltProject) -> None:
+    lines = [line for line in built.check.stderr.splitlines() if " CHECK " in line]
+    assert len(lines) == 21  # 16 models and 5 seeds
+    assert all(PROGRESS.match(line) for line in lines), lines
+    assert lines[-1].split("  ", 1)[1].startswith("21 of 21 CHECK")
+    quiet = run_cli(["dbt", "check", "--manifest", str(built.manifest), "--quiet", "--format", "json"])
+    assert quiet.exit_code == 1 and " CHECK " not in quiet.stderr
+
+
+def test_a_failed_compile_is_one_error_naming_the_node(
+    built: BuiltProject, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    from tests.dbt.conftest import copy_example
+
+    project = copy_example(tmp_path_factory.mktemp("broken") / "nz_social")
+    (project / "models" / "marts" / "broken.sql").write_text("select {{ var('never_set') }} as x\n")
+    result = run_dbt_command(project, "check", "--format", "json", "--quiet")
+    assert result.exit_code == 2 and result.stdout == ""
+    assert "dbt compile failed" in result.stderr and "broken" in result.stderr
+    assert "never_set" in result.stderr and "SYS-01" not in result.stderr

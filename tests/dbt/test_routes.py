@@ -1,0 +1,195 @@
+"""Every dbt route that moves data is gated: one leak and its legitimate twin per route, on real
+dbt-core + dbt-duckdb. The leak is blocked naming its columns, the twin runs, and the DuckDB file
+shows that nothing the blocked node would have written exists. The same project built in warn
+mode (everything runs) shows each leak really writes: the blocks are not vacuous.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+
+from tests.dbt.conftest import run_dbt_command
+from tests.dbt.routes import count, route_project, tables
+from tests.e2e.cli_runner import CliResult
+
+pytestmark = [pytest.mark.dbt, pytest.mark.slow]
+
+# route → (blocked job id, the relation it would write, a column it is blocked for)
+LEAKS: dict[str, tuple[str, str, str]] = {
+    "snapshot": ("snapshot.nz_social.client_contacts", "snapshots.client_contacts", "full_name"),
+    "model pre_hook": ("model.nz_social.route_pre_leak#pre-hook.0", "exports.pre_hook_leak", "full_name"),
+    "model post_hook": ("model.nz_social.route_post_leak#post-hook.0", "exports.post_hook_leak", "phone"),
+    "seed post_hook": ("seed.nz_social.staff_contacts#post-hook.0", "exports.seed_hook_leak", "staff_name"),
+    "seed": ("seed.nz_social.contact_list", "main.contact_list", "full_name"),
+    "test store_failures": (
+        "test.nz_social.missing_ird_numbers",
+        "dbt_test__audit.missing_ird_numbers",
+        "ird_number",
+    ),
+}
+# Nodes left out with a blocked hook: the hook's owner and what reads it.
+LEFT_OUT = {
+    "marts.route_pre_leak",
+    "marts.route_post_leak",
+    "marts.route_post_leak_total",
+    "main.staff_contacts",
+}
+TWINS = {
+    "snapshot": "snapshots.uptake_history",
+    "model hooks": "marts.route_audit",
+    "hooked model": "marts.route_audited",
+    "seed": "main.region_codes",
+    "test store_failures": "dbt_test__audit.not_null_route_audited_region",
+    "python model declared in the catalog": "marts.route_python_declared",
+    "incremental": "marts.route_incremental_ok",
+}
+
+
+@dataclass(frozen=True)
+class Built:
+    path: Path
+    result: CliResult
+
+    @property
+    def database(self) -> Path:
+        return self.path / "nz_social.duckdb"
+
+    def jobs(self) -> dict[str, dict[str, Any]]:
+        document = json.loads(self.result.stdout)
+        return {job["job"]["id"].removeprefix("dbt:"): job for job in document["jobs"]}
+
+
+@pytest.fixture(scope="module")
+def enforced(tmp_path_factory: pytest.TempPathFactory) -> Built:
+    project = route_project(tmp_path_factory.mktemp("routes") / "nz_social")
+    return Built(project, run_dbt_command(project, "build", "--format", "json", "--quiet"))
+
+
+@pytest.fixture(scope="module")
+def warned(tmp_path_factory: pytest.TempPathFactory) -> Built:
+    project = route_project(tmp_path_factory.mktemp("routes_warn") / "nz_social")
+    return Built(project, run_dbt_command(project, "build", "--mode", "warn", "--format", "json", "--quiet"))
+
+
+def blocking_columns(job: dict[str, Any]) -> set[str]:
+    return {
+        column.rsplit(".", 1)[-1]
+        for v in job["decision"]["violations"]
+        if v["level"] != "advisory" and not v["waived"]
+        for column in v["columns"]
+    }
+
+
+@pytest.mark.parametrize("route", sorted(LEAKS))
+def test_a_leaking_route_is_blocked_naming_the_column_and_writes_nothing(enforced: Built, route: str) -> None:
+    job_id, relation, column = LEAKS[route]
+    assert enforced.result.exit_code == 1, enforced.result.stderr
+    job = enforced.jobs()[job_id]
+    assert job["decision"]["allow"] is False
+    assert column in blocking_columns(job), job["decision"]["violations"]
+    assert relation not in tables(enforced.database)
+
+
+@pytest.mark.parametrize("route", sorted(LEAKS))
+def test_the_same_route_writes_when_nothing_blocks_it(warned: Built, route: str) -> None:
+    """warn mode runs everything: the leak really writes what the enforced build kept out."""
+    _, relation, column = LEAKS[route]
+    assert warned.result.exit_code == 0, warned.result.stderr
+    assert column in tables(warned.database)[relation]
+    assert count(warned.database, relation) > 0
+
+
+def test_a_blocked_hook_leaves_out_its_node_and_descendants(enforced: Built) -> None:
+    present = tables(enforced.database)
+    assert not LEFT_OUT & set(present)
+    excluded = next(line for line in enforced.result.stderr.splitlines() if "excluded with them" in line)
+    assert "route_post_leak_total" in excluded
+
+
+@pytest.mark.parametrize("route", sorted(TWINS))
+def test_the_legitimate_twin_of_each_route_runs(enforced: Built, route: str) -> None:
+    assert TWINS[route] in tables(enforced.database)
+
+
+def test_allowed_hooks_and_project_hooks_are_decided_and_run(enforced: Built) -> None:
+    jobs = enforced.jobs()
+    for job_id in (
+        "model.nz_social.route_audited#pre-hook.0",
+        "model.nz_social.route_audited#post-hook.0",
+        "operation.nz_social.nz_social-on-run-start-0",
+    ):
+        assert jobs[job_id]["job"]["kind"] == "dbt_hook" and jobs[job_id]["decision"]["allow"], job_id
+    connection = duckdb.connect(str(enforced.database))
+    try:
+        schemas = {
+            row[0]
+            for row in connection.execute("select schema_name from information_schema.schemata").fetchall()
+        }
+    finally:
+        connection.close()
+    assert "exports" in schemas  # created by the allowed on-run-start hook
+
+
+def test_an_undeclared_python_model_is_blocked_by_sys01(enforced: Built) -> None:
+    job = enforced.jobs()["model.nz_social.route_python_undeclared"]
+    violations = job["decision"]["violations"]
+    assert {v["rule"] for v in violations} == {"SYS-01"}
+    assert "python model" in violations[0]["message"] and "catalog" in violations[0]["message"]
+    assert "marts.route_python_undeclared" not in tables(enforced.database)
+    declared = enforced.jobs()["model.nz_social.route_python_declared"]
+    assert declared["decision"]["allow"] is True
+
+
+def test_the_incremental_branch_is_checked_against_the_table_that_exists(enforced: Built) -> None:
+    """First build: no table, so is_incremental() is false and the aggregate branch is allowed.
+    Second run: the table exists, the person-level branch compiles, and it is blocked; the
+    table keeps only what the first build wrote, while the legitimate incremental twin merges."""
+    assert enforced.jobs()["model.nz_social.route_incremental"]["decision"]["allow"] is True
+    rerun = run_dbt_command(
+        enforced.path,
+        "run",
+        "--select",
+        "route_incremental",
+        "route_incremental_ok",
+        "--format",
+        "json",
+        "-q",
+    )
+    assert rerun.exit_code == 1, rerun.stderr
+    jobs = {job["job"]["name"]: job for job in json.loads(rerun.stdout)["jobs"]}
+    assert "ethnicity" in blocking_columns(jobs["route_incremental"])
+    assert jobs["route_incremental_ok"]["decision"]["allow"] is True
+    assert count(enforced.database, "marts.route_incremental", "label <> 'all'") == 0
+    assert "route_incremental_ok (success)" in rerun.stderr
+
+
+def test_run_operation_runs_only_allowlisted_macros(enforced: Built) -> None:
+    blocked = run_dbt_command(enforced.path, "run-operation", "copy_names")
+    assert blocked.exit_code == 1, blocked.stderr
+    said = " ".join(blocked.stderr.split())
+    assert "SYS-01" in said and "operations: [copy_names]" in said
+    assert "exports.operation_leak" not in tables(enforced.database)
+    allowed = run_dbt_command(enforced.path, "run-operation", "count_clients")
+    assert allowed.exit_code == 0, allowed.stderr
+    assert "marts.operation_counts" in tables(enforced.database)
+
+
+def test_a_blocked_project_hook_stops_the_whole_command(tmp_path: Path) -> None:
+    project = route_project(tmp_path / "nz_social")
+    with (project / "dbt_project.yml").open("a") as handle:
+        handle.write(
+            'on-run-end: ["create table exports.run_end_leak as select full_name from msd.clients"]\n'
+        )
+    result = run_dbt_command(project, "run", "--select", "stg_msd_clients", "--format", "json", "-q")
+    assert result.exit_code == 1, result.stderr
+    jobs = {job["job"]["id"]: job for job in json.loads(result.stdout)["jobs"]}
+    end = jobs["dbt:operation.nz_social.nz_social-on-run-end-0"]
+    assert "full_name" in blocking_columns(end)
+    assert "dbt run was not run" in result.stderr
+    assert not (project / "nz_social.duckdb").exists() or not tables(project / "nz_social.duckdb")
