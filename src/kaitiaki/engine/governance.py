@@ -231,9 +231,11 @@ def write_policy_docs(paths: Sequence[Path], out: Path) -> Path:
 
 
 def render_policy_docs(metadata: dict[str, dict[str, Any]], policies: PolicySet) -> str:
-    """The reference, with remediation placeholders (``{min_count_cell}``) read from the tree's data."""
+    """The reference states thresholds as the library's data sets them (``>= 6``), the same
+    words a blocked engineer reads, not the ``{min_count_cell}`` placeholders of the METADATA."""
     params = merge_fragments(d.fragment() for d in policies.data_files).get("params")
-    rules = sorted(with_params(metadata, params).values(), key=lambda r: _rule_order(r["id"]))
+    filled = with_params(metadata, params)
+    rules = sorted(filled.values(), key=lambda r: _rule_order(r["id"]))
     lines = [
         "# Policy reference",
         "",
