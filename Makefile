@@ -11,7 +11,7 @@ export RUST_LIB_BACKTRACE := 0
 # The real OPA, built from its Go module at a pinned version into the ignored .tools/bin (no
 # release binary can be fetched here). The stamp names the version, so a bump rebuilds and an
 # existing build is kept: only a fresh machine pays for it (about 3 minutes on 2 cores).
-GO          ?= go
+GO          ?= $(or $(shell command -v go 2>/dev/null),/usr/local/go/bin/go)
 TOOLS       := $(CURDIR)/.tools/bin
 OPA_VERSION := v1.22.4
 OPA         := $(TOOLS)/opa
