@@ -425,10 +425,11 @@ def report(ctx: click.Context, /, paths: Sequence[str], out: str, **options: Any
       kaitiaki report jobs/*.sql --out estate.html
     """
     from kaitiaki.gate import exit_code
-    from kaitiaki.report import render
+    from kaitiaki.report.html import render_html
 
     verdicts = sql_verdicts(ctx, paths, options)
-    Path(out).write_text(render("html", verdicts), encoding="utf-8")
+    waivers = settings_from(ctx, options["config_path"]).waivers
+    Path(out).write_text(render_html(verdicts, waivers=waivers), encoding="utf-8")
     click.echo(f"kaitiaki: wrote {out} ({len(verdicts)} jobs)", err=True)
     sys.exit(exit_code(verdicts))
 

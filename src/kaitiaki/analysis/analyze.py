@@ -12,8 +12,10 @@ from dataclasses import dataclass, field, replace
 
 from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect
+from sqlglot.dialects.mysql import MySQL
 from sqlglot.errors import ParseError, TokenError
 from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
+from sqlglot.tokenizer_core import Token, TokenType
 
 from kaitiaki.analysis.aggregation import query_aggregation
 from kaitiaki.analysis.allowlist import PROCEDURAL, admit, rewrite_declared_names
@@ -195,6 +197,7 @@ def _statement(
     lookup: SchemaLookup,
     session: Session,
 ) -> StatementFindings:
+    statement, sql = _replace_as_insert(statement, sql, engine)
     if len(statement.tokens) > MAX_TOKENS:
         detail = (
             f"statement {statement.index + 1} has {len(statement.tokens)} tokens, over the work budget of "
@@ -261,6 +264,28 @@ def _statement(
     findings.unresolved.extend(dict.fromkeys(context.problems))
     session.redefinitions.follow(parsed, dialect, lookup)  # later statements see renames and swaps
     return findings
+
+
+def _replace_as_insert(statement: StatementTokens, sql: str, engine: Dialect) -> tuple[StatementTokens, str]:
+    """MySQL ``REPLACE INTO t …`` writes what ``INSERT INTO t …`` writes (the rows it replaces are
+    deleted first), but sqlglot reads it as an opaque command: it is read as that INSERT, with
+    ``INSERT `` in place of ``REPLACE`` (same length, so every line and column stays where it was)."""
+    first = statement.tokens[0]
+    if (
+        not isinstance(engine, MySQL)
+        or first.token_type != TokenType.REPLACE
+        or first.text.upper() != "REPLACE"
+    ):
+        return statement, sql
+    text = sql[: first.start] + "INSERT " + sql[first.end + 1 :]
+    tokens: list[Token] = []
+    for token in tokenize(text, engine):
+        if token.start < first.start:
+            continue
+        if token.token_type == TokenType.SEMICOLON:
+            break
+        tokens.append(token)
+    return StatementTokens(statement.index, statement.line, tokens), text
 
 
 @dataclass(frozen=True)
