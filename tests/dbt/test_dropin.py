@@ -70,3 +70,20 @@ def test_a_failed_compile_is_one_error_naming_the_node(
     assert result.exit_code == 2 and result.stdout == ""
     assert "dbt compile failed" in result.stderr and "broken" in result.stderr
     assert "never_set" in result.stderr and "SYS-01" not in result.stderr
+
+
+def test_the_installed_dbt_core_is_in_the_declared_supported_range() -> None:
+    """docs/dbt.md: dbt-core 1.10 and 1.11 (1.12 does not install here, see the docs)."""
+    from importlib.metadata import version
+    from pathlib import Path
+
+    from packaging.requirements import Requirement
+
+    pyproject = Path(__file__).resolve().parents[2] / "adapters" / "dbt" / "pyproject.toml"
+    declared = re.search(r'"(dbt-core[^"]*)"', pyproject.read_text())
+    assert declared is not None
+    core = Requirement(declared[1])
+    assert str(core.specifier) in ("<1.12,>=1.10", ">=1.10,<1.12")
+    assert core.specifier.contains(version("dbt-core"))
+    docs = (pyproject.parents[2] / "docs" / "dbt.md").read_text()
+    assert "dbt-core 1.10 and 1.11" in docs and "1.12" in docs
