@@ -11,14 +11,14 @@ export RUST_LIB_BACKTRACE := 0
 # The real OPA, built from its Go module at a pinned version into the ignored .tools/bin (no
 # release binary can be fetched here). The stamp names the version, so a bump rebuilds and an
 # existing build is kept: only a fresh machine pays for it (about 3 minutes on 2 cores).
-GO          ?= go
+GO          ?= $(or $(shell command -v go 2>/dev/null),/usr/local/go/bin/go)
 TOOLS       := $(CURDIR)/.tools/bin
 OPA_VERSION := v1.22.4
 OPA         := $(TOOLS)/opa
 OPA_STAMP   := $(TOOLS)/.opa-$(OPA_VERSION)
 export KAITIAKI_OPA := $(OPA)
 
-.PHONY: venv opa demo test lint typecheck pytest rego-test policy-data bench fuzz lock clean
+.PHONY: venv opa demo test lint typecheck pytest rego-test policy-data bench fuzz lock dist clean
 
 venv: $(STAMP)
 
@@ -72,5 +72,15 @@ fuzz: $(STAMP)
 lock: $(STAMP)
 	$(BIN)/uv pip compile requirements/dev.in --universal --python-version 3.10 -o requirements/lock.txt
 
+# The four wheels, and dist/constraints.txt: the lock's pins, for `pip install --constraint` where
+# Airflow's own constraints file cannot be downloaded (it lives on GitHub, not on a package index).
+dist: $(STAMP)
+	rm -rf dist
+	for project in . plugins/nz adapters/dbt adapters/airflow; do \
+	  $(BIN)/uv build --quiet --wheel --no-build-isolation --python $(BIN)/python --out-dir dist $$project || exit 1; \
+	done
+	{ echo "# pins from requirements/lock.txt: the versions kaitiaki is tested with"; \
+	  grep -v -e '^[[:space:]]*#' -e '^[[:space:]]*$$' requirements/lock.txt; } > dist/constraints.txt
+
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache dist

@@ -19,6 +19,7 @@ Writes ``bench/results/analysis.md``.
 
 from __future__ import annotations
 
+import argparse
 import gc
 import logging
 import os
@@ -26,6 +27,7 @@ import platform
 import statistics
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
@@ -45,6 +47,7 @@ RESULTS = ROOT / "bench" / "results" / "analysis.md"
 FAST_REPEATS = 15
 REALISTIC = "tpch:"
 SLOW_REPEATS = 3
+BASELINE_REF = "f83756b"  # main before issue #16's work began
 SQLLINEAGE_DIALECTS = {
     "postgres": "postgres",
     "snowflake": "snowflake",
@@ -653,16 +656,69 @@ def main() -> int:
     ]
     comparisons = [c for c in (compare(case) for case in cases) if c is not None]
     print(file=sys.stderr)
+    extra = accuracy_and_old_new()
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     from measure import memory_line
 
-    text = report(timings, comparisons, len(cases), load) + f"\n{memory_line()}\n"
+    text = report(timings, comparisons, len(cases), load) + "\n" + extra + f"\n{memory_line()}\n"
     RESULTS.write_text(text, encoding="utf-8")
     print(text)
     unjudged = [c.name for c in comparisons if not c.agrees and c.name not in VERDICTS]
     if unjudged:
         print(f"unjudged disagreements: {', '.join(unjudged)}", file=sys.stderr)
     return 0
+
+
+def accuracy_and_old_new() -> str:
+    """Precision/recall against hand-written lineage (both corpora, kaitiaki and sqllineage), the
+    false SYS-01 count, and analysis time against the baseline commit (``bench/accuracy.py``)."""
+    import accuracy
+
+    fixtures, realworld = accuracy.fixture_cases(), accuracy.realworld_cases()
+    print("accuracy: fixture corpus, real-world corpus", file=sys.stderr)
+    results = [
+        accuracy.measure(
+            "fixture corpus (`lineage_exact` cases)", fixtures, sqllineage_paths, comparable_sql, False
+        ),
+        accuracy.measure(
+            "real-world corpus (`tests/analysis/corpus`)", realworld, sqllineage_paths, comparable_sql, True
+        ),
+    ]
+    load = os.getloadavg()
+    print("timing: baselines against this tree", file=sys.stderr)
+    fixture_timing = [
+        accuracy.Labelled(c.name, c.dialect, c.sql, c.schema, frozenset()) for c in load_corpus()
+    ]
+    old_new = []
+    for label, src in baselines():
+        old_new += [
+            accuracy.old_vs_new("fixture corpus", fixture_timing, label, src),
+            accuracy.old_vs_new("real-world corpus", realworld, label, src),
+        ]
+    counts = Counter(c.dialect for c in realworld)
+    by_dialect = ", ".join(f"{d} {n}" for d, n in sorted(counts.items()))
+    lines = [
+        *accuracy.accuracy_lines(results),
+        f"Real-world corpus by dialect: {by_dialect}.",
+        "",
+        *accuracy.old_new_lines(old_new, load),
+    ]
+    return "\n".join(lines)
+
+
+def baselines() -> list[tuple[str, Path | str]]:
+    """``--baseline REF`` (default: main before issue #16) and any ``--baseline-src LABEL=PATH``:
+    a prepared source folder, e.g. this tree with one issue's commits reverted (``git revert
+    --no-commit`` in a temporary worktree), to time one issue's changes on their own."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--baseline", default=BASELINE_REF)
+    parser.add_argument("--baseline-src", action="append", default=[])
+    args = parser.parse_args()
+    found: list[tuple[str, Path | str]] = [(f"`{args.baseline}`", args.baseline)]
+    for item in args.baseline_src:
+        label, _, path = item.partition("=")
+        found.append((label, Path(path)))
+    return found
 
 
 def _fast_timings(case: Case, number: int, total: int) -> tuple[float, float, float]:

@@ -36,7 +36,8 @@ found contains v if {
 # The DPUP rules build their violations with lib.violation, which gives every field; an
 # organisation's rules may not, so theirs are completed first.
 found contains normalised(raw) if {
-	some raw in data.kaitiaki.custom[_].violation
+	some custom in data.kaitiaki.custom
+	some raw in custom.violation
 }
 
 # Every field a violation must carry; a custom rule that omits one still reports (and fails

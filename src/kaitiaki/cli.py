@@ -425,10 +425,11 @@ def report(ctx: click.Context, /, paths: Sequence[str], out: str, **options: Any
       kaitiaki report jobs/*.sql --out estate.html
     """
     from kaitiaki.gate import exit_code
-    from kaitiaki.report import render
+    from kaitiaki.report.html import render_html
 
     verdicts = sql_verdicts(ctx, paths, options)
-    Path(out).write_text(render("html", verdicts), encoding="utf-8")
+    waivers = settings_from(ctx, options["config_path"]).waivers
+    Path(out).write_text(render_html(verdicts, waivers=waivers), encoding="utf-8")
     click.echo(f"kaitiaki: wrote {out} ({len(verdicts)} jobs)", err=True)
     sys.exit(exit_code(verdicts))
 
@@ -636,7 +637,7 @@ def waivers_list(
             sql_verdicts(ctx, [str(p) for p in sql_files(paths)], job_defaults(config_path))
         )
     else:
-        log_file = Path(log_path) if log_path else settings.decision_log
+        log_file = Path(log_path) if log_path else settings.decision_log_file
         if log_file is not None and log_file.is_file():
             usage = usage_from_log(log_file)
         elif unused:
@@ -819,10 +820,11 @@ def log_verify(ctx: click.Context, file: str | None, config_path: str | None) ->
     from kaitiaki.report.decision_log import verify
 
     if file is None:
-        configured = settings_from(ctx, config_path).decision_log
-        if configured is None:
-            raise KaitiakiError("the decision log is turned off in kaitiaki.yaml; name a FILE to verify.")
-        file = str(configured)
+        settings = settings_from(ctx, config_path)
+        if settings.decision_log_file is None:
+            where = "turned off" if settings.decision_log is None else f"sent to {settings.decision_log}"
+            raise KaitiakiError(f"the decision log is {where} in kaitiaki.yaml; name a FILE to verify.")
+        file = str(settings.decision_log_file)
     if not Path(file).is_file():
         raise KaitiakiError("decision log not found.", path=file)
     result = verify(Path(file))

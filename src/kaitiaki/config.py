@@ -28,6 +28,9 @@ from kaitiaki.model import DESTINATION_KINDS, LEVELS, MODES, REGIONS, Destinatio
 CONFIG_NAME = "kaitiaki.yaml"
 ENV_CONFIG = "KAITIAKI_CONFIG"
 PARSE_TIME_MODES = ("off", "warn", "block")
+UNGUARDED_MODES = ("allow", "warn", "block")
+LOG_FAILURE_MODES = ("block", "warn")
+STDOUT_SINK = "stdout"
 
 
 @dataclass(frozen=True)
@@ -196,7 +199,8 @@ class Settings:
     policies: tuple[Path, ...] = ()
     levels: Mapping[str, str] = field(default_factory=dict)
     identifier_issuers: Mapping[str, str] = field(default_factory=dict)
-    decision_log: Path | None = None
+    decision_log: Path | str | None = None  # a file, "stdout", or an http(s) collector URL
+    on_log_failure: str = "block"  # block | warn: a decision that cannot be logged stops the job
     schema_file: Path | None = None
     catalog: Mapping[str, TableEntry] = field(default_factory=dict)
     purposes: Mapping[str, Purpose] = field(default_factory=dict)
@@ -208,6 +212,9 @@ class Settings:
     strict_catalog: bool = False
     owner: str | None = None
     parse_time_check: str = "warn"
+    unguarded_tasks: str = "warn"  # Airflow tasks whose SQL no reader can find: allow | warn | block
+    unguarded_operators: tuple[str, ...] = ()  # module.Class, exactly (a subclass is not allowlisted)
+    unguarded_task_ids: tuple[str, ...] = ()  # dag_id.task_id, fnmatch patterns
     policy_data: Mapping[str, Any] = field(default_factory=dict)
     digest: str | None = None
     required_plugins: Mapping[str, int] = field(default_factory=dict)  # name → line in kaitiaki.yaml
@@ -215,6 +222,11 @@ class Settings:
     pseudonymisation: Pseudonymisation = field(default_factory=Pseudonymisation)
     # dotted key (``purposes.x.expires``, ``waivers[0].rule``) → its line, for governance checks
     lines: Mapping[str, int] = field(default_factory=dict)
+
+    @property
+    def decision_log_file(self) -> Path | None:
+        """The decision log when it is a file; None when it is off or goes to stdout or a collector."""
+        return self.decision_log if isinstance(self.decision_log, Path) else None
 
     @property
     def base_dir(self) -> Path:
@@ -470,6 +482,8 @@ def parse_settings(text: str, path: Path) -> Settings:
             scheme: v.string(node, f"identifier_issuers.{scheme}") for scheme, node in issuers.items()
         }
     kwargs["decision_log"] = _decision_log(v, get("decision_log"))
+    if "on_log_failure" in top:
+        kwargs["on_log_failure"] = v.choice(top["on_log_failure"], "on_log_failure", LOG_FAILURE_MODES)
     if "schema" in top:
         kwargs["schema_file"] = _existing(v, top["schema"], "schema")
     if "catalog" in top:
@@ -497,11 +511,7 @@ def parse_settings(text: str, path: Path) -> Settings:
             for node in _as_list(v, top["required_plugins"], "required_plugins")
         }
     if "airflow" in top:
-        airflow = v.mapping(top["airflow"], "airflow", keys_of("airflow"))
-        if "parse_time_check" in airflow:
-            kwargs["parse_time_check"] = v.choice(
-                airflow["parse_time_check"], "airflow.parse_time_check", PARSE_TIME_MODES
-            )
+        kwargs.update(_airflow(v, top["airflow"]))
     if "dbt" in top:
         dbt = v.mapping(top["dbt"], "dbt", ("operations",))
         if "operations" in dbt:
@@ -512,6 +522,29 @@ def parse_settings(text: str, path: Path) -> Settings:
         v.mapping(top["policy_data"], "policy_data")
         kwargs["policy_data"] = _json_data(v, top["policy_data"], "policy_data")
     return Settings(**kwargs)
+
+
+def _airflow(v: _Validator, node: Located) -> dict[str, Any]:
+    """``airflow:``: the parse-time check, and what to do with tasks whose SQL kaitiaki cannot find."""
+    airflow = v.mapping(node, "airflow", keys_of("airflow"))
+    out: dict[str, Any] = {}
+    if "parse_time_check" in airflow:
+        out["parse_time_check"] = v.choice(
+            airflow["parse_time_check"], "airflow.parse_time_check", PARSE_TIME_MODES
+        )
+    if "unguarded_tasks" in airflow:
+        out["unguarded_tasks"] = v.choice(
+            airflow["unguarded_tasks"], "airflow.unguarded_tasks", UNGUARDED_MODES
+        )
+    if "unguarded_allow" in airflow:
+        allow = v.mapping(
+            airflow["unguarded_allow"], "airflow.unguarded_allow", keys_of("airflow", "unguarded_allow")
+        )
+        if "operators" in allow:
+            out["unguarded_operators"] = v.strings(allow["operators"], "airflow.unguarded_allow.operators")
+        if "tasks" in allow:
+            out["unguarded_task_ids"] = v.strings(allow["tasks"], "airflow.unguarded_allow.tasks")
+    return out
 
 
 def _identifiers(v: _Validator, node: Located, dialect: str | None) -> Identifiers:
@@ -609,11 +642,15 @@ def _engine(v: _Validator, node: Located) -> EngineSettings:
     return EngineSettings(**kwargs)
 
 
-def _decision_log(v: _Validator, node: Located | None) -> Path | None:
+def _decision_log(v: _Validator, node: Located | None) -> Path | str | None:
+    """A file (relative to kaitiaki.yaml), ``stdout``, an ``http(s)://`` collector, or off."""
     if node is None:
         return (v.path.parent / ".kaitiaki" / "decisions.jsonl").resolve()
     if node.value is False:
         return None
+    named = v.string(node, "decision_log")
+    if named == STDOUT_SINK or named.startswith(("http://", "https://")):
+        return named
     return v.relative_path(node, "decision_log")
 
 

@@ -278,9 +278,17 @@ CONFIG = section(
             {"nhi": "moh", "ird": "ird", "nsn": "moe", "msd_client": "msd"},
         ),
         "decision_log": Key(
-            "Where decisions are appended (relative to kaitiaki.yaml); `false` turns the log off.",
+            "Where decisions are appended: a file (relative to kaitiaki.yaml), `stdout` (one JSON "
+            "line each) or an `http(s)://` collector (OPA's decision-log upload format); `false` turns "
+            "the log off.",
             {"anyOf": [{"type": "string"}, {"const": False}]},
             ".kaitiaki/decisions.jsonl",
+        ),
+        "on_log_failure": choice(
+            "A decision that cannot be logged: `block` stops the job (fail closed), `warn` reports it and "
+            "the decision stands.",
+            ("block", "warn"),
+            "block",
         ),
         "schema": text(
             "A schema file (table → {column: type}) for `SELECT *` and unqualified columns.", "schema.yaml"
@@ -367,9 +375,26 @@ CONFIG = section(
                     "At DAG parse time: `off`, `warn` (log findings) or `block` (an import error).",
                     ("off", "warn", "block"),
                     "warn",
-                )
+                ),
+                "unguarded_tasks": choice(
+                    "Tasks whose SQL no reader finds (a PythonOperator calling a hook): `allow`, `warn` "
+                    "(named at parse time) or `block` (failed before they run).",
+                    ("allow", "warn", "block"),
+                    "warn",
+                ),
+                "unguarded_allow": section(
+                    "Unguarded tasks governance has looked at: never warned about or blocked.",
+                    {
+                        "operators": texts(
+                            "Operator classes as `module.Class`, exactly (not their subclasses).",
+                            ["airflow.providers.standard.operators.bash.BashOperator"],
+                        ),
+                        "tasks": texts("Tasks as `dag_id.task_id` (fnmatch patterns).", ["reports.notify_*"]),
+                    },
+                    {"tasks": ["reports.notify_*"]},
+                ),
             },
-            {"parse_time_check": "warn"},
+            {"parse_time_check": "warn", "unguarded_tasks": "warn"},
         ),
         "dbt": section(
             "dbt settings.",

@@ -296,6 +296,7 @@ class Gate:
                 "now": self._now or utc_now(),
                 "entry_point": self.entry_point,
                 "decision_log": str(settings.decision_log) if settings.decision_log else None,
+                "on_log_failure": settings.on_log_failure,
                 "labels": {**self.declared_labels(job), **(labels or {})},
             },
             "job": job_doc,

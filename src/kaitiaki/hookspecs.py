@@ -15,7 +15,7 @@ import pluggy
 if TYPE_CHECKING:
     import click
 
-    from kaitiaki.model import Classification, Decision, Job
+    from kaitiaki.model import Classification, Decision, Job, TaskSql
 
 hookspec = pluggy.HookspecMarker("kaitiaki")
 hookimpl = pluggy.HookimplMarker("kaitiaki")
@@ -92,4 +92,17 @@ def kaitiaki_register_commands(cli: click.Group) -> None:
     """Add command groups to the ``kaitiaki`` CLI (adapters add ``kaitiaki dbt``).
 
     The core never imports an adapter's platform: adapters bring their own commands this way.
+    """
+
+
+@hookspec(firstresult=True)
+def kaitiaki_task_sql(task: Any) -> TaskSql | None:
+    """Where an Airflow task keeps its SQL, its connection(s) and, if fixed, its dialect.
+
+    Called with the operator object (a mapped task too) when a DAG file is parsed and again on
+    the rendered task just before it runs; return None for an operator the plugin does not know.
+    The first answer wins, and plugins registered later are asked first, so a platform team's
+    plugin for an in-house operator overrides the built-in readers (the Airflow adapter brings
+    one per provider family; the generic ``sql`` field reader is asked last). Identify operators
+    by their class's module and name: importing a provider here would cost every parse.
     """

@@ -134,6 +134,35 @@ class Job:
 
 
 @dataclass(frozen=True)
+class TaskSql:
+    """Where one Airflow task keeps its SQL (hook ``kaitiaki_task_sql``): plain data.
+
+    ``values`` are the fields' current values, in the order they run: SQL text, a list of
+    statements, or None (a template at parse time, the rendered text when the task runs).
+    ``fields`` names them for messages (``sql``, ``configuration["query"]["query"]``); no fields
+    means the task runs no SQL this time (a BigQuery load job). ``dialect`` is the operator's own
+    when it only speaks one (Athena, Spark SQL); otherwise the connection's decides. Every
+    connection in ``conn_ids`` must speak the same dialect (a transfer reads from one and writes
+    to another). ``dbt_node`` is a dbt node's unique_id (cosmos), decided from ``manifest``.
+    ``problem`` says why the SQL cannot be read (the task fails closed).
+    """
+
+    values: tuple[Any, ...]
+    fields: tuple[str, ...]
+    conn_ids: tuple[str, ...] = ()
+    dialect: str | None = None
+    provider: str = ""
+    dbt_node: str | None = None
+    manifest: str | None = None
+    problem: str | None = None
+
+    @property
+    def conn_id(self) -> str | None:
+        """The connection the SQL runs on (the first: a transfer's source)."""
+        return self.conn_ids[0] if self.conn_ids else None
+
+
+@dataclass(frozen=True)
 class Statement:
     index: int
     kind: str

@@ -110,9 +110,10 @@ class Scenario:
         assert old in text, f"{old!r} not in {config}"
         config.write_text(text.replace(old, new), encoding="utf-8")
 
-    def decision_log(self, folder: Path | None = None) -> list[dict[str, Any]]:
-        """The records of the decision log beside a kaitiaki.yaml (default: the DAGs folder's)."""
-        path = (folder or self.dags) / ".kaitiaki" / "decisions.jsonl"
+    def decision_log(self) -> list[dict[str, Any]]:
+        """The decision records: the kaitiaki.yaml files in the DAGs folder name a log beside them,
+        which the adapter moves out of the DAGs folder to ``$AIRFLOW_HOME/logs/kaitiaki``."""
+        path = self.home / "logs" / "kaitiaki" / "decisions.jsonl"
         if not path.exists():
             return []
         return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]

@@ -60,7 +60,7 @@ STOPPED_BECAUSE = {
     "mapped_kwargs_hook": "kaitiaki blocked airflow:kt_bypass_mapped_kwargs_hook.",
     "mapped_kwargs": "kaitiaki blocked airflow:kt_bypass_mapped_kwargs.",
     "teardown_in_group": "kaitiaki blocked airflow:kt_bypass_teardown_in_group.group.teardown_in_group.",
-    "sql_decorator": "is a SetDuringExecution, not text or a list of statements",
+    "sql_decorator": "kaitiaki blocked airflow:kt_bypass_sql_decorator.",
     "sql_swapped_by_hook": "kaitiaki blocked airflow:kt_bypass_sql_swapped_by_hook.",
     "sql_swapped_by_method": "kaitiaki blocked airflow:kt_bypass_sql_swapped_by_method.",
     "sql_swapped_by_callback": "kaitiaki blocked airflow:kt_bypass_sql_swapped_by_callback.",

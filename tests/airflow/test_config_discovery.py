@@ -84,3 +84,25 @@ def test_one_gate_per_config_per_process_and_parse_time_checks_are_not_logged(tm
     assert runtime.settings.decision_log == (tmp_path / "decisions.jsonl").resolve()
     assert parse_gate_for(config).settings.decision_log is None
     assert parse_gate_for(config).settings.mode == "warn"
+
+
+def test_a_decision_log_in_the_dags_folder_is_written_under_airflow_home(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    dags = tmp_path / "dags"
+    monkeypatch.setenv("AIRFLOW__CORE__DAGS_FOLDER", str(dags))
+    monkeypatch.setenv("AIRFLOW_HOME", str(tmp_path / "home"))
+    in_dags = write_config(dags / "team" / "kaitiaki.yaml", "decision_log: .kaitiaki/decisions.jsonl\n")
+    outside = write_config(tmp_path / "governance" / "kaitiaki.yaml", "decision_log: decisions.jsonl\n")
+    assert (
+        gate_for(in_dags).settings.decision_log == tmp_path / "home" / "logs" / "kaitiaki" / "decisions.jsonl"
+    )
+    assert gate_for(outside).settings.decision_log == (tmp_path / "governance" / "decisions.jsonl").resolve()
+
+
+def test_the_airflow_option_names_the_sink_whatever_kaitiaki_yaml_says(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AIRFLOW__KAITIAKI__DECISION_LOG", "stdout")
+    config = write_config(tmp_path / "kaitiaki.yaml", "decision_log: decisions.jsonl\n")
+    assert gate_for(config).settings.decision_log == "stdout"

@@ -38,8 +38,8 @@ class Mechanics:
     def states(self, dag_id: str) -> dict[str, str]:
         return {task: state["state"] for task, state in self.run.tasks(dag_id).items()}
 
-    def runtime_records(self, job: str, folder: Path | None = None) -> list[dict[str, Any]]:
-        records = self.scenario.decision_log(folder)
+    def runtime_records(self, job: str) -> list[dict[str, Any]]:
+        records = self.scenario.decision_log()
         return [r for r in records if r["labels"]["job"] == job and "run_id" in r["labels"]]
 
 
@@ -129,8 +129,7 @@ def test_an_engine_that_does_not_answer_blocks_but_leaves_the_task_to_its_retrie
         "waits_for_engine": {"state": "failed", "try_number": 2},
         "after_engine": {"state": "upstream_failed", "try_number": 0},
     }
-    team = mechanics.scenario.dags / "engine_team"
-    records = mechanics.runtime_records("airflow:kaitiaki_engine_down.waits_for_engine", team)
+    records = mechanics.runtime_records("airflow:kaitiaki_engine_down.waits_for_engine")
     assert [(r["labels"]["try_number"], [v["rule"] for v in r["result"]["violations"]]) for r in records] == [
         ("1", ["SYS-02"]),
         ("2", ["SYS-02"]),

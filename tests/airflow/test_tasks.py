@@ -18,7 +18,9 @@ from airflow.providers.standard.operators.bash import BashOperator
 from airflow.providers.standard.operators.python import PythonOperator
 from airflow.sdk import DAG, BaseOperator
 from kaitiaki_airflow.dialects import CONN_TYPE_DIALECTS, dialect_for
+from kaitiaki_airflow.locate import locate
 from kaitiaki_airflow.parse_time import check_at_parse
+from kaitiaki_airflow.providers.generic import sql_fields
 from kaitiaki_airflow.runtime import (
     execute_guarded,
     guarded,
@@ -27,20 +29,17 @@ from kaitiaki_airflow.runtime import (
     is_guard,
     running_task,
 )
-from kaitiaki_airflow.sqlfields import is_sql_task, sql_fields
 from kaitiaki_airflow.tasks import (
     combined_sql,
-    conn_id_of,
     declared,
     job_for_task,
     purpose_of,
-    sql_values,
     static_sql,
 )
 
 from kaitiaki.config import parse_settings
 from kaitiaki.errors import KaitiakiError
-from kaitiaki.model import Destination
+from kaitiaki.model import Destination, TaskSql
 
 pytestmark = pytest.mark.airflow
 
@@ -64,6 +63,12 @@ class TeamOperator(BaseOperator):
         self.warehouse_conn_id = warehouse_conn_id
 
 
+def located(task: Any) -> TaskSql:
+    found = locate(task)
+    assert found is not None, f"no reader found the SQL of {task.task_id}"
+    return found
+
+
 def noop() -> None:
     """A Python callable for the operators that are not SQL tasks."""
 
@@ -77,9 +82,9 @@ def test_sql_tasks_are_those_with_a_sql_template_field() -> None:
         mapped = SQLExecuteQueryOperator.partial(task_id="mapped", conn_id="c").expand(sql=["select 1"])
         python = PythonOperator(task_id="python", python_callable=noop)
         bash = BashOperator(task_id="bash", bash_command="echo 1")
-    assert [is_sql_task(t) for t in (execute, value, team, mapped)] == [True] * 4
+    assert [(locate(t) is not None) for t in (execute, value, team, mapped)] == [True] * 4
     assert sql_fields(interval) == ("sql1", "sql2")
-    assert not is_sql_task(python) and not is_sql_task(bash)
+    assert locate(python) is None and locate(bash) is None
 
 
 def test_statements_are_joined_once_without_empty_ones() -> None:
@@ -111,9 +116,13 @@ def test_only_literal_sql_is_checked_at_parse_time() -> None:
         mapped = SQLExecuteQueryOperator.partial(task_id="mapped", conn_id="c").expand(
             sql=["select 1", "select 2"]
         )
-    assert static_sql(literal) == "select a from t\n;\nselect 2"
-    assert static_sql(jinja) is None and static_sql(comment) is None and static_sql(unresolved_file) is None
-    assert static_sql(mapped) == "select 1\n;\nselect 2"
+    assert static_sql(literal, located(literal)) == "select a from t\n;\nselect 2"
+    assert (
+        static_sql(jinja, located(jinja)) is None
+        and static_sql(comment, located(comment)) is None
+        and static_sql(unresolved_file, located(unresolved_file)) is None
+    )
+    assert static_sql(mapped, located(mapped)) == "select 1\n;\nselect 2"
 
 
 def test_mapped_sql_comes_from_the_expand_arguments() -> None:
@@ -121,7 +130,7 @@ def test_mapped_sql_comes_from_the_expand_arguments() -> None:
         mapped = SQLExecuteQueryOperator.partial(task_id="m", conn_id="c").expand(
             sql=["select 1", "select 2"]
         )
-    assert sql_values(mapped) == [["select 1", "select 2"]]
+    assert located(mapped).values == (["select 1", "select 2"],)
 
 
 def test_the_connection_is_conn_id_or_the_one_star_conn_id_attribute() -> None:
@@ -130,7 +139,12 @@ def test_the_connection_is_conn_id_or_the_one_star_conn_id_attribute() -> None:
         team = TeamOperator(task_id="team", sql="select 1", warehouse_conn_id="lake")
         mapped = SQLExecuteQueryOperator.partial(task_id="m", conn_id="mapped_wh").expand(sql=["select 1"])
         none = SQLExecuteQueryOperator(task_id="none", sql="select 1")
-    assert [conn_id_of(t) for t in (execute, team, mapped, none)] == ["warehouse", "lake", "mapped_wh", None]
+    assert [located(t).conn_id for t in (execute, team, mapped, none)] == [
+        "warehouse",
+        "lake",
+        "mapped_wh",
+        None,
+    ]
 
 
 def test_declarations_merge_the_dag_and_the_task_params() -> None:
@@ -213,17 +227,34 @@ def test_connection_types_map_to_sqlglot_dialects() -> None:
     for conn_type, dialect in expect.items():
         assert (
             dialect_for(
-                conn_type=conn_type, task_dialect=None, configured_dialect=None, conn_id="c", where=where
+                spoken=CONN_TYPE_DIALECTS.get(conn_type),
+                conn_type=conn_type,
+                task_dialect=None,
+                configured_dialect=None,
+                conn_id="c",
+                where=where,
             )
             == dialect
         )
     assert (
-        dialect_for(conn_type="odbc", task_dialect=None, configured_dialect="trino", conn_id="c", where=where)
+        dialect_for(
+            spoken=CONN_TYPE_DIALECTS.get("odbc"),
+            conn_type="odbc",
+            task_dialect=None,
+            configured_dialect="trino",
+            conn_id="c",
+            where=where,
+        )
         == "trino"
     )
     assert (
         dialect_for(
-            conn_type="mssql", task_dialect="fabric", configured_dialect=None, conn_id="c", where=where
+            spoken=CONN_TYPE_DIALECTS.get("mssql"),
+            conn_type="mssql",
+            task_dialect="fabric",
+            configured_dialect=None,
+            conn_id="c",
+            where=where,
         )
         == "fabric"
     )
@@ -232,7 +263,12 @@ def test_connection_types_map_to_sqlglot_dialects() -> None:
 def test_an_unknown_connection_type_fails_closed_with_a_way_out() -> None:
     with pytest.raises(KaitiakiError) as raised:
         dialect_for(
-            conn_type="odbc", task_dialect=None, configured_dialect=None, conn_id="legacy", where="task d.t"
+            spoken=CONN_TYPE_DIALECTS.get("odbc"),
+            conn_type="odbc",
+            task_dialect=None,
+            configured_dialect=None,
+            conn_id="legacy",
+            where="task d.t",
         )
     message = str(raised.value)
     assert "connection 'legacy' has type 'odbc'" in message and "does not run" in message
@@ -278,11 +314,11 @@ def test_sql_mapped_per_copy_is_left_quietly_to_the_run(
             task_id="literal", conn_id="c", sql="select full_name from msd.clients"
         )
     parsed.fileloc = str(EXAMPLE_DAGS / "parse_quiet.py")
-    assert static_sql(per_copy) is None
+    assert static_sql(per_copy, located(per_copy)) is None
     with caplog.at_level("INFO", logger="kaitiaki.airflow"):
-        check_at_parse(per_copy)
+        check_at_parse(per_copy, located(per_copy))
         assert not caplog.records
-        check_at_parse(literal)
+        check_at_parse(literal, located(literal))
     assert [r.getMessage().split(":")[0] for r in caplog.records] == [
         "kaitiaki parse-time check of task parse_quiet.literal in " + parsed.fileloc
     ]

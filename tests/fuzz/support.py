@@ -21,7 +21,7 @@ from tests.e2e.cli_runner import CliResult, run_cli
 
 CAMPAIGN = "fuzz"
 SHORT = "fuzz-short"
-CAMPAIGN_EXAMPLES = 2_000
+CAMPAIGN_EXAMPLES = int(os.environ.get("KAITIAKI_FUZZ_EXAMPLES", "2000"))  # a shorter campaign on request
 SHORT_EXAMPLES = 30
 PROFILE_ENV = "HYPOTHESIS_PROFILE"
 ERROR_PREFIX = "kaitiaki: error: "

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from kaitiaki.report.html import asset, render_html
+from kaitiaki.report.html import OUTCOME_TEXT, asset, render_html
 from tests.report_html.dom import Element, parse
 from tests.report_html.estate import NOW, sample_estate
 
@@ -78,7 +78,7 @@ def test_page_is_landmarked_and_every_control_is_labelled(doc: Element) -> None:
 
 def test_decisions_are_written_not_only_coloured(doc: Element) -> None:
     for body in doc.find_all("tbody", cls="job"):
-        assert body.attrs["data-decision"] in body.find("span", cls="badge").text()
+        assert OUTCOME_TEXT[body.attrs["data-decision"]] in body.find("span", cls="badge").text()
     for svg in doc.find_all("svg", cls="flow-graph"):
         for group in svg.find_all("g", cls="edge"):
             assert (

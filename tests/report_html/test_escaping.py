@@ -72,7 +72,7 @@ def test_hostile_strings_survive_as_text(doc: Element) -> None:
 
 def test_data_attributes_carry_only_codes(doc: Element) -> None:
     for body in doc.find_all("tbody", cls="job"):
-        assert body.attrs["data-decision"] in {"blocked", "warned", "allowed"}
+        assert body.attrs["data-decision"] in {"blocked", "not-run", "warned", "allowed"}
         for name in ("data-index", "data-purpose", "data-owner"):
             assert body.attrs[name].isdigit()
         assert all(code.isdigit() for code in body.attrs["data-rules"].split())

@@ -16,7 +16,7 @@ from kaitiaki.report.html import (
     layout,
     order_layers,
     render_html,
-    shorten_table,
+    wrap_name,
 )
 from tests.report_html.dom import parse
 from tests.report_html.estate import NOW, UNIQUE_MSD, column, flow, sql_file, verdict, violation
@@ -134,7 +134,39 @@ def test_two_hundred_jobs_render_quickly_and_collapse_the_graph() -> None:
     assert all("too many to label" in d.find("summary").text() for d in crowded)
 
 
-def test_long_table_names_lose_whole_leading_parts_first() -> None:
-    assert shorten_table("nz.staging.stg_moh_patients", 27) == "nz.staging.stg_moh_patients"
-    assert shorten_table("analytics.warehouse.mart_client_outcomes", 27) == "…mart_client_outcomes"
-    assert shorten_table("x" * 40, 27) == "…" + "x" * 26
+def test_long_table_names_wrap_at_dots_and_are_never_cut() -> None:
+    assert wrap_name("nz.staging.stg_moh_patients", 27) == ["nz.staging.stg_moh_patients"]
+    assert wrap_name("analytics.warehouse.mart_client_outcomes", 27) == [
+        "analytics.warehouse.",
+        "mart_client_outcomes",
+    ]
+    assert wrap_name("x" * 40, 27) == ["x" * 27, "x" * 13]
+    for name in ("dev.main.a_very_long_staging_model_name_for_health_events", "a.b", "ü" * 60):
+        lines = wrap_name(name, 27)
+        assert "".join(lines) == name and all(len(line) <= 27 for line in lines)
+
+
+def test_a_wrapped_name_makes_its_table_taller_and_nothing_overlaps() -> None:
+    edges = [("a", "c"), ("b", "c")]
+    placed = layout(["a", "b", "c"], edges, node_heights={"a": 64.0})
+    (ax, ay), (bx, by) = placed.boxes["a"], placed.boxes["b"]
+    assert placed.heights["a"] == 64.0 and placed.heights["b"] == NODE_H
+    assert ax == bx and (ay + 64.0 <= by or by + NODE_H <= ay)
+
+
+def test_the_vertical_layout_runs_top_to_bottom_without_overlaps() -> None:
+    edges = [("raw", "stg"), ("stg", "int"), ("int", "mart"), ("raw", "mart"), ("ref", "int")]
+    nodes = sorted({n for e in edges for n in e})
+    heights = {edge: 34.0 for edge in edges}
+    placed = layout(nodes, edges, heights, vertical=True)
+    assert placed.vertical
+    for u, v in edges:
+        assert placed.boxes[u][1] + placed.heights[u] <= placed.boxes[v][1], (u, v)
+        route = placed.routes[(u, v)]
+        assert [y for _, y in route] == sorted(y for _, y in route), "edges only run downward"
+    boxes = [(x, y, NODE_W, placed.heights[n]) for n, (x, y) in placed.boxes.items()]
+    boxes += [(x, y, LABEL_W, h) for x, y, h in placed.label_boxes.values()]
+    for (ax, ay, aw, ah), (bx, by, bw, bh) in itertools.combinations(boxes, 2):
+        assert ax + aw <= bx or bx + bw <= ax or ay + ah <= by or by + bh <= ay, "boxes overlap"
+    assert all(x + w <= placed.width and y + h <= placed.height for x, y, w, h in boxes)
+    assert placed.width < layout(nodes, edges, heights).width, "narrower than left to right"

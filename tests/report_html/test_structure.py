@@ -8,7 +8,7 @@ import pytest
 
 from kaitiaki.model import Verdict
 from kaitiaki.report import render
-from kaitiaki.report.html import outcome, render_html
+from kaitiaki.report.html import OUTCOME_TEXT, outcome, render_html
 from tests.report_html.dom import Element, parse
 from tests.report_html.estate import (
     NOW,
@@ -22,6 +22,7 @@ from tests.report_html.estate import (
     violation,
 )
 
+NOT_RUN = {"dbt:model.nz_social.mart_readmissions"}
 BLOCKED = {
     "airflow:moh_export.share_readmissions",
     "dbt:model.nz_social.int_client_health",
@@ -55,7 +56,7 @@ def edge(doc: Element, source: str, target: str) -> Element:
 
 def test_header_counts_revision_time_and_mode(doc: Element) -> None:
     counts = {div.find("dt").text(): div.find("dd").text() for div in doc.find("dl", cls="counts").children}
-    assert counts == {"Jobs": "9", "Allowed": "4", "Blocked": "4", "Warned": "1"}
+    assert counts == {"Jobs": "9", "Allowed": "3", "Blocked": "4", "Not run": "1", "Warned": "1"}
     meta = doc.find("p", cls="meta")
     assert meta.find("time").attrs["datetime"] == NOW
     assert REVISION in meta.text() and "mode enforce" in meta.text()
@@ -67,9 +68,15 @@ def test_every_job_has_a_row_with_its_decision(doc: Element, estate: list[Verdic
     assert set(rows) == {v.job.id for v in estate}
     for checked in estate:
         row = rows[checked.job.id]
-        expected = "blocked" if checked.job.id in BLOCKED else outcome(checked)
+        expected = (
+            "blocked"
+            if checked.job.id in BLOCKED
+            else "not-run"
+            if checked.job.id in NOT_RUN
+            else outcome(checked)
+        )
         assert row.attrs["data-decision"] == expected
-        assert expected in row.find("span", cls="badge").text()
+        assert OUTCOME_TEXT[expected] in row.find("span", cls="badge").text()
         cells = [td.text() for td in row.children[0].children]
         assert cells[1] == checked.job.kind
         assert cells[2] == (checked.job.purpose or "none")
@@ -80,7 +87,16 @@ def test_every_job_has_a_row_with_its_decision(doc: Element, estate: list[Verdic
 
 def test_blocked_jobs_come_first(doc: Element) -> None:
     decisions = [body.attrs["data-decision"] for body in doc.find_all("tbody", cls="job")]
-    assert decisions == sorted(decisions, key=["blocked", "warned", "allowed"].index)
+    assert decisions == sorted(decisions, key=["blocked", "not-run", "warned", "allowed"].index)
+
+
+def test_a_model_downstream_of_a_blocked_one_is_not_run(doc: Element) -> None:
+    """mart_readmissions is allowed itself, but reads int_client_health, which is blocked: a dbt
+    run leaves it out, so the report must not call it allowed."""
+    row = job_rows(doc)["dbt:model.nz_social.mart_readmissions"]
+    assert row.attrs["data-decision"] == "not-run"
+    assert "not run" in row.find("span", cls="badge").text()
+    assert "downstream of a blocked model (dbt:model.nz_social.int_client_health)" in row.text()
 
 
 def test_violations_show_rule_title_level_and_waived_distinctly(doc: Element) -> None:
@@ -101,7 +117,7 @@ def test_filters_offer_every_rule_purpose_owner_and_decision(doc: Element, estat
         select.attrs["name"]: [o.text() for o in select.find_all("option")][1:]
         for select in form.find_all("select")
     }
-    assert options["decision"] == ["blocked", "warned", "allowed"]
+    assert options["decision"] == ["blocked", "not run", "warned", "allowed"]
     assert set(options["rule"]) == {v.rule for verdict in estate for v in verdict.decision.violations}
     assert set(options["purpose"]) == {v.job.purpose for v in estate}
     assert set(options["owner"]) == {v.job.owner for v in estate}
@@ -240,3 +256,72 @@ def test_a_rule_firing_for_several_columns_is_listed_once_with_a_count() -> None
     items = doc.find("ul", cls="violations").find_all("li")
     assert len(items) == 1 and items[0].find("span", cls="times").text() == "×2"
     assert len(doc.find("details", cls="job-detail").find("ol", cls="explain").find_all("li")) == 2
+
+
+def test_waivers_panel_states_each_waiver(doc: Element) -> None:
+    rows = doc.find("section", id="waivers").find_all("tr", cls="waiver")
+    assert [
+        (r.children[0].text(), r.children[1].text(), r.find("span", cls="state").text()) for r in rows
+    ] == [("PM-05", "sql:jobs/waikato_contacts.sql", "in force")]
+    assert rows[0].find("a").attrs["href"].startswith("#job-")
+
+
+def test_waivers_panel_shows_ignored_unused_expiring_and_unmatched(estate: list[Verdict]) -> None:
+    from dataclasses import replace
+
+    from kaitiaki.config import Waiver
+    from kaitiaki.model import IgnoredWaiver
+
+    contacts = next(v for v in estate if v.job.id == "sql:jobs/waikato_contacts.sql")
+    offered = [
+        {
+            "rule": "PM-05",
+            "job": contacts.job.id,
+            "justification": "j",
+            "approved_by": "b",
+            "expires": "2026-12-01",
+        },
+        {
+            "rule": "PM-07",
+            "job": contacts.job.id,
+            "justification": "j",
+            "approved_by": "b",
+            "expires": "2026-01-01",
+        },
+        {
+            "rule": "AI-01",
+            "job": contacts.job.id,
+            "justification": "j",
+            "approved_by": "b",
+            "expires": "2027-01-01",
+        },
+    ]
+    decision = replace(
+        contacts.decision,
+        ignored_waivers=(IgnoredWaiver("PM-07", "it has expired or has no readable expiry date"),),
+    )
+    changed = replace(contacts, decision=decision, input={**(contacts.input or {}), "waivers": offered})
+    elsewhere = Waiver(
+        rule="PM-10", job="sql:jobs/gone.sql", justification="j", approved_by="b", expires="2027-01-01"
+    )
+    page = parse(render_html([changed], generated_at=NOW, waivers=[elsewhere]))
+    states = {
+        r.children[0].text(): r.find("span", cls="state").text()
+        for r in page.find("section", id="waivers").find_all("tr", cls="waiver")
+    }
+    assert states == {
+        "PM-07": "ignored",
+        "PM-05": "expiring",  # lifts PM-05 and ends within 30 days of the report's date
+        "AI-01": "unused",
+        "PM-10": "matches no job here",
+    }
+    assert "expired" in page.find("section", id="waivers").text()
+
+
+def test_column_view_lists_every_identifying_source_column(doc: Element) -> None:
+    section = doc.find("section", id="columns")
+    options = [o.text() for o in section.find("select").find_all("option")][1:]
+    assert "raw.health_events.nhi" in options and "cms.clients.full_name" in options
+    assert "dev.main.stg_clients.client_id" not in options, "a written column is reached, not a source"
+    views = section.find_all("details", cls="column-view")
+    assert len(views) == len(options)

@@ -154,8 +154,12 @@ def _referenced(query: exp.Expr, dialect: str) -> set[str]:
     """Column names the query uses (``*`` when a star may read any): the derived tables built for
     renames list only those, so a column the query never names is not counted as read."""
     names: set[str] = set()
-    for node in query.find_all(exp.Column, exp.Star):
-        if isinstance(node, exp.Star) or isinstance(node.this, exp.Star):
+    for node in query.find_all(exp.Column, exp.Star, exp.Join):
+        if isinstance(node, exp.Join):  # JOIN … USING (c) names c without a Column node
+            names.update(_canonical(c, dialect) for c in node.args.get("using") or [])
+            if node.args.get("method"):  # NATURAL (or ASOF …) joins on columns it does not name
+                names.add(_ALL)
+        elif isinstance(node, exp.Star) or isinstance(node.this, exp.Star):
             names.add(_ALL)
         else:
             names.add(_canonical(node, dialect))

@@ -38,7 +38,7 @@ _CASE_SENSITIVE = {"redshift": NormalizationStrategy.LOWERCASE}  # quoted names 
 @contextmanager
 def identifier_rules(rules: Identifiers | None) -> Iterator[None]:
     """Names compare as the platform's settings say (kaitiaki.yaml ``identifiers:``) inside this block."""
-    token = _RULES.set(rules)
+    token = _RULES.set(None if rules is None or rules == _DEFAULT_RULES else rules)
     try:
         yield
     finally:
@@ -49,13 +49,19 @@ def _rules() -> Identifiers:
     return _RULES.get() or _DEFAULT_RULES
 
 
+def _key() -> Identifiers | None:
+    """The rules as a cache key: None (cheap to hash) for the platform defaults."""
+    return _RULES.get()
+
+
 def dialect_of(name: str) -> Dialect:
     """The sqlglot dialect object under the current identifier rules; ValueError for an unknown name."""
-    return _dialect(name, _rules())
+    return _dialect(name, _RULES.get())
 
 
 @lru_cache(maxsize=64)
-def _dialect(name: str, rules: Identifiers) -> Dialect:
+def _dialect(name: str, key: Identifiers | None) -> Dialect:
+    rules = key or _DEFAULT_RULES
     try:
         engine = Dialect.get_or_raise(name)
     except (ValueError, SqlglotError) as exc:
@@ -123,11 +129,11 @@ def _quoted(name: str, dialect: str) -> str:
 
 def display_identifier(canonical: str, dialect: str, is_table: bool = False) -> str:
     """Canonical (sqlglot-normalised) identifier → the spelling facts use."""
-    return _display_identifier(canonical, dialect, is_table, _rules())
+    return _display_identifier(canonical, dialect, is_table, _key())
 
 
 @lru_cache(maxsize=65536)
-def _display_identifier(canonical: str, dialect: str, is_table: bool, rules: Identifiers) -> str:
+def _display_identifier(canonical: str, dialect: str, is_table: bool, key: Identifiers | None) -> str:
     strategy = dialect_of(dialect).normalization_strategy
     case_sensitive = is_table and _tables_case_sensitive(dialect)
     if _SAFE.match(canonical):
@@ -140,11 +146,11 @@ def _display_identifier(canonical: str, dialect: str, is_table: bool, rules: Ide
 
 def canonical_identifier(display: str, dialect: str) -> str:
     """Display spelling (or any spelling a user wrote) → the canonical form sqlglot resolves."""
-    return _canonical_identifier(display, dialect, _rules())
+    return _canonical_identifier(display, dialect, _key())
 
 
 @lru_cache(maxsize=65536)
-def _canonical_identifier(display: str, dialect: str, rules: Identifiers) -> str:
+def _canonical_identifier(display: str, dialect: str, key: Identifiers | None) -> str:
     try:
         identifier = exp.parse_identifier(display, dialect=dialect)
     except (SqlglotError, ValueError):
@@ -209,22 +215,22 @@ def normalise_table_name(name: str, dialect: str) -> str:
 
     Other rooms (dbt relation names, catalog keys) use this so their keys match the facts.
     """
-    return _normalise_table_name(name, dialect, _rules())
+    return _normalise_table_name(name, dialect, _key())
 
 
 @lru_cache(maxsize=65536)
-def _normalise_table_name(name: str, dialect: str, rules: Identifiers) -> str:
+def _normalise_table_name(name: str, dialect: str, key: Identifiers | None) -> str:
     parts = canonical_table_parts(name, dialect)
     return ".".join(display_identifier(part, dialect, True) for part in parts)
 
 
 def canonical_table_parts(name: str, dialect: str) -> tuple[str, ...]:
     """A written table name → its canonical parts, outermost first (catalog, db, table)."""
-    return _canonical_table_parts(name, dialect, _rules())
+    return _canonical_table_parts(name, dialect, _key())
 
 
 @lru_cache(maxsize=65536)
-def _canonical_table_parts(name: str, dialect: str, rules: Identifiers) -> tuple[str, ...]:
+def _canonical_table_parts(name: str, dialect: str, key: Identifiers | None) -> tuple[str, ...]:
     try:
         table = exp.to_table(name, dialect=dialect)
     except (SqlglotError, ValueError):
@@ -236,4 +242,8 @@ def _canonical_table_parts(name: str, dialect: str, rules: Identifiers) -> tuple
     for part in table.parts:
         part.meta["is_table"] = True
         parts.append(normaliser.normalize_identifier(part).name)
-    return bigquery_base(tuple(parts), rules.table_shards) if dialect == "bigquery" else tuple(parts)
+    return (
+        bigquery_base(tuple(parts), (key or _DEFAULT_RULES).table_shards)
+        if dialect == "bigquery"
+        else tuple(parts)
+    )

@@ -20,6 +20,7 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import json
+import logging
 import os
 import stat
 import uuid
@@ -325,9 +326,24 @@ def _link_problem(prev_hash: str, line_no: int, positions: Mapping[str, int]) ->
 
 @hookimpl
 def kaitiaki_decision_made(job: Job, input: Mapping[str, Any], decision: Decision) -> None:
-    """Append every decision to the configured log; logging off when the path is null."""
+    """Append every decision to the configured log or sink; logging off when it is null.
+
+    A record that cannot be kept stops the job (``on_log_failure: block``), or is reported on
+    the ``kaitiaki`` logger while the decision stands (``warn``).
+    """
+    from kaitiaki.report.sinks import sink_for
+
     meta = input.get("kaitiaki") or {}
     target = meta.get("decision_log") if isinstance(meta, Mapping) else None
     if not target:
         return
-    DecisionLog(str(target)).append(new_record(job, input, decision))
+    try:
+        sink_for(str(target)).append(new_record(job, input, decision))
+    except DecisionLogError as exc:
+        if meta.get("on_log_failure") != "warn":
+            raise
+        logging.getLogger("kaitiaki").warning(
+            "kaitiaki could not keep the decision record of %s (on_log_failure: warn, so it stands): %s",
+            job.id,
+            exc,
+        )

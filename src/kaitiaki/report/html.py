@@ -26,6 +26,7 @@ from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
 
 from kaitiaki import __version__
 from kaitiaki.clock import utc_now
+from kaitiaki.config import Waiver
 from kaitiaki.hookspecs import hookimpl
 from kaitiaki.model import Job, Verdict
 from kaitiaki.report.findings import (
@@ -41,7 +42,10 @@ from kaitiaki.report.findings import (
 )
 
 DEFAULT_TITLE = "kaitiaki estate report"
-OUTCOMES = ("blocked", "warned", "allowed")
+OUTCOMES = ("blocked", "not-run", "warned", "allowed")
+OUTCOME_TEXT = {"blocked": "blocked", "not-run": "not run", "warned": "warned", "allowed": "allowed"}
+EXPIRING_DAYS = 30  # a waiver in force that ends within this many days is shown as expiring
+MAX_COLUMN_VIEWS = 400  # identifying source columns offered in "Where a column goes"
 
 SMALL_ESTATE_JOBS = 30  # up to this many jobs the graph also draws flows of unclassified columns
 OPEN_COMPONENT_NODES = 60  # larger connected parts of the graph start collapsed
@@ -58,9 +62,12 @@ NODE_GAP_Y = 22
 LABEL_GAP_Y = 10
 DUMMY_H = 14
 DUMMY_GAP_Y = 6
+ROW_GAP = 40  # between rows of a vertical layout
+WIDE_GRAPH = 1180  # wider than this (a 1280 px window's page), a vertical layout is offered too
 PAD = 20
 LABEL_W = 196
 LINE_H = 14
+NAME_LINE_H = 15  # a wrapped table name's lines, 12px text
 NODE_CHARS = 27  # 12px monospace (7.2px a character) in NODE_W minus padding
 LABEL_CHARS = 27  # 11px monospace (6.6px a character) in LABEL_W minus padding
 SWEEPS = 8  # barycentre and alignment passes; SWEEPS_LARGE beyond LARGE_LAYOUT segments
@@ -128,17 +135,26 @@ def outcome_rank(name: str) -> int:
 
 
 def render_html(
-    verdicts: Sequence[Verdict], *, title: str = DEFAULT_TITLE, generated_at: str | None = None
+    verdicts: Sequence[Verdict],
+    *,
+    title: str = DEFAULT_TITLE,
+    generated_at: str | None = None,
+    waivers: Sequence[Waiver] = (),
 ) -> str:
-    """One self-contained HTML page for the verdicts: summary, flow graph, filterable job table."""
+    """One self-contained HTML page for the verdicts: summary, flow graph, where each identifying
+    column goes, the waivers, and the filterable job table. ``waivers``: kaitiaki.yaml's, so the
+    panel also lists those naming no job of the report (the verdicts carry only their own)."""
     jobs = ordered_jobs(verdicts)
     graph = flow_graph(jobs)
+    generated = generated_at or utc_now()
     body = "\n".join(
         (
             '<a class="skip" href="#jobs">Skip to the jobs</a>',
-            summary_header(jobs, title, generated_at or utc_now()),
+            summary_header(jobs, title, generated),
             "<main>",
             flows_section(graph, len(jobs)),
+            columns_section(jobs),
+            waivers_section(jobs, waivers, generated[:10]),
             jobs_section(jobs),
             "</main>",
             "<footer><p>This report shows only facts about columns (names, categories, uses and "
@@ -189,6 +205,7 @@ class JobRow:
     verdict: Verdict
     outcome: str
     findings: tuple[Finding, ...]
+    stopped_by: str | None = None  # the blocked job upstream, for a job that does not run
 
     @property
     def job(self) -> Job:
@@ -196,13 +213,36 @@ class JobRow:
 
 
 def ordered_jobs(verdicts: Iterable[Verdict]) -> list[JobRow]:
-    """Blocked first, then warned, then allowed; by job id within each."""
+    """Blocked first, then not run, warned, allowed; by job id within each."""
     rated = [(v, tuple(findings(v))) for v in verdicts]
-    rows = [(outcome(v, items), v, items) for v, items in rated]
+    base = {v.job.id: outcome(v, items) for v, items in rated}
+    stopped = downstream_of_blocked(
+        [v.job for v, _ in rated], {j for j, name in base.items() if name == "blocked"}
+    )
+    rows = [("not-run" if v.job.id in stopped else base[v.job.id], v, items) for v, items in rated]
     rows.sort(key=lambda row: (outcome_rank(row[0]), row[1].job.id))
     return [
-        JobRow(index=i, verdict=v, outcome=name, findings=items) for i, (name, v, items) in enumerate(rows)
+        JobRow(index=i, verdict=v, outcome=name, findings=items, stopped_by=stopped.get(v.job.id))
+        for i, (name, v, items) in enumerate(rows)
     ]
+
+
+def downstream_of_blocked(jobs: Sequence[Job], blocked: set[str]) -> dict[str, str]:
+    """Jobs that are not blocked themselves but read (through ``upstream``, transitively) from a
+    blocked one, each with the nearest blocked job: a dbt run leaves them out, so they do not run."""
+    readers: dict[str, list[str]] = defaultdict(list)
+    for job in jobs:
+        for parent in job.upstream:
+            readers[parent].append(job.id)
+    cause: dict[str, str] = {}
+    queue = [(job_id, job_id) for job_id in sorted(blocked)]
+    while queue:
+        current, origin = queue.pop(0)
+        for reader in readers[current]:
+            if reader not in blocked and reader not in cause:
+                cause[reader] = origin
+                queue.append((reader, origin))
+    return cause
 
 
 def summary_header(jobs: Sequence[JobRow], title: str, generated_at: str) -> str:
@@ -218,8 +258,10 @@ def summary_header(jobs: Sequence[JobRow], title: str, generated_at: str) -> str
             ("jobs", "Jobs", len(jobs)),
             ("allowed", "Allowed", counts["allowed"]),
             ("blocked", "Blocked", counts["blocked"]),
+            ("not-run", "Not run", counts["not-run"]),
             ("warned", "Warned", counts["warned"]),
         )
+        if cls != "not-run" or count
     )
     return (
         '<header class="page">'
@@ -229,9 +271,243 @@ def summary_header(jobs: Sequence[JobRow], title: str, generated_at: str) -> str
         f" · mode {_esc(', '.join(modes)) or 'none'}</p>"
         f'<dl class="counts" aria-label="Decisions">{cards}</dl>'
         '<nav class="sections" aria-label="Sections"><a href="#flows">Flows of identifying columns</a>'
+        '<a href="#columns">Where a column goes</a><a href="#waivers">Waivers</a>'
         '<a href="#jobs">Jobs</a></nav>'
         "</header>"
     )
+
+
+# --- waivers ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WaiverView:
+    rule: str
+    job: str
+    job_index: int | None
+    state: str  # ignored | expiring | unused | no-job | in-force
+    detail: str
+    approved_by: str
+    expires: str
+    justification: str
+
+
+WAIVER_STATE_TEXT = {
+    "ignored": "ignored",
+    "expiring": "expiring",
+    "unused": "unused",
+    "no-job": "matches no job here",
+    "in-force": "in force",
+}
+
+
+def waiver_views(jobs: Sequence[JobRow], configured: Sequence[Waiver], today: str) -> list[WaiverView]:
+    """Every waiver offered to a job of the report, and what it did: lifted a finding (in force,
+    or expiring within EXPIRING_DAYS), was ignored (and why), or lifted nothing (unused); plus the
+    configured waivers that name no job of the report."""
+    views: list[WaiverView] = []
+    seen: set[tuple[str, str]] = set()
+    for row in jobs:
+        for offered in (row.verdict.input or {}).get("waivers") or []:
+            if not isinstance(offered, Mapping):
+                continue
+            rule, text = str(offered.get("rule") or ""), {k: str(offered.get(k) or "") for k in WAIVER_TEXT}
+            seen.add((row.job.id, rule))
+            state, detail = waiver_state(row, rule, text["expires"], today)
+            views.append(WaiverView(rule, row.job.id, row.index, state, detail, **text))
+    for waiver in configured:
+        if (waiver.job, waiver.rule) not in seen and waiver.job not in {row.job.id for row in jobs}:
+            views.append(
+                WaiverView(
+                    waiver.rule,
+                    waiver.job,
+                    None,
+                    "no-job",
+                    "no job of this report has this id",
+                    waiver.approved_by,
+                    waiver.expires or "",
+                    waiver.justification,
+                )
+            )
+    order = list(WAIVER_STATE_TEXT)
+    return sorted(views, key=lambda w: (order.index(w.state), w.job, w.rule))
+
+
+WAIVER_TEXT = ("approved_by", "expires", "justification")
+
+
+def waiver_state(row: JobRow, rule: str, expires: str, today: str) -> tuple[str, str]:
+    decision = row.verdict.decision
+    reasons = [w.reason for w in decision.ignored_waivers if w.rule == rule]
+    if reasons:
+        return "ignored", "; ".join(reasons)
+    if any(v.rule == rule and v.waived for v in decision.violations):
+        days = days_between(today, expires)
+        if days is not None and days <= EXPIRING_DAYS:
+            return "expiring", f"lifts {rule} for {days} more day{'s' if days != 1 else ''}"
+        return "in-force", f"lifts {rule}"
+    named = next(
+        (v.rule for v in decision.violations if v.rule.lower() == rule.lower() and v.rule != rule), None
+    )
+    if named:
+        return "ignored", f"rule ids are case-sensitive: this names {rule!r}, the finding is {named}"
+    return "unused", f"the job has no {rule} finding to lift"
+
+
+def days_between(start: str, end: str) -> int | None:
+    import datetime as dt
+
+    try:
+        return (dt.date.fromisoformat(end[:10]) - dt.date.fromisoformat(start[:10])).days
+    except ValueError:
+        return None
+
+
+def waivers_section(jobs: Sequence[JobRow], configured: Sequence[Waiver], today: str) -> str:
+    views = waiver_views(jobs, configured, today)
+    head = '<section id="waivers" aria-labelledby="waivers-h"><h2 id="waivers-h">Waivers</h2>'
+    if not views:
+        return head + '<p class="note">No waiver names a job of this report.</p></section>'
+    counts = ", ".join(
+        f"{sum(1 for w in views if w.state == state)} {text}"
+        for state, text in WAIVER_STATE_TEXT.items()
+        if any(w.state == state for w in views)
+    )
+    rows = "".join(
+        f'<tr class="waiver {w.state}"><td><span class="rule">{_esc(w.rule)}</span></td>'
+        f'<td class="mono wrap">'
+        + (f'<a href="#job-{w.job_index}">{_esc(w.job)}</a>' if w.job_index is not None else _esc(w.job))
+        + f'</td><td><span class="state {w.state}">{_esc(WAIVER_STATE_TEXT[w.state])}</span>'
+        f'<span class="why">{_esc(w.detail)}</span></td>'
+        f"<td>{_esc(w.expires or '—')}</td><td>{_esc(w.approved_by or '—')}</td>"
+        f"<td>{_esc(w.justification or '—')}</td></tr>"
+        for w in views
+    )
+    return (
+        head + f'<p class="note">{len(views)} waivers: {_esc(counts)}. An ignored waiver lifts nothing; '
+        "the finding it names still counts.</p>"
+        '<table class="waivers"><thead><tr><th scope="col">Rule</th><th scope="col">Job</th>'
+        '<th scope="col">State</th><th scope="col">Expires</th><th scope="col">Approved by</th>'
+        f'<th scope="col">Justification</th></tr></thead><tbody>{rows}</tbody></table></section>'
+    )
+
+
+# --- where a column goes ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Reach:
+    """A column a source column reaches, the jobs on the way and what they did to it."""
+
+    column: str
+    steps: int
+    jobs: tuple[int, ...]
+    transforms: tuple[str, ...]
+
+
+def column_reach(jobs: Sequence[JobRow]) -> dict[str, tuple[tuple[str, ...], list[Reach], set[int]]]:
+    """Identifying source column → (its categories, every column it reaches with the jobs and
+    transforms on the way, every job that reads it directly or downstream)."""
+    edges: dict[str, list[tuple[str, int, tuple[str, ...]]]] = defaultdict(list)
+    categories: dict[str, tuple[str, ...]] = {}
+    readers: dict[str, set[int]] = defaultdict(set)
+    for row in jobs:
+        _, output_label, _ = job_output(row.job)
+        for (table, col), cats in column_categories(row.verdict).items():
+            name = f"{table}.{col}"
+            categories[name] = tuple(dict.fromkeys((*categories.get(name, ()), *cats)))
+            readers[name].add(row.index)
+        for s_table, s_col, t_table, t_col, transforms in lineage(row.verdict):
+            target = f"{t_table or output_label}.{t_col}"
+            edges[f"{s_table}.{s_col}"].append((target, row.index, transforms))
+    written = {target for targets in edges.values() for target, _, _ in targets}
+    starts = sorted(n for n, cats in categories.items() if is_identifying(cats) and n not in written)
+    out: dict[str, tuple[tuple[str, ...], list[Reach], set[int]]] = {}
+    for start in starts[:MAX_COLUMN_VIEWS]:
+        reached: dict[str, Reach] = {}
+        touched = set(readers[start])
+        queue: list[tuple[str, int, tuple[int, ...], tuple[str, ...]]] = [(start, 0, (), ())]
+        while queue:
+            current, steps, via, done = queue.pop(0)
+            for target, job, transforms in edges.get(current, []):
+                if target in reached or target == start:
+                    continue
+                path = (*via, job)
+                applied = tuple(dict.fromkeys((*done, *transforms)))
+                reached[target] = Reach(target, steps + 1, path, applied)
+                touched |= readers.get(target, set()) | {job}
+                queue.append((target, steps + 1, path, applied))
+        out[start] = (categories[start], sorted(reached.values(), key=lambda r: (r.steps, r.column)), touched)
+    return out
+
+
+def columns_section(jobs: Sequence[JobRow]) -> str:
+    reach = column_reach(jobs)
+    head = (
+        '<section id="columns" aria-labelledby="columns-h"><h2 id="columns-h">Where a column goes</h2>'
+        '<p class="note">Pick an identifying column a job reads to see every column it reaches, through '
+        "which jobs, how it is transformed on the way, and each job's decision.</p>"
+    )
+    if not reach:
+        return head + '<p class="note">No identifying column is read by these jobs.</p></section>'
+    names = {row.index: row for row in jobs}
+    options = "".join(f'<option value="{i}">{_esc(column)}</option>' for i, column in enumerate(reach))
+    picker = (
+        '<form class="column-pick" id="column-pick" hidden><label>Column '
+        f'<select id="column-select"><option value="">choose a column…</option>{options}</select></label>'
+        "</form>"
+    )
+    views = "".join(
+        column_view(i, column, cats, reached, touched, names)
+        for i, (column, (cats, reached, touched)) in enumerate(reach.items())
+    )
+    return head + picker + f'<div class="column-views" id="column-views">{views}</div></section>'
+
+
+def column_view(
+    number: int,
+    column: str,
+    categories: Sequence[str],
+    reached: Sequence[Reach],
+    touched: set[int],
+    rows: Mapping[int, JobRow],
+) -> str:
+    outputs = "".join(
+        f'<tr><td class="mono wrap">{_esc(r.column)}</td><td>{r.steps}</td>'
+        f"<td>{_esc(', '.join(transform_text(t) for t in r.transforms) or '—')}</td>"
+        f"<td>{', '.join(job_link(rows[j]) for j in dict.fromkeys(r.jobs))}</td></tr>"
+        for r in reached
+    )
+    table = (
+        '<table><thead><tr><th scope="col">Reaches</th><th scope="col">Steps</th>'
+        '<th scope="col">Transforms on the way</th><th scope="col">Through jobs</th></tr></thead>'
+        f"<tbody>{outputs}</tbody></table>"
+        if reached
+        else '<p class="note">It flows into no other column (read, joined or filtered only).</p>'
+    )
+    involved = sorted(touched, key=lambda j: (outcome_rank(rows[j].outcome), rows[j].job.id))
+    job_items = "".join(
+        f'<li>{job_link(rows[j])} <span class="badge {rows[j].outcome}">'
+        f"{OUTCOME_TEXT[rows[j].outcome]}</span></li>"
+        for j in involved
+    )
+    summary = (
+        f"{column} ({', '.join(categories)}): reaches {plural(len(reached), 'column')} "
+        f"through {plural(len(involved), 'job')}"
+    )
+    return (
+        f'<details class="column-view" id="column-{number}" data-column="{number}">'
+        f"<summary>{_esc(summary)}</summary>{table}"
+        f'<h3>Jobs that read it or what it flows into</h3><ul class="column-jobs">{job_items}</ul></details>'
+    )
+
+
+def plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+def job_link(row: JobRow) -> str:
+    return f'<a href="#job-{row.index}">{_esc(row.job.name)}</a>'
 
 
 # --- jobs table ---------------------------------------------------------------------------------
@@ -289,7 +565,7 @@ def filters_form(codes: FilterCodes) -> str:
     purposes = [(code, "(no purpose)" if p is None else p) for p, code in codes.purposes.items()]
     owners = [(code, "(no owner)" if o is None else o) for o, code in codes.owners.items()]
     rules = [(code, rule) for rule, code in codes.rules.items()]
-    decisions = [(name, name) for name in OUTCOMES]
+    decisions = [(name, OUTCOME_TEXT[name]) for name in OUTCOMES]
     return (
         '<form class="filters" id="filters" role="search" aria-label="Filter jobs" hidden>'
         + select("decision", "Decision", decisions)
@@ -343,10 +619,12 @@ def destination_text(job: Job) -> str:
 
 
 def decision_badge(row: JobRow) -> str:
-    symbol = {"blocked": "✕", "warned": "!", "allowed": "✓"}[row.outcome]
+    symbol = {"blocked": "✕", "not-run": "⊘", "warned": "!", "allowed": "✓"}[row.outcome]
     verdict = row.verdict
     if verdict.blocked:
         why = f"{verdict.mode} mode"
+    elif row.outcome == "not-run":
+        why = f"downstream of a blocked model ({row.stopped_by}): left out of the run"
     elif not verdict.decision.allow:
         why = f"denied; not enforced in {verdict.mode} mode"
     elif any(f.status == ADVISORY for f in row.findings):
@@ -354,7 +632,7 @@ def decision_badge(row: JobRow) -> str:
     else:
         why = ""
     note = f'<span class="why">{_esc(why)}</span>' if why else ""
-    badge = f'<span aria-hidden="true">{symbol}</span> {row.outcome}'
+    badge = f'<span aria-hidden="true">{symbol}</span> {OUTCOME_TEXT[row.outcome]}'
     return f'<span class="badge {row.outcome}">{badge}</span>{note}'
 
 
@@ -671,11 +949,13 @@ class Layout:
     """Top-left corners of the tables, each edge's label box (x, y, height) and route."""
 
     boxes: dict[str, tuple[float, float]]
+    heights: dict[str, float]
     label_boxes: dict[tuple[str, str], tuple[float, float, float]]
     routes: dict[tuple[str, str], list[tuple[float, float]]]
     reversed_edges: frozenset[tuple[str, str]]
     width: float
     height: float
+    vertical: bool = False
 
 
 def components(nodes: Iterable[str], edges: Iterable[tuple[str, str]]) -> list[list[str]]:
@@ -806,15 +1086,22 @@ def layout(
     nodes: Sequence[str],
     edges: Sequence[tuple[str, str]],
     label_heights: Mapping[tuple[str, str], float] | None = None,
+    node_heights: Mapping[str, float] | None = None,
+    *,
+    vertical: bool = False,
 ) -> Layout:
     """A layered drawing: tables in even columns left to right, and each edge's label a node of
     its own in the column after the edge's source, so labels sit on their edge and never overlap.
-    Longer edges pass through dummy nodes; edges closing a cycle are laid out reversed."""
+    Longer edges pass through dummy nodes; edges closing a cycle are laid out reversed. A table
+    whose name wraps onto several lines is taller (``node_heights``). ``vertical`` lays the same
+    layers out top to bottom instead (for graphs too wide for the page): rows of tables and labels
+    side by side."""
     heights = label_heights or {}
+    tall = node_heights or {}
     reversed_edges = back_edges(nodes, edges)
     layer = assign_layers(nodes, [(v, u) if (u, v) in reversed_edges else (u, v) for u, v in edges])
     column = {n: 2 * layer[n] for n in nodes}
-    size = dict.fromkeys(nodes, float(NODE_H))
+    size = {n: float(tall.get(n, NODE_H)) for n in nodes}
     kind = dict.fromkeys(nodes, "table")
     chains: dict[tuple[str, str], list[str]] = {}
     labels: dict[tuple[str, str], str] = {}
@@ -837,15 +1124,71 @@ def layout(
         layers[column[node]].append(node)
     sweeps = SWEEPS if len(segments) <= LARGE_LAYOUT else SWEEPS_LARGE
     layers = order_layers(layers, segments, sweeps)
+    if vertical:
+        return _vertical(nodes, layers, segments, chains, labels, size, kind, column, reversed_edges, sweeps)
     centre = vertical_positions(layers, segments, size, kind, sweeps)
     x = {n: column_x(c) for n, c in column.items()}
     return Layout(
-        boxes={n: (x[n], centre[n] - NODE_H / 2) for n in nodes},
+        boxes={n: (x[n], centre[n] - size[n] / 2) for n in nodes},
+        heights={n: size[n] for n in nodes},
         label_boxes={e: (x[n], centre[n] - size[n] / 2, size[n]) for e, n in labels.items()},
         routes={edge: route(chain, x, centre, column) for edge, chain in chains.items()},
         reversed_edges=frozenset(reversed_edges),
         width=column_x(depth - 1) + column_width(depth - 1) + PAD,
         height=max((centre[n] + size[n] / 2 for n in column), default=0.0) + PAD,
+    )
+
+
+def _vertical(
+    nodes: Sequence[str],
+    layers: Sequence[Sequence[str]],
+    segments: Sequence[tuple[str, str]],
+    chains: Mapping[tuple[str, str], list[str]],
+    labels: Mapping[tuple[str, str], str],
+    size: Mapping[str, float],
+    kind: Mapping[str, str],
+    column: Mapping[str, int],
+    reversed_edges: set[tuple[str, str]],
+    sweeps: int,
+) -> Layout:
+    """The layers as rows: x across a row as the horizontal layout places y, rows as tall as
+    their tallest box, edges leaving a box's bottom and entering the next one's top."""
+    width = {
+        n: float(NODE_W if kind[n] == "table" else LABEL_W if kind[n] == "label" else DUMMY_H) for n in column
+    }
+    centre_x = vertical_positions(layers, segments, width, kind, sweeps)
+    row_h = [max((size[n] if kind[n] != "dummy" else 0.0 for n in layer), default=0.0) for layer in layers]
+    row_top: list[float] = []
+    top = float(PAD)
+    for h in row_h:
+        row_top.append(top)
+        top += h + ROW_GAP
+    mid = {n: row_top[column[n]] + row_h[column[n]] / 2 for n in column}
+    half = {n: (size[n] / 2 if kind[n] != "dummy" else 0.0) for n in column}
+    return Layout(
+        boxes={n: (centre_x[n] - NODE_W / 2, mid[n] - size[n] / 2) for n in nodes},
+        heights={n: size[n] for n in nodes},
+        label_boxes={
+            e: (centre_x[n] - LABEL_W / 2, mid[n] - size[n] / 2, size[n]) for e, n in labels.items()
+        },
+        routes={
+            edge: [
+                point
+                for i, n in enumerate(chain)
+                for point in (
+                    [(centre_x[n], mid[n] + half[n])]
+                    if i == 0
+                    else [(centre_x[n], mid[n] - half[n])]
+                    if i == len(chain) - 1
+                    else [(centre_x[n], mid[n] - half[n]), (centre_x[n], mid[n] + half[n])]
+                )
+            ]
+            for edge, chain in chains.items()
+        },
+        reversed_edges=frozenset(reversed_edges),
+        width=max((centre_x[n] + width[n] / 2 for n in column), default=0.0) + PAD,
+        height=top - ROW_GAP + PAD,
+        vertical=True,
     )
 
 
@@ -934,13 +1277,17 @@ def route(
     return points
 
 
-def path_data(points: Sequence[tuple[float, float]]) -> str:
-    """Smooth curves across the gaps between columns, straight lines through labels and dummies."""
+def path_data(points: Sequence[tuple[float, float]], vertical: bool = False) -> str:
+    """Smooth curves across the gaps between columns (rows), straight lines through labels and
+    dummies."""
     (x0, y0), rest = points[0], points[1:]
     parts = [f"M{x0:.1f},{y0:.1f}"]
     previous = points[0]
     for i, (x1, y1) in enumerate(rest):
-        if i % 2 == 0:
+        if i % 2 == 0 and vertical:
+            mid = (previous[1] + y1) / 2
+            parts.append(f"C{previous[0]:.1f},{mid:.1f} {x1:.1f},{mid:.1f} {x1:.1f},{y1:.1f}")
+        elif i % 2 == 0:
             mid = (previous[0] + x1) / 2
             parts.append(f"C{mid:.1f},{previous[1]:.1f} {mid:.1f},{y1:.1f} {x1:.1f},{y1:.1f}")
         else:
@@ -958,9 +1305,10 @@ def flows_section(graph: FlowGraph, job_count: int) -> str:
     hidden_plain = len(graph.edges) - len(drawn)
     intro = (
         '<p class="note">Tables and query results are boxes, laid out left to right in the order data '
-        "flows; each arrow is one or more jobs moving columns from one table to another, labelled with the "
-        "identifying columns it carries (coloured by category) and how they are transformed. "
-        "Arrows are coloured by the worst decision among those jobs; follow one to its job below.</p>"
+        "flows (top to bottom when that is too wide for the page); each arrow is one or more jobs "
+        "moving columns from one table to another, labelled with the identifying columns it carries "
+        "(coloured by category) and how they are transformed. Arrows are coloured by the worst decision "
+        "among those jobs; follow one to its job below.</p>"
     )
     if hidden_plain:
         intro += (
@@ -997,6 +1345,7 @@ def legend() -> str:
         f'<path d="M1,5 L33,5"/></g></svg>{text}</li>'
         for style, text in (
             ("blocked", "blocked job"),
+            ("not-run", "not run (downstream of a blocked job)"),
             ("warned", "warned job"),
             ("allowed", "allowed job"),
             ("plain", "no identifying column"),
@@ -1027,9 +1376,17 @@ def component_graph(
     edges = {k: e for k, e in drawn.items() if k[0] in members}
     labelled = len(edges) <= LABELLED_EDGES
     lines = {key: label_lines(edge) for key, edge in edges.items()} if labelled else {}
-    placed = layout(nodes, sorted(edges), {key: label_height(text) for key, text in lines.items()})
+    names = {key: wrap_name(graph.nodes[key].label, NODE_CHARS) for key in nodes}
+    arguments = (
+        nodes,
+        sorted(edges),
+        {key: label_height(text) for key, text in lines.items()},
+        {key: node_height(lines_) for key, lines_ in names.items()},
+    )
+    placed = layout(*arguments)
+    tall = layout(*arguments, vertical=True) if placed.width > WIDE_GRAPH else None
     outcomes = {name: sum(1 for e in edges.values() if e.style == name) for name in OUTCOMES}
-    counts = ", ".join(f"{n} {name}" for name, n in outcomes.items() if n)
+    counts = ", ".join(f"{n} {OUTCOME_TEXT[name]}" for name, n in outcomes.items() if n)
     name = "All flows" if single else f"Part {number + 1}"
     summary = f"{name}: {len(nodes)} tables, {len(edges)} flows" + (f" ({counts})" if counts else "")
     if not labelled:
@@ -1037,8 +1394,20 @@ def component_graph(
     is_open = open_ and len(nodes) <= OPEN_COMPONENT_NODES
     return (
         f'<details class="component"{" open" if is_open else ""}><summary>{_esc(summary)}</summary>'
-        f'<div class="graph-scroll">{svg(number, summary, graph, edges, placed, lines)}</div>'
-        "</details>"
+        '<div class="graph-zoom" hidden>Zoom <button type="button" data-zoom="out" aria-label="Zoom out">−'
+        '</button><button type="button" data-zoom="in" aria-label="Zoom in">+</button>'
+        '<button type="button" data-zoom="fit">Fit width</button>'
+        '<button type="button" data-zoom="reset">100%</button><span class="zoom-level">100%</span>'
+        "<span>· drag or scroll to pan</span></div>"
+        '<div class="graph-scroll" data-layout="wide">'
+        f"{svg(number, summary, graph, edges, placed, lines)}</div>"
+        + (
+            f'<div class="graph-scroll" data-layout="tall" hidden>'
+            f"{svg(number, summary, graph, edges, tall, lines, suffix='-v')}</div>"
+            if tall is not None
+            else ""
+        )
+        + "</details>"
     )
 
 
@@ -1049,18 +1418,22 @@ def svg(
     edges: Mapping[tuple[str, str], FlowEdge],
     placed: Layout,
     lines: Mapping[tuple[str, str], LabelLines],
+    suffix: str = "",
 ) -> str:
     width, height = f"{placed.width:.0f}", f"{placed.height:.0f}"
+    ident = f"{number}{suffix}"
     parts = [
         f'<svg class="flow-graph" xmlns="http://www.w3.org/2000/svg" role="group" '
         f'width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
-        f'aria-labelledby="graph-title-{number}">'
-        f'<title id="graph-title-{number}">{_esc(summary)}: identifying columns flowing between tables'
+        f'aria-labelledby="graph-title-{ident}">'
+        f'<title id="graph-title-{ident}">{_esc(summary)}: identifying columns flowing between tables'
         "</title>",
-        markers(number),
+        markers(ident),
     ]
-    parts.extend(edge_svg(number, edge, placed, graph) for _, edge in sorted(edges.items()))
-    parts.extend(node_svg(graph.nodes[key], placed.boxes[key]) for key in sorted(placed.boxes))
+    parts.extend(edge_svg(ident, edge, placed, graph) for _, edge in sorted(edges.items()))
+    parts.extend(
+        node_svg(graph.nodes[key], placed.boxes[key], placed.heights[key]) for key in sorted(placed.boxes)
+    )
     parts.extend(
         label_svg(edges[key], lines[key], placed.label_boxes[key], graph)
         for key in sorted(placed.label_boxes)
@@ -1069,7 +1442,7 @@ def svg(
     return "".join(parts)
 
 
-def markers(number: int) -> str:
+def markers(number: int | str) -> str:
     return (
         "<defs>"
         + "".join(
@@ -1094,7 +1467,7 @@ def edge_tooltip(edge: FlowEdge, graph: FlowGraph) -> str:
     return "\n".join(lines)
 
 
-def edge_svg(number: int, edge: FlowEdge, placed: Layout, graph: FlowGraph) -> str:
+def edge_svg(number: int | str, edge: FlowEdge, placed: Layout, graph: FlowGraph) -> str:
     key = (edge.source, edge.target)
     marker = "marker-start" if key in placed.reversed_edges else "marker-end"
     jobs = " ".join(str(i) for i in edge.jobs)
@@ -1102,20 +1475,70 @@ def edge_svg(number: int, edge: FlowEdge, placed: Layout, graph: FlowGraph) -> s
     return (
         f'<g class="edge {edge.style}" data-jobs="{jobs}"><a href="#job-{first_job}">'
         f"<title>{_esc(edge_tooltip(edge, graph))}</title>"
-        f'<path d="{path_data(placed.routes[key])}" {marker}="url(#arrow-{edge.style}-{number})"/>'
+        f'<path d="{path_data(placed.routes[key], placed.vertical)}" '
+        f'{marker}="url(#arrow-{edge.style}-{number})"/>'
         "</a></g>"
     )
 
 
-def node_svg(node: FlowNode, box: tuple[float, float]) -> str:
+def node_svg(node: FlowNode, box: tuple[float, float], height: float) -> str:
+    """A table: its whole name, wrapped at dots onto as many lines as it needs (never cut)."""
     x, y = box
     what = {"source": "table read by jobs", "written": "table written by a job", "output": "query result"}
+    lines = wrap_name(node.label, NODE_CHARS)
+    top = y + (height - len(lines) * NAME_LINE_H) / 2 + NAME_LINE_H - 4
+    texts = "".join(
+        f'<text x="{x + 8:.1f}" y="{top + i * NAME_LINE_H:.1f}">{_esc(line)}</text>'
+        for i, line in enumerate(lines)
+    )
     return (
         f'<g class="node {node.kind}"><title>{_esc(node.label)} ({what[node.kind]})</title>'
-        f'<rect x="{x:.1f}" y="{y:.1f}" width="{NODE_W}" height="{NODE_H}" rx="6"/>'
-        f'<text x="{x + 8:.1f}" y="{y + NODE_H / 2 + 4:.1f}">'
-        f"{_esc(shorten_table(node.label, NODE_CHARS))}</text></g>"
+        f'<rect x="{x:.1f}" y="{y:.1f}" width="{NODE_W}" height="{height:.1f}" rx="6"/>{texts}</g>'
     )
+
+
+def wrap_name(name: str, limit: int) -> list[str]:
+    """``analytics.warehouse.mart_client_outcomes`` → ``["analytics.warehouse.",
+    "mart_client_outcomes"]``: breaks after dots first, then (inside a longer part) after ``_``
+    or ``→``, and only inside a word longer than a line, so the whole name is always shown."""
+    return _pack(
+        _pieces(name, "."), limit, lambda part: _pack(_pieces(part, "_→"), limit, lambda w: _chunks(w, limit))
+    )
+
+
+def _pack(pieces: Sequence[str], limit: int, split: Callable[[str], list[str]]) -> list[str]:
+    lines: list[str] = []
+    current = ""
+    for piece in pieces:
+        parts = split(piece) if len(piece) > limit else [piece]
+        for part in parts:
+            if current and len(current) + len(part) > limit:
+                lines.append(current)
+                current = ""
+            current += part
+            if len(parts) > 1 and part is not parts[-1]:
+                lines.append(current)
+                current = ""
+    return [*lines, current] if current or not lines else lines
+
+
+def _pieces(text: str, breaks: str) -> list[str]:
+    """Pieces of ``text`` each ending at a break character (kept) or the end."""
+    pieces, start = [], 0
+    for i, ch in enumerate(text):
+        if ch in breaks and i + 1 < len(text):
+            pieces.append(text[start : i + 1])
+            start = i + 1
+    pieces.append(text[start:])
+    return [p for p in pieces if p]
+
+
+def _chunks(word: str, limit: int) -> list[str]:
+    return [word[i : i + limit] for i in range(0, len(word), limit)] or [word]
+
+
+def node_height(lines: Sequence[str]) -> float:
+    return float(max(NODE_H, len(lines) * NAME_LINE_H + 12))
 
 
 def flow_text(flow: ColumnFlow) -> str:
@@ -1123,17 +1546,22 @@ def flow_text(flow: ColumnFlow) -> str:
 
 
 def label_lines(edge: FlowEdge) -> LabelLines:
-    """Identifying flows first; at most MAX_LABEL_LINES, then how many more."""
+    """Identifying flows first; at most MAX_LABEL_LINES flows, then how many more. A flow's text
+    wraps onto further lines rather than being cut; its transform ends the first line."""
     flows = sorted(edge.flows, key=lambda f: (not f.identifying, f.source, f.target))
     shown = [f for f in flows if f.identifying] or flows
-    lines = []
+    lines: list[tuple[str, str, str]] = []
     for flow in shown[:MAX_LABEL_LINES]:
         transform = "+".join(transform_text(t) for t in flow.transforms)
-        text = shorten(flow_text(flow), LABEL_CHARS - len(transform) - 1, keep_end=False)
-        lines.append((category_class(flow.categories), text, transform))
-    rest = len(flows) - len(lines)
-    if rest:
-        lines.append(("cat-none", f"+{rest} more column{'s' if rest > 1 else ''}", ""))
+        cls = category_class(flow.categories)
+        text = flow_text(flow)
+        first = wrap_name(text, max(LABEL_CHARS - len(transform) - 1, 8))[0]
+        lines.append((cls, first, transform))
+        rest = text[len(first) :]
+        lines.extend((cls, part, "") for part in wrap_name(rest, LABEL_CHARS) if rest)
+    more = len(flows) - min(len(shown), MAX_LABEL_LINES)
+    if more:
+        lines.append(("cat-none", f"+{more} more column{'s' if more > 1 else ''}", ""))
     return tuple(lines)
 
 
@@ -1158,23 +1586,6 @@ def label_svg(edge: FlowEdge, lines: LabelLines, box: tuple[float, float, float]
     )
 
 
-def shorten(text: str, limit: int, *, keep_end: bool = True) -> str:
-    """Fit ``text`` in ``limit`` characters; table names keep their end, which names the table."""
-    if len(text) <= limit:
-        return text
-    return "…" + text[-(limit - 1) :] if keep_end else text[: limit - 1] + "…"
-
-
-def shorten_table(name: str, limit: int) -> str:
-    """``dev.main.stg_health_events`` → ``…main.stg_health_events``: drop whole leading parts first."""
-    if len(name) <= limit:
-        return name
-    parts = name.split(".")
-    while len(parts) > 1 and len(".".join(parts)) + 1 > limit:
-        parts.pop(0)
-    return shorten("…" + ".".join(parts), limit)
-
-
 def flows_table(graph: FlowGraph, drawn: Mapping[tuple[str, str], FlowEdge]) -> str:
     """The graph as a table: for screen readers, and for estates too large to read as a picture."""
     rows = []
@@ -1183,8 +1594,8 @@ def flows_table(graph: FlowGraph, drawn: Mapping[tuple[str, str], FlowEdge]) -> 
             jobs = ", ".join(graph.job_names[i] for i in edge.jobs)
             rows.append(
                 "<tr>"
-                f'<td class="mono">{_esc(graph.nodes[edge.source].label)}.{_esc(flow.source)}</td>'
-                f'<td class="mono">{_esc(graph.nodes[edge.target].label)}.{_esc(flow.target)}</td>'
+                f'<td class="mono wrap">{_esc(graph.nodes[edge.source].label)}.{_esc(flow.source)}</td>'
+                f'<td class="mono wrap">{_esc(graph.nodes[edge.target].label)}.{_esc(flow.target)}</td>'
                 f"<td>{_esc(', '.join(transform_text(t) for t in flow.transforms))}</td>"
                 f"<td>{category_chips(flow.categories, True)}</td>"
                 f"<td>{_esc(jobs)}</td><td>{_esc(edge.outcome)}</td>"
@@ -1192,7 +1603,8 @@ def flows_table(graph: FlowGraph, drawn: Mapping[tuple[str, str], FlowEdge]) -> 
             )
     return (
         f'<details class="component"><summary>All drawn flows as a table ({len(rows)} columns)</summary>'
-        '<table><thead><tr><th scope="col">From</th><th scope="col">To</th><th scope="col">Transforms</th>'
-        '<th scope="col">Categories</th><th scope="col">Jobs</th><th scope="col">Worst decision</th>'
-        f"</tr></thead><tbody>{''.join(rows)}</tbody></table></details>"
+        '<div class="table-scroll"><table><thead><tr><th scope="col">From</th><th scope="col">To</th>'
+        '<th scope="col">Transforms</th><th scope="col">Categories</th><th scope="col">Jobs</th>'
+        f'<th scope="col">Worst decision</th></tr></thead><tbody>{"".join(rows)}</tbody></table></div>'
+        "</details>"
     )

@@ -16,12 +16,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kaitiaki.errors import KaitiakiError
-from kaitiaki_airflow.dialects import dialect_for
-from kaitiaki_airflow.tasks import conn_id_of, dag_file, declared, job_for_task, task_name
+from kaitiaki_airflow.dialects import CONN_TYPE_DIALECTS, dialect_for, provider_dialect
+from kaitiaki_airflow.tasks import dag_file, declared, job_for_task, task_name
 
 if TYPE_CHECKING:
     from kaitiaki.gate import Gate
-    from kaitiaki.model import Verdict
+    from kaitiaki.model import TaskSql, Verdict
 
 LOG = logging.getLogger("kaitiaki.airflow")
 ENTRY_POINT = "airflow"
@@ -53,7 +53,7 @@ def config_path_for(task: Any) -> Path | None:
     if configured:
         explicit = Path(configured).expanduser()
         if not explicit.is_absolute():
-            explicit = Path(os.environ.get("AIRFLOW_HOME", "~/airflow")).expanduser() / explicit
+            explicit = airflow_home() / explicit
     fileloc = dag_file(task)
     start = Path(fileloc).parent if fileloc else None
     found = find_config(explicit, start=start)
@@ -73,7 +73,37 @@ def gate_for(config: Path | None) -> Gate:
         )
     from kaitiaki.gate import Gate
 
-    return Gate(settings, entry_point=ENTRY_POINT)
+    return Gate(
+        replace(settings, decision_log=decision_log_for(settings.decision_log)), entry_point=ENTRY_POINT
+    )
+
+
+def decision_log_for(configured: Path | str | None) -> Path | str | None:
+    """``[kaitiaki] decision_log`` when set; else kaitiaki.yaml's, moved out of the DAGs folder.
+
+    The DAGs folder is read-only under git-sync or in a baked image, and shared by every DAG
+    author: a log there is either lost or writable by the people it records.
+    """
+    override = airflow_option("kaitiaki", "decision_log")
+    if override:
+        if override == "stdout" or override.startswith(("http://", "https://")):
+            return override
+        return Path(override).expanduser()
+    dags = airflow_option("core", "dags_folder")
+    if not isinstance(configured, Path) or not dags or not configured.is_relative_to(Path(dags).resolve()):
+        return configured
+    moved = airflow_home() / "logs" / "kaitiaki" / "decisions.jsonl"
+    LOG.warning(
+        "kaitiaki: the decision log %s is inside the DAGs folder; writing it to %s instead "
+        "([kaitiaki] decision_log chooses another place).",
+        configured,
+        moved,
+    )
+    return moved
+
+
+def airflow_home() -> Path:
+    return Path(os.environ.get("AIRFLOW_HOME", "~/airflow")).expanduser()
 
 
 @lru_cache(maxsize=16)
@@ -90,18 +120,46 @@ def parse_gate_for(config: Path | None) -> Gate:
     return Gate(settings, engine=runtime.engine, entry_point=ENTRY_POINT)
 
 
-def connection_type(conn_id: str) -> str:
-    """The ``conn_type`` of an Airflow connection, from whatever backend the process uses."""
+def connection(conn_id: str) -> Any:
+    """An Airflow connection, from whatever backend the process uses."""
     from airflow.sdk import BaseHook
 
     try:
-        return str(BaseHook.get_connection(conn_id).conn_type or "")
+        return BaseHook.get_connection(conn_id)
     except Exception as exc:
         raise SettledAtRun(
             f"connection {conn_id!r} could not be read ({type(exc).__name__}), so kaitiaki cannot tell "
             "which SQL dialect the task speaks.",
             hint="define the connection, or name the dialect in the task's params.",
         ) from None
+
+
+def connection_dialect(conn: Any) -> str | None:
+    """What the connection's own hook says it speaks, else the connection-type table's answer."""
+    try:
+        named = conn.get_hook().get_openlineage_database_dialect(conn)
+    except Exception:  # no provider for the type, or a hook without the method: the table decides
+        named = None
+    from_hook = provider_dialect(named if isinstance(named, str) else None)
+    return from_hook or CONN_TYPE_DIALECTS.get(str(conn.conn_type or "").lower())
+
+
+def spoken_dialect(task: Any, located: TaskSql) -> tuple[str | None, str | None]:
+    """(dialect, conn_type): the operator's own dialect, else its connections'; every connection a
+    task uses must speak the same one (a transfer runs SQL on both ends)."""
+    if located.dialect:
+        return located.dialect, None
+    conns = [connection(conn_id) for conn_id in located.conn_ids]
+    spoken = {conn.conn_id: connection_dialect(conn) for conn in conns}
+    if len(set(spoken.values())) > 1:
+        found = ", ".join(f"{c!r} speaks {d or 'no known dialect'}" for c, d in spoken.items())
+        raise KaitiakiError(
+            f"the connections of {task_name(task)} speak different dialects ({found}); kaitiaki reads "
+            "the task's SQL in one, so it does not run.",
+            hint="split the task, or use connections of one database type.",
+        )
+    conn_type = str(conns[0].conn_type or "") if conns else None
+    return (next(iter(spoken.values())) if spoken else None), conn_type
 
 
 def task_dialect(task: Any, declaration: Mapping[str, Any]) -> str | None:
@@ -117,28 +175,29 @@ def task_dialect(task: Any, declaration: Mapping[str, Any]) -> str | None:
         raise KaitiakiError(f"{exc} ({task_name(task)}).", path=dag_file(task)) from None
 
 
-def decide_task(task: Any, *, gate: Gate, sql: str, labels: Mapping[str, str]) -> Verdict:
+def decide_task(task: Any, *, gate: Gate, located: TaskSql, sql: str, labels: Mapping[str, str]) -> Verdict:
     """The gate's verdict on one task's SQL; KaitiakiError when it cannot even be asked."""
     declaration = declared(task)
-    conn_id = conn_id_of(task)
-    conn_type = connection_type(conn_id) if conn_id else None
+    spoken, conn_type = spoken_dialect(task, located)
     dialect = dialect_for(
+        spoken=spoken,
         conn_type=conn_type,
         task_dialect=task_dialect(task, declaration),
         configured_dialect=gate.settings.dialect,
-        conn_id=conn_id,
+        conn_id=located.conn_id,
         where=task_name(task),
     )
     job = job_for_task(
         task,
         sql=sql,
         dialect=dialect,
-        conn_id=conn_id,
+        conn_id=located.conn_id,
         conn_type=conn_type,
         settings=gate.settings,
         default_owner=airflow_option("operators", "default_owner") or "airflow",
     )
-    return gate.decide(job, labels=labels)
+    read_as = {"dialect": dialect, "sql_fields": ",".join(located.fields), "reader": located.provider}
+    return gate.decide(job, labels={**labels, **read_as})
 
 
 def rules_of(verdict: Verdict) -> str:

@@ -23,7 +23,7 @@ from kaitiaki_airflow.gates import LOG, SettledAtRun, config_path_for, decide_ta
 from kaitiaki_airflow.tasks import job_id_of, static_sql, task_name
 
 if TYPE_CHECKING:
-    from kaitiaki.model import Verdict
+    from kaitiaki.model import TaskSql, Verdict
 
 TASK_PROCESS_MARK = "_AIRFLOW_PARSING_CONTEXT_TASK_ID"
 
@@ -33,13 +33,13 @@ def in_task_process() -> bool:
     return bool(os.environ.get(TASK_PROCESS_MARK))
 
 
-def check_at_parse(task: Any) -> None:
+def check_at_parse(task: Any, located: TaskSql) -> None:
     """Warn about, or block, a task whose literal SQL the policies deny or (``block``) whose
     check cannot be made; never fail the parse otherwise."""
     if in_task_process():
         return
     try:
-        finding = parse_time_finding(task)
+        finding = parse_time_finding(task, located)
     except Exception as exc:
         reason = str(exc) if isinstance(exc, KaitiakiError) else f"internal error {type(exc).__name__}: {exc}"
         mode = requested_mode(task)
@@ -92,19 +92,48 @@ def requested_mode(task: Any) -> str:
     return value if value in ("off", "warn", "block") else "warn"
 
 
-def parse_time_finding(task: Any) -> tuple[str, Verdict, str] | None:
+def parse_time_finding(task: Any, located: TaskSql) -> tuple[str, Verdict, str] | None:
     """(mode, verdict, explanation) when the task's literal SQL has findings; None otherwise."""
     gate = parse_gate_for(config_path_for(task))
     mode = gate.settings.parse_time_check
     if mode == "off":
         return None
-    sql = static_sql(task)
-    if sql is None:
+    sql = static_sql(task, located)
+    if sql is None or not located.fields or located.dbt_node:
         return None
     labels = {"dag_id": str(task.dag.dag_id), "task_id": str(task.task_id), "stage": "parse"}
-    verdict = decide_task(task, gate=gate, sql=sql, labels=labels)
+    verdict = decide_task(task, gate=gate, located=located, sql=sql, labels=labels)
     if not verdict.decision.violations:
         return None
     from kaitiaki_airflow.runtime import explanation, where
 
     return mode, verdict, f"{where(verdict)}\n{explanation(verdict)}"
+
+
+def note_unguarded(task: Any) -> None:
+    """A task whose SQL no reader finds: named in the parse log (``warn``), failed when it runs
+    (``block``), or let be (``allow``, an allowlisted operator or task, an operator that runs no
+    author code). kaitiaki.yaml that cannot be read counts as ``warn`` here: the SQL tasks of the
+    same file fail closed on it anyway."""
+    from kaitiaki_airflow.unguarded import UNGUARDED, coverage, refuse
+
+    try:
+        settings = parse_gate_for(config_path_for(task)).settings
+    except Exception:
+        from kaitiaki.config import Settings
+
+        settings = Settings()
+    found = coverage(task, None, settings)
+    if found.status != UNGUARDED or settings.unguarded_tasks == "allow":
+        return
+    if settings.unguarded_tasks == "block":
+        refuse(task, found.reason)
+    if not in_task_process():
+        LOG.warning(
+            "kaitiaki: %s is unguarded (%s). It %s. With unguarded_tasks: %s it %s.",
+            task_name(task),
+            found.status,
+            found.reason,
+            settings.unguarded_tasks,
+            "does not run" if settings.unguarded_tasks == "block" else "runs unchecked",
+        )

@@ -26,18 +26,20 @@ from collections.abc import Callable, Generator, Mapping, MutableMapping
 from types import MethodType
 from typing import TYPE_CHECKING, Any
 
+from kaitiaki_airflow.dbt_nodes import decide_dbt_node
 from kaitiaki_airflow.gates import LOG, config_path_for, decide_task, gate_for, rules_of
+from kaitiaki_airflow.locate import locate
 from kaitiaki_airflow.tasks import (
     FROZEN,
-    conn_id_of,
+    during_execution,
     freeze_declarations,
+    held_sql,
     job_id_of,
     task_name,
-    task_sql,
 )
 
 if TYPE_CHECKING:
-    from kaitiaki.model import Verdict
+    from kaitiaki.model import TaskSql, Verdict
 
 GUARD_MARK = "_kaitiaki_guard"
 CHECKED_KEY = "_kaitiaki_checked_sql"
@@ -89,11 +91,15 @@ def wrap_execute(task: Any) -> None:
 def execute_guarded(bound: Any, context: Any, *args: Any, **kwargs: Any) -> Any:
     """Check the SQL again when it is not the SQL the pre-execute check saw, then execute.
 
-    What is checked is what runs: the task object the runner executes, never another.
+    What is checked is what runs: the task object the runner executes, never another. SQL that
+    ``execute`` itself builds (``@task.sql``) is checked when ``execute`` asks for its database
+    hook, after the SQL is set and rendered and before any statement runs.
     """
     task = running_task(bound, context)
-    checked = context.get(CHECKED_KEY) if isinstance(context, Mapping) else None
-    if checked is None or checked != held_sql_digest(task):
+    located = locate(task)
+    if located is not None and during_execution(located):
+        check_when_hook_is_asked(task, context)
+    elif not isinstance(context, Mapping) or context.get(CHECKED_KEY) != held_sql_digest(task):
         log = getattr(task, "log", LOG)
         log.warning(
             "kaitiaki: the SQL of %s is not the SQL its pre-execute check saw; checking it again.",
@@ -103,6 +109,25 @@ def execute_guarded(bound: Any, context: Any, *args: Any, **kwargs: Any) -> Any:
     own = vars(task).get(AUTHOR_EXECUTE)
     run = own if own is not None else MethodType(type(task).execute, task)
     return run(context, *args, **kwargs)
+
+
+def check_when_hook_is_asked(task: Any, context: Any) -> None:
+    """Put a ``get_db_hook`` on the task that checks the SQL the task then holds, once per SQL."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    own = getattr(type(task), "get_db_hook", None)
+    if not callable(own):
+        raise AirflowFailException(
+            f"kaitiaki could not check {job_id_of(task)}: its SQL is built during execute and the operator "
+            "has no get_db_hook to check it at, so it does not run."
+        )
+
+    def get_db_hook_checked(*args: Any, **kwargs: Any) -> Any:
+        if context.get(CHECKED_KEY) != held_sql_digest(task):
+            check_task(task, context)
+        return own(task, *args, **kwargs)
+
+    task.get_db_hook = get_db_hook_checked
 
 
 def running_task(bound: Any, context: Any) -> Any:
@@ -117,16 +142,21 @@ def running_task(bound: Any, context: Any) -> Any:
 
 
 def held_sql_digest(task: Any) -> str | None:
-    """A digest of the SQL the task holds and the connection it runs on; None when unreadable."""
+    """A digest of the SQL the task holds and the connections it runs on; None when unreadable."""
+    located = locate(task)
+    if located is None:
+        return None
     try:
-        sql = task_sql(task)
+        sql = held_sql(located, where=task_name(task))
     except Exception:
         return None
-    return sql_digest(sql, conn_id_of(task))
+    return sql_digest(sql, located)
 
 
-def sql_digest(sql: str, conn_id: str | None) -> str:
-    return hashlib.sha256(f"{conn_id}\0{sql}".encode()).hexdigest()
+def sql_digest(sql: str, located: TaskSql) -> str:
+    """What the check decided: the SQL, the connections, and a dbt node with its selection."""
+    held = (*located.conn_ids, located.dbt_node or "", located.problem or "", sql)
+    return hashlib.sha256("\0".join(held).encode()).hexdigest()
 
 
 def unmap_guarded(mapped: Any, resolve: Any) -> Any:
@@ -200,18 +230,40 @@ def check_task(task: Any, context: Mapping[str, Any]) -> None:
     log = getattr(task, "log", LOG)
     job_id = job_id_of(task)
     try:
-        gate = gate_for(config_path_for(task))
-        sql = task_sql(task)
-        verdict = decide_task(task, gate=gate, sql=sql, labels=run_labels(context))
+        located = located_at_run(task)
+        if during_execution(located):
+            log.info("kaitiaki: %s builds its SQL in execute; it is checked there, before it runs.", job_id)
+            return
+        sql = held_sql(located, where=task_name(task))
+        verdict = None
+        if located.dbt_node:
+            gate = gate_for(config_path_for(task))
+            verdict = decide_dbt_node(task, gate=gate, located=located, labels=run_labels(context))
+        elif located.fields:
+            gate = gate_for(config_path_for(task))
+            verdict = decide_task(task, gate=gate, located=located, sql=sql, labels=run_labels(context))
     except Exception as exc:
         reason = str(exc) if _is_kaitiaki_error(exc) else f"internal error {type(exc).__name__}: {exc}"
         log.error("kaitiaki could not check %s, so it does not run. %s", job_id, reason)
         raise AirflowFailException(f"kaitiaki could not check {job_id}: {reason}") from None
-    announce(verdict, log)
-    if verdict.blocked:
-        raise blocked_error(verdict)
+    if verdict is None:
+        log.info("kaitiaki: %s runs no SQL this time (%s); nothing to check.", job_id, located.provider)
+    else:
+        announce(verdict, log)
+        if verdict.blocked:
+            raise blocked_error(verdict)
     if isinstance(context, MutableMapping):
-        context[CHECKED_KEY] = sql_digest(sql, conn_id_of(task))
+        context[CHECKED_KEY] = sql_digest(sql, located)
+
+
+def located_at_run(task: Any) -> TaskSql:
+    """Where the rendered task keeps its SQL; a guarded task that no reader knows now fails closed."""
+    from kaitiaki.errors import KaitiakiError
+
+    located = locate(task)
+    if located is None:
+        raise KaitiakiError(f"no kaitiaki_task_sql reader knows where {task_name(task)} keeps its SQL now.")
+    return located
 
 
 def _is_kaitiaki_error(exc: Exception) -> bool:

@@ -14,8 +14,7 @@ from typing import Any
 
 from kaitiaki.config import Settings, destination_from
 from kaitiaki.errors import KaitiakiError
-from kaitiaki.model import Destination, Job, SourceLocation
-from kaitiaki_airflow.sqlfields import sql_fields
+from kaitiaki.model import Destination, Job, SourceLocation, TaskSql
 
 JINJA_MARKERS = ("{{", "{%", "{#")
 PARAM_KEYS = ("purpose", "destination", "dialect", "agency", "tags")
@@ -23,17 +22,6 @@ PURPOSE_TAG = "purpose:"
 STATEMENT_SEPARATOR = "\n;\n"
 DEFAULT_OWNER = "airflow"
 FROZEN = "_kaitiaki_declared"
-
-
-def sql_values(task: Any) -> list[Any]:
-    """The current values of the SQL fields: templates at parse time, rendered text at run time."""
-    if hasattr(task, "partial_kwargs"):
-        mapped = getattr(task, "expand_input", None)
-        expanded = getattr(mapped, "value", {}) if mapped is not None else {}
-        if not isinstance(expanded, Mapping):  # expand_kwargs: each copy's SQL is known only at run time
-            return [expanded for _ in sql_fields(task)]
-        return [task.partial_kwargs.get(name, expanded.get(name)) for name in sql_fields(task)]
-    return [getattr(task, name, None) for name in sql_fields(task)]
 
 
 def combined_sql(values: Iterable[Any], *, where: str) -> str:
@@ -57,19 +45,30 @@ def combined_sql(values: Iterable[Any], *, where: str) -> str:
     return STATEMENT_SEPARATOR.join(statements)
 
 
-def task_sql(task: Any) -> str:
-    """The SQL the task holds now, as one text (KaitiakiError when a field is not SQL text)."""
-    return combined_sql(sql_values(task), where=task_name(task))
+def held_sql(located: TaskSql, *, where: str) -> str:
+    """The SQL the task holds now, as one text (KaitiakiError when a field is not SQL text, or
+    when the reader could not read it)."""
+    if located.problem:
+        raise KaitiakiError(
+            f"kaitiaki cannot read the SQL of {where}: {located.problem}; it does not run.",
+            hint="a platform team can teach kaitiaki an operator with a kaitiaki_task_sql plugin "
+            "(docs/airflow.md).",
+        )
+    return combined_sql(located.values, where=where)
 
 
-def static_sql(task: Any) -> str | None:
+def static_sql(task: Any, located: TaskSql) -> str | None:
     """The task's SQL when it is final at parse time (no Jinja, not a template file), else None."""
-    values = sql_values(task)
     extensions = tuple(getattr(task, "template_ext", ()) or ())
-    texts = [text for value in values for text in _texts(value)]
+    texts = [text for value in located.values for text in _texts(value)]
     if not all(isinstance(text, str) and not _templated(text, extensions) for text in texts):
         return None
-    return combined_sql(values, where=task_name(task))
+    return held_sql(located, where=task_name(task))
+
+
+def during_execution(located: TaskSql) -> bool:
+    """SQL the operator's ``execute`` builds (``@task.sql``): Airflow's SetDuringExecution marker."""
+    return any(type(value).__name__ == "SetDuringExecution" for value in located.values)
 
 
 def _texts(value: Any) -> list[Any]:
@@ -81,17 +80,6 @@ def _texts(value: Any) -> list[Any]:
 def _templated(text: str, extensions: tuple[str, ...]) -> bool:
     """Jinja, or a template file name Airflow could not resolve: only known when rendered."""
     return any(m in text for m in JINJA_MARKERS) or bool(extensions and text.strip().endswith(extensions))
-
-
-def conn_id_of(task: Any) -> str | None:
-    """The connection the task runs its SQL on: ``conn_id_field`` (common-sql), else one ``*_conn_id``."""
-    field = getattr(task, "conn_id_field", None) or "conn_id"
-    source = task.partial_kwargs if hasattr(task, "partial_kwargs") else vars(task)
-    value = source.get(field)
-    if isinstance(value, str) and value:
-        return value
-    candidates = {v for k, v in source.items() if k.endswith("_conn_id") and isinstance(v, str) and v}
-    return candidates.pop() if len(candidates) == 1 else None
 
 
 def task_name(task: Any) -> str:

@@ -1,0 +1,110 @@
+"""A cosmos task's dbt node, decided by the dbt adapter's checker from the project's manifest.
+
+The model is decided as ``kaitiaki dbt check`` decides it: its compiled SQL, what its parents
+produce and the categories that flow into it (lineage). The manifest must be compiled and must
+match the project the task runs: a model file whose checksum is not the manifest's means dbt
+would run SQL other than what was decided, so the task fails closed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
+
+from kaitiaki.errors import KaitiakiError
+from kaitiaki_airflow.operators import held
+from kaitiaki_airflow.tasks import task_name
+
+if TYPE_CHECKING:
+    from kaitiaki_dbt.manifest import DbtProject
+
+    from kaitiaki.gate import Gate
+    from kaitiaki.model import Job, TaskSql, Verdict
+
+
+class RunLabelledGate:
+    """The task's gate, with the Airflow run's labels on each decision the dbt checker makes."""
+
+    def __init__(self, gate: Gate, labels: Mapping[str, str]) -> None:
+        self._gate = gate
+        self._labels = dict(labels)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._gate, name)
+
+    def decide(self, job: Job, **kwargs: Any) -> Verdict:
+        labels = {**self._labels, **(kwargs.pop("labels", None) or {})}
+        return self._gate.decide(job, labels=labels, **kwargs)
+
+
+def decide_dbt_node(task: Any, *, gate: Gate, located: TaskSql, labels: Mapping[str, str]) -> Verdict:
+    """The dbt checker's verdict on the task's node; KaitiakiError when it cannot be reached."""
+    try:
+        from kaitiaki_dbt.checker import ProjectChecker
+        from kaitiaki_dbt.manifest import load_manifest
+    except ImportError:
+        raise KaitiakiError(
+            f"{task_name(task)} runs dbt, and kaitiaki-dbt is not installed to decide its model.",
+            hint="install kaitiaki-dbt beside kaitiaki-airflow on the workers.",
+        ) from None
+    uid = str(located.dbt_node)
+    if not located.manifest or not Path(located.manifest).is_file():
+        raise KaitiakiError(
+            f"the dbt manifest of {task_name(task)} ({located.manifest or 'none named'}) does not exist, so "
+            f"kaitiaki cannot decide {uid}.",
+            hint="compile the project (dbt compile) and give cosmos the manifest (ProjectConfig).",
+        )
+    project = load_manifest(Path(located.manifest))
+    node = project.node(uid)
+    if node is None:
+        raise KaitiakiError(f"{uid} is not in the dbt manifest {located.manifest} ({task_name(task)}).")
+    require_selects_only(project, str(located.values[0]), uid)
+    project_dir = held(task, "project_dir")
+    require_current(node, Path(project_dir) if project_dir else None, uid=uid, manifest=located.manifest)
+    checker = ProjectChecker(
+        project,
+        cast("Gate", RunLabelledGate(gate, labels)),
+        project_dir=Path(project_dir) if project_dir else None,
+    )
+    verdicts = [v for v in checker.check([uid]) if v.job.meta.get("unique_id") == uid]
+    if len(verdicts) != 1:
+        raise KaitiakiError(f"the dbt checker gave no verdict on {uid} ({task_name(task)}).")
+    return verdicts[0]
+
+
+def require_selects_only(project: DbtProject, select: str, uid: str) -> None:
+    """dbt selects exactly the decided node with ``select`` (a name, or ``fqn:`` parts, which
+    dbt matches as a prefix of each node's fqn)."""
+    if select.startswith("fqn:"):
+        parts = select[len("fqn:") :].split(".")
+        chosen = {u for u, n in project.nodes.items() if list(n.get("fqn") or [])[: len(parts)] == parts}
+    else:
+        chosen = {u for u, n in project.nodes.items() if n.get("name") == select}
+    if chosen != {uid}:
+        raise KaitiakiError(
+            f"the cosmos task selects {select!r}, which in the manifest is {sorted(chosen) or 'nothing'}, "
+            f"not {uid} alone: dbt would run what kaitiaki did not decide."
+        )
+
+
+def require_current(node: Mapping[str, Any], project_dir: Path | None, *, uid: str, manifest: str) -> None:
+    """The model file dbt will compile is the one the manifest was compiled from (its checksum)."""
+    checksum = node.get("checksum") or {}
+    path = node.get("original_file_path")
+    if project_dir is None or not path or checksum.get("name") != "sha256":
+        raise KaitiakiError(f"kaitiaki cannot tell whether the manifest's {uid} is the model the task runs.")
+    source = project_dir / str(path)
+    found = file_checksum(source) if source.is_file() else None
+    if found != checksum.get("checksum"):
+        raise KaitiakiError(
+            f"{source} is not the file the dbt manifest {manifest} was compiled from, so what dbt would run "
+            f"is not what kaitiaki can decide ({uid}).",
+            hint="compile the project again and ship the new manifest with it.",
+        )
+
+
+def file_checksum(path: Path) -> str:
+    """dbt's checksum of a model file: sha256 of its UTF-8 text, stripped of outer whitespace."""
+    return hashlib.sha256(path.read_bytes().decode("utf-8").strip().encode("utf-8")).hexdigest()

@@ -1,0 +1,71 @@
+"""astronomer-cosmos: one task per dbt node, decided from the project's manifest by unique_id.
+
+A cosmos task runs dbt, not SQL it holds: the node is ``extra_context["dbt_node_config"]``
+(``unique_id``, ``resource_name``), and what dbt runs is the node's compiled SQL. The reader
+names the node and the manifest (the operator's ``manifest_filepath``, else
+``<project_dir>/target/manifest.json``); the guard decides the model through the dbt adapter's
+checker, with its lineage. A task whose ``select`` does not resolve to its node alone in the
+manifest, or that names no node, could run other models than the one decided: it fails
+closed. Seeds load files and tests only count failing rows: they run no SQL kaitiaki decides.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from kaitiaki.hookspecs import hookimpl
+from kaitiaki.model import TaskSql
+from kaitiaki_airflow.operators import held, operator_class
+
+BASE = "cosmos.operators.base.AbstractDbtBase"
+DECIDED = ("model", "snapshot")
+FIELD = "dbt node"
+
+
+@hookimpl(trylast=True)
+def kaitiaki_task_sql(task: Any) -> TaskSql | None:
+    cls = operator_class(task)
+    if cls is None or BASE not in {f"{c.__module__}.{c.__qualname__}" for c in cls.__mro__}:
+        return None
+    extra = held(task, "extra_context")
+    node = extra.get("dbt_node_config") if isinstance(extra, Mapping) else None
+    if not isinstance(node, Mapping) or not isinstance(node.get("unique_id"), str):
+        return TaskSql(values=(), fields=(FIELD,), provider="cosmos", problem=NO_NODE)
+    if node.get("resource_type") not in DECIDED:
+        return TaskSql(values=(), fields=(), provider=f"cosmos ({node.get('resource_type')})")
+    select = held(task, "select")
+    return TaskSql(
+        values=(select,),
+        fields=(FIELD,),
+        provider="cosmos",
+        dbt_node=node["unique_id"],
+        manifest=manifest_path(task),
+        problem=selection_problem(task, select),
+    )
+
+
+NO_NODE = (
+    "the cosmos task names no dbt node (extra_context['dbt_node_config']), so kaitiaki cannot tell "
+    "which models its dbt command runs"
+)
+
+
+def selection_problem(task: Any, select: Any) -> str | None:
+    """A selection that is not one node's name or ``fqn:`` (the guard resolves it in the manifest)."""
+    extra = [f for f in ("selector", "models") if held(task, f)]
+    if isinstance(select, str) and select and not extra and not set(select) & set(" ,+@*"):
+        return None
+    return (
+        f"its dbt selection ({select!r}{', ' + ', '.join(extra) if extra else ''}) is not one node, so it "
+        "could run models that were not decided"
+    )
+
+
+def manifest_path(task: Any) -> str | None:
+    given = held(task, "manifest_filepath")
+    if isinstance(given, (str, Path)) and str(given):
+        return str(given)
+    project_dir = held(task, "project_dir")
+    return str(Path(project_dir) / "target" / "manifest.json") if project_dir else None

@@ -1,0 +1,81 @@
+"""google: BigQuery jobs and Spanner.
+
+``BigQueryInsertJobOperator`` keeps a query job's SQL in ``configuration["query"]["query"]``
+(``configuration`` may also name a ``.json`` file, rendered to a mapping before the run). A job
+without a ``query`` part (load, copy, extract) runs no SQL. BigQuery reads a query as *legacy*
+SQL unless ``useLegacySql`` is false or the text starts with ``#standardSQL``; kaitiaki reads
+GoogleSQL only, so a legacy query fails closed. Spanner's dialect is not one sqlglot has: its
+tasks need a declared dialect.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from kaitiaki.hookspecs import hookimpl
+from kaitiaki.model import TaskSql
+from kaitiaki_airflow.operators import held, held_conn, is_one_of
+
+PACKAGE = "airflow.providers.google.cloud.operators"
+INSERT_JOB = frozenset({f"{PACKAGE}.bigquery.BigQueryInsertJobOperator"})
+SPANNER_QUERY = frozenset({f"{PACKAGE}.spanner.SpannerQueryDatabaseInstanceOperator"})
+SPANNER_DDL = frozenset(
+    {
+        f"{PACKAGE}.spanner.SpannerDeployDatabaseInstanceOperator",
+        f"{PACKAGE}.spanner.SpannerUpdateDatabaseInstanceOperator",
+    }
+)
+QUERY_FIELD = 'configuration["query"]["query"]'
+
+
+@hookimpl(trylast=True)
+def kaitiaki_task_sql(task: Any) -> TaskSql | None:
+    if is_one_of(task, INSERT_JOB):
+        return insert_job_sql(held(task, "configuration"), held_conn(task, "gcp_conn_id"))
+    if is_one_of(task, SPANNER_QUERY):
+        return TaskSql(values=(held(task, "query"),), fields=("query",), provider="google")
+    if is_one_of(task, SPANNER_DDL):
+        return TaskSql(values=(held(task, "ddl_statements"),), fields=("ddl_statements",), provider="google")
+    return None
+
+
+def insert_job_sql(configuration: Any, conn_ids: tuple[str, ...]) -> TaskSql:
+    """The query of a BigQuery job configuration; a template (file name, Jinja) as it is."""
+    if not isinstance(configuration, Mapping):
+        return TaskSql(
+            values=(configuration,), fields=("configuration",), conn_ids=conn_ids, dialect="bigquery"
+        )
+    query = configuration.get("query")
+    if query is None:
+        return TaskSql(values=(), fields=(), conn_ids=conn_ids, dialect="bigquery", provider="google")
+    text = query.get("query") if isinstance(query, Mapping) else query
+    problem = None
+    if not isinstance(query, Mapping):
+        problem = 'configuration["query"] is not a mapping'
+    elif not standard_sql(text, query.get("useLegacySql")):
+        problem = (
+            "the query would run as BigQuery legacy SQL (useLegacySql is not false and the text does not "
+            "start with #standardSQL), which kaitiaki cannot read; set useLegacySql: False"
+        )
+    return TaskSql(
+        values=(text,),
+        fields=(QUERY_FIELD,),
+        conn_ids=conn_ids,
+        dialect="bigquery",
+        provider="google",
+        problem=problem,
+    )
+
+
+def standard_sql(text: Any, legacy_flag: Any) -> bool:
+    """GoogleSQL: ``useLegacySql`` false, or a ``#standardSQL`` first line (BigQuery's own rule)."""
+    first = text.lstrip().lower() if isinstance(text, str) else ""
+    if first.startswith("#legacysql"):
+        return False
+    return legacy_flag is False or first.startswith("#standardsql") or _templated(legacy_flag)
+
+
+def _templated(value: Any) -> bool:
+    """A Jinja flag is only known once rendered; the runtime check sees the rendered value."""
+    return isinstance(value, str) and "{{" in value

@@ -1,0 +1,124 @@
+"""The ``kaitiaki_task_sql`` readers on real provider operator objects (no DAG run needed)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import pytest
+from airflow.providers.amazon.aws.transfers.redshift_to_s3 import RedshiftToS3Operator
+from airflow.providers.common.sql.operators.sql import SQLExecuteQueryOperator
+from airflow.providers.databricks.operators.databricks import DatabricksSQLStatementsOperator
+from airflow.providers.standard.operators.python import PythonOperator
+from airflow.sdk import DAG, BaseOperator
+from kaitiaki_airflow.locate import locate, plugin_manager
+from kaitiaki_airflow.providers.google import insert_job_sql
+from kaitiaki_airflow.tasks import held_sql, static_sql
+
+from kaitiaki.errors import KaitiakiError
+from kaitiaki.hookspecs import hookimpl
+from kaitiaki.model import TaskSql
+
+pytestmark = pytest.mark.airflow
+
+START = datetime(2026, 1, 1)
+
+
+def noop() -> None:
+    """A Python callable: the task runs code, not SQL kaitiaki can read."""
+
+
+class LakeQueryOperator(BaseOperator):
+    """An in-house operator keeping its SQL in ``statement_text``."""
+
+    template_fields = ("statement_text",)
+
+    def __init__(self, *, statement_text: str, lake_conn_id: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.statement_text, self.lake_conn_id = statement_text, lake_conn_id
+
+
+class LakePlugin:
+    """What docs/airflow.md shows a platform team writing."""
+
+    @hookimpl
+    def kaitiaki_task_sql(self, task: Any) -> TaskSql | None:
+        if not isinstance(task, LakeQueryOperator):
+            return None
+        return TaskSql(
+            values=(task.statement_text,), fields=("statement_text",), conn_ids=(task.lake_conn_id,)
+        )
+
+
+def test_an_in_house_operator_is_read_by_a_plugin_of_a_few_lines() -> None:
+    with DAG("d", schedule=None, start_date=START):
+        lake = LakeQueryOperator(task_id="lake", statement_text="select 1", lake_conn_id="lake")
+    assert locate(lake) is None, "no reader knows the in-house operator until its plugin is registered"
+    plugin = LakePlugin()
+    plugin_manager().register(plugin, name="lake")
+    try:
+        found = locate(lake)
+    finally:
+        plugin_manager().unregister(plugin)
+    assert found is not None and (found.values, found.conn_id) == (("select 1",), "lake")
+
+
+def test_python_tasks_have_no_reader() -> None:
+    with DAG("d", schedule=None, start_date=START):
+        python = PythonOperator(task_id="python", python_callable=noop)
+        sql = SQLExecuteQueryOperator(task_id="sql", conn_id="c", sql="select 1")
+    assert locate(python) is None
+    assert locate(sql) is not None
+
+
+def test_bigquery_legacy_sql_fails_closed_and_standard_sql_is_read() -> None:
+    legacy = insert_job_sql({"query": {"query": "select full_name from [msd.clients]"}}, ("gcp",))
+    standard = insert_job_sql({"query": {"query": "select 1", "useLegacySql": False}}, ("gcp",))
+    prefixed = insert_job_sql({"query": {"query": "#standardSQL\nselect 1"}}, ("gcp",))
+    load_job = insert_job_sql({"load": {"sourceUris": ["gs://b/x.csv"]}}, ("gcp",))
+    with pytest.raises(KaitiakiError, match="legacy SQL"):
+        held_sql(legacy, where="task d.t")
+    assert held_sql(standard, where="task d.t") == "select 1" and standard.dialect == "bigquery"
+    assert prefixed.problem is None
+    assert load_job.fields == () and load_job.problem is None, "a load job runs no SQL"
+
+
+def test_a_table_only_unload_is_read_as_the_select_star_it_runs() -> None:
+    with DAG("d", schedule=None, start_date=START):
+        table_only = RedshiftToS3Operator(
+            task_id="t", schema="msd", table="clients", s3_bucket="b", s3_key="k"
+        )
+        query = RedshiftToS3Operator(task_id="q", select_query="select 1", s3_bucket="b", s3_key="k")
+    found = locate(table_only)
+    assert (
+        found is not None and found.values == ("SELECT * FROM msd.clients",) and found.dialect == "redshift"
+    )
+    assert locate(query) is not None and locate(query).values == ("select 1",)  # type: ignore[union-attr]
+
+
+def test_a_statement_outside_the_template_fields_is_final_at_parse_time() -> None:
+    with DAG("d", schedule=None, start_date=START):
+        task = DatabricksSQLStatementsOperator(
+            task_id="s", statement="select full_name from msd.clients", warehouse_id="w"
+        )
+    found = locate(task)
+    assert found is not None and static_sql(task, found) == "select full_name from msd.clients"
+
+
+def test_a_reader_that_fails_leaves_a_problem_not_a_pass() -> None:
+    class Broken:
+        @hookimpl
+        def kaitiaki_task_sql(self, task: Any) -> TaskSql | None:
+            raise RuntimeError("boom")
+
+    with DAG("d", schedule=None, start_date=START):
+        task = SQLExecuteQueryOperator(task_id="sql", conn_id="c", sql="select 1")
+    plugin = Broken()
+    plugin_manager().register(plugin, name="broken")
+    try:
+        found = locate(task)
+    finally:
+        plugin_manager().unregister(plugin)
+    assert found is not None and found.problem and "boom" in found.problem
+    with pytest.raises(KaitiakiError, match="cannot read the SQL"):
+        held_sql(found, where="task d.sql")
