@@ -32,7 +32,8 @@ REPEATS = 3
 TARGET = 0.15
 BIN = Path(sys.executable).parent
 SCHEMA_MACRO = """{% macro generate_schema_name(custom_schema_name, node) -%}
-    {%- if custom_schema_name is none -%}{{ target.schema }}{%- else -%}{{ custom_schema_name | trim }}{%- endif -%}
+    {%- if custom_schema_name is none -%}{{ target.schema }}
+    {%- else -%}{{ custom_schema_name | trim }}{%- endif -%}
 {%- endmacro %}
 """
 
