@@ -8,6 +8,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from kaitiaki.engine import engine_data, policy_set
 from kaitiaki.engine.governance import run_policy_tests
 from kaitiaki.engine.ruledata import render, rule_documents, stale_files
@@ -28,14 +30,24 @@ def test_opa_check_strict_passes() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_opa_test_gives_the_same_results_as_kaitiaki_policy_test() -> None:
-    result = run_opa("test", "--format", "json", str(POLICIES))
+EXAMPLE = REPO / "examples" / "custom_policy" / "acme"
+
+
+@pytest.mark.parametrize("trees", [(POLICIES,), (POLICIES, EXAMPLE)], ids=["library", "library+example"])
+def test_opa_test_gives_the_same_results_as_kaitiaki_policy_test(trees: tuple[Path, ...]) -> None:
+    result = run_opa("test", "--format", "json", *map(str, trees))
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr
     by_opa = {(e["package"].removeprefix("data."), e["name"]): outcome(e) for e in json.loads(result.stdout)}
-    report = run_policy_tests([POLICIES])
+    report = run_policy_tests(list(trees))
     by_kaitiaki = {
         (r.package, r.name): "skip" if r.skipped else "pass" if r.passed else "fail" for r in report.results
     }
+    if len(trees) > 1:
+        # kaitiaki leaves out a library test file that names a package the organisation's folder
+        # redeclares (main_test.rego names kaitiaki.custom.acme); OPA runs every file it is given.
+        by_opa = {key: value for key, value in by_opa.items() if key in by_kaitiaki} | {
+            key: value for key, value in by_opa.items() if value != "pass"
+        }
     assert by_opa == by_kaitiaki
     assert len(by_opa) > 100 and set(by_opa.values()) == {"pass"}
 
@@ -52,8 +64,9 @@ def test_opa_sees_the_data_kaitiaki_loads() -> None:
         assert json.loads(result.stdout)["result"][0]["expressions"][0]["value"] == loaded[name], name
 
 
-def test_generated_rule_data_is_current() -> None:
-    assert stale_files(bundled_policies_dir()) == [], "run `make policy-data` and commit the files"
+@pytest.mark.parametrize("tree", [bundled_policies_dir(), EXAMPLE], ids=["library", "example"])
+def test_generated_rule_data_is_current(tree: Path) -> None:
+    assert stale_files(tree) == [], "run `make policy-data` (or ruledata FOLDER) and commit the files"
 
 
 def test_stale_rule_data_is_detected(tmp_path: Path) -> None:

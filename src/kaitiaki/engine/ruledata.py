@@ -25,10 +25,15 @@ from kaitiaki.errors import PolicyError
 
 
 def rule_documents(root: Path) -> dict[Path, Any]:
-    """The generated data file path → its content, for the policy tree at ``root``."""
-    policies = discover([root]) if root.resolve() != bundled_policies_dir().resolve() else discover(())
+    """The generated data file path → its content, for the policy tree at ``root``: the rules of
+    that tree only (an organisation's folder lists its own rules; OPA merges them with the
+    library's when both trees are loaded), with the thresholds of the library and the tree."""
+    resolved = root.resolve()
+    bundled = resolved == bundled_policies_dir().resolve()
+    policies = discover(()) if bundled else discover([root])
     params = merge_fragments(d.fragment() for d in policies.data_files).get("params")
-    rules = with_params(rules_table(rule_metadata(policies.policy_files())), params)
+    own = [f for f in policies.policy_files() if bundled or f.root == resolved]
+    rules = with_params(rules_table(rule_metadata(own)), params)
     base = root / OPA_DATA_ROOT
     return {
         base / "rules" / "data.json": rules,

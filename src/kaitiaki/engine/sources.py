@@ -57,15 +57,21 @@ class DataFile:
     content: Mapping[str, Any]
 
     @property
+    def _folders(self) -> tuple[str, ...]:
+        return self.path.parent.relative_to(self.root).parts
+
+    @property
     def opa_mounted(self) -> bool:
-        """The file sits under the root's ``kaitiaki/`` folder, where OPA mounts data.kaitiaki."""
-        return self.path.parent.relative_to(self.root).parts[:1] == (OPA_DATA_ROOT,)
+        """The file sits in a ``kaitiaki/`` folder (or below one), where OPA mounts data.kaitiaki
+        when the folder holding ``kaitiaki/`` is the root it loads."""
+        return OPA_DATA_ROOT in self._folders
 
     @property
     def mount(self) -> tuple[str, ...]:
-        """Where the content goes below ``data.kaitiaki``: its folder below the root's
-        ``kaitiaki/`` (as OPA mounts it), or nowhere deeper for a data.json elsewhere."""
-        return self.path.parent.relative_to(self.root).parts[1:] if self.opa_mounted else ()
+        """Where the content goes below ``data.kaitiaki``: its folders after ``kaitiaki/`` (as
+        OPA mounts it), or nowhere deeper for a data.json elsewhere."""
+        folders = self._folders
+        return folders[folders.index(OPA_DATA_ROOT) + 1 :] if self.opa_mounted else ()
 
     def fragment(self) -> dict[str, Any]:
         """The content as a fragment of ``data.kaitiaki``."""
