@@ -12,8 +12,10 @@ from dataclasses import dataclass, field, replace
 
 from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect
+from sqlglot.dialects.mysql import MySQL
 from sqlglot.errors import ParseError, TokenError
 from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
+from sqlglot.tokenizer_core import Token, TokenType
 
 from kaitiaki.analysis.aggregation import query_aggregation
 from kaitiaki.analysis.allowlist import PROCEDURAL, admit, rewrite_declared_names
@@ -106,7 +108,7 @@ def _analyze(
         tokens = tokenize(sql, engine)
     except TokenError as exc:
         return SqlFacts(path=path, dialect=dialect, errors=(AnalysisError(str(exc), None),))
-    opened = executable_comments(sql, tokens, engine)
+    opened = executable_comments(sql, engine)
     if opened is not None:
         return _with_executable_comments(opened, dialect, schema, path, limits, openings + 1)
     template = template_error(tokens)
@@ -195,6 +197,7 @@ def _statement(
     lookup: SchemaLookup,
     session: Session,
 ) -> StatementFindings:
+    statement, sql = _replace_as_insert(statement, sql, engine)
     if len(statement.tokens) > MAX_TOKENS:
         detail = (
             f"statement {statement.index + 1} has {len(statement.tokens)} tokens, over the work budget of "
@@ -206,7 +209,6 @@ def _statement(
         )
     try:
         parsed = parse_statement(statement, sql, engine)
-        rebalance_chains(parsed)
         admission = admit(parsed, dialect, statement.line)
         session_before = replace(session)
         session.follow(parsed, dialect)
@@ -251,7 +253,9 @@ def _statement(
             )
         )
         return findings
-    context = _Context(statement, sql, engine, dialect, lookup, session_before, admission.alias_lists)
+    context = _Context(
+        statement, sql, engine, dialect, lookup, session_before, admission.alias_lists, admission.stars
+    )
     _query_findings(context, prepared, None, findings, target_table)
     for number, side in enumerate(prepared.side):
         if side.unsupported:
@@ -260,6 +264,28 @@ def _statement(
     findings.unresolved.extend(dict.fromkeys(context.problems))
     session.redefinitions.follow(parsed, dialect, lookup)  # later statements see renames and swaps
     return findings
+
+
+def _replace_as_insert(statement: StatementTokens, sql: str, engine: Dialect) -> tuple[StatementTokens, str]:
+    """MySQL ``REPLACE INTO t …`` writes what ``INSERT INTO t …`` writes (the rows it replaces are
+    deleted first), but sqlglot reads it as an opaque command: it is read as that INSERT, with
+    ``INSERT `` in place of ``REPLACE`` (same length, so every line and column stays where it was)."""
+    first = statement.tokens[0]
+    if (
+        not isinstance(engine, MySQL)
+        or first.token_type != TokenType.REPLACE
+        or first.text.upper() != "REPLACE"
+    ):
+        return statement, sql
+    text = sql[: first.start] + "INSERT " + sql[first.end + 1 :]
+    tokens: list[Token] = []
+    for token in tokenize(text, engine):
+        if token.start < first.start:
+            continue
+        if token.token_type == TokenType.SEMICOLON:
+            break
+        tokens.append(token)
+    return StatementTokens(statement.index, statement.line, tokens), text
 
 
 @dataclass(frozen=True)
@@ -273,6 +299,7 @@ class _Context:
     lookup: SchemaLookup
     session: Session
     alias_lists: bool = False  # a table alias renames columns (``FROM t AS p(a, b)``)
+    stars: bool = True  # the statement has a star (else the star budget is not estimated)
     problems: list[Unresolved] = field(default_factory=list)
 
     def reparse(self, side: int | None) -> Prepared:
@@ -323,7 +350,7 @@ def _query_findings(
             Unresolved("unknown_table", f"{context.session.uncertain} (table {table.name})", line)
             for table in unqualified_tables(prepared.query)
         )
-    too_wide = star_budget_problem(query, context.lookup)
+    too_wide = star_budget_problem(query, context.lookup) if context.stars else None
     if too_wide is not None:
         findings.unresolved.append(Unresolved(WORK_BUDGET, too_wide, line))
         return
