@@ -107,14 +107,6 @@ sensitive_columns contains col if {
 	cat in cats
 }
 
-foreign_uid_columns contains col if {
-	cats := foreign_uid_column_categories
-	cats != set()
-	some col in input.columns
-	some cat in col.categories
-	cat in cats
-}
-
 qualified(col) := concat(".", [col.table, col.column])
 
 columns_by_name := {concat(".", [col.table, col.column]): col | some col in input.columns}
@@ -206,11 +198,6 @@ inside_agency if input.job.destination.kind == "internal"
 offshore if input.job.destination.region == "offshore"
 
 has_tag(tag) if tag in input.job.tags
-
-has_tag_prefix(prefix) if {
-	some tag in input.job.tags
-	startswith(tag, prefix)
-}
 
 purpose_declared if {
 	is_string(input.job.purpose)

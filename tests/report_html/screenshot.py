@@ -6,7 +6,7 @@ committed docs/img/report.png is the example platform through the real gate and 
     cd examples/nz_social
     NZ_SOCIAL_DUCKDB=/tmp/nz.duckdb ../../.venv/bin/kaitiaki dbt check --format html > /tmp/report.html
     cd ../..
-    .venv/bin/python -m tests.report_html.screenshot /tmp/report.html docs/img/report.png 1400 1500
+    .venv/bin/python -m tests.report_html.screenshot /tmp/report.html docs/img/report.png 1920 1500
 
 ``--sample PNG`` draws the hand-built nine-job estate of the tests instead. From Python:
 ``screenshot(html_path, png_path, window=(1400, 1000))``. Chromium runs with networking
@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-DOCS_WINDOW = (1400, 1500)
+DOCS_WINDOW = (1920, 1500)
 WINDOW = (1400, 1000)
 TIMEOUT_SECONDS = 120
 FLAGS = (

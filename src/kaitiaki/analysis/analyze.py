@@ -109,7 +109,7 @@ def _analyze(
         tokens = tokenize(sql, engine)
     except TokenError as exc:
         return SqlFacts(path=path, dialect=dialect, errors=(AnalysisError(str(exc), None),))
-    opened = executable_comments(sql, tokens, engine)
+    opened = executable_comments(sql, engine)
     if opened is not None:
         return _with_executable_comments(opened, dialect, schema, path, limits, openings + 1)
     template = template_error(tokens)
@@ -210,7 +210,6 @@ def _statement(
         )
     try:
         parsed = parse_statement(statement, sql, engine)
-        rebalance_chains(parsed)
         admission = admit(parsed, dialect, statement.line)
         session_before = replace(session)
         session.follow(parsed, dialect)
@@ -255,7 +254,9 @@ def _statement(
             )
         )
         return findings
-    context = _Context(statement, sql, engine, dialect, lookup, session_before, admission.alias_lists)
+    context = _Context(
+        statement, sql, engine, dialect, lookup, session_before, admission.alias_lists, admission.stars
+    )
     _query_findings(context, prepared, None, findings, target_table)
     for number, side in enumerate(prepared.side):
         if side.unsupported:
@@ -327,6 +328,7 @@ class _Context:
     lookup: SchemaLookup
     session: Session
     alias_lists: bool = False  # a table alias renames columns (``FROM t AS p(a, b)``)
+    stars: bool = True  # the statement has a star (else the star budget is not estimated)
     problems: list[Unresolved] = field(default_factory=list)
 
     def reparse(self, side: int | None) -> Prepared:
@@ -377,7 +379,7 @@ def _query_findings(
             Unresolved("unknown_table", f"{context.session.uncertain} (table {table.name})", line)
             for table in unqualified_tables(prepared.query)
         )
-    too_wide = star_budget_problem(query, context.lookup)
+    too_wide = star_budget_problem(query, context.lookup) if context.stars else None
     if too_wide is not None:
         findings.unresolved.append(Unresolved(WORK_BUDGET, too_wide, line))
         return

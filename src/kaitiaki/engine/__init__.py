@@ -98,9 +98,13 @@ def policy_revision(policies: PolicySet, settings: Settings | None = None) -> st
 def policy_metadata(source: Settings | Sequence[Path] = ()) -> dict[str, dict[str, Any]]:
     """Rule id → the rule's METADATA (title, description, level, guideline, principle, law,
     remediation, other custom fields, and where it is declared: package, rule, path, line); a
-    remediation's ``{param}`` placeholders read the policies' data (data.json)."""
+    remediation's ``{param}`` placeholders read the policies' data (data.json, then kaitiaki.yaml's
+    ``policy_data`` when ``source`` is the settings)."""
     policies = policy_set(source)
-    params = merge_fragments(d.fragment() for d in policies.data_files).get("params")
+    data = merge_fragments(d.fragment() for d in policies.data_files)
+    if isinstance(source, Settings):
+        data = deep_merge(data, source.policy_data)
+    params = data.get("params")
     metadata = with_params(rule_metadata(policies.policy_files()), params)
     return {rule_id: _public_first(entry) for rule_id, entry in sorted(metadata.items())}
 
