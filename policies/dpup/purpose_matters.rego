@@ -461,7 +461,7 @@ foreign_uid_findings contains lib.sources_finding(message, outs) if {
 foreign_uid_findings contains lib.sources_finding(message, outs) if {
 	person_level
 	not linking_approved
-	not is_object(input.purpose.sharing_agreement)
+	not sharing_agreement_given
 	foreign := foreign_uid_column_categories
 	foreign != set()
 	raw := raw_foreign(foreign)
@@ -470,6 +470,10 @@ foreign_uid_findings contains lib.sources_finding(message, outs) if {
 	outs := {out | some out in raw; out.table == table}
 	message := concat("", ["another agency's identifier (", lib.list({out.column | some out in outs}), ") is recorded in ", output_target(table), " with neither approved linking nor a sharing agreement"])
 }
+
+# A rule, negated above: `not is_object(input.purpose.sharing_agreement)` would be undefined on OPA
+# when there is no purpose (OPA evaluates the reference before the `not`).
+sharing_agreement_given if is_object(input.purpose.sharing_agreement)
 
 # Outputs carrying one of the `foreign` unique identifier categories raw (not hashed).
 raw_foreign(foreign) := {out |

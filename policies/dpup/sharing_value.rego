@@ -325,13 +325,13 @@ magnitudes := {name | some name in input.aggregation.magnitudes; not name in sin
 
 # The fewest distinct people any published cell is guaranteed to hold (0 when unknown): over every
 # cell, the least over its populations of the largest people threshold on that population.
-min_people(all_cells) := min({cell_people(cell) | some cell in all_cells}) if count(all_cells) > 0 else := 0
+min_people(all_cells) := lib.least({cell_people(cell) | some cell in all_cells}) if count(all_cells) > 0 else := 0
 
 cells := object.get(input.aggregation, "cells", [])
 
-cell_people(cell) := min({population_people(cell, p) | some p in cell.populations}) if count(cell.populations) > 0 else := 0
+cell_people(cell) := lib.least({population_people(cell, p) | some p in cell.populations}) if count(cell.populations) > 0 else := 0
 
-population_people(cell, population) := max(found) if {
+population_people(cell, population) := lib.greatest(found) if {
 	found := {t.min | some t in cell.thresholds; t.population == population; counts_people(t)}
 	count(found) > 0
 } else := 0

@@ -185,6 +185,29 @@ sources_finding(message, outs) := {"message": message, "columns": sort(names), "
 	lines := {line | some col in facts; some line in col.lines}
 }
 
+# The least and the greatest of a set of numbers, by numeric comparison on every engine: rego-cpp
+# (the regopy engine) orders numbers as text in min and max (min({9, 10}) is 10 there). For the
+# few numbers a threshold decision compares (line numbers keep min: only a finding's line differs).
+least(numbers) := x if {
+	some x in numbers
+	not exists_below(x, numbers)
+}
+
+greatest(numbers) := x if {
+	some x in numbers
+	not exists_above(x, numbers)
+}
+
+exists_below(x, numbers) if {
+	some y in numbers
+	y < x
+}
+
+exists_above(x, numbers) if {
+	some y in numbers
+	y > x
+}
+
 # The least of a set of lines, or null for none.
 lowest(lines) := min(lines) if lines != set() else := null
 
