@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 
 from sqlglot import exp
 
+from kaitiaki.analysis.budget import rebalance_at
 from kaitiaki.analysis.nodes import MODELLED
 from kaitiaki.model import Unresolved
 
@@ -194,6 +195,7 @@ class Admission:
     unresolved: list[Unresolved] = field(default_factory=list)
     nodes: int = 0  # syntax nodes walked (the work budget)
     alias_lists: bool = False  # a stored table's alias renames its columns: FROM t AS p(a, b)
+    stars: bool = False  # a star somewhere (the star budget is estimated only then)
     _seen: set[tuple[str, str]] = field(default_factory=set)
 
     def report(self, kind: str, detail: str, line: int) -> None:
@@ -203,13 +205,19 @@ class Admission:
 
 
 def admit(statement: exp.Expr, dialect: str, line: int) -> Admission:
-    """Rewrite declared renames in place, then report every node the analysis does not model."""
+    """Rewrite declared renames in place, rebalance long operator chains, then report every node
+    the analysis does not model."""
     rewrite_declared_names(statement)
     admission = Admission()
     for node in _walk(statement):
         admission.nodes += 1
-        if type(node) is exp.TableAlias and node.args.get("columns") and isinstance(node.parent, exp.Table):
+        cls = type(node)
+        if cls is exp.Star:
+            admission.stars = True
+        elif cls is exp.TableAlias and node.args.get("columns") and isinstance(node.parent, exp.Table):
             admission.alias_lists = True
+        elif rebalance_at(node):  # a long operator chain: log depth before qualify (budget.py)
+            continue
         # the statement's own kind is judged by ``statements.prepare``; its rules still apply
         problem = node_problem(node, dialect) if node is not statement else _ruled(node, dialect)
         if problem is not None:

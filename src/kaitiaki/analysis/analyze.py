@@ -13,9 +13,10 @@ from dataclasses import dataclass, field, replace
 from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect
 from sqlglot.dialects.mysql import MySQL
+from sqlglot.dialects.teradata import Teradata
 from sqlglot.errors import ParseError, TokenError
 from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
-from sqlglot.tokenizer_core import Token, TokenType
+from sqlglot.tokenizer_core import TokenType
 
 from kaitiaki.analysis.aggregation import query_aggregation
 from kaitiaki.analysis.allowlist import PROCEDURAL, admit, rewrite_declared_names
@@ -108,7 +109,7 @@ def _analyze(
         tokens = tokenize(sql, engine)
     except TokenError as exc:
         return SqlFacts(path=path, dialect=dialect, errors=(AnalysisError(str(exc), None),))
-    opened = executable_comments(sql, tokens, engine)
+    opened = executable_comments(sql, engine)
     if opened is not None:
         return _with_executable_comments(opened, dialect, schema, path, limits, openings + 1)
     template = template_error(tokens)
@@ -197,7 +198,7 @@ def _statement(
     lookup: SchemaLookup,
     session: Session,
 ) -> StatementFindings:
-    statement, sql = _replace_as_insert(statement, sql, engine)
+    statement, sql = _respelled(statement, sql, engine)
     if len(statement.tokens) > MAX_TOKENS:
         detail = (
             f"statement {statement.index + 1} has {len(statement.tokens)} tokens, over the work budget of "
@@ -209,7 +210,6 @@ def _statement(
         )
     try:
         parsed = parse_statement(statement, sql, engine)
-        rebalance_chains(parsed)
         admission = admit(parsed, dialect, statement.line)
         session_before = replace(session)
         session.follow(parsed, dialect)
@@ -254,7 +254,9 @@ def _statement(
             )
         )
         return findings
-    context = _Context(statement, sql, engine, dialect, lookup, session_before, admission.alias_lists)
+    context = _Context(
+        statement, sql, engine, dialect, lookup, session_before, admission.alias_lists, admission.stars
+    )
     _query_findings(context, prepared, None, findings, target_table)
     for number, side in enumerate(prepared.side):
         if side.unsupported:
@@ -265,26 +267,54 @@ def _statement(
     return findings
 
 
-def _replace_as_insert(statement: StatementTokens, sql: str, engine: Dialect) -> tuple[StatementTokens, str]:
-    """MySQL ``REPLACE INTO t …`` writes what ``INSERT INTO t …`` writes (the rows it replaces are
-    deleted first), but sqlglot reads it as an opaque command: it is read as that INSERT, with
-    ``INSERT `` in place of ``REPLACE`` (same length, so every line and column stays where it was)."""
+def _respelled(statement: StatementTokens, sql: str, engine: Dialect) -> tuple[StatementTokens, str]:
+    """Spellings sqlglot cannot read, rewritten in place to ones it can (same length, so every
+    line and column stays where it was); the statement is then tokenised again.
+
+    MySQL ``REPLACE INTO t …`` writes what ``INSERT INTO t …`` writes (the rows it replaces are
+    deleted first) but sqlglot reads it as an opaque command. Teradata's ``expr (TITLE 'h')``
+    only sets a report heading, and ``expr (NAMED n)`` names the column like ``expr AS n``.
+    """
+    edits = _replace_edits(statement, engine) + _teradata_edits(statement, engine)
+    if not edits:
+        return statement, sql
+    text = sql
+    for start, end, replacement in edits:
+        text = text[:start] + replacement.ljust(end - start + 1) + text[end + 1 :]
+    first, last = statement.tokens[0].start, statement.tokens[-1].end
+    tokens = [t for t in tokenize(text, engine) if first <= t.start <= last]
+    return StatementTokens(statement.index, statement.line, tokens), text
+
+
+_Edit = tuple[int, int, str]  # first and last character replaced, and the replacement (no longer)
+
+
+def _replace_edits(statement: StatementTokens, engine: Dialect) -> list[_Edit]:
     first = statement.tokens[0]
     if (
-        not isinstance(engine, MySQL)
-        or first.token_type != TokenType.REPLACE
-        or first.text.upper() != "REPLACE"
+        isinstance(engine, MySQL)
+        and first.token_type == TokenType.REPLACE
+        and first.text.upper() == "REPLACE"
     ):
-        return statement, sql
-    text = sql[: first.start] + "INSERT " + sql[first.end + 1 :]
-    tokens: list[Token] = []
-    for token in tokenize(text, engine):
-        if token.start < first.start:
+        return [(first.start, first.end, "INSERT")]
+    return []
+
+
+def _teradata_edits(statement: StatementTokens, engine: Dialect) -> list[_Edit]:
+    if not isinstance(engine, Teradata):
+        return []
+    tokens, edits = statement.tokens, []
+    for i in range(len(tokens) - 3):
+        opening, word, value, closing = tokens[i : i + 4]
+        if opening.token_type != TokenType.L_PAREN or closing.token_type != TokenType.R_PAREN:
             continue
-        if token.token_type == TokenType.SEMICOLON:
-            break
-        tokens.append(token)
-    return StatementTokens(statement.index, statement.line, tokens), text
+        phrase = word.text.upper()
+        if phrase == "TITLE" and value.token_type == TokenType.STRING:
+            edits.append((opening.start, closing.end, ""))
+        elif phrase == "NAMED" and value.token_type in (TokenType.VAR, TokenType.IDENTIFIER):
+            name = exp.to_identifier(value.text, quoted=value.token_type == TokenType.IDENTIFIER)
+            edits.append((opening.start, closing.end, f"AS {name.sql(dialect='teradata')}"))
+    return [edit for edit in edits if len(edit[2]) <= edit[1] - edit[0] + 1]
 
 
 @dataclass(frozen=True)
@@ -298,6 +328,7 @@ class _Context:
     lookup: SchemaLookup
     session: Session
     alias_lists: bool = False  # a table alias renames columns (``FROM t AS p(a, b)``)
+    stars: bool = True  # the statement has a star (else the star budget is not estimated)
     problems: list[Unresolved] = field(default_factory=list)
 
     def reparse(self, side: int | None) -> Prepared:
@@ -348,7 +379,7 @@ def _query_findings(
             Unresolved("unknown_table", f"{context.session.uncertain} (table {table.name})", line)
             for table in unqualified_tables(prepared.query)
         )
-    too_wide = star_budget_problem(query, context.lookup)
+    too_wide = star_budget_problem(query, context.lookup) if context.stars else None
     if too_wide is not None:
         findings.unresolved.append(Unresolved(WORK_BUDGET, too_wide, line))
         return

@@ -49,18 +49,31 @@ def rebalance_chains(root: exp.Expr) -> None:
     stack = [root]
     while stack:
         node = stack.pop()
-        if isinstance(node, _CHAINS) and not isinstance(node.parent, type(node)):
-            operands = _operands(node)
-            if len(operands) >= CHAIN_MIN:
-                balanced = _balanced(type(node), operands, node)
-                node.replace(balanced)
-                stack.extend(operands)
-                continue
+        if rebalance_at(node):
+            continue
         for value in node.args.values():
             if type(value) is list:
                 stack.extend(item for item in value if isinstance(item, exp.Expr))
             elif isinstance(value, exp.Expr):
                 stack.append(value)
+
+
+def rebalance_at(node: exp.Expr) -> bool:
+    """Rebalance the chain ``node`` starts, if it is one and long enough; True when it was.
+
+    The old chain nodes keep their arguments, so a walk already under way still reaches every
+    operand through them.
+    """
+    kind = type(node)
+    if kind not in _CHAIN_TYPES or type(node.parent) is kind:
+        return False
+    if type(node.this) is not kind and type(node.args.get("expression")) is not kind:
+        return False
+    operands = _operands(node)
+    if len(operands) < CHAIN_MIN:
+        return False
+    node.replace(_balanced(kind, operands, node))
+    return True
 
 
 def _operands(node: exp.Expr) -> list[exp.Expr]:
@@ -76,6 +89,9 @@ def _operands(node: exp.Expr) -> list[exp.Expr]:
         else:
             found.append(current)
     return found
+
+
+_CHAIN_TYPES = frozenset(_CHAINS)
 
 
 def _balanced(kind: type[exp.Expr], operands: list[exp.Expr], template: exp.Expr) -> exp.Expr:

@@ -61,14 +61,16 @@ def tokenize(sql: str, dialect: Dialect) -> list[Token]:
 _EXECUTABLE_COMMENT = re.compile(r"/\*M?!(?:\d{5,6})?(.*?)\*/", re.DOTALL)
 
 
-def executable_comments(sql: str, tokens: list[Token], dialect: Dialect) -> str | None:
+def executable_comments(sql: str, dialect: Dialect) -> str | None:
     """MySQL runs ``/*! … */`` (and MariaDB ``/*M! … */``) as SQL: the text with them opened, or None.
 
     Whether a versioned one runs depends on the server's version, so the caller also reports it.
     """
     if not isinstance(dialect, MySQL):
         return None
-    if not any(c.startswith(("!", "M!")) for token in tokens for c in token.comments):
+    # the text, not only the tokens' comments: a file that is nothing but a comment has no token
+    # to carry it (``/*! select … */`` alone), and MySQL still runs it
+    if "/*!" not in sql and "/*M!" not in sql:
         return None
     return _EXECUTABLE_COMMENT.sub(lambda match: f" {match.group(1)} ", sql)
 

@@ -25,9 +25,9 @@ from kaitiaki.config import Settings
 from kaitiaki.engine import engine_data, policy_set
 from kaitiaki.engine.base import canonical_json, compute_revision, first_lines, located_error, with_revision
 from kaitiaki.engine.embedded import UNDEFINED, new_regorus_engine
-from kaitiaki.engine.metadata import rule_metadata
+from kaitiaki.engine.metadata import rule_metadata, with_params
 from kaitiaki.engine.signing import SIGNATURES_FILE, SigningKey, signatures_document
-from kaitiaki.engine.sources import PolicyFile, PolicySet
+from kaitiaki.engine.sources import PolicyFile, PolicySet, merge_fragments
 from kaitiaki.errors import PolicyError
 
 _TEST_RULE = re.compile(r"^(?P<name>(?:todo_)?test_\w+)\b", re.MULTILINE)
@@ -231,7 +231,11 @@ def write_policy_docs(paths: Sequence[Path], out: Path) -> Path:
 
 
 def render_policy_docs(metadata: dict[str, dict[str, Any]], policies: PolicySet) -> str:
-    rules = sorted(metadata.values(), key=lambda r: _rule_order(r["id"]))
+    """The reference states thresholds as the library's data sets them (``>= 6``), the same
+    words a blocked engineer reads, not the ``{min_count_cell}`` placeholders of the METADATA."""
+    params = merge_fragments(d.fragment() for d in policies.data_files).get("params")
+    filled = with_params(metadata, params)
+    rules = sorted(filled.values(), key=lambda r: _rule_order(r["id"]))
     lines = [
         "# Policy reference",
         "",
@@ -240,7 +244,10 @@ def render_policy_docs(metadata: dict[str, dict[str, Any]], policies: PolicySet)
         "",
         "Levels: **advisory** is reported and never blocks; **soft** blocks (in `enforce` mode) unless "
         "a valid waiver names the job and the rule; **hard** always blocks. kaitiaki.yaml's `levels:` "
-        "can change any rule's level. See [governance.md](governance.md).",
+        "can change any rule's level. See [governance.md](governance.md). What each rule enforces, its "
+        "source and what it deliberately does not cover: [legal-basis.md](legal-basis.md). Where the "
+        "meaning of a rule is a judgement call rather than the letter of its source, its section says "
+        "so (**Judgement call**).",
         "",
         "| Rule | Title | Level | Guideline | Principle | Law |",
         "|---|---|---|---|---|---|",
@@ -259,6 +266,7 @@ def render_policy_docs(metadata: dict[str, dict[str, Any]], policies: PolicySet)
             f"- **Guideline / principle:** {r['guideline'] or '-'} / {r['principle'] or '-'}",
             f"- **Law:** {r['law'] or '-'}",
             f"- **Remediation:** {r['remediation'] or '-'}",
+            *([f"- **Judgement call:** {r['judgement']}"] if r.get("judgement") else []),
             f"- **Defined in:** `{_display_path(r['path'], policies)}` (package `{r['package']}`)",
         ]
     return "\n".join(lines) + "\n"

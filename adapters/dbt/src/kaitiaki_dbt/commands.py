@@ -60,6 +60,11 @@ def own_options(function: Any) -> Any:
             click.option(
                 "--quiet", "-q", is_flag=True, help="No progress lines while checking (dbt is quiet too)."
             ),
+            click.option(
+                "--repo-root",
+                type=click.Path(file_okay=False),
+                help="Report file paths relative to this folder (default: the git top level of the project).",
+            ),
         )
     ):
         function = option(function)
@@ -158,6 +163,7 @@ def check(
     mode: str | None,
     no_cache: bool,
     quiet: bool,
+    repo_root: str | None,
     manifest_path: str | None,
     allow_stale: bool,
     fmt: str,
@@ -203,6 +209,7 @@ def check(
         cache_dir=cache_dir,
         no_cache=no_cache,
         quiet=quiet,
+        repo_root=repository_root(repo_root, project_dir),
     )
     from kaitiaki.gate import exit_code
 
@@ -220,6 +227,7 @@ def gated_command(command: str, help_text: str) -> click.Command:
         mode: str | None,
         no_cache: bool,
         quiet: bool,
+        repo_root: str | None,
         fmt: str | None,
     ) -> None:
         from kaitiaki_dbt.runner import DbtSession
@@ -240,6 +248,7 @@ def gated_command(command: str, help_text: str) -> click.Command:
             cache_dir=args.target_dir,
             no_cache=no_cache,
             quiet=quiet,
+            repo_root=repository_root(repo_root, args.project_dir),
         )
         status = execute(session, project, verdicts, command, [*ctx.args, *(["--quiet"] if quiet else [])])
         if fmt:
@@ -276,7 +285,13 @@ for _name, _help in GATED_HELP.items():
 @click.argument("macro")
 @click.pass_context
 def run_operation(
-    ctx: click.Context, config_path: str | None, mode: str | None, no_cache: bool, quiet: bool, macro: str
+    ctx: click.Context,
+    config_path: str | None,
+    mode: str | None,
+    no_cache: bool,
+    quiet: bool,
+    repo_root: str | None,
+    macro: str,
 ) -> None:
     """Run a macro only if governance allowed it (kaitiaki.yaml `dbt: {operations: [name]}`).
 
@@ -287,7 +302,7 @@ def run_operation(
     from kaitiaki_dbt.operations import operation_verdict
     from kaitiaki_dbt.runner import DbtSession
 
-    del no_cache  # one decision, nothing to cache
+    del no_cache, repo_root  # one decision, nothing cached; a macro has no SQL position
     args = split_dbt_args(ctx.args)
     settings = load_settings(config_path, start=args.project_dir.resolve())
     gate = Gate(settings, mode=mode, entry_point="dbt")
@@ -362,10 +377,12 @@ def compile_selected(
     rendered = RenderedHooks()
     progress(f"kaitiaki: compiling {len(needed)} nodes with dbt…", session.quiet)
     with render_hooks_while_compiling(rendered, settings.dbt_operations):
-        if needed:
-            compiled = session.compile([".".join(graph[uid]["fqn"]) for uid in sorted(needed)])
-        else:
+        if not needed:
             compiled = session.compile_inline("select 1")
+        elif not selection:  # everything: one plain compile, as `dbt compile` would
+            compiled = session.compile([])
+        else:
+            compiled = session.compile([".".join(graph[uid]["fqn"]) for uid in sorted(needed)])
     target = session.args.target_dir
     catalog_path = target / "catalog.json"
     catalog = read_json(catalog_path, "dbt catalog") if catalog_path.is_file() else None
@@ -394,6 +411,27 @@ def with_static_hooks(project: DbtProject, settings: Settings) -> DbtProject:
     return replace(project, extra=hook_nodes(project, None, settings.dbt_operations))
 
 
+def repository_root(explicit: str | None, project_dir: Path | None) -> Path | None:
+    """``--repo-root``, else the git top level of the project (None outside a git repository)."""
+    if explicit:
+        return Path(explicit)
+    if project_dir is None:
+        return None
+    import subprocess
+
+    try:
+        found = subprocess.run(
+            ["git", "-C", str(project_dir), "rev-parse", "--show-toplevel"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return Path(found.stdout.strip()) if found.returncode == 0 and found.stdout.strip() else None
+
+
 def progress(line: str, quiet: bool) -> None:
     if not quiet:
         click.echo(line, err=True)
@@ -415,6 +453,7 @@ def decide(
     cache_dir: Path,
     no_cache: bool,
     quiet: bool = False,
+    repo_root: Path | None = None,
 ) -> list[Verdict]:
     """The verdicts of the selected nodes under one gate, with the cache and worker processes."""
     from kaitiaki.gate import Gate
@@ -428,7 +467,13 @@ def decide(
 
     printer = None if quiet else ProgressPrinter(len(selected), sys.stderr)
     checker = ProjectChecker(
-        project, gate, project_dir=project_dir, cache=cache, workers=available_workers(), progress=printer
+        project,
+        gate,
+        project_dir=project_dir,
+        cache=cache,
+        workers=available_workers(),
+        progress=printer,
+        repo_root=repo_root,
     )
     return checker.check(selected)
 
