@@ -16,6 +16,7 @@ import data.kaitiaki.lib.params
 import data.kaitiaki.lib.person_level
 import data.kaitiaki.lib.purpose_declared
 import data.kaitiaki.lib.sensitive_column_categories
+import data.kaitiaki.lib.today
 import data.kaitiaki.lib.writes
 import rego.v1
 
@@ -555,13 +556,11 @@ retention_past_expiry(values) := {concat("", ["with retention ", value, " ending
 # The last day a retention value keeps the rows (YYYY-MM-DD), undefined when it is unbounded.
 retention_end(value) := value if lib.iso_date(value)
 
-retention_end(value) := sprintf("%04d-%02d-%s", [floor(months / 12), (months % 12) + 1, substring(input.kaitiaki.now, 8, 2)]) if {
-	is_string(input.kaitiaki.now)
+retention_end(value) := sprintf("%04d-%02d-%s", [floor(months / 12), (months % 12) + 1, substring(today, 8, 2)]) if {
 	regex.match(`^P([0-9]+[YMWD])+$`, value)
 	parts := regex.find_n(`[0-9]+[YMWD]`, value, -1)
 	days := duration_part(parts, "D") + (7 * duration_part(parts, "W"))
-	now := input.kaitiaki.now
-	start := (to_number(substring(now, 0, 4)) * 12) + to_number(substring(now, 5, 2)) - 1
+	start := (to_number(substring(today, 0, 4)) * 12) + to_number(substring(today, 5, 2)) - 1
 	months := ((start + (12 * duration_part(parts, "Y"))) + duration_part(parts, "M")) + ceil(days / 28)
 }
 

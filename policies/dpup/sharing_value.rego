@@ -7,6 +7,7 @@ package kaitiaki.dpup.sharing_value
 
 import data.kaitiaki.lib
 import data.kaitiaki.lib.column_categories
+import data.kaitiaki.lib.columns_by_name
 import data.kaitiaki.lib.identifiable_outputs
 import data.kaitiaki.lib.identifier_column_categories
 import data.kaitiaki.lib.identifier_outputs
@@ -169,7 +170,7 @@ to_issuer(out) if {
 	is_string(name)
 	issuers := {lib.issuer(lib.uid_scheme(cat)) |
 		some source in out.sources
-		some cat in lib.column_named(source).categories
+		some cat in columns_by_name[source].categories
 		lib.identifier_category(cat)
 	}
 	issuers == {name}
@@ -340,7 +341,7 @@ counts_people(threshold) if {
 	threshold.distinct == true
 	count(threshold.columns) == 1
 	some name in threshold.columns
-	some cat in lib.column_named(name).categories
+	some cat in columns_by_name[name].categories
 	lib.identifier_category(cat)
 }
 
@@ -447,7 +448,7 @@ maori_data_columns contains col if {
 	some cat in out.categories
 	maori_category(cat)
 	some name in out.sources
-	col := lib.column_named(name)
+	col := columns_by_name[name]
 }
 
 iwi_categories := {cat | listed := params.maori_data_categories; some cat in column_categories; cat in listed}

@@ -5,8 +5,11 @@ package kaitiaki.dpup.transparency_choice
 
 import data.kaitiaki.lib
 import data.kaitiaki.lib.column_categories
+import data.kaitiaki.lib.columns_by_name
+import data.kaitiaki.lib.identifiable_outputs
 import data.kaitiaki.lib.params
 import data.kaitiaki.lib.person_level
+import data.kaitiaki.lib.today
 import data.kaitiaki.lib.writes
 import rego.v1
 
@@ -83,7 +86,7 @@ excludes(filter) if {
 	"opt_out_list" in table.categories
 }
 
-column_categories_of(name) := lib.column_named(name).categories if lib.column_named(name) else := []
+column_categories_of(name) := columns_by_name[name].categories if columns_by_name[name] else := []
 
 level(table) := object.get(lib.meta("TC-01"), "level_when_promised", "hard") if {
 	table in params.opt_out_promised_tables
@@ -111,11 +114,10 @@ level(table) := object.get(lib.meta("TC-01"), "level_when_promised", "hard") if 
 #     Confirm that the people were told (or that an IPP3A exception applies: non-identifying,
 #     statistical or research use) and record it on the purpose.
 violation contains v if {
+	today >= params.ipp3a_from
 	writes
 	person_level
-	is_string(input.kaitiaki.now)
-	substring(input.kaitiaki.now, 0, 10) >= params.ipp3a_from
-	outs := {out | some out in input.outputs; lib.in_output(out); some cat in out.categories; lib.identifiable_category(cat)}
+	outs := identifiable_outputs
 	outs != set()
 	agencies := {table.agency | some table in input.tables; other_agency(table)}
 	agencies != set()

@@ -114,10 +114,6 @@ columns_by_name := {concat(".", [col.table, col.column]): col | some col in inpu
 # The column fact for `table.column` (from a join side or an output's sources).
 column_fact(table, column) := columns_by_name[concat(".", [table, column])]
 
-# The column fact named `table.column` in one string. (Packages call this rather than import
-# columns_by_name: an imported rule is computed for the package whether or not it is reached.)
-column_named(name) := columns_by_name[name]
-
 # --- columns this job only writes --------------------------------------------------------------
 #
 # A column fact whose only use is `write` is a column the job creates (a target of INSERT, UPDATE
