@@ -109,7 +109,7 @@ def guard_calls(calls: int) -> dict[str, Any]:
     from airflow.providers.common.sql.operators.sql import SQLExecuteQueryOperator
     from airflow.sdk import DAG
     from airflow.sdk.exceptions import AirflowFailException
-    from kaitiaki_airflow.runtime import check_before_execute
+    from airflow.settings import get_policy_plugin_manager
 
     logging.disable(logging.CRITICAL)  # the explanation is rendered either way; not written to a terminal
     with DAG("bench", schedule=None, tags=["purpose:benefit-uptake", "retention:P1Y"]) as dag:
@@ -118,6 +118,12 @@ def guard_calls(calls: int) -> dict[str, Any]:
             for i, name in enumerate(SQL)
         }
     dag.fileloc = str(Path(os.environ["AIRFLOW_HOME"]) / "dags" / "bench.py")
+    os.environ["_AIRFLOW_PARSING_CONTEXT_TASK_ID"] = "t0"  # a task process parses its DAG file
+    started = time.perf_counter()
+    for task in tasks.values():
+        get_policy_plugin_manager().hook.task_policy(task=task)
+    policy_s = time.perf_counter() - started
+    from kaitiaki_airflow.runtime import check_before_execute
 
     def check(name: str, n: int) -> tuple[float, bool]:
         task = tasks[name]
@@ -141,7 +147,13 @@ def guard_calls(calls: int) -> dict[str, Any]:
             elapsed, allowed = check(name, 7 + n)
             timings[name].append(elapsed)
             outcomes[name] = allowed
-    return {"import_s": import_s, "first_s": first_s, "timings": timings, "outcomes": outcomes}
+    return {
+        "import_s": import_s,
+        "policy_s": policy_s,
+        "first_s": first_s,
+        "timings": timings,
+        "outcomes": outcomes,
+    }
 
 
 def import_only(stub: bool) -> dict[str, float]:
@@ -280,9 +292,10 @@ def report(figures: dict[str, Any]) -> str:
             "|---|---|---|---|",
             *cold_rows(figures["cold"]),
             "",
-            f"Target: first check ≤ 300 ms. Ratio first check / `import airflow`: "
-            f"{statistics.median(c['first_s'] / c['import_s'] for c in figures['cold']):.2f} (median of the "
-            "per-process ratios).",
+            f"Target: first check ≤ 300 ms. Ratio of kaitiaki in all to `import airflow`: "
+            f"{statistics.median(c['kaitiaki_s'] / c['import_s'] for c in figures['cold']):.2f} (median of "
+            "the per-process ratios). The first check includes the connection's hook, imported to ask "
+            "its dialect (DuckDB's here), which the operator imports anyway to run.",
             "",
             "## Added to `import airflow`",
             "",
@@ -306,7 +319,15 @@ def report(figures: dict[str, Any]) -> str:
 
 def cold_rows(cold: list[dict[str, Any]]) -> list[str]:
     rows = []
-    for label, key in (("`import airflow`", "import_s"), ("**first check**", "first_s")):
+    parts = (
+        ("`import airflow`", "import_s"),
+        ("the cluster policy on the DAG's tasks at parse (imports kaitiaki, finds the SQL)", "policy_s"),
+        ("**first check** (gate, engine, analysis, decision, log)", "first_s"),
+        ("**kaitiaki in all** (policy + first check)", "kaitiaki_s"),
+    )
+    for c in cold:
+        c["kaitiaki_s"] = c["policy_s"] + c["first_s"]
+    for label, key in parts:
         values = [c[key] * 1000 for c in cold]
         rows.append(f"| {label} | {statistics.median(values):.0f} | {min(values):.0f} | {max(values):.0f} |")
     return rows
