@@ -17,6 +17,11 @@ OPA_VERSION := v1.22.4
 OPA         := $(TOOLS)/opa
 OPA_STAMP   := $(TOOLS)/.opa-$(OPA_VERSION)
 export KAITIAKI_OPA := $(OPA)
+# go keeps its module and build caches under $HOME; a CI shell without HOME keeps them here.
+ifeq ($(strip $(HOME)),)
+export GOPATH  := $(CURDIR)/.tools/go
+export GOCACHE := $(CURDIR)/.tools/go/cache
+endif
 
 .PHONY: venv opa demo test lint typecheck pytest rego-test policy-data bench fuzz lock dist clean
 

@@ -219,14 +219,18 @@ VERDICTS: dict[str, str] = {
     "setops:union-one-branch-person-level": _COUNT_STAR,
     "stars:count-star-is-not-a-star": _COUNT_STAR,
     "dialects:snowflake-pivot-aggregates-values": (
-        "kaitiaki right: the PIVOT outputs 'N' and 'S' are sums of `amount`, `client` passes "
-        "through; sqllineage stops at `p.*`."
+        "kaitiaki right: the PIVOT outputs 'N' and 'S' are sums of `amount` chosen by `region` (the "
+        "FOR column flows, as the condition of its CASE spelling does), `client` passes through; "
+        "sqllineage stops at `p.*`."
     ),
-    "dialects:snowflake-pivot-aliased-values": ("kaitiaki right: `n_total`/`s_total` are sums of `amount`."),
+    "dialects:snowflake-pivot-aliased-values": (
+        "kaitiaki right: `n_total`/`s_total` are sums of `amount` chosen by the FOR column `region`."
+    ),
     "dialects:snowflake-unpivot": ("kaitiaki right: UNPIVOT moves the values of `n` and `s` into `val`."),
     "dialects:duckdb-pivot-subquery": (
         "kaitiaki right: after PIVOT there is no `amount` or `region` output, only the pivoted "
-        "columns `n`/`s` (sums of `amount`); sqllineage passes the pre-pivot columns through."
+        "columns `n`/`s` (sums of `amount` chosen by `region`); sqllineage passes the pre-pivot "
+        "columns through."
     ),
     "dialects:tsql-unpivot": ("kaitiaki right: UNPIVOT moves `q1`/`q2` into `amount`."),
     "dialects:bigquery-unnest-with-offset": (

@@ -34,6 +34,6 @@ violation contains v if {
 	v := lib.violation("AI-01", message, lib.names(cols), lib.earliest_line(cols))
 }
 
-attribute_category(cat) if cat == "quasi_identifier"
+attribute_category(cat) if split(cat, ":")[0] == "quasi_identifier"
 
 attribute_category(cat) if lib.sensitive_category(cat)

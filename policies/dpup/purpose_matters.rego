@@ -5,7 +5,6 @@ package kaitiaki.dpup.purpose_matters
 import data.kaitiaki.lib
 import data.kaitiaki.lib.column_categories
 import data.kaitiaki.lib.foreign_uid_column_categories
-import data.kaitiaki.lib.foreign_uid_columns
 import data.kaitiaki.lib.identifiable_column_categories
 import data.kaitiaki.lib.identifiable_columns
 import data.kaitiaki.lib.identifiable_output_categories
@@ -17,6 +16,7 @@ import data.kaitiaki.lib.params
 import data.kaitiaki.lib.person_level
 import data.kaitiaki.lib.purpose_declared
 import data.kaitiaki.lib.sensitive_column_categories
+import data.kaitiaki.lib.today
 import data.kaitiaki.lib.writes
 import rego.v1
 
@@ -100,13 +100,19 @@ nonempty(text) if {
 #   An identifiable column may be used only if the purpose allows its categories (an allowed
 #   family such as sensitive admits every sensitive:* category) and, when the purpose lists
 #   allowed uses, only in those uses. A column the job only writes is reported for a category
-#   only when none of its source columns in the job has it (else the source is reported).
+#   only when none of its source columns in the job has it (else the source is reported). The
+#   purpose's structured limits are enforced too: output_level aggregate (only grouped outputs
+#   above the person), destinations (destination kinds) and regions; a description in prose is
+#   not enforceable, these fields are.
 # custom:
 #   id: PM-03
 #   level: hard
 #   guideline: Purpose Matters
 #   principle: He Tāngata
 #   law: Privacy Act 2020 IPP10
+#   judgement: >-
+#     output_level aggregate is read structurally: an ungrouped output, or one grouped by an
+#     identifier, is person-level.
 #   remediation: Drop the column or the use, or have the purpose's approver extend the purpose.
 violation contains v if {
 	is_object(input.purpose)
@@ -130,6 +136,43 @@ violation contains v if {
 	outside != set()
 	v := lib.column_violation("PM-03", col, concat("", [" is used for ", lib.list(outside), ", which purpose ", purpose_name, " does not allow"]))
 }
+
+violation contains v if {
+	purpose_limited
+	uses_personal_information
+	some problem in limits_broken(input.purpose)
+	f := finding(problem, identifiable_columns)
+	v := lib.violation("PM-03", f.message, f.columns, f.line)
+}
+
+# The purpose declares a structured limit (most do not: then nothing more is looked at).
+purpose_limited if {
+	is_object(input.purpose)
+	some key in ["output_level", "destinations", "regions"]
+	not object.get(input.purpose, key, null) in {null, []}
+}
+
+# The purpose's structured limits the job is outside of. (Functions, not rules: the embedded
+# engine computes every rule a body names, whether or not the guards before it hold.)
+limits_broken(purpose) := output_limit(purpose) | destination_limit(purpose) | region_limit(purpose)
+
+output_limit(purpose) := {concat("", ["purpose ", purpose_name, " allows only aggregate outputs, but the job's output describes single people"])} if {
+	object.get(purpose, "output_level", null) == "aggregate"
+	person_level
+	identifiable_outputs != set()
+} else := set()
+
+destination_limit(purpose) := {concat("", ["purpose ", purpose_name, " allows the destinations ", lib.list(allowed), ", not ", input.job.destination.kind])} if {
+	allowed := object.get(purpose, "destinations", [])
+	count(allowed) > 0
+	not input.job.destination.kind in allowed
+} else := set()
+
+region_limit(purpose) := {concat("", ["purpose ", purpose_name, " allows the regions ", lib.list(allowed), ", not ", input.job.destination.region])} if {
+	allowed := object.get(purpose, "regions", [])
+	count(allowed) > 0
+	not input.job.destination.region in allowed
+} else := set()
 
 # The identifiable categories and the uses of identifiable columns that the purpose does not
 # allow, decided once each; only the columns that have one are looked at. An allowed entry
@@ -202,7 +245,7 @@ vague_purpose contains sprintf("purpose %s is described with the vague phrase '%
 #   level: soft
 #   guideline: Purpose Matters
 #   principle: He Tāngata
-#   law: Privacy Act 2020 IPP10 (use limited to the purpose)
+#   law: DPUP Purpose Matters good practice beyond the Act; Privacy Act 2020 IPP10 for use within the purpose
 #   remediation: List the columns you need instead of SELECT * (or t.*).
 violation contains v if {
 	some table in {col.table | some col in identifiable_star_columns}
@@ -230,7 +273,7 @@ identifiable_star_columns := {col |
 #   level: soft
 #   guideline: Purpose Matters
 #   principle: He Tāngata
-#   law: Privacy Act 2020 IPP10 (use limited to the purpose)
+#   law: DPUP Purpose Matters good practice beyond the Act; Privacy Act 2020 IPP10 for use within the purpose
 #   remediation: Remove the column from the query or the CTE that reads it.
 violation contains v if {
 	identifiable := identifiable_column_categories
@@ -252,7 +295,7 @@ violation contains v if {
 #   level: soft
 #   guideline: Purpose Matters
 #   principle: He Tāngata
-#   law: Privacy Act 2020 IPP10 (use limited to the purpose)
+#   law: DPUP Purpose Matters good practice beyond the Act; Privacy Act 2020 IPP10 for use within the purpose
 #   remediation: Keep one agency-local or pseudonymous key and drop the other identifiers.
 violation contains v if {
 	person_level
@@ -282,7 +325,7 @@ output_target(table) := table if is_string(table) else := "(query result)"
 #   level: soft
 #   guideline: Purpose Matters
 #   principle: Manaakitanga
-#   law: Privacy Act 2020 IPP10 (sensitive information needs particular care)
+#   law: OPC guidance on sensitive information (the Act lists no sensitive categories); Privacy Act 2020 IPP10
 #   remediation: Get the category approved on the purpose (sensitive_approved), or drop or coarsen the column.
 violation contains v if {
 	unapproved := unapproved_sensitive_categories
@@ -309,7 +352,7 @@ unapproved_sensitive_categories := {cat | some cat in sensitive_column_categorie
 #   level: soft
 #   guideline: Purpose Matters
 #   principle: He Tāngata, Manaakitanga
-#   law: Privacy Act 2020 IPP4 (particular care with children's information)
+#   law: DPUP guidance; OPC guidance on children's information (IPP4 governs collection, not this use)
 #   remediation: Name children in the purpose (sensitive_approved), and prefer aggregates.
 violation contains v if {
 	some f in children_findings
@@ -368,16 +411,27 @@ join_names(join) := sort({concat(".", [side.table, side.column]) | some side in 
 # METADATA
 # title: Another agency's unique identifier
 # description: >-
-#   A unique identifier issued by another agency (NHI for the Ministry of Health, IRD numbers for
-#   Inland Revenue, ...) must not become this agency's own key: joining on it needs approved
-#   linking, and it must not be written unhashed into person-level output.
+#   IPP13 restricts assigning another agency's unique identifier (NHI for the Ministry of Health,
+#   IRD numbers for Inland Revenue, ...) as this agency's own; recording and using it to deal with
+#   that agency is allowed. So this rule fires for joining on a foreign identifier without
+#   approved linking (a use outside the purpose: IPP10), for a person-level output keyed only by a
+#   foreign identifier (adopting it as the job's own key: IPP13), and for recording it raw in a
+#   person-level output with neither approved linking nor a sharing agreement. Recording it
+#   beside the agency's own key under approved linking or an agreement is not a breach (PM-07 may
+#   still apply); a foreign identifier leaving the agency is SV-03's.
 # custom:
 #   id: PM-11
 #   level: hard
 #   guideline: Purpose Matters
 #   principle: Kaitiakitanga
-#   law: Privacy Act 2020 IPP13
-#   remediation: Use an approved linking key. Do not adopt NHI or IRD numbers as your own key.
+#   law: Privacy Act 2020 IPP13 (assigning unique identifiers); IPP10 (use within the purpose)
+#   judgement: >-
+#     recording a foreign identifier beside the agency's own key needs approved linking or an
+#     agreement on the purpose; neither is in the Act's text, both stand for the IPP10 purpose the
+#     recording serves.
+#   remediation: >-
+#     Join on an approved linking key (or have the purpose approve the linkage), and keep the
+#     agency's own key beside a foreign identifier you record; never make NHI or IRD numbers your own key.
 violation contains v if {
 	some f in foreign_uid_findings
 	v := lib.violation("PM-11", f.message, f.columns, f.line)
@@ -393,36 +447,121 @@ foreign_uid_findings contains {"message": message, "columns": names, "line": joi
 	message := concat("", ["the join of ", concat(" = ", names), " uses another agency's identifier (", lib.list(schemes), ") without approved linking"])
 }
 
-foreign_uid_findings contains column_finding(message, name, col) if {
+foreign_uid_findings contains lib.sources_finding(message, outs) if {
 	person_level
-	some col in foreign_uid_columns
-	count(col.outputs) > 0
-	some transform in col.transforms
-	transform in {"none", "cast", "truncate"}
-	name := lib.qualified(col)
-	message := concat("", [name, ", another agency's identifier, is written unhashed to person-level output ", lib.list(col.outputs)])
+	foreign := foreign_uid_column_categories
+	foreign != set()
+	raw := raw_foreign(foreign)
+	some table in {out.table | some out in raw}
+	outs := {out | some out in raw; out.table == table}
+	not own_key_beside(table)
+	message := concat("", ["another agency's identifier (", lib.list({out.column | some out in outs}), ") is the only key of the person-level output ", output_target(table), ": adopting it as this job's own key"])
+}
+
+foreign_uid_findings contains lib.sources_finding(message, outs) if {
+	person_level
+	not linking_approved
+	not sharing_agreement_given
+	foreign := foreign_uid_column_categories
+	foreign != set()
+	raw := raw_foreign(foreign)
+	some table in {out.table | some out in raw}
+	own_key_beside(table)
+	outs := {out | some out in raw; out.table == table}
+	message := concat("", ["another agency's identifier (", lib.list({out.column | some out in outs}), ") is recorded in ", output_target(table), " with neither approved linking nor a sharing agreement"])
+}
+
+# A rule, negated above: `not is_object(input.purpose.sharing_agreement)` would be undefined on OPA
+# when there is no purpose (OPA evaluates the reference before the `not`).
+sharing_agreement_given if is_object(input.purpose.sharing_agreement)
+
+# Outputs carrying one of the `foreign` unique identifier categories raw (not hashed).
+raw_foreign(foreign) := {out |
+	some out in identifier_outputs
+	some cat in out.categories
+	cat in foreign
+	not "hash" in out.transforms
+}
+
+# The output table also has a key of the agency's own: its own unique identifier or a person key.
+own_key_beside(table) if {
+	some out in identifier_outputs
+	out.table == table
+	some cat in out.categories
+	own_key(cat)
+}
+
+own_key(cat) if cat == "person_key"
+
+own_key(cat) if {
+	startswith(cat, "unique_identifier:")
+	not lib.foreign_uid_category(cat)
 }
 
 # METADATA
-# title: Retention declared
+# title: Retention bounded
 # description: >-
-#   A job that writes person-level identifiable rows inside the agency should say how long they
-#   are kept, so that they can be deleted when no longer needed.
+#   A job that writes person-level identifiable rows inside the agency says how long they are kept
+#   with a retention tag holding an ISO-8601 duration (retention:P2Y, retention:P18M) or a date
+#   (retention:2027-06-30). No tag, an unbounded value (forever, indefinite), or a period ending
+#   after the purpose expires is reported. Advisory: other laws may require a longer keeping.
+#   Durations in weeks or days are rounded up to whole months.
 # custom:
 #   id: PM-12
 #   level: advisory
 #   guideline: Purpose Matters
 #   principle: Kaitiakitanga
 #   law: Privacy Act 2020 IPP9
-#   remediation: Tag the job with its retention (e.g. retention:P2Y) and schedule the deletion (kaitiaki cannot verify it).
+#   judgement: >-
+#     durations in weeks or days are rounded up to whole months when compared with the purpose's
+#     expiry.
+#   remediation: >-
+#     Tag the job with a bounded retention that ends by the purpose's expiry (e.g. retention:P2Y or
+#     retention:2027-06-30) and schedule the deletion (kaitiaki cannot verify it).
 violation contains v if {
 	inside_agency
 	person_level
 	writes
 	identifiable_output_categories != set()
-	not lib.has_tag_prefix(params.retention_tag_prefix)
+	some problem in retention_problems(retention_values(input.job.tags))
 	outs := identifiable_outputs
-	message := concat("", ["the job writes person-level identifiable columns (", lib.list({out.column | some out in outs}), ") with no retention tag"])
+	message := concat("", ["the job writes person-level identifiable columns (", lib.list({out.column | some out in outs}), ") ", problem])
 	f := lib.sources_finding(message, outs)
 	v := lib.violation("PM-12", f.message, f.columns, f.line)
 }
+
+# The retention values among a job's tags (retention:P2Y → P2Y).
+retention_values(tags) := {substring(tag, count(params.retention_tag_prefix), -1) |
+	some tag in tags
+	startswith(tag, params.retention_tag_prefix)
+}
+
+# What is wrong with the retention `values` of a job (functions, not rules: see limits_broken).
+retention_problems(values) := {"with no retention tag"} if {
+	count(values) == 0
+} else := unbounded_retention(values) | retention_past_expiry(values)
+
+unbounded_retention(values) := {concat("", ["with retention ", value, ", which is not a bounded period (an ISO-8601 duration such as P2Y, or a date)"]) |
+	some value in values
+	not retention_end(value)
+}
+
+retention_past_expiry(values) := {concat("", ["with retention ", value, " ending ", end, ", after purpose ", purpose_name, " expires (", input.purpose.expires, ")"]) |
+	lib.iso_date(input.purpose.expires)
+	some value in values
+	end := retention_end(value)
+	end > input.purpose.expires
+}
+
+# The last day a retention value keeps the rows (YYYY-MM-DD), undefined when it is unbounded.
+retention_end(value) := value if lib.iso_date(value)
+
+retention_end(value) := sprintf("%04d-%02d-%s", [floor(months / 12), (months % 12) + 1, substring(today, 8, 2)]) if {
+	regex.match(`^P([0-9]+[YMWD])+$`, value)
+	parts := regex.find_n(`[0-9]+[YMWD]`, value, -1)
+	days := duration_part(parts, "D") + (7 * duration_part(parts, "W"))
+	start := (to_number(substring(today, 0, 4)) * 12) + to_number(substring(today, 5, 2)) - 1
+	months := ((start + (12 * duration_part(parts, "Y"))) + duration_part(parts, "M")) + ceil(days / 28)
+}
+
+duration_part(parts, unit) := sum([to_number(trim_suffix(part, unit)) | some part in parts; endswith(part, unit)])

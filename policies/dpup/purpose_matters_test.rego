@@ -362,13 +362,40 @@ test_pm11_uses_configured_issuers if {
 	"PM-11" in t.rules(pm.violation) with input as linking with data.kaitiaki.issuer as {"nhi": "health_nz"}
 }
 
-test_pm11_denies_unhashed_foreign_identifier_in_output if {
-	"PM-11" in t.rules(pm.violation) with input as object.union(t.selecting([t.nhi]), {"job": {"agency": "msd"}})
+# IPP13 restricts assigning, not recording (dpup-rules §2a).
+client_id := ["msd.clients", "client_id", ["unique_identifier:msd_client"]]
+
+test_pm11_denies_foreign_identifier_as_the_only_key if {
+	vs := pm.violation with input as object.union(t.selecting([t.nhi]), {"job": {"agency": "msd"}})
+	some v in vs
+	v.rule == "PM-11"
+	contains(v.message, "only key")
+}
+
+test_pm11_allows_recording_beside_own_key_with_approved_linking if {
+	inp := object.union(t.selecting([t.nhi, client_id]), {"job": {"agency": "msd"}, "purpose": {"linking_approved": true}})
+	not "PM-11" in t.rules(pm.violation) with input as inp
+}
+
+test_pm11_allows_recording_beside_own_key_under_an_agreement if {
+	agreement := {"id": "ISA-3", "identified": true, "offshore_basis": null, "pseudonymised": false}
+	inp := object.union(t.selecting([t.nhi, client_id]), {"job": {"agency": "msd"}, "purpose": {"sharing_agreement": agreement}})
+	not "PM-11" in t.rules(pm.violation) with input as inp
+}
+
+test_pm11_denies_recording_without_linking_or_agreement if {
+	vs := pm.violation with input as object.union(t.selecting([t.nhi, client_id]), {"job": {"agency": "msd"}})
+	some v in vs
+	v.rule == "PM-11"
+	contains(v.message, "neither approved linking nor a sharing agreement")
 }
 
 test_pm11_allows_hashed_foreign_identifier if {
 	inp := object.union(t.selecting([t.nhi]), {"job": {"agency": "msd"}})
-	hashed := object.union(inp, {"columns": [object.union(inp.columns[0], {"transforms": ["hash"]})]})
+	hashed := object.union(inp, {
+		"columns": [object.union(inp.columns[0], {"transforms": ["hash"]})],
+		"outputs": [object.union(inp.outputs[0], {"transforms": ["hash"], "categories": ["person_key"]})],
+	})
 	not "PM-11" in t.rules(pm.violation) with input as hashed
 }
 
@@ -385,6 +412,62 @@ test_pm12_warns_untagged_person_level_write if {
 	v.level == "advisory"
 }
 
+written_nhi(tags) := object.union(t.selecting([t.nhi]), {"job": {"kind": "dbt_model", "tags": tags}})
+
+test_pm12_warns_unbounded_retention if {
+	vs := pm.violation with input as written_nhi(["retention:forever"])
+	some v in vs
+	v.rule == "PM-12"
+	contains(v.message, "not a bounded period")
+}
+
+test_pm12_warns_retention_past_the_purpose_expiry if {
+	vs := pm.violation with input as written_nhi(["retention:P2Y"])
+	some v in vs
+	v.rule == "PM-12"
+	contains(v.message, "2028-11-26")
+}
+
+test_pm12_warns_a_date_past_the_purpose_expiry if {
+	"PM-12" in t.rules(pm.violation) with input as written_nhi(["retention:2027-07-01"])
+}
+
+test_pm12_allows_a_date_within_the_purpose if {
+	not "PM-12" in t.rules(pm.violation) with input as written_nhi(["retention:2027-06-30"])
+}
+
+test_pm12_rounds_days_up_to_months if {
+	# 2026-11-26 + 210 days: rounded up to 8 months, 2027-07-26, after the expiry 2027-06-30
+	"PM-12" in t.rules(pm.violation) with input as written_nhi(["retention:P30W"])
+}
+
 test_pm12_allows_untagged_read_only_query if {
 	not "PM-12" in t.rules(pm.violation) with input as object.union(t.selecting([t.nhi]), {"job": {"tags": []}})
+}
+
+# --- PM-03 structured purpose limits (dpup-rules §2a) ---
+
+test_pm03_denies_person_level_output_for_an_aggregate_purpose if {
+	vs := pm.violation with input as object.union(t.selecting([t.nhi]), {"purpose": {"output_level": "aggregate"}})
+	some v in vs
+	v.rule == "PM-03"
+	contains(v.message, "only aggregate outputs")
+}
+
+test_pm03_allows_grouped_output_for_an_aggregate_purpose if {
+	not "PM-03" in t.rules(pm.violation) with input as object.union(t.counts_by_region(10), {"purpose": {"output_level": "aggregate"}})
+}
+
+test_pm03_denies_a_destination_outside_the_purpose if {
+	inp := object.union(t.selecting([t.nhi]), {"purpose": {"destinations": ["internal"]}, "job": {"destination": {"kind": "external"}}})
+	"PM-03" in t.rules(pm.violation) with input as inp
+}
+
+test_pm03_allows_a_listed_destination if {
+	not "PM-03" in t.rules(pm.violation) with input as object.union(t.selecting([t.nhi]), {"purpose": {"destinations": ["internal"], "regions": ["nz"]}})
+}
+
+test_pm03_denies_a_region_outside_the_purpose if {
+	inp := object.union(t.selecting([t.nhi]), {"purpose": {"regions": ["nz"]}, "job": {"destination": {"region": "offshore"}}})
+	"PM-03" in t.rules(pm.violation) with input as inp
 }

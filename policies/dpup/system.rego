@@ -63,7 +63,8 @@ input_problems contains "input.kaitiaki.now is not an RFC 3339 time" if not toda
 required_params := [
 	"off_agency_kinds", "vague_phrases", "min_count_cell", "min_magnitude_cell", "rounding_tags",
 	"retention_tag_prefix", "insight_tags", "opt_out_promised_tables", "maori_data_categories",
-	"ethnicity_categories", "default_issuers",
+	"ethnicity_categories", "default_issuers", "stats_nz_sources", "qi_combinations", "qi_coarsenings",
+	"ipp3a_from",
 ]
 
 violation contains v if {

@@ -8,8 +8,52 @@ opted_out := object.union(t.column("msd.clients", "opted_out", ["opt_out_flag"])
 
 client_region := t.column("msd.clients", "region", [])
 
-test_tc01_allows_filtered_opt_out if {
-	not "TC-01" in t.rules(tc.violation) with input as t.with_parts({"columns": [client_region, opted_out]})
+excluded := {"row_filters": [{"table": "msd.clients", "kind": "false", "column": "msd.clients.opted_out"}]}
+
+# dpup-rules §2a: a condition counts only when it removes opted-out people on every path.
+test_tc01_allows_opted_out_people_excluded if {
+	not "TC-01" in t.rules(tc.violation) with input as t.with_parts(object.union({"columns": [client_region, opted_out]}, excluded))
+}
+
+test_tc01_denies_a_filter_that_keeps_the_opted_out if {
+	kept := {"row_filters": [{"table": "msd.clients", "kind": "true", "column": "msd.clients.opted_out"}]}
+	"TC-01" in t.rules(tc.violation) with input as t.with_parts(object.union({"columns": [client_region, opted_out]}, kept))
+}
+
+test_tc01_denies_a_flag_used_without_a_guaranteed_exclusion if {
+	"TC-01" in t.rules(tc.violation) with input as t.with_parts({"columns": [client_region, opted_out]})
+}
+
+consent := object.union(t.column("msd.consent", "consented", ["consent_flag"]), {"uses": ["filter", "join"], "outputs": []})
+
+flagged_table := {"name": "msd.clients", "agency": "msd", "categories": ["opt_out_flag"]}
+
+test_tc01_allows_a_join_to_consent_true if {
+	inp := t.with_parts({
+		"columns": [client_region, consent],
+		"tables": [flagged_table],
+		"row_filters": [{"table": "msd.clients", "kind": "true", "column": "msd.consent.consented"}],
+	})
+	not "TC-01" in t.rules(tc.violation) with input as inp
+}
+
+test_tc01_denies_keeping_those_without_consent if {
+	# LEFT JOIN consent … WHERE consent.k IS NULL is an anti-join to the consent table
+	inp := t.with_parts({
+		"columns": [client_region, consent],
+		"tables": [flagged_table, {"name": "msd.consent", "agency": "msd", "categories": ["consent_flag"]}],
+		"row_filters": [{"table": "msd.clients", "kind": "anti", "column": "msd.consent"}],
+	})
+	"TC-01" in t.rules(tc.violation) with input as inp
+}
+
+test_tc01_allows_an_anti_join_to_the_opt_out_list if {
+	inp := t.with_parts({
+		"columns": [client_region],
+		"tables": [flagged_table, {"name": "msd.opt_outs", "agency": "msd", "categories": ["opt_out_list"]}],
+		"row_filters": [{"table": "msd.clients", "kind": "anti", "column": "msd.opt_outs"}],
+	})
+	not "TC-01" in t.rules(tc.violation) with input as inp
 }
 
 test_tc01_allows_tables_without_opt_out if {
@@ -54,12 +98,13 @@ copied_tables := {"tables": [
 test_tc01_allows_copying_an_opt_out_flag_that_is_filtered if {
 	filtered := object.union(copied.columns[1], {"uses": ["select", "filter"]})
 	columns := [copied.columns[0], filtered, copied.columns[2], copied.columns[3]]
-	not "TC-01" in t.rules(tc.violation) with input as object.union(copied, object.union(copied_tables, {"columns": columns}))
+	parts := object.union(copied_tables, object.union(excluded, {"columns": columns}))
+	not "TC-01" in t.rules(tc.violation) with input as object.union(copied, parts)
 }
 
 test_tc01_reports_the_read_table_not_the_written_copy if {
 	vs := tc.violation with input as object.union(copied, copied_tables)
-	{v.message | some v in vs} == {"msd.clients records people's opt-out choice, but the job does not filter on its opt-out flag"}
+	{v.message | some v in vs} == {"msd.clients records people's opt-out choice, but the job does not exclude the people who opted out on every path to its output"}
 }
 
 test_tc01_reports_a_written_table_that_alone_records_opt_outs if {
@@ -69,5 +114,33 @@ test_tc01_reports_a_written_table_that_alone_records_opt_outs if {
 		"tables": [{"name": "analytics.x", "agency": null, "categories": ["opt_out_flag"]}],
 	})
 	vs := tc.violation with input as inp
-	{v.message | some v in vs} == {"analytics.x records people's opt-out choice, but the job does not filter on its opt-out flag"}
+	{v.message | some v in vs} == {"analytics.x records people's opt-out choice, but the job does not exclude the people who opted out on every path to its output"}
+}
+
+# --- TC-02 (IPP3A, from 1 May 2026) ---
+
+other_agency := object.union(t.selecting([t.nhi]), {
+	"job": {"kind": "dbt_model", "agency": "msd"},
+	"tables": [{"name": "health.patients", "agency": "moh", "categories": ["unique_identifier:nhi"]}],
+})
+
+test_tc02_advises_person_level_data_from_another_agency if {
+	vs := tc.violation with input as other_agency
+	t.level_of(vs, "TC-02") == {"advisory"}
+}
+
+test_tc02_quiet_for_the_agency_s_own_tables if {
+	not "TC-02" in t.rules(tc.violation) with input as object.union(other_agency, {"job": {"agency": "moh"}})
+}
+
+test_tc02_quiet_before_ipp3a_commenced if {
+	not "TC-02" in t.rules(tc.violation) with input as object.union(other_agency, {"kaitiaki": {"now": "2026-04-30T00:00:00Z"}})
+}
+
+test_tc02_quiet_for_aggregates if {
+	inp := object.union(t.counts_by_region(10), {
+		"job": {"kind": "dbt_model", "agency": "msd"},
+		"tables": [{"name": "health.visits", "agency": "moh", "categories": []}],
+	})
+	not "TC-02" in t.rules(tc.violation) with input as inp
 }

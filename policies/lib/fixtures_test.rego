@@ -23,13 +23,14 @@ base := {
 		"source": {"path": "jobs/example.sql", "line_offset": 0}, "owner": null,
 		"purpose": "readmission-research",
 		"destination": {"kind": "internal", "region": "nz", "name": null},
-		"tags": ["retention:P1Y"], "upstream": [], "meta": {}, "agency": "moh",
+		"tags": ["retention:P6M"], "upstream": [], "meta": {}, "agency": "moh",
 	},
 	"purpose": purpose,
 	"columns": [],
 	"joins": [],
 	"outputs": [],
-	"aggregation": {"grouped": false, "count": false, "magnitudes": [], "min_group_size": null},
+	"aggregation": {"grouped": false, "count": false, "magnitudes": [], "min_group_size": null, "single_value": [], "cells": []},
+	"row_filters": [],
 	"tables": [],
 	"unresolved": [],
 	"waivers": [],
@@ -90,12 +91,35 @@ rules(violations) := {v.rule | some v in violations}
 
 level_of(violations, rule) := {v.level | some v in violations; v.rule == rule}
 
-# A grouped count by region, with the given minimum group size.
+# A grouped count of people by region, suppressed with HAVING COUNT(DISTINCT client_key) >= min_size
+# (null: no threshold).
 counts_by_region(min_size) := with_parts({
-	"columns": [object.union(column("health.visits", "region", []), {"uses": ["select", "group"]})],
+	"columns": [object.union(column("health.visits", "region", []), {"uses": ["select", "group"]}), counted_key],
 	"outputs": [
 		output("health.visits", "region", []),
-		{"table": null, "column": "n", "categories": [], "transforms": ["aggregate"], "sources": []},
+		{"table": null, "column": "n", "categories": [], "transforms": ["aggregate"], "sources": ["health.visits.client_key"]},
 	],
-	"aggregation": {"grouped": true, "count": true, "magnitudes": [], "min_group_size": min_size},
+	"aggregation": {
+		"grouped": true, "count": true, "magnitudes": [], "min_group_size": min_size, "single_value": [],
+		"cells": [{"populations": ["all"], "thresholds": people_threshold(min_size)}],
+	},
 })
+
+# The person key a count counts (COUNT(DISTINCT client_key)), on line 3.
+counted_key := {
+	"table": "health.visits", "column": "client_key", "uses": ["select"], "transforms": ["aggregate"],
+	"outputs": ["n"], "lines": [3], "from_star": false, "categories": ["person_key"], "classified_by": ["catalog"],
+}
+
+people_threshold(min_size) := [threshold(min_size, true, ["health.visits.client_key"], [], false)] if {
+	is_number(min_size)
+} else := []
+
+# A suppression threshold fact (input.aggregation.cells[_].thresholds[_]) on the whole population.
+threshold(min_size, distinct, columns, tables, joined) := {
+	"min": min_size, "distinct": distinct, "columns": columns, "tables": tables, "joined": joined,
+	"population": "all",
+}
+
+# The aggregation facts of one cell with these thresholds.
+one_cell(thresholds) := {"cells": [{"populations": ["all"], "thresholds": thresholds}]}

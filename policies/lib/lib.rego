@@ -107,14 +107,6 @@ sensitive_columns contains col if {
 	cat in cats
 }
 
-foreign_uid_columns contains col if {
-	cats := foreign_uid_column_categories
-	cats != set()
-	some col in input.columns
-	some cat in col.categories
-	cat in cats
-}
-
 qualified(col) := concat(".", [col.table, col.column])
 
 columns_by_name := {concat(".", [col.table, col.column]): col | some col in input.columns}
@@ -193,6 +185,29 @@ sources_finding(message, outs) := {"message": message, "columns": sort(names), "
 	lines := {line | some col in facts; some line in col.lines}
 }
 
+# The least and the greatest of a set of numbers, by numeric comparison on every engine: rego-cpp
+# (the regopy engine) orders numbers as text in min and max (min({9, 10}) is 10 there). For the
+# few numbers a threshold decision compares (line numbers keep min: only a finding's line differs).
+least(numbers) := x if {
+	some x in numbers
+	not exists_below(x, numbers)
+}
+
+greatest(numbers) := x if {
+	some x in numbers
+	not exists_above(x, numbers)
+}
+
+exists_below(x, numbers) if {
+	some y in numbers
+	y < x
+}
+
+exists_above(x, numbers) if {
+	some y in numbers
+	y > x
+}
+
 # The least of a set of lines, or null for none.
 lowest(lines) := min(lines) if lines != set() else := null
 
@@ -206,11 +221,6 @@ inside_agency if input.job.destination.kind == "internal"
 offshore if input.job.destination.region == "offshore"
 
 has_tag(tag) if tag in input.job.tags
-
-has_tag_prefix(prefix) if {
-	some tag in input.job.tags
-	startswith(tag, prefix)
-}
 
 purpose_declared if {
 	is_string(input.job.purpose)

@@ -152,3 +152,10 @@ test_table_categories_of_a_written_only_table_are_its_written_columns_own if {
 	lib.table_categories(inp.tables[0]) == ["sensitive:health", "unique_identifier:nhi"] with input as inp
 	lib.table_categories(inp.tables[1]) == set() with input as inp
 }
+
+test_least_and_greatest_compare_numbers_as_numbers if {
+	lib.least({9, 10, 30}) == 9
+	lib.greatest({9, 10, 3}) == 10
+	lib.least({6}) == 6
+	not lib.least(set())
+}

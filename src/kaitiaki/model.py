@@ -56,14 +56,45 @@ class Destination:
 
 
 @dataclass(frozen=True)
+class Position:
+    """A token of the job's SQL (line, column) and where it is in the source file; ``macro``
+    names the macro whose expansion produced it (the position is then the macro call), and
+    ``exact`` is false for any token Jinja produced (placed at its ``{{ }}``)."""
+
+    sql_line: int
+    sql_column: int
+    line: int
+    column: int
+    macro: str | None = None
+    exact: bool = True
+
+
+@dataclass(frozen=True)
 class SourceLocation:
-    """Where the job's SQL lives; ``line_offset`` maps SQL line 1 to the file's line."""
+    """Where the job's SQL lives; ``line_offset`` maps SQL line 1 to the file's line, and
+    ``positions``, when an adapter can tell, map SQL tokens to the file exactly (dbt's compiled
+    SQL against the model's source). Not part of the JSON (a job's shape stays the same)."""
 
     path: str | None = None
     line_offset: int = 0
+    positions: tuple[Position, ...] = ()
 
     def to_dict(self) -> JSON:
         return {"path": self.path, "line_offset": self.line_offset}
+
+    def locate(self, line: int, column: int | None = None) -> tuple[int, int | None, str | None]:
+        """(file line, file column, macro) of the SQL's ``line``/``column``."""
+        on_line = [p for p in self.positions if p.sql_line == line]
+        if not on_line:
+            return line + self.line_offset, column, None
+        if column is None:
+            first = on_line[0]
+            return first.line, None, first.macro
+        before = [p for p in on_line if p.sql_column <= column]
+        point = before[-1] if before else on_line[0]
+        if point.exact and before:
+            return point.line, point.column + (column - point.sql_column), None
+        return point.line, point.column, point.macro
 
 
 @dataclass(frozen=True)

@@ -122,3 +122,51 @@ def test_a_reader_that_fails_leaves_a_problem_not_a_pass() -> None:
     assert found is not None and found.problem and "boom" in found.problem
     with pytest.raises(KaitiakiError, match="cannot read the SQL"):
         held_sql(found, where="task d.sql")
+
+
+def test_a_cosmos_selection_must_resolve_to_the_decided_node_alone() -> None:
+    from kaitiaki_airflow.dbt_nodes import require_selects_only
+    from kaitiaki_dbt.manifest import DbtProject
+
+    nodes = {
+        "model.p.orders": {"name": "orders", "fqn": ["p", "marts", "orders"]},
+        "model.p.orders_v2": {"name": "orders_v2", "fqn": ["p", "marts", "orders_v2"]},
+        "model.q.orders": {"name": "orders", "fqn": ["q", "orders"]},
+        "model.p.users": {"name": "users", "fqn": ["p", "marts", "users"]},
+    }
+    project = DbtProject(manifest={"nodes": nodes}, path=None)
+    require_selects_only(project, "users", "model.p.users")
+    require_selects_only(project, "fqn:p.marts.orders_v2", "model.p.orders_v2")
+    with pytest.raises(KaitiakiError, match="dbt would run what kaitiaki did not decide"):
+        require_selects_only(project, "orders", "model.p.orders")  # also q's orders
+    with pytest.raises(KaitiakiError, match="dbt would run"):
+        require_selects_only(project, "fqn:p.marts", "model.p.users")  # the whole folder
+
+
+def test_a_stale_manifest_fails_closed_and_a_current_one_passes(tmp_path: Any) -> None:
+    from kaitiaki_airflow.dbt_nodes import file_checksum, require_current
+
+    model = tmp_path / "models" / "users.sql"
+    model.parent.mkdir()
+    model.write_text("select region from {{ ref('clients') }}\n", encoding="utf-8")
+    node = {
+        "original_file_path": "models/users.sql",
+        "checksum": {"name": "sha256", "checksum": file_checksum(model)},
+    }
+    require_current(node, tmp_path, uid="model.p.users", manifest="target/manifest.json")
+    model.write_text("select full_name from {{ ref('clients') }}\n", encoding="utf-8")
+    with pytest.raises(KaitiakiError, match="is not the file the dbt manifest"):
+        require_current(node, tmp_path, uid="model.p.users", manifest="target/manifest.json")
+
+
+def test_a_cosmos_selection_that_could_run_more_is_a_problem_at_once() -> None:
+    from kaitiaki_airflow.providers.cosmos import selection_problem
+
+    class Task:
+        selector = None
+        models = None
+
+    assert selection_problem(Task(), "nhi_benefit_match") is None
+    assert selection_problem(Task(), "fqn:nz_social.marts.nhi_benefit_match") is None
+    for wider in ("nhi_benefit_match+", "tag:pii", "a b", ["a", "b"], None):
+        assert selection_problem(Task(), wider) is not None, wider

@@ -33,6 +33,7 @@ DOCS = REPO / "docs" / "airflow.md"
 CONTEXT_FILES = Path(__file__).resolve().parent / "wheel_dags"
 INSTALL_TIMEOUT_S = 1800
 RUN_TIMEOUT_S = 600
+BASE_IMAGE = ("apache-airflow==3.3.2", "apache-airflow-providers-sqlite")
 
 
 def dockerfile() -> list[tuple[str, str]]:
@@ -77,6 +78,20 @@ class Image:
         )
 
 
+def base_image(venv: Path, constraints: Path) -> None:
+    """What ``FROM apache/airflow:3.3.2`` brings: Airflow and the providers the DAG uses (the image
+    has sqlite's; this venv installs it), pinned as Airflow's own image build pins them."""
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=INSTALL_TIMEOUT_S)
+    done = subprocess.run(
+        [str(venv / "bin" / "pip"), "install", "--quiet", "--constraint", str(constraints), *BASE_IMAGE],
+        capture_output=True,
+        text=True,
+        timeout=INSTALL_TIMEOUT_S,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+
+
 def build_image(root: Path) -> Image:
     """``make dist``, then each Dockerfile line: FROM → a clean venv, COPY/WORKDIR → folders
     under ``root``, RUN → the shell with the venv first on PATH, ENV → the image's environment."""
@@ -89,7 +104,7 @@ def build_image(root: Path) -> Image:
     workdir_name = "/"
     for instruction, args in dockerfile():
         if instruction == "FROM":
-            subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=INSTALL_TIMEOUT_S)
+            base_image(venv, context / "dist" / "constraints.txt")
         elif instruction == "WORKDIR":
             workdir_name, image.workdir = args, root / "image" / args.lstrip("/")
             image.workdir.mkdir(parents=True)
@@ -152,6 +167,15 @@ def records_in(text: str) -> list[dict[str, Any]]:
     return found
 
 
+def tables(home: Path) -> set[str]:
+    """What the allowed task leaves behind: it ran only if ``region_counts`` exists."""
+    warehouse = sqlite3.connect(home / "warehouse.db")
+    try:
+        return {row[0] for row in warehouse.execute("select name from sqlite_master where type = 'table'")}
+    finally:
+        warehouse.close()
+
+
 def files_under(folder: Path) -> set[str]:
     return {str(p.relative_to(folder)) for p in folder.rglob("*")}
 
@@ -201,6 +225,7 @@ def test_dags_test_blocks_the_denied_task_and_writes_records_to_stdout(image: Im
     records = {r["labels"]["task_id"]: r for r in records_in(done.stdout)}
     assert {task: r["result"]["allow"] for task, r in records.items()} == {"allowed": True, "denied": False}
     assert "PM-01" in {v["rule"] for v in records["denied"]["result"]["violations"]}
+    assert tables(home) == {"clients", "region_counts"}, "the allowed task ran, the denied one did not"
     after = files_under(home / "dags") | {f"image/{p}" for p in files_under(image.workdir)}
     assert after == before, "the run wrote into the DAGs folder or the image"
 
@@ -249,6 +274,7 @@ def test_a_collector_keeps_every_record_chained(image: Image, collector: Collect
         ("denied", False),
     ]
     assert events[1]["prev_hash"] == events[0]["hash"], "one process, one sink: one chain"
+    assert tables(home) == {"clients", "region_counts"}
     assert not (home / "logs" / "kaitiaki").exists()
 
 
@@ -263,3 +289,4 @@ def test_a_collector_that_is_down_stops_every_sql_task(image: Image) -> None:
     output = done.stdout + done.stderr
     assert "kaitiaki could not check airflow:kt_wheel.allowed" in output, output[-5000:]
     assert "did not take the record" in output
+    assert tables(home) == {"clients"}, "an allowed task ran without its record"

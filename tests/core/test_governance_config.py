@@ -303,6 +303,6 @@ def test_small_cell_help_states_the_threshold_in_force(tmp_path: Path, extra: st
         ["check", "agg.sql", "--purpose", "contact", "--destination", "external", "--config", str(config)],
         cwd=tmp_path,
     )
-    assert f"(at least {threshold} needed)" in result.stdout
-    assert f">= {threshold} (>= 20 for sums and means)" in result.stdout
+    assert f"(at least {threshold} people needed)" in result.stdout
+    assert f">= {threshold} (>= 20 for sums, means, medians and percentiles)" in result.stdout
     assert "{min_count_cell}" not in result.stdout

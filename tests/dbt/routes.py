@@ -35,12 +35,14 @@ def route_project(destination: Path) -> Path:
 
 
 def tables(database: Path) -> dict[str, list[str]]:
-    """``schema.name`` → column names of every table and view in the DuckDB file."""
+    """``schema.name`` → column names of every table and view in the DuckDB file (its own
+    catalog only: an in-process dbt connection may have other files attached to it)."""
     connection = duckdb.connect(str(database))
     try:
         rows = connection.execute(
             "select table_schema, table_name, column_name from information_schema.columns "
-            "order by table_schema, table_name, ordinal_position"
+            "where table_catalog = ? order by table_schema, table_name, ordinal_position",
+            [database.stem],
         ).fetchall()
     finally:
         connection.close()

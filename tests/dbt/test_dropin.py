@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
@@ -36,8 +37,11 @@ def test_commands_kaitiaki_cannot_check_are_refused(command: str) -> None:
     assert f"kaitiaki dbt {command} is refused" in result.stderr and "Traceback" not in result.stderr
 
 
-def test_ls_is_dbts_own_output_and_exit_code(built: BuiltProject) -> None:
-    listed = run_dbt_command(built.path, "ls", "--resource-type", "seed", "--output", "name", "--quiet")
+def test_ls_is_dbts_own_output_and_exit_code(built: BuiltProject, tmp_path: Path) -> None:
+    own_target = ("--target-path", str(tmp_path / "target"))  # the shared manifest stays compiled
+    listed = run_dbt_command(
+        built.path, "ls", "--resource-type", "seed", "--output", "name", "--quiet", *own_target
+    )
     assert listed.exit_code == 0, listed.stderr
     assert set(listed.stdout.split()) == {
         "msd_clients",
@@ -46,7 +50,7 @@ def test_ls_is_dbts_own_output_and_exit_code(built: BuiltProject) -> None:
         "ot_children_in_care",
         "idi_spine",
     }
-    wrong = run_dbt_command(built.path, "ls", "--no-such-flag")
+    wrong = run_dbt_command(built.path, "ls", "--no-such-flag", *own_target)
     assert wrong.exit_code == 2
 
 
@@ -70,3 +74,19 @@ def test_a_failed_compile_is_one_error_naming_the_node(
     assert result.exit_code == 2 and result.stdout == ""
     assert "dbt compile failed" in result.stderr and "broken" in result.stderr
     assert "never_set" in result.stderr and "SYS-01" not in result.stderr
+
+
+def test_the_installed_dbt_core_is_in_the_declared_supported_range() -> None:
+    """docs/dbt.md: dbt-core 1.10 and 1.11 (1.12 does not install here, see the docs)."""
+    from importlib.metadata import version
+
+    from packaging.requirements import Requirement
+
+    pyproject = Path(__file__).resolve().parents[2] / "adapters" / "dbt" / "pyproject.toml"
+    declared = re.search(r'"(dbt-core[^"]*)"', pyproject.read_text())
+    assert declared is not None
+    core = Requirement(declared[1])
+    assert str(core.specifier) in ("<1.12,>=1.10", ">=1.10,<1.12")
+    assert core.specifier.contains(version("dbt-core"))
+    docs = (pyproject.parents[2] / "docs" / "dbt.md").read_text()
+    assert "dbt-core 1.10 and 1.11" in docs and "1.12" in docs

@@ -7,6 +7,7 @@ mode (everything runs) shows each leak really writes: the blocks are not vacuous
 from __future__ import annotations
 
 import json
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -193,3 +194,45 @@ def test_a_blocked_project_hook_stops_the_whole_command(tmp_path: Path) -> None:
     assert "full_name" in blocking_columns(end)
     assert "dbt run was not run" in result.stderr
     assert not (project / "nz_social.duckdb").exists() or not tables(project / "nz_social.duckdb")
+
+
+CLONE_PROFILE = """nz_social:
+  target: dev
+  outputs:
+    dev:
+      type: duckdb
+      path: "{{{{ env_var('NZ_SOCIAL_DUCKDB', 'nz_social.duckdb') }}}}"
+      threads: 1
+    clone:
+      type: duckdb
+      path: "{clone}"
+      threads: 1
+      attach:
+        - {{path: "{prod}", alias: nz_social}}
+"""
+
+
+def test_clone_copies_only_the_nodes_that_are_allowed(tmp_path: Path) -> None:
+    """Production holds a denied model (built in warn mode); a clone into another target leaves
+    it out, while its allowed sibling is cloned."""
+    project = route_project(tmp_path / "nz_social")
+    prod, clone = project / "nz_social.duckdb", project / "dev_clone.duckdb"
+    (project / "profiles.yml").write_text(CLONE_PROFILE.format(prod=prod, clone=clone))
+    selection = ("--select", "client_snapshot", "benefit_uptake_by_region")
+    built = run_dbt_command(
+        project, "build", "--mode", "warn", "--select", "+client_snapshot", "+benefit_uptake_by_region", "-q"
+    )
+    assert built.exit_code == 0, built.stderr
+    assert {"marts.client_snapshot", "marts.benefit_uptake_by_region"} <= set(tables(prod))
+    state = project / "prod-state"
+    state.mkdir()
+    shutil.copy(project / "target" / "manifest.json", state / "manifest.json")
+    cloned = run_dbt_command(
+        project, "clone", "--state", str(state), "--target", "clone", *selection, "--format", "json", "-q"
+    )
+    assert cloned.exit_code == 1, cloned.stderr
+    jobs = {job["job"]["name"]: job for job in json.loads(cloned.stdout)["jobs"]}
+    assert jobs["client_snapshot"]["decision"]["allow"] is False
+    present = set(tables(clone))
+    assert "marts.benefit_uptake_by_region" in present
+    assert "marts.client_snapshot" not in present

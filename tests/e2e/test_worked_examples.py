@@ -1,7 +1,9 @@
 """The worked examples of dpup-rules.md §3 as acceptance tests, end to end through `kaitiaki check`.
 
 Real SQL files, real analysis, real classification, the real DPUP Rego library on the embedded
-engine: each example must yield exactly the rules and levels the catalogue lists.
+engine: each example must yield exactly the rules and levels the catalogue lists, as revised by
+its §2a (E5: an unkeyed MD5 of an IRD number is reversible, SV-03; date of birth with postcode
+leaving the agency identifies people, SV-09). The purposes expire after the jobs' P1Y retention.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ purposes:
     description: Plan regional services for clients of the ministry (named outcome, named data)
     allowed_categories: {categories}
     approved_by: Data Governance Board
-    expires: 2027-06-30
+    expires: 2028-06-30
     sensitive_approved: true
 {extra}"""
 
@@ -99,7 +101,7 @@ purposes:
     description: Measure how benefit recipients use health services, to plan joint services
     allowed_categories: [unique_identifier, direct_identifier, quasi_identifier]
     approved_by: Data Governance Board
-    expires: 2027-06-30
+    expires: 2028-06-30
     linking_approved: false
     sensitive_approved: []
 """,
@@ -142,7 +144,7 @@ catalog:
         + purpose(),
         ("--purpose", "p", "--destination", "external", "--region", "offshore"),
         1,
-        {"SV-01": "hard", "SV-02": "hard", "SV-04": "soft"},
+        {"SV-01": "hard", "SV-02": "hard", "SV-03": "hard", "SV-04": "soft", "SV-09": "hard"},
     ),
 ]
 

@@ -263,6 +263,15 @@ def test_policy_data_from_configuration_overrides_thresholds() -> None:
     e4 = worked_examples()[3]["input"]
     document = json.loads(json.dumps(e4))
     document["aggregation"]["min_group_size"] = 10
+    # HAVING COUNT(DISTINCT nsn) >= 10: a threshold on people (the nsn is an identifier)
+    nsn = {"table": "dev.main.enrolments", "column": "nsn", "uses": ["filter"], "transforms": ["aggregate"]}
+    document["columns"].append(
+        {**nsn, "outputs": [], "lines": [2], "from_star": False, "categories": ["unique_identifier:nsn"]}
+    )
+    threshold = {"min": 10, "distinct": True, "columns": ["dev.main.enrolments.nsn"], "tables": []}
+    document["aggregation"]["cells"] = [
+        {"populations": ["all"], "thresholds": [{**threshold, "joined": False, "population": "all"}]}
+    ]
     default = load_engine(settings("embedded"))
     strict = load_engine(settings("embedded", policy_data={"params": {"min_count_cell": 11}}))
     assert "SV-06" not in {v.rule for v in default.evaluate(document).violations}

@@ -138,12 +138,34 @@ def test_production_modules_leave_tests_out() -> None:
 
 def test_configured_engine_decides_with_custom_data(tmp_path: Path) -> None:
     (tmp_path / "data.json").write_text(json.dumps({"params": {"rounding_tags": ["rounded:rr3"]}}))
+    people = {
+        "min": 6,
+        "distinct": True,
+        "columns": ["t.k"],
+        "tables": [],
+        "joined": False,
+        "population": "all",
+    }
     case = {
-        "columns": [{"table": "t", "column": "region", "uses": ["select", "group"], "outputs": ["region"]}],
+        "columns": [
+            {"table": "t", "column": "region", "uses": ["select", "group"], "outputs": ["region"]},
+            {
+                "table": "t",
+                "column": "k",
+                "categories": ["person_key"],
+                "transforms": ["aggregate"],
+                "outputs": ["n"],
+            },
+        ],
         "outputs": [{"column": "n", "transforms": ["aggregate"]}],
         "patch": {
             "job": {"destination": {"kind": "external"}, "tags": ["rounded:rr3"]},
-            "aggregation": {"grouped": True, "count": True, "min_group_size": 6},
+            "aggregation": {
+                "grouped": True,
+                "count": True,
+                "min_group_size": 6,
+                "cells": [{"populations": ["all"], "thresholds": [people]}],
+            },
         },
     }
     assert load_engine(Settings(policies=(tmp_path,))).evaluate(case_input(case)).allow is True

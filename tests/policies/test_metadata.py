@@ -16,12 +16,13 @@ from tests.policies.cases import case_input, rule_cases
 CATALOGUE = {
     "PM-01": "hard", "PM-02": "hard", "PM-03": "hard", "PM-04": "soft", "PM-05": "soft",
     "PM-06": "soft", "PM-07": "soft", "PM-08": "soft", "PM-09": "soft", "PM-10": "soft",
-    "PM-11": "hard", "PM-12": "advisory", "TC-01": "soft", "AI-01": "advisory", "SV-01": "hard",
-    "SV-02": "hard", "SV-03": "hard", "SV-04": "soft", "SV-05": "soft", "SV-06": "advisory",
-    "SV-07": "soft", "SV-08": "advisory", "SYS-01": "hard",
+    "PM-11": "hard", "PM-12": "advisory", "TC-01": "soft", "TC-02": "advisory", "AI-01": "advisory",
+    "SV-01": "hard", "SV-02": "soft", "SV-03": "hard", "SV-04": "soft", "SV-05": "soft",
+    "SV-06": "advisory", "SV-07": "soft", "SV-08": "advisory", "SV-09": "hard", "SYS-01": "hard",
 }  # fmt: skip
-ESCALATED = {"TC-01": ("level_when_promised", "hard"), "SV-05": ("level_off_agency", "hard"),
-             "SV-06": ("level_off_agency", "hard"), "SV-08": ("level_off_agency", "soft")}  # fmt: skip
+ESCALATED = {"TC-01": ("level_when_promised", "hard"), "SV-02": ("level_off_agency", "hard"),
+             "SV-05": ("level_off_agency", "hard"), "SV-06": ("level_off_agency", "hard"),
+             "SV-08": ("level_off_agency", "soft")}  # fmt: skip
 PACKAGES = {
     "PM": "kaitiaki.dpup.purpose_matters", "TC": "kaitiaki.dpup.transparency_choice",
     "AI": "kaitiaki.dpup.access_information", "SV": "kaitiaki.dpup.sharing_value",
@@ -69,3 +70,11 @@ def test_violations_carry_their_rules_metadata(rule: str) -> None:
         assert violation["level"] in allowed_levels
         assert violation["message"] and violation["waived"] is False
         assert all(isinstance(c, str) and "." in c for c in violation["columns"])
+
+
+def test_no_remediation_offers_a_waiver_a_level_forbids() -> None:
+    """A hard finding cannot be waived, so its help must not suggest asking for a waiver."""
+    for rule, meta in METADATA.items():
+        levels = {meta["level"], *(v for k, v in meta.items() if k.startswith("level_"))}
+        if "hard" in levels:
+            assert "waiver" not in meta["remediation"].lower(), rule

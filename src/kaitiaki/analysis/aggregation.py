@@ -136,45 +136,45 @@ def thresholds(flow: Flow, scope: Scope, condition: exp.Expr | None) -> list[Thr
     for conjunct in condition.flatten() if isinstance(condition, exp.And) else [condition]:
         while isinstance(conjunct, exp.Paren):
             conjunct = conjunct.this
-        if not isinstance(conjunct, (exp.GTE, exp.GT, exp.EQ, exp.LTE, exp.LT, exp.Between)):
-            continue
-        bound = threshold(flow, scope, conjunct)
-        counted = _counted(flow, scope, conjunct)
-        if bound is not None and counted is not None:
-            found.append(_threshold(flow, counted[1], counted[0], bound))
+        if isinstance(conjunct, (exp.GTE, exp.GT, exp.EQ, exp.LTE, exp.LT, exp.Between)):
+            found.extend(_conjunct_threshold(flow, scope, conjunct))
     return found
 
 
-def _counted(flow: Flow, scope: Scope, comparison: exp.Expr) -> tuple[Scope, exp.Expr] | None:
-    """The COUNT a comparison bounds, and the scope it is computed in (through output aliases)."""
-    sides = (
-        [comparison.this] if isinstance(comparison, exp.Between) else [comparison.this, comparison.expression]
-    )
-    for side in sides:
-        found = _count_node(flow, scope, side)
-        if found is not None:
-            return found
-    return None
+def _conjunct_threshold(flow: Flow, scope: Scope, comparison: exp.Expr) -> list[Threshold]:
+    """A COUNT (perhaps with FILTER, perhaps through an output alias) bounded from below."""
+    if isinstance(comparison, exp.Between):
+        counted = _count_node(flow, scope, comparison.this)
+        bound = _at_least(comparison.args.get("low"), inclusive=True)
+    else:
+        kind: type[exp.Expr] = type(comparison)
+        counted, other = _count_node(flow, scope, comparison.this), comparison.expression
+        if counted is None:
+            kind = _FLIPPED.get(kind, kind)
+            counted, other = _count_node(flow, scope, comparison.expression), comparison.this
+        inclusive = kind in (exp.GTE, exp.EQ)
+        bound = _at_least(other, inclusive=inclusive) if inclusive or kind is exp.GT else None
+    if counted is None or bound is None:
+        return []
+    return [_threshold(flow, counted[1], counted[0], bound)]
 
 
 def _count_node(flow: Flow, scope: Scope, node: exp.Expr) -> tuple[Scope, exp.Expr] | None:
-    while isinstance(node, (exp.Paren, exp.Cast, exp.TryCast)):
+    """The COUNT ``node`` is (in parentheses, a cast, a FILTER, an output alias), and its scope."""
+    while isinstance(node, (exp.Paren, exp.Cast, exp.TryCast, exp.Filter)):
         node = node.this
     if is_count(node) and not isinstance(node, exp.CountIf):
         return scope, node
     if not isinstance(node, exp.Column) or not isinstance(scope.expression, exp.Select):
         return None
     if not node.table:
-        aliased = [
-            p.this for p in scope.expression.expressions if isinstance(p, exp.Alias) and p.alias == node.name
-        ]
+        projections = scope.expression.expressions
+        aliased = [p.this for p in projections if isinstance(p, exp.Alias) and p.alias == node.name]
         return _count_node(flow, scope, aliased[0]) if len(aliased) == 1 else None
     located = flow.source_of(scope, node.table)
-    if (
-        located is None
-        or not isinstance(located[1], Scope)
-        or not isinstance(located[1].expression, exp.Select)
-    ):
+    if located is None or not isinstance(located[1], Scope):
+        return None
+    if not isinstance(located[1].expression, exp.Select):
         return None
     for projection in located[1].expression.expressions:
         if projection.alias_or_name == node.name:

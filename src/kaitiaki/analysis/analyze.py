@@ -13,9 +13,10 @@ from dataclasses import dataclass, field, replace
 from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect
 from sqlglot.dialects.mysql import MySQL
+from sqlglot.dialects.teradata import Teradata
 from sqlglot.errors import ParseError, TokenError
 from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
-from sqlglot.tokenizer_core import Token, TokenType
+from sqlglot.tokenizer_core import TokenType
 
 from kaitiaki.analysis.aggregation import query_aggregation
 from kaitiaki.analysis.allowlist import PROCEDURAL, admit, rewrite_declared_names
@@ -197,7 +198,7 @@ def _statement(
     lookup: SchemaLookup,
     session: Session,
 ) -> StatementFindings:
-    statement, sql = _replace_as_insert(statement, sql, engine)
+    statement, sql = _respelled(statement, sql, engine)
     if len(statement.tokens) > MAX_TOKENS:
         detail = (
             f"statement {statement.index + 1} has {len(statement.tokens)} tokens, over the work budget of "
@@ -266,26 +267,54 @@ def _statement(
     return findings
 
 
-def _replace_as_insert(statement: StatementTokens, sql: str, engine: Dialect) -> tuple[StatementTokens, str]:
-    """MySQL ``REPLACE INTO t …`` writes what ``INSERT INTO t …`` writes (the rows it replaces are
-    deleted first), but sqlglot reads it as an opaque command: it is read as that INSERT, with
-    ``INSERT `` in place of ``REPLACE`` (same length, so every line and column stays where it was)."""
+def _respelled(statement: StatementTokens, sql: str, engine: Dialect) -> tuple[StatementTokens, str]:
+    """Spellings sqlglot cannot read, rewritten in place to ones it can (same length, so every
+    line and column stays where it was); the statement is then tokenised again.
+
+    MySQL ``REPLACE INTO t …`` writes what ``INSERT INTO t …`` writes (the rows it replaces are
+    deleted first) but sqlglot reads it as an opaque command. Teradata's ``expr (TITLE 'h')``
+    only sets a report heading, and ``expr (NAMED n)`` names the column like ``expr AS n``.
+    """
+    edits = _replace_edits(statement, engine) + _teradata_edits(statement, engine)
+    if not edits:
+        return statement, sql
+    text = sql
+    for start, end, replacement in edits:
+        text = text[:start] + replacement.ljust(end - start + 1) + text[end + 1 :]
+    first, last = statement.tokens[0].start, statement.tokens[-1].end
+    tokens = [t for t in tokenize(text, engine) if first <= t.start <= last]
+    return StatementTokens(statement.index, statement.line, tokens), text
+
+
+_Edit = tuple[int, int, str]  # first and last character replaced, and the replacement (no longer)
+
+
+def _replace_edits(statement: StatementTokens, engine: Dialect) -> list[_Edit]:
     first = statement.tokens[0]
     if (
-        not isinstance(engine, MySQL)
-        or first.token_type != TokenType.REPLACE
-        or first.text.upper() != "REPLACE"
+        isinstance(engine, MySQL)
+        and first.token_type == TokenType.REPLACE
+        and first.text.upper() == "REPLACE"
     ):
-        return statement, sql
-    text = sql[: first.start] + "INSERT " + sql[first.end + 1 :]
-    tokens: list[Token] = []
-    for token in tokenize(text, engine):
-        if token.start < first.start:
+        return [(first.start, first.end, "INSERT")]
+    return []
+
+
+def _teradata_edits(statement: StatementTokens, engine: Dialect) -> list[_Edit]:
+    if not isinstance(engine, Teradata):
+        return []
+    tokens, edits = statement.tokens, []
+    for i in range(len(tokens) - 3):
+        opening, word, value, closing = tokens[i : i + 4]
+        if opening.token_type != TokenType.L_PAREN or closing.token_type != TokenType.R_PAREN:
             continue
-        if token.token_type == TokenType.SEMICOLON:
-            break
-        tokens.append(token)
-    return StatementTokens(statement.index, statement.line, tokens), text
+        phrase = word.text.upper()
+        if phrase == "TITLE" and value.token_type == TokenType.STRING:
+            edits.append((opening.start, closing.end, ""))
+        elif phrase == "NAMED" and value.token_type in (TokenType.VAR, TokenType.IDENTIFIER):
+            name = exp.to_identifier(value.text, quoted=value.token_type == TokenType.IDENTIFIER)
+            edits.append((opening.start, closing.end, f"AS {name.sql(dialect='teradata')}"))
+    return [edit for edit in edits if len(edit[2]) <= edit[1] - edit[0] + 1]
 
 
 @dataclass(frozen=True)

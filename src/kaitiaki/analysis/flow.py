@@ -389,7 +389,8 @@ class Flow:
         )
         if passthrough:
             return column(name)
-        return tuple(o.through(frozenset({AGGREGATE})) for c in sorted(read) for o in column(c))
+        # the FOR column chooses which output a value lands in, as the condition of its CASE spelling does
+        return tuple(o.through(frozenset({AGGREGATE})) for c in sorted(read | keys) for o in column(c))
 
     def _struct_origins(self, column: exp.Column, scope: Scope) -> tuple[Origin, ...]:
         """``t.s.f``: a field of struct column ``s`` of source ``t`` (sqlglot keeps it as db.table.col)."""

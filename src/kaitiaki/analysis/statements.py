@@ -77,7 +77,7 @@ def prepare(statement: exp.Expr) -> Prepared:
     DML also reads in its RETURNING / OUTPUT list and its ON CONFLICT DO UPDATE: those become
     ``side`` queries of their own, built from a copy before the statement is reduced.
     """
-    side = _side_queries(statement)
+    side = _side_queries(statement) + _routine_body(statement)
     prepared = _main(statement)
     prepared.side = side
     if prepared.query is not None:
@@ -128,6 +128,19 @@ def _main(statement: exp.Expr) -> Prepared:
     if isinstance(statement, exp.Merge):
         return _merge(statement)
     return _other(statement)
+
+
+def _routine_body(statement: exp.Expr) -> list[Prepared]:
+    """``CREATE PROCEDURE p AS BEGIN INSERT … ; UPDATE … END``: the routine stays unsupported (its
+    body runs when it is called), but each statement of a body sqlglot parsed keeps its facts."""
+    if (
+        not isinstance(statement, exp.Create)
+        or str(statement.args.get("kind") or "").lower() not in _ROUTINES
+    ):
+        return []
+    body = statement.expression
+    statements = body.expressions if isinstance(body, exp.Block) else [body]
+    return [_main(s.copy()) for s in statements if isinstance(s, (*_DML, exp.Query))]
 
 
 def _side_queries(statement: exp.Expr) -> list[Prepared]:

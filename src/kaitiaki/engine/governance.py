@@ -244,7 +244,10 @@ def render_policy_docs(metadata: dict[str, dict[str, Any]], policies: PolicySet)
         "",
         "Levels: **advisory** is reported and never blocks; **soft** blocks (in `enforce` mode) unless "
         "a valid waiver names the job and the rule; **hard** always blocks. kaitiaki.yaml's `levels:` "
-        "can change any rule's level. See [governance.md](governance.md).",
+        "can change any rule's level. See [governance.md](governance.md). What each rule enforces, its "
+        "source and what it deliberately does not cover: [legal-basis.md](legal-basis.md). Where the "
+        "meaning of a rule is a judgement call rather than the letter of its source, its section says "
+        "so (**Judgement call**).",
         "",
         "| Rule | Title | Level | Guideline | Principle | Law |",
         "|---|---|---|---|---|---|",
@@ -263,6 +266,7 @@ def render_policy_docs(metadata: dict[str, dict[str, Any]], policies: PolicySet)
             f"- **Guideline / principle:** {r['guideline'] or '-'} / {r['principle'] or '-'}",
             f"- **Law:** {r['law'] or '-'}",
             f"- **Remediation:** {r['remediation'] or '-'}",
+            *([f"- **Judgement call:** {r['judgement']}"] if r.get("judgement") else []),
             f"- **Defined in:** `{_display_path(r['path'], policies)}` (package `{r['package']}`)",
         ]
     return "\n".join(lines) + "\n"

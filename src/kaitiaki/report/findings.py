@@ -126,22 +126,33 @@ class Finding:
         if primary is not None:
             return primary.file_line
         line = self.violation.line
-        return None if line is None else line + self.verdict.job.source.line_offset
+        return None if line is None else self.verdict.job.source.locate(line)[0]
+
+    def _located(self) -> tuple[int, int | None, str | None] | None:
+        """The source position of the first marked column name on the primary line."""
+        primary = self.primary
+        if primary is None or not primary.marks:
+            return None
+        return self.verdict.job.source.locate(primary.sql_line, primary.marks[0].start + 1)
 
     @property
     def start_column(self) -> int | None:
-        """1-based column of the first marked column name on the primary line."""
-        primary = self.primary
-        if primary is None or not primary.marks:
-            return None
-        return primary.marks[0].start + 1
+        """1-based column (in the source file) of the first marked column name on the primary line."""
+        located = self._located()
+        return located[1] if located is not None else None
 
     @property
     def end_column(self) -> int | None:
-        primary = self.primary
-        if primary is None or not primary.marks:
+        located, primary = self._located(), self.primary
+        if located is None or located[1] is None or located[2] is not None or primary is None:
             return None
-        return primary.marks[0].start + primary.marks[0].length + 1
+        return located[1] + primary.marks[0].length
+
+    @property
+    def generated_by(self) -> str | None:
+        """The macro whose expansion holds the finding (its position is then the macro call)."""
+        located = self._located()
+        return located[2] if located is not None else None
 
 
 # --- status -------------------------------------------------------------------------------------
@@ -324,16 +335,12 @@ def excerpt_for(verdict: Verdict, violation: Violation) -> tuple[ExcerptLine, ..
         if lines and lines[0] not in wanted:
             wanted.append(lines[0])
     wanted = [n for n in wanted if 1 <= n <= len(sql_lines)][:MAX_EXCERPT_LINES]
-    offset = verdict.job.source.line_offset
-    return tuple(
-        ExcerptLine(
-            sql_line=n,
-            file_line=n + offset,
-            text=sql_lines[n - 1],
-            marks=marks_on(sql_lines[n - 1], violation.columns, verdict.job.sql),
-        )
-        for n in sorted(wanted)
-    )
+    out = []
+    for n in sorted(wanted):
+        marks = marks_on(sql_lines[n - 1], violation.columns, verdict.job.sql)
+        file_line = verdict.job.source.locate(n, marks[0].start + 1 if marks else None)[0]
+        out.append(ExcerptLine(sql_line=n, file_line=file_line, text=sql_lines[n - 1], marks=marks))
+    return tuple(out)
 
 
 def sql_line_text(sql_lines: Sequence[str], line: int) -> str:

@@ -11,7 +11,8 @@ with DAG("kt_wheel", schedule=None, start_date=datetime(2026, 1, 1), default_arg
     SQLExecuteQueryOperator(
         task_id="allowed",
         conn_id="kt_sqlite",
-        sql="select region, count(*) as clients from clients group by region having count(*) >= {{ 6 }}",
+        sql="create table region_counts as "
+        "select region, count(*) as clients from clients group by region having count(*) >= {{ 6 }}",
     )
     SQLExecuteQueryOperator(
         task_id="denied", conn_id="kt_sqlite", sql="select {{ 'full_name' }}, region from clients"

@@ -21,6 +21,7 @@ from kaitiaki_dbt.cache import VerdictCache, digest, model_cache_key
 from kaitiaki_dbt.evaluate import ModelEvaluator, ModelOutcome, Task
 from kaitiaki_dbt.jobs import model_dialect, node_job, route_sql
 from kaitiaki_dbt.manifest import RELATION_TYPES, DbtProject, Node, ancestors, parents, topological_order
+from kaitiaki_dbt.positions import node_positions, repo_relative
 from kaitiaki_dbt.schema import known_columns, meta_entry
 from kaitiaki_dbt.workers import WorkerPool
 
@@ -51,6 +52,7 @@ class ProjectChecker:
         cache: VerdictCache | None = None,
         workers: int = 1,
         progress: Callable[[Verdict, float], None] | None = None,
+        repo_root: Path | None = None,
     ) -> None:
         self.project = project
         self.gate = gate
@@ -58,6 +60,7 @@ class ProjectChecker:
         self.cache = cache
         self.workers = workers
         self.progress = progress
+        self.repo_root = repo_root
         self.nodes = project.graph()
         self.has_children = {p for node in self.nodes.values() for p in parents(node)}
         self.evaluator = ModelEvaluator(project, gate, project_dir)
@@ -77,7 +80,19 @@ class ProjectChecker:
                 self.pool.close()
         if self.cache is not None:
             self.cache.save()
-        return [v for uid in order if (v := self.outcomes[uid].verdict) is not None]
+        return [self.located(v) for uid in order if (v := self.outcomes[uid].verdict) is not None]
+
+    def located(self, verdict: Verdict) -> Verdict:
+        """The verdict with its source path relative to the repository root and, where it has
+        findings, its SQL mapped to the source file's lines and columns (positions.py)."""
+        job = verdict.job
+        node = self.nodes.get(str(job.meta.get("unique_id")))
+        path = repo_relative(job.source.path, self.project_dir, self.repo_root)
+        positions = (
+            node_positions(node, job.sql, self.project_dir) if node and verdict.decision.violations else ()
+        )
+        source = replace(job.source, path=path, positions=positions)
+        return replace(verdict, job=replace(job, source=source))
 
     def run_wave(self, wave: Sequence[str], chosen: set[str]) -> None:
         """Cached outcomes first; the misses are evaluated, in workers when there are many."""

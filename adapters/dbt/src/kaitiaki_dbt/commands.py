@@ -60,6 +60,11 @@ def own_options(function: Any) -> Any:
             click.option(
                 "--quiet", "-q", is_flag=True, help="No progress lines while checking (dbt is quiet too)."
             ),
+            click.option(
+                "--repo-root",
+                type=click.Path(file_okay=False),
+                help="Report file paths relative to this folder (default: the git top level of the project).",
+            ),
         )
     ):
         function = option(function)
@@ -135,41 +140,84 @@ def refused(name: str, reason: str) -> click.Command:
     return click.Command(name, callback=handler, context_settings=settings, help=f"refused: {reason}")
 
 
+def manifest_options(function: Any) -> Any:
+    """``--manifest`` and ``--allow-stale``, shared by check and report."""
+    for option in reversed(
+        (
+            click.option(
+                "--manifest",
+                "manifest_path",
+                type=click.Path(dir_okay=False),
+                help="Read this compiled manifest.json instead of running dbt "
+                "(no profile or warehouse needed).",
+            ),
+            click.option(
+                "--allow-stale",
+                is_flag=True,
+                help="Check a --manifest even if a file it describes changed after it, or another dbt "
+                "wrote it.",
+            ),
+        )
+    ):
+        function = option(function)
+    return function
+
+
 @dbt_group.command("check", context_settings=PASS_THROUGH, epilog=DBT_OPTIONS_HELP)
 @own_options
-@click.option(
-    "--manifest",
-    "manifest_path",
-    type=click.Path(dir_okay=False),
-    help="Read this compiled manifest.json instead of running dbt (no profile or warehouse needed).",
-)
-@click.option(
-    "--allow-stale",
-    is_flag=True,
-    help="Check a --manifest even if a file it describes changed after it, or another dbt wrote it.",
-)
+@manifest_options
 @click.option(
     "--format", "fmt", default="text", show_default=True, help="text, json, sarif, junit, github or markdown."
 )
 @click.pass_context
-def check(
-    ctx: click.Context,
-    config_path: str | None,
-    mode: str | None,
-    no_cache: bool,
-    quiet: bool,
-    manifest_path: str | None,
-    allow_stale: bool,
-    fmt: str,
-) -> None:
+def check(ctx: click.Context, /, fmt: str, **options: Any) -> None:
     """Compile (or read a manifest), analyse and decide every selected node that moves data.
 
     Models, snapshots, seeds, tests that store failures, their hooks and the project's hooks.
     Exit 0 when every one is allowed, 1 when any is denied, 2 on a usage or dbt error.
     """
     check_format(fmt)
+    verdicts, _ = selected_verdicts(ctx, "check", **options)
+    from kaitiaki.gate import exit_code
+
+    click.echo(render(fmt, verdicts), nl=False)
+    sys.exit(exit_code(verdicts))
+
+
+@dbt_group.command("report", context_settings=PASS_THROUGH, epilog=DBT_OPTIONS_HELP)
+@own_options
+@manifest_options
+@click.option("--out", type=click.Path(dir_okay=False), default="kaitiaki-report.html", show_default=True)
+@click.pass_context
+def report(ctx: click.Context, /, out: str, **options: Any) -> None:
+    """Write the HTML estate report of the selected nodes: decisions (and what a run would leave
+    out), the flows of identifying columns, where each column goes, and kaitiaki.yaml's waivers.
+    Exit status as for check.
+    """
+    from kaitiaki.gate import exit_code
+    from kaitiaki.report.html import render_html
+
+    verdicts, settings = selected_verdicts(ctx, "report", **options)
+    Path(out).write_text(render_html(verdicts, waivers=settings.waivers), encoding="utf-8")
+    click.echo(f"kaitiaki: wrote {out} ({len(verdicts)} nodes)", err=True)
+    sys.exit(exit_code(verdicts))
+
+
+def selected_verdicts(
+    ctx: click.Context,
+    command: str,
+    *,
+    config_path: str | None,
+    mode: str | None,
+    no_cache: bool,
+    quiet: bool,
+    repo_root: str | None,
+    manifest_path: str | None,
+    allow_stale: bool,
+) -> tuple[list[Verdict], Settings]:
+    """Compile (or read a manifest), select and decide: what check and report share."""
     args = split_dbt_args(ctx.args)
-    reject_unknown(ctx.args, args, "check")
+    reject_unknown(ctx.args, args, command)
     store_failures = STORE_FAILURES_FLAG in ctx.args
     if manifest_path:
         from kaitiaki_dbt.manifest import load_manifest
@@ -203,11 +251,9 @@ def check(
         cache_dir=cache_dir,
         no_cache=no_cache,
         quiet=quiet,
+        repo_root=repository_root(repo_root, project_dir),
     )
-    from kaitiaki.gate import exit_code
-
-    click.echo(render(fmt, verdicts), nl=False)
-    sys.exit(exit_code(verdicts))
+    return verdicts, settings
 
 
 def gated_command(command: str, help_text: str) -> click.Command:
@@ -220,6 +266,7 @@ def gated_command(command: str, help_text: str) -> click.Command:
         mode: str | None,
         no_cache: bool,
         quiet: bool,
+        repo_root: str | None,
         fmt: str | None,
     ) -> None:
         from kaitiaki_dbt.runner import DbtSession
@@ -240,6 +287,7 @@ def gated_command(command: str, help_text: str) -> click.Command:
             cache_dir=args.target_dir,
             no_cache=no_cache,
             quiet=quiet,
+            repo_root=repository_root(repo_root, args.project_dir),
         )
         status = execute(session, project, verdicts, command, [*ctx.args, *(["--quiet"] if quiet else [])])
         if fmt:
@@ -276,7 +324,13 @@ for _name, _help in GATED_HELP.items():
 @click.argument("macro")
 @click.pass_context
 def run_operation(
-    ctx: click.Context, config_path: str | None, mode: str | None, no_cache: bool, quiet: bool, macro: str
+    ctx: click.Context,
+    config_path: str | None,
+    mode: str | None,
+    no_cache: bool,
+    quiet: bool,
+    repo_root: str | None,
+    macro: str,
 ) -> None:
     """Run a macro only if governance allowed it (kaitiaki.yaml `dbt: {operations: [name]}`).
 
@@ -287,7 +341,7 @@ def run_operation(
     from kaitiaki_dbt.operations import operation_verdict
     from kaitiaki_dbt.runner import DbtSession
 
-    del no_cache  # one decision, nothing to cache
+    del no_cache, repo_root  # one decision, nothing cached; a macro has no SQL position
     args = split_dbt_args(ctx.args)
     settings = load_settings(config_path, start=args.project_dir.resolve())
     gate = Gate(settings, mode=mode, entry_point="dbt")
@@ -362,10 +416,12 @@ def compile_selected(
     rendered = RenderedHooks()
     progress(f"kaitiaki: compiling {len(needed)} nodes with dbt…", session.quiet)
     with render_hooks_while_compiling(rendered, settings.dbt_operations):
-        if needed:
-            compiled = session.compile([".".join(graph[uid]["fqn"]) for uid in sorted(needed)])
-        else:
+        if not needed:
             compiled = session.compile_inline("select 1")
+        elif not selection:  # everything: one plain compile, as `dbt compile` would
+            compiled = session.compile([])
+        else:
+            compiled = session.compile([".".join(graph[uid]["fqn"]) for uid in sorted(needed)])
     target = session.args.target_dir
     catalog_path = target / "catalog.json"
     catalog = read_json(catalog_path, "dbt catalog") if catalog_path.is_file() else None
@@ -394,6 +450,27 @@ def with_static_hooks(project: DbtProject, settings: Settings) -> DbtProject:
     return replace(project, extra=hook_nodes(project, None, settings.dbt_operations))
 
 
+def repository_root(explicit: str | None, project_dir: Path | None) -> Path | None:
+    """``--repo-root``, else the git top level of the project (None outside a git repository)."""
+    if explicit:
+        return Path(explicit)
+    if project_dir is None:
+        return None
+    import subprocess
+
+    try:
+        found = subprocess.run(
+            ["git", "-C", str(project_dir), "rev-parse", "--show-toplevel"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return Path(found.stdout.strip()) if found.returncode == 0 and found.stdout.strip() else None
+
+
 def progress(line: str, quiet: bool) -> None:
     if not quiet:
         click.echo(line, err=True)
@@ -415,6 +492,7 @@ def decide(
     cache_dir: Path,
     no_cache: bool,
     quiet: bool = False,
+    repo_root: Path | None = None,
 ) -> list[Verdict]:
     """The verdicts of the selected nodes under one gate, with the cache and worker processes."""
     from kaitiaki.gate import Gate
@@ -428,7 +506,13 @@ def decide(
 
     printer = None if quiet else ProgressPrinter(len(selected), sys.stderr)
     checker = ProjectChecker(
-        project, gate, project_dir=project_dir, cache=cache, workers=available_workers(), progress=printer
+        project,
+        gate,
+        project_dir=project_dir,
+        cache=cache,
+        workers=available_workers(),
+        progress=printer,
+        repo_root=repo_root,
     )
     return checker.check(selected)
 

@@ -141,10 +141,12 @@ class DbtSession:
         self.manifest = self.invoke("parse", []).result
 
     def compile(self, select: Sequence[str]) -> dict[str, Any]:
-        """Compile the models named by ``select`` and return the manifest as manifest.json's dict."""
+        """Compile the nodes named by ``select`` (every node when it is empty) and return the
+        manifest as manifest.json's dict."""
         if self.manifest is None:
             self.parse()
-        result = self.invoke("compile", [*self.args.compile_flags, "--select", *select])
+        selection = ["--select", *select] if select else []
+        result = self.invoke("compile", [*self.args.compile_flags, *selection])
         if not result.success:
             raise DbtFailure(
                 "dbt compile did not succeed.",

@@ -11,6 +11,7 @@ closed. Seeds load files and tests only count failing rows: they run no SQL kait
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from kaitiaki_airflow.operators import held, operator_class
 BASE = "cosmos.operators.base.AbstractDbtBase"
 DECIDED = ("model", "snapshot")
 FIELD = "dbt node"
+ONE_NODE = re.compile(r"(fqn:)?[A-Za-z0-9_.]+")  # a name or fqn: parts; no graph operators or methods
 
 
 @hookimpl(trylast=True)
@@ -55,7 +57,7 @@ NO_NODE = (
 def selection_problem(task: Any, select: Any) -> str | None:
     """A selection that is not one node's name or ``fqn:`` (the guard resolves it in the manifest)."""
     extra = [f for f in ("selector", "models") if held(task, f)]
-    if isinstance(select, str) and select and not extra and not set(select) & set(" ,+@*"):
+    if isinstance(select, str) and ONE_NODE.fullmatch(select) and not extra:
         return None
     return (
         f"its dbt selection ({select!r}{', ' + ', '.join(extra) if extra else ''}) is not one node, so it "

@@ -1,0 +1,3 @@
+{% macro client_contact(alias) -%}
+    coalesce({{ alias }}.phone, {{ alias }}.email)
+{%- endmacro %}
