@@ -96,7 +96,7 @@ def main() -> None:
     )
     decisions = json.loads(checked.stdout)
     allowed = sum(job["decision"]["allow"] for job in decisions["jobs"])
-    print(f"{allowed} of {len(decisions['jobs'])} models allowed")
+    print(f"{allowed} of {len(decisions['jobs'])} nodes allowed (models and the seeds they read)")
     print("\n== What DuckDB holds after the build ==")
     problems = compare(decisions, json.loads(MANIFEST.read_text()), relations_in_database())
     if problems:

@@ -303,14 +303,16 @@ violation contains v if {
 	v := lib.violation("SV-06", f.message, f.columns, f.line)
 }
 
-small_cells contains concat("", ["counts are produced with ", people_text, " (at least ", format_int(params.min_count_cell, 10), " people needed)"]) if {
+small_cells contains concat("", ["counts are produced with ", people_text(people), " (at least ", format_int(params.min_count_cell, 10), " people needed)"]) if {
 	input.aggregation.count == true
-	min_people < params.min_count_cell
+	people := min_people(cells)
+	people < params.min_count_cell
 }
 
-small_cells contains concat("", ["sums, means or percentiles (", lib.list(magnitudes), ") are produced with ", people_text, " (at least ", format_int(params.min_magnitude_cell, 10), " people needed)"]) if {
+small_cells contains concat("", ["sums, means or percentiles (", lib.list(magnitudes), ") are produced with ", people_text(people), " (at least ", format_int(params.min_magnitude_cell, 10), " people needed)"]) if {
 	magnitudes != set()
-	min_people < params.min_magnitude_cell
+	people := min_people(cells)
+	people < params.min_magnitude_cell
 }
 
 small_cells contains concat("", ["the aggregates ", lib.list(single_values), " publish one person's value"]) if {
@@ -323,7 +325,7 @@ magnitudes := {name | some name in input.aggregation.magnitudes; not name in sin
 
 # The fewest distinct people any published cell is guaranteed to hold (0 when unknown): over every
 # cell, the least over its populations of the largest people threshold on that population.
-min_people := lib.least({cell_people(cell) | some cell in cells}) if count(cells) > 0 else := 0
+min_people(all_cells) := lib.least({cell_people(cell) | some cell in all_cells}) if count(all_cells) > 0 else := 0
 
 cells := object.get(input.aggregation, "cells", [])
 
@@ -354,7 +356,7 @@ counts_people(threshold) if {
 	object.get(table, "grain", null) == "person"
 }
 
-people_text := "no threshold on the number of distinct people" if min_people == 0 else := concat("", ["a minimum of ", format_int(min_people, 10), " distinct people per cell"])
+people_text(people) := "no threshold on the number of distinct people" if people == 0 else := concat("", ["a minimum of ", format_int(people, 10), " distinct people per cell"])
 
 # METADATA
 # title: Counts randomly rounded

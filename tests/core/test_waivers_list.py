@@ -124,3 +124,15 @@ def test_text_listing_names_state_days_and_use(tmp_path: Path) -> None:
     assert "PM-07  sql:jobs/contacts.sql  in force  expires" in result.stdout
     assert "(3 days ago)" in result.stdout
     assert "  unused" in result.stdout and "  used" in result.stdout
+
+
+def test_the_html_report_lists_every_waiver_with_its_state(tmp_path: Path) -> None:
+    config = estate(tmp_path)
+    config.write_text(config.read_text() + waiver("PM-10", "sql:jobs/gone.sql", 100))
+    result = run_cli(["report", "jobs", "--out", "estate.html"], cwd=tmp_path)
+    assert result.exit_code == 0, result.stderr
+    page = (tmp_path / "estate.html").read_text()
+    panel = page.split('<section id="waivers"', 1)[1].split("</section>", 1)[0]
+    for state in ("in force", "unused", "ignored", "matches no job here"):
+        assert f">{state}</span>" in panel, state
+    assert "sql:jobs/gone.sql" in panel

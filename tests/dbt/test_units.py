@@ -16,6 +16,7 @@ from kaitiaki_dbt.summary import exclusion_selectors
 from kaitiaki.config import Settings
 from kaitiaki.errors import ConfigError, KaitiakiError
 from kaitiaki.model import Destination
+from tests.dbt.conftest import BuiltProject
 
 pytestmark = pytest.mark.dbt
 
@@ -209,3 +210,18 @@ def test_answers_from_a_remote_opa_fleet_are_never_cached() -> None:
 
     assert cacheable(Settings())
     assert not cacheable(Settings(engine=EngineSettings(kind="opa", url="http://127.0.0.1:8181")))
+
+
+def test_decide_node_answers_for_one_node_of_a_manifest(built: BuiltProject) -> None:
+    """The entry point orchestrators (cosmos) call by unique_id: blocked and allowed twins."""
+    from kaitiaki_dbt.decide import decide_node
+
+    config = built.path / "kaitiaki.yaml"
+    offshore = decide_node(built.manifest, "model.nz_social.client_profile_offshore", config=config)
+    assert offshore.blocked and not offshore.allowed
+    assert offshore.verdicts[0].job.id == "dbt:model.nz_social.client_profile_offshore"
+    assert "SV-02" in {v.rule for v in offshore.verdicts[0].decision.violations}
+    uptake = decide_node(built.manifest, "model.nz_social.benefit_uptake_by_region", config=config)
+    assert uptake.allowed and not uptake.blocked and len(uptake.verdicts) == 1
+    with pytest.raises(KaitiakiError, match="no node"):
+        decide_node(built.manifest, "model.nz_social.no_such_model", config=config)
