@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -82,13 +84,32 @@ def write_project(root: Path) -> None:
     (root / "kaitiaki.yaml").write_text(CONFIG.format(decision_log="false"))
 
 
-def timed(argv: list[str], root: Path) -> float:
-    started = time.perf_counter()
+@dataclass(frozen=True)
+class Run:
+    wall: float
+    cpu: float  # user + system of the process and its children: what the shared machine does not change
+    stdout: str
+
+
+def children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def timed(argv: list[str], root: Path) -> Run:
+    started, cpu = time.perf_counter(), children_cpu()
     done = subprocess.run(argv, cwd=root, capture_output=True, text=True, check=False)
     elapsed = time.perf_counter() - started
     if done.returncode not in (0, 1):
         raise SystemExit(f"{' '.join(argv[:3])} failed ({done.returncode}):\n{done.stderr[-3000:]}")
-    return elapsed
+    return Run(elapsed, children_cpu() - cpu, done.stdout)
+
+
+def cells(runs: list[Run]) -> str:
+    wall = statistics.median(r.wall for r in runs)
+    cpu = statistics.median(r.cpu for r in runs)
+    listed = ", ".join(f"{r.wall:.1f}/{r.cpu:.1f}" for r in runs)
+    return f"{wall:.2f} s | {cpu:.2f} s | {listed}"
 
 
 def main() -> int:
@@ -101,19 +122,17 @@ def main() -> int:
     load = os.getloadavg()
     timed(compile_cmd, WORK)  # warm-up: partial parse, target/
     timed(check_cmd, WORK)  # warm-up: the verdict cache
-    compiles: list[float] = []
-    checks: list[float] = []
+    compiles: list[Run] = []
+    checks: list[Run] = []
     for _ in range(REPEATS):
         compiles.append(timed(compile_cmd, WORK))
         checks.append(timed(check_cmd, WORK))
     cold = timed([*check_cmd, "--no-cache"], WORK)
-    report = json.loads(
-        subprocess.run(check_cmd, cwd=WORK, capture_output=True, text=True, check=False).stdout
-    )
+    report = json.loads(checks[-1].stdout)
     denied = sum(1 for job in report["jobs"] if not job["decision"]["allow"])
-    compile_median, check_median = statistics.median(compiles), statistics.median(checks)
-    ratio = check_median / compile_median - 1
-    verdict = "target met" if ratio <= TARGET else "target MISSED"
+    wall_ratio = statistics.median(r.wall for r in checks) / statistics.median(r.wall for r in compiles) - 1
+    cpu_ratio = statistics.median(r.cpu for r in checks) / statistics.median(r.cpu for r in compiles) - 1
+    verdict = "target met" if wall_ratio <= TARGET else "target missed"
     lines = [
         "# `kaitiaki dbt check` against plain `dbt compile` (720-model dbt project)",
         "",
@@ -121,24 +140,26 @@ def main() -> int:
         f"dbt-duckdb project: {MODELS} models with `ref()`/`source()` and `config(meta=…)`, "
         f"{len(report['jobs'])} jobs decided, {denied} denied. Fresh processes, alternating, after one "
         f"warm-up each; median of {REPEATS}. Machine: {os.cpu_count()} cores, load average "
-        f"{load[0]:.1f}, {load[1]:.1f}, {load[2]:.1f} when the runs began (shared).",
+        f"{load[0]:.1f}, {load[1]:.1f}, {load[2]:.1f} when the runs began (shared). CPU = user + system "
+        "time of the command and its children, which other work on the machine barely changes.",
         "",
-        "| command | median wall time | wall times (s) |",
-        "|---|---|---|",
-        f"| `dbt compile` | {compile_median:.2f} s | {', '.join(f'{t:.2f}' for t in compiles)} |",
-        f"| `kaitiaki dbt check` (verdict cache on, the default) | {check_median:.2f} s | "
-        f"{', '.join(f'{t:.2f}' for t in checks)} |",
-        f"| `kaitiaki dbt check --no-cache` (cold, once) | {cold:.2f} s | {cold:.2f} |",
+        "| command | median wall time | median CPU | each run, wall/CPU (s) |",
+        "|---|---|---|---|",
+        f"| `dbt compile` | {cells(compiles)} |",
+        f"| `kaitiaki dbt check` (verdict cache on, the default) | {cells(checks)} |",
+        f"| `kaitiaki dbt check --no-cache` (cold, once) | {cells([cold])} |",
         "",
-        f"**Overhead of the check over the compile: {ratio:+.1%}** (target ≤ +{TARGET:.0%}: {verdict}). "
-        "The check parses once, compiles every node with dbt in-process (rendering hooks as it "
-        "goes) and decides each node; with the cache warm the decisions cost little beyond the "
-        "compile itself. The cold row decides every node afresh.",
+        f"**Overhead of the check over the compile: {wall_ratio:+.1%} wall time ({verdict}: ≤ "
+        f"+{TARGET:.0%}), {cpu_ratio:+.1%} CPU time.** The check parses once, compiles every node "
+        "with dbt in-process (rendering hooks as it goes) and decides each node; with the cache warm "
+        "the decisions cost little beyond the compile itself. The cold row decides every node afresh. "
+        "At a high load average the wall times of single runs vary by a factor of two or more; the "
+        "CPU figures are the steadier comparison.",
         "",
     ]
     RESULTS.write_text("\n".join(lines))
     print("\n".join(lines))
-    return 0 if ratio <= TARGET else 1
+    return 0 if wall_ratio <= TARGET else 1
 
 
 if __name__ == "__main__":

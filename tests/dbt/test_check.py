@@ -398,3 +398,23 @@ def test_meta_dialect_may_narrow_the_adapter_but_not_switch_engines(
     twin = check(built, "--format", "json", manifest=edited_manifest(built, tmp_path / "same", same))
     assert twin.exit_code in (0, 1), twin.stderr
     assert jobs_by_name(twin)["benefit_uptake_by_region"]["decision"]["allow"] is True
+
+
+def test_dbt_report_writes_the_estate_report(built: BuiltProject, tmp_path: Path) -> None:
+    """``kaitiaki dbt report``: the same decisions as check, as the HTML estate report, with the
+    model downstream of a blocked one shown as not run and the project's waiver in force."""
+    out = tmp_path / "estate.html"
+    result = run_cli(
+        [
+            "dbt", "report", "--manifest", str(built.manifest),
+            "--config", str(built.path / "kaitiaki.yaml"), "--out", str(out),
+        ]
+    )  # fmt: skip
+    assert result.exit_code == 1, result.stderr
+    assert f"wrote {out}" in result.stderr and result.stdout == ""
+    page = out.read_text(encoding="utf-8")
+    for name in DENIED:
+        assert 'data-decision="blocked"' in page and name in page
+    assert 'data-decision="not-run"' in page  # benefit_health_summary reads nhi_benefit_match
+    panel = page.split('<section id="waivers"', 1)[1].split("</section>", 1)[0]
+    assert "dbt:model.nz_social.winter_energy_outreach" in panel and ">in force</span>" in panel

@@ -289,6 +289,19 @@ def test_policy_data_overriding_metadata_reaches_the_violations(kind: str) -> No
 
 
 @pytest.mark.parametrize("kind", IN_PROCESS)
+@pytest.mark.parametrize(("part", "key"), [("aggregation", "magnitudes"), ("job", "tags")])
+def test_a_nested_list_of_another_type_is_refused(kind: str, part: str, key: str) -> None:
+    """regorus raises on iterating null where OPA iterates nothing (and could allow): every engine
+    refuses it before evaluating (the OPA engine's check is the same function); a missing list is
+    an empty one."""
+    engine = load_engine(settings(kind))
+    with pytest.raises(EngineError, match=rf"input\.{part}\.{key} is not a list"):
+        engine.evaluate({**E2, part: {**E2[part], key: None}})
+    without = {**E2, part: {k: v for k, v in E2[part].items() if k != key}}
+    assert engine.evaluate(without).allow == engine.evaluate(E2).allow
+
+
+@pytest.mark.parametrize("kind", IN_PROCESS)
 @pytest.mark.parametrize(
     ("part", "broken"),
     [

@@ -24,7 +24,15 @@ from kaitiaki_dbt.checker import MIN_PARALLEL
 from tests.airflow.conftest import Scenario
 from tests.airflow.warehouse import build_warehouse, query
 from tests.e2e.cli_runner import CliResult, run_cli
-from tests.reliability.faults import CONTROL_SQL, Failure, Outcome, decision_records, sql_for, write_config
+from tests.reliability.faults import (
+    CONTROL_SQL,
+    LOG_BLOCKER,
+    Failure,
+    Outcome,
+    decision_records,
+    sql_for,
+    write_config,
+)
 
 CONTROL = "control"
 DBT_PROJECT_NAME = "reliability"
@@ -443,7 +451,9 @@ def write_airflow_dags(
     dag_ids = []
     for kind, rows in by_config(failures).items():
         folder = scenario.dags / kind
-        write_config(folder, kind, opa_urls, parse_check)
+        config = write_config(folder, kind, opa_urls, parse_check)
+        if kind == "log_unwritable":
+            block_log_outside_dags(scenario, config)
         dag_id = dag_id_for(kind, parse_check)
         control = Failure(id=CONTROL, what="", expect="", says=())
         literal = parse_check != PARSE_OFF
@@ -452,6 +462,17 @@ def write_airflow_dags(
         )
         dag_ids.append(dag_id)
     return dag_ids
+
+
+def block_log_outside_dags(scenario: Scenario, config: Path) -> None:
+    """The adapter moves a decision log named inside the DAGs folder to ``$AIRFLOW_HOME/logs``
+    (that folder is read-only in real deployments), so the unwritable log is named outside it."""
+    blocked = scenario.home / LOG_BLOCKER / "decisions.jsonl"
+    blocked.parent.write_text("a file where the decision log's folder should be\n", encoding="utf-8")
+    text = config.read_text(encoding="utf-8")
+    relative = f"decision_log: {LOG_BLOCKER}/decisions.jsonl"
+    assert relative in text, f"{relative!r} not in {config}"
+    config.write_text(text.replace(relative, f"decision_log: {blocked}"), encoding="utf-8")
 
 
 def run_airflow(
@@ -471,6 +492,7 @@ def run_airflow(
         str(name) for (name,) in query(scenario.warehouse, "select table_name from information_schema.tables")
     }
     ran_markers = {path.name for path in markers.iterdir()}
+    logged = scenario.decision_log()
     outcomes: dict[str, Outcome] = {}
     for kind, rows in by_config(failures).items():
         dag_id = dag_id_for(kind, parse_check)
@@ -479,8 +501,8 @@ def run_airflow(
             task_id = CONTROL if failure.id.startswith(CONTROL) else job_name(failure)
             records = [
                 r
-                for r in decision_records(scenario.dags / kind, f"airflow:{dag_id}.{task_id}")
-                if "run_id" in r.get("labels", {})
+                for r in logged
+                if r.get("labels", {}).get("job") == f"airflow:{dag_id}.{task_id}" and "run_id" in r["labels"]
             ]
             state = tasks.get(task_id, {})
             outcomes[failure.id] = Outcome(

@@ -84,6 +84,14 @@ COLUMN_LISTS = ("categories", "uses", "transforms", "outputs", "lines")
 OUTPUT_LISTS = ("categories", "transforms", "sources")
 
 
+# Lists inside the job and the aggregation that rules iterate. A value of another type is an error
+# on the embedded engine but an empty iteration on OPA (which could then allow): refused for both.
+NESTED_LISTS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("job", ("tags", "upstream")),
+    ("aggregation", ("magnitudes", "single_value", "cells")),
+)
+
+
 def input_problems(policy_input: Mapping[str, Any]) -> list[str]:
     """What makes column facts or outputs unusable: a rule would silently skip such an entry
     (a column without categories looks like no personal information), so it is never evaluated.
@@ -97,6 +105,14 @@ def input_problems(policy_input: Mapping[str, Any]) -> list[str]:
         for index, entry in enumerate(entries):
             if not has_lists(entry, keys):
                 problems.append(f"input.{part}[{index}] is malformed ({', '.join(keys)} must be lists)")
+    for holder_name, fields in NESTED_LISTS:
+        holder = policy_input.get(holder_name)
+        if isinstance(holder, Mapping):
+            problems += [
+                f"input.{holder_name}.{key} is not a list"
+                for key in fields
+                if not isinstance(holder.get(key, []), list)
+            ]
     return problems
 
 

@@ -140,25 +140,73 @@ def refused(name: str, reason: str) -> click.Command:
     return click.Command(name, callback=handler, context_settings=settings, help=f"refused: {reason}")
 
 
+def manifest_options(function: Any) -> Any:
+    """``--manifest`` and ``--allow-stale``, shared by check and report."""
+    for option in reversed(
+        (
+            click.option(
+                "--manifest",
+                "manifest_path",
+                type=click.Path(dir_okay=False),
+                help="Read this compiled manifest.json instead of running dbt "
+                "(no profile or warehouse needed).",
+            ),
+            click.option(
+                "--allow-stale",
+                is_flag=True,
+                help="Check a --manifest even if a file it describes changed after it, or another dbt "
+                "wrote it.",
+            ),
+        )
+    ):
+        function = option(function)
+    return function
+
+
 @dbt_group.command("check", context_settings=PASS_THROUGH, epilog=DBT_OPTIONS_HELP)
 @own_options
-@click.option(
-    "--manifest",
-    "manifest_path",
-    type=click.Path(dir_okay=False),
-    help="Read this compiled manifest.json instead of running dbt (no profile or warehouse needed).",
-)
-@click.option(
-    "--allow-stale",
-    is_flag=True,
-    help="Check a --manifest even if a file it describes changed after it, or another dbt wrote it.",
-)
+@manifest_options
 @click.option(
     "--format", "fmt", default="text", show_default=True, help="text, json, sarif, junit, github or markdown."
 )
 @click.pass_context
-def check(
+def check(ctx: click.Context, /, fmt: str, **options: Any) -> None:
+    """Compile (or read a manifest), analyse and decide every selected node that moves data.
+
+    Models, snapshots, seeds, tests that store failures, their hooks and the project's hooks.
+    Exit 0 when every one is allowed, 1 when any is denied, 2 on a usage or dbt error.
+    """
+    check_format(fmt)
+    verdicts, _ = selected_verdicts(ctx, "check", **options)
+    from kaitiaki.gate import exit_code
+
+    click.echo(render(fmt, verdicts), nl=False)
+    sys.exit(exit_code(verdicts))
+
+
+@dbt_group.command("report", context_settings=PASS_THROUGH, epilog=DBT_OPTIONS_HELP)
+@own_options
+@manifest_options
+@click.option("--out", type=click.Path(dir_okay=False), default="kaitiaki-report.html", show_default=True)
+@click.pass_context
+def report(ctx: click.Context, /, out: str, **options: Any) -> None:
+    """Write the HTML estate report of the selected nodes: decisions (and what a run would leave
+    out), the flows of identifying columns, where each column goes, and kaitiaki.yaml's waivers.
+    Exit status as for check.
+    """
+    from kaitiaki.gate import exit_code
+    from kaitiaki.report.html import render_html
+
+    verdicts, settings = selected_verdicts(ctx, "report", **options)
+    Path(out).write_text(render_html(verdicts, waivers=settings.waivers), encoding="utf-8")
+    click.echo(f"kaitiaki: wrote {out} ({len(verdicts)} nodes)", err=True)
+    sys.exit(exit_code(verdicts))
+
+
+def selected_verdicts(
     ctx: click.Context,
+    command: str,
+    *,
     config_path: str | None,
     mode: str | None,
     no_cache: bool,
@@ -166,16 +214,10 @@ def check(
     repo_root: str | None,
     manifest_path: str | None,
     allow_stale: bool,
-    fmt: str,
-) -> None:
-    """Compile (or read a manifest), analyse and decide every selected node that moves data.
-
-    Models, snapshots, seeds, tests that store failures, their hooks and the project's hooks.
-    Exit 0 when every one is allowed, 1 when any is denied, 2 on a usage or dbt error.
-    """
-    check_format(fmt)
+) -> tuple[list[Verdict], Settings]:
+    """Compile (or read a manifest), select and decide: what check and report share."""
     args = split_dbt_args(ctx.args)
-    reject_unknown(ctx.args, args, "check")
+    reject_unknown(ctx.args, args, command)
     store_failures = STORE_FAILURES_FLAG in ctx.args
     if manifest_path:
         from kaitiaki_dbt.manifest import load_manifest
@@ -211,10 +253,7 @@ def check(
         quiet=quiet,
         repo_root=repository_root(repo_root, project_dir),
     )
-    from kaitiaki.gate import exit_code
-
-    click.echo(render(fmt, verdicts), nl=False)
-    sys.exit(exit_code(verdicts))
+    return verdicts, settings
 
 
 def gated_command(command: str, help_text: str) -> click.Command:
