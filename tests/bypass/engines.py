@@ -1,4 +1,5 @@
-"""Real engines for the ground-truth harness: DuckDB in-process, PostgreSQL started for the test.
+"""Real engines for the ground-truth harness: DuckDB and ClickHouse (chDB) in-process,
+PostgreSQL started for the test.
 
 Both hold the bypass estate (tests/bypass/kaitiaki.yaml's catalog) with marker values: every text
 cell is ``<table>.<column>.<row>``, so any value the engine returns says which stored columns it
@@ -62,6 +63,27 @@ def duckdb_values(sql: str) -> object:
         return results
     finally:
         connection.close()
+
+
+def clickhouse_values(sql: str) -> object:
+    """Run one statement on a fresh in-process ClickHouse (chDB) holding the estate; its rows.
+
+    Each call opens its own session (a new temporary database folder), so no case sees another's
+    tables; Memory tables stand in for the catalog's.
+    """
+    from chdb import session
+
+    running = session.Session()
+    try:
+        for statement in estate_sql():
+            if statement.startswith("create schema "):
+                statement = statement.replace("create schema ", "create database ", 1)
+            elif statement.startswith("create table "):
+                statement += " engine = Memory"
+            running.query(statement)
+        return running.query(sql, "JSONCompact").bytes().decode("utf-8")
+    finally:
+        running.close()
 
 
 def _binaries() -> Path | None:

@@ -1,6 +1,6 @@
 """Ground truth: the bypass cases' SQL run on real engines, checked against what kaitiaki reported.
 
-Each fail-closed entry marked ``engine: duckdb|postgres`` runs, attempt and twin alike, on that
+Each fail-closed entry marked ``engine: duckdb|postgres|clickhouse`` runs, attempt and twin alike, on that
 engine over the bypass estate with marker values (``engines``). Whatever the engine returns
 names the stored columns it came from; kaitiaki must have reported every one of them as a column
 the job touches, or have said it could not resolve the job (SYS-01). An attempt must really
@@ -17,7 +17,7 @@ import pytest
 from kaitiaki.analysis import analyze_sql
 from kaitiaki.config import load_settings
 from kaitiaki.gate import settings_schema
-from tests.bypass.engines import CATALOG, Postgres, columns_in, duckdb_values, postgres
+from tests.bypass.engines import CATALOG, Postgres, clickhouse_values, columns_in, duckdb_values, postgres
 from tests.bypass.test_bypass import HERE, PAIRS
 
 SETTINGS = load_settings(HERE / "kaitiaki.yaml")
@@ -52,14 +52,17 @@ def reported(sql: str, dialect: str) -> tuple[set[str], bool]:
 def returned(entry: dict[str, Any], sql: str, cluster: Postgres | None) -> set[str]:
     if entry["engine"] == "duckdb":
         return columns_in(duckdb_values(sql))
+    if entry["engine"] == "clickhouse":
+        return columns_in(clickhouse_values(sql))
     if cluster is None:
         pytest.skip("PostgreSQL is not installed here (.ci/run installs Debian's postgresql)")
     return columns_in(cluster.values(sql))
 
 
-def test_the_harness_covers_both_engines() -> None:
+def test_the_harness_covers_every_engine() -> None:
     engines = [entry["engine"] for entry in PAIRS if entry.get("engine")]
     assert engines.count("duckdb") >= 10 and engines.count("postgres") >= 10
+    assert engines.count("clickhouse") >= 4
 
 
 @pytest.mark.parametrize(("entry", "side"), RUNS)
