@@ -362,7 +362,7 @@ test_pm11_uses_configured_issuers if {
 	"PM-11" in t.rules(pm.violation) with input as linking with data.kaitiaki.issuer as {"nhi": "health_nz"}
 }
 
-# IPP13 restricts assigning, not recording (dpup-rules §2a).
+# IPP13 restricts assigning, not recording (docs/legal-basis.md).
 client_id := ["msd.clients", "client_id", ["unique_identifier:msd_client"]]
 
 test_pm11_denies_foreign_identifier_as_the_only_key if {
@@ -445,7 +445,7 @@ test_pm12_allows_untagged_read_only_query if {
 	not "PM-12" in t.rules(pm.violation) with input as object.union(t.selecting([t.nhi]), {"job": {"tags": []}})
 }
 
-# --- PM-03 structured purpose limits (dpup-rules §2a) ---
+# --- PM-03 structured purpose limits (docs/legal-basis.md) ---
 
 test_pm03_denies_person_level_output_for_an_aggregate_purpose if {
 	vs := pm.violation with input as object.union(t.selecting([t.nhi]), {"purpose": {"output_level": "aggregate"}})

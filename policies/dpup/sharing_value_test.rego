@@ -63,7 +63,7 @@ test_sv02_denies_offshore_without_basis if {
 	not contains(v.remediation, "waiver")
 }
 
-# dpup-rules §2a: the agency's own offshore agent (s11) is not a disclosure: soft, waivable.
+# docs/legal-basis.md: the agency's own offshore agent (s11) is not a disclosure: soft, waivable.
 test_sv02_soft_for_the_agency_s_own_offshore_agent if {
 	inp := object.union(t.selecting([t.date_of_birth]), {"job": {"destination": {"region": "offshore"}}})
 	vs := sv.violation with input as inp
@@ -73,7 +73,7 @@ test_sv02_soft_for_the_agency_s_own_offshore_agent if {
 	contains(v.message, "section 11")
 }
 
-# --- SV-03 (dpup-rules §2a: unkeyed hashes are reversible by enumeration) ---
+# --- SV-03 (docs/legal-basis.md: unkeyed hashes are reversible by enumeration) ---
 
 test_sv03_allows_keyed_hash if {
 	not "SV-03" in t.rules(sv.violation) with input as object.union(external(hashed_nhi), agreement({}))
@@ -102,7 +102,7 @@ test_sv03_denies_raw_identifier_leaving if {
 	v.columns == ["health.patients.nhi"]
 }
 
-# A foreign identifier going back to the agency that issued it (dpup-rules §2a, PM-11 item).
+# A foreign identifier going back to the agency that issued it (docs/legal-basis.md, PM-11 item).
 test_sv03_allows_identifier_returned_to_its_issuer if {
 	inp := object.union(external(t.selecting([t.nhi])), {"job": {"agency": "msd", "destination": {"name": "moh"}}})
 	not "SV-03" in t.rules(sv.violation) with input as object.union(inp, agreement({}))
@@ -162,7 +162,7 @@ test_sv05_denies_identifier_in_tagged_insight if {
 	"SV-05" in t.rules(sv.violation) with input as object.union(t.selecting([t.nhi]), {"job": {"tags": ["insight"]}})
 }
 
-# --- SV-06 (dpup-rules §2a: suppression counts people) ---
+# --- SV-06 (docs/legal-basis.md: suppression counts people) ---
 
 test_sv06_allows_suppressed_counts if {
 	not "SV-06" in t.rules(sv.violation) with input as external(t.counts_by_region(6))

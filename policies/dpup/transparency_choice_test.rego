@@ -10,7 +10,7 @@ client_region := t.column("msd.clients", "region", [])
 
 excluded := {"row_filters": [{"table": "msd.clients", "kind": "false", "column": "msd.clients.opted_out"}]}
 
-# dpup-rules §2a: a condition counts only when it removes opted-out people on every path.
+# docs/legal-basis.md: a condition counts only when it removes opted-out people on every path.
 test_tc01_allows_opted_out_people_excluded if {
 	not "TC-01" in t.rules(tc.violation) with input as t.with_parts(object.union({"columns": [client_region, opted_out]}, excluded))
 }

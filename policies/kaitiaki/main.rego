@@ -1,7 +1,7 @@
 # The decision root: gathers every violation of the DPUP library and of the organisation's own
 # packages (data.kaitiaki.custom.*), applies the configured levels and the waivers, and decides.
 #
-# decision = {allow, violations, policy_revision} (design §3), plus ignored_waivers when a waiver
+# decision = {allow, violations, policy_revision} (docs/governance.md), plus ignored_waivers when a waiver
 # offered for the job does not count. advisory never blocks; soft blocks
 # unless a valid waiver names the job and the rule; hard always blocks.
 package kaitiaki.main

@@ -1,6 +1,6 @@
 # Helper functions shared by every kaitiaki policy package.
 #
-# The terms of dpup-rules.md §2 (identifiable, identifier, off-agency, in output, person-level,
+# The DPUP library's terms (identifiable, identifier, off-agency, in output, person-level,
 # foreign UID) are defined here once, so every rule reads them the same way. Only facts about
 # columns reach these functions: never data values.
 #

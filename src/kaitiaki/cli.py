@@ -1,4 +1,4 @@
-"""``kaitiaki …``: the command line (design §8).
+"""``kaitiaki …``: the command line (README.md).
 
 Exit codes everywhere: 0 allowed (possibly with warnings), 1 denied/blocked, 2 usage or input
 error — and a 2 never lets a job run. stdout carries only the chosen format; everything else goes

@@ -1,7 +1,7 @@
 """kaitiaki.yaml: discovery, line-aware loading and validation into frozen settings.
 
 Found by ``--config``, else ``$KAITIAKI_CONFIG``, else by walking up from the current directory
-(design §8). Unknown keys, wrong types and YAML syntax errors raise ``ConfigError`` with the
+(README.md). Unknown keys, wrong types and YAML syntax errors raise ``ConfigError`` with the
 file, the line and a hint; the CLI turns that into exit 2. Paths inside the file are relative
 to the file.
 """
@@ -35,7 +35,7 @@ STDOUT_SINK = "stdout"
 
 @dataclass(frozen=True)
 class Limits:
-    """Checked before parsing, so hostile SQL costs nothing (design §10)."""
+    """Checked before parsing, so hostile SQL costs nothing (docs/security.md)."""
 
     max_sql_bytes: int = 1_000_000
     max_depth: int = 500

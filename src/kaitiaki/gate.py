@@ -1,6 +1,6 @@
 """The one orchestration: job → facts → classified facts → policy input → decision → verdict.
 
-Everything here fails closed (design §10): SQL that could not be analysed is denied by SYS-01
+Everything here fails closed (docs/security.md): SQL that could not be analysed is denied by SYS-01
 even if a policy set forgot to say so, and an engine that errors, times out or answers with the
 wrong shape yields a SYS-02 block, never an allow. Modes decide only what a denial *does*:
 ``enforce`` blocks, ``warn`` and ``audit`` let the job run; every decision is reported to the
@@ -60,7 +60,7 @@ SYS_ENGINE = Violation(
 
 def cleared_tables(settings: Settings) -> frozenset[str]:
     """Catalog tables declared with ``columns: {}`` and no categories: known to hold nothing
-    identifying (design §8), so a ``*`` over one reads nothing the policies care about even
+    identifying (README.md), so a ``*`` over one reads nothing the policies care about even
     though its columns cannot be listed."""
     return frozenset(
         name for name, entry in settings.catalog.items() if not entry.columns and not entry.categories
@@ -73,7 +73,7 @@ def _names_one_of(table: str | None, names: frozenset[str]) -> bool:
 
 
 def catalog_schema(settings: Settings) -> Schema:
-    """Catalog entries count as schema: their columns are known columns (design §8)."""
+    """Catalog entries count as schema: their columns are known columns (README.md)."""
     return {name: {col: "" for col in entry.columns} for name, entry in settings.catalog.items()}
 
 
@@ -234,7 +234,7 @@ class Gate:
     @staticmethod
     def require_consistent_decision(decision: Decision) -> Decision:
         """An engine that allows a job while listing a violation that blocks it (hard, or soft and
-        not waived) contradicts itself: that is no usable decision, so SYS-02 blocks (design §3)."""
+        not waived) contradicts itself: that is no usable decision, so SYS-02 blocks (docs/governance.md)."""
         blocking = sorted({f"{v.rule} ({v.level})" for v in decision.violations if blocks(v)})
         if not decision.allow or not blocking:
             return decision
@@ -268,7 +268,7 @@ class Gate:
     def policy_input(
         self, job: Job, classified: ClassifiedFacts, *, labels: Mapping[str, str] | None = None
     ) -> dict[str, Any]:
-        """The one document every engine sees (design §3). No data values, only facts."""
+        """The one document every engine sees (docs/governance.md). No data values, only facts."""
         settings = self.settings
         purpose = settings.purposes.get(job.purpose) if job.purpose else None
         facts = classified.facts
@@ -365,7 +365,7 @@ def in_config(error: PolicyError, settings: Settings) -> PolicyError:
 
 
 def exit_code(verdicts: Iterable[Verdict]) -> int:
-    """0 when nothing was blocked (warnings allowed), 1 when anything was (design §8)."""
+    """0 when nothing was blocked (warnings allowed), 1 when anything was (README.md)."""
     return 1 if any(v.blocked for v in verdicts) else 0
 
 

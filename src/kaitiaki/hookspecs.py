@@ -45,7 +45,7 @@ def kaitiaki_detect_values(table: str, column: str, values: Iterable[str]) -> li
 
 @hookspec
 def kaitiaki_policy_engines() -> dict[str, Callable[..., Any]]:
-    """Name → factory of policy engines (design §7).
+    """Name → factory of policy engines (docs/governance.md).
 
     A factory is called with the engine settings from kaitiaki.yaml (``engine:``) as keyword
     arguments and returns an object with ``load(policies, data)``, ``evaluate(input) ->

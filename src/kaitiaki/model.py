@@ -1,4 +1,4 @@
-"""The plain data passed between kaitiaki's stages (design §3).
+"""The plain data passed between kaitiaki's stages (docs/governance.md).
 
 Every stage takes and returns these frozen dataclasses; none reaches into another stage's
 internals. ``to_dict`` gives the documented JSON shape, and ``from_dict`` (where a stage reads
@@ -344,7 +344,7 @@ class RowFilter:
 
 @dataclass(frozen=True)
 class SqlFacts:
-    """What the analysis of one job's SQL found (design §5)."""
+    """What the analysis of one job's SQL found (docs/analysis.md)."""
 
     path: str | None
     dialect: str
@@ -503,7 +503,7 @@ class Decision:
     violations: tuple[Violation, ...] = ()
     policy_revision: str = ""
     # Waivers offered for the job that did not count, each {rule, reason}; in the JSON only when
-    # there are any, so the usual decision keeps its three fields (design §3).
+    # there are any, so the usual decision keeps its three fields (docs/governance.md).
     ignored_waivers: tuple[IgnoredWaiver, ...] = ()
 
     def to_dict(self) -> JSON:

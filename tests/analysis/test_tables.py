@@ -27,7 +27,7 @@ CASES = [
 def test_tables_lists_every_stored_table_read(sql: str, dialect: str, tables: tuple[str, ...]) -> None:
     facts = analyze_sql(sql, dialect=dialect)
     assert facts.tables == tables
-    assert "tables" not in facts.to_dict()  # the analyze JSON of design §8 is unchanged
+    assert "tables" not in facts.to_dict()  # the analyze JSON of README.md is unchanged
 
 
 def test_a_cte_name_is_not_a_table_but_what_it_reads_is() -> None:

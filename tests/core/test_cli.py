@@ -1,4 +1,4 @@
-"""The CLI contract of design §8: names, exit codes, one-paragraph errors, no tracebacks."""
+"""The CLI contract of README.md: names, exit codes, one-paragraph errors, no tracebacks."""
 
 from __future__ import annotations
 

@@ -120,9 +120,28 @@ def test_the_reference_in_docs_is_generated_from_the_model() -> None:
         assert f"| `{path}` |" in block
 
 
+OUTSIDE_CITATIONS = ("design.md", "design §", "design's §", "dpup-rules", "/work/shared")
+
+
 def test_docs_stand_alone() -> None:
     """The user docs cite nothing outside the repository (no design document, no § numbers)."""
     for page in [*sorted((ROOT / "docs").glob("*.md")), ROOT / "README.md"]:
         text = page.read_text(encoding="utf-8")
-        for needle in ("design.md", "design §", "design's §", "dpup-rules.md", "/work/shared"):
+        for needle in OUTSIDE_CITATIONS:
             assert needle not in text, f"{page.name} cites {needle}"
+
+
+def test_code_policies_and_tests_stand_alone() -> None:
+    """Comments, Rego and test sources cite nothing outside the repository either: a reader of the
+    code has only the repository."""
+    roots = ("src", "adapters", "plugins", "policies", "examples", "tests", "bench")
+    suffixes = {".py", ".rego", ".yaml", ".yml", ".json", ".sql", ".md"}
+    for root in roots:
+        for path in sorted((ROOT / root).rglob("*")):
+            if path.suffix not in suffixes or not path.is_file() or path == Path(__file__).resolve():
+                continue
+            if any(part in {".venv", "target", "dbt_packages", "__pycache__"} for part in path.parts):
+                continue
+            text = path.read_text(encoding="utf-8", errors="replace")
+            for needle in OUTSIDE_CITATIONS:
+                assert needle not in text, f"{path.relative_to(ROOT)} cites {needle}"

@@ -1,4 +1,4 @@
-"""`columns: {}` in the catalog: a known table with nothing identifying (design §8)."""
+"""`columns: {}` in the catalog: a known table with nothing identifying (README.md)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,8 @@
 """Meaning, not spelling: each twin case of twins.yaml through the real `kaitiaki check`.
 
 A job that must be blocked and its nearest legitimate twin that must be allowed, each citing the
-source of its answer (dpup-rules §2a, the Privacy Act principle, Stats NZ's output rules).
+source of its answer (the rule's row in docs/legal-basis.md, the Privacy Act principle, Stats NZ's
+output rules).
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
-"""The worked examples of dpup-rules.md §3 as acceptance tests, end to end through `kaitiaki check`.
+"""The DPUP worked examples E1–E5 (tests/policies/cases.py), end to end through `kaitiaki check`.
 
 Real SQL files, real analysis, real classification, the real DPUP Rego library on the embedded
-engine: each example must yield exactly the rules and levels the catalogue lists, as revised by
-its §2a (E5: an unkeyed MD5 of an IRD number is reversible, SV-03; date of birth with postcode
+engine: each example must yield exactly the rules and levels the catalogue lists, as the rules
+now read (E5: an unkeyed MD5 of an IRD number is reversible, SV-03; date of birth with postcode
 leaving the agency identifies people, SV-09). The purposes expire after the jobs' P1Y retention.
 """
 

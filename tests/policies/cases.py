@@ -31,7 +31,7 @@ def base_input() -> dict[str, Any]:
 
 
 def worked_examples() -> list[dict[str, Any]]:
-    """E1–E5 of dpup-rules.md §3: {description, sql, expect: {allow, rules}, input}."""
+    """The DPUP worked examples E1–E5: {description, sql, expect: {allow, rules}, input}."""
     return [
         {"name": path.stem, **json.loads(path.read_text())} for path in sorted(FIXTURES.glob("e[0-9]_*.json"))
     ]

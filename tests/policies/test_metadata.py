@@ -1,4 +1,4 @@
-"""The DPUP library's METADATA: the catalogue of dpup-rules.md §2, complete, and in agreement with
+"""The DPUP library's METADATA: the rule catalogue (docs/legal-basis.md), complete, and in agreement with
 what each rule's violations carry."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from kaitiaki.engine import engine_data, policy_metadata, policy_set
 from kaitiaki.engine.embedded import new_regorus_engine
 from tests.policies.cases import case_input, rule_cases
 
-# dpup-rules.md §2: rule id → default level (the level column; context-dependent levels noted).
+# The rule catalogue: rule id → default level (the level column; context-dependent levels noted).
 CATALOGUE = {
     "PM-01": "hard", "PM-02": "hard", "PM-03": "hard", "PM-04": "soft", "PM-05": "soft",
     "PM-06": "soft", "PM-07": "soft", "PM-08": "soft", "PM-09": "soft", "PM-10": "soft",

@@ -1,4 +1,4 @@
-"""The worked examples E1–E5 of dpup-rules.md §3, as hand-built policy inputs (fixtures/e*.json),
+"""The DPUP worked examples E1–E5, as hand-built policy inputs (fixtures/e*.json),
 through every engine: each must give exactly the listed rules at the listed levels."""
 
 from __future__ import annotations

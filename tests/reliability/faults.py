@@ -1,4 +1,4 @@
-"""The failures of design §10 as data: the job's SQL, the kaitiaki.yaml it runs under, what must happen.
+"""The failures of docs/security.md as data: the job's SQL, the kaitiaki.yaml it runs under, what must happen.
 
 Every failure is tried through every entry point (``test_fail_closed_matrix.py``). The SQL uses
 the warehouse of the Airflow tests (``tests/airflow/warehouse.py``: ``msd.clients``,

@@ -1,9 +1,9 @@
-"""The fail-closed matrix: every failure of design §10 × every entry point, as one table.
+"""The fail-closed matrix: every failure of docs/security.md × every entry point, as one table.
 
 For each cell the job must not run (``kaitiaki check`` exits non-zero, the dbt model is not
 built, the Airflow task fails before its operator starts and writes nothing), the user must be
 told in one paragraph what could not be verified and where (file:line when there is one), the
-exit status must follow design §8 (1 for a denial, SYS-01/SYS-02 included; 2 for a usage,
+exit status must follow README.md (1 for a denial, SYS-01/SYS-02 included; 2 for a usage,
 configuration or policy error), no traceback may reach the user, and a decision that was made
 must be in the decision log. A combination that cannot occur is listed in ``NOT_APPLICABLE``
 with the reason, and reported as skipped with it.

@@ -1,5 +1,5 @@
 """The output formats, each checked by a real consumer: the official SARIF schema, an XML
-parser, the GitHub toolkit's escaping rules, and the design §8 JSON shape."""
+parser, the GitHub toolkit's escaping rules, and the README.md JSON shape."""
 
 from __future__ import annotations
 

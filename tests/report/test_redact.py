@@ -1,4 +1,4 @@
-"""Values out of SQL excerpts and messages (design §3): literals, long numbers, and comments' values."""
+"""Values out of SQL excerpts and messages (docs/security.md): literals, long numbers, comments' values."""
 
 from __future__ import annotations
 

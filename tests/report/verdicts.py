@@ -1,4 +1,4 @@
-"""Verdicts built by hand from the model dataclasses, shaped like the gate's (design §3).
+"""Verdicts built by hand from the model dataclasses, shaped like the gate's (docs/governance.md).
 
 The gate is built in parallel, so report tests construct what it returns: worked example E3
 (an Airflow task linking benefits to health data on NHI) with hard, waived and advisory

@@ -3,7 +3,7 @@
 Nine jobs of a synthetic NZ social-sector platform: a chain of dbt models (staging → linked
 intermediate → mart), an Airflow export task, and SQL files. Built here, not through the gate, so
 the HTML report can be tested without the analysis, classification and engine rooms; the
-policy input mirrors ``Gate.policy_input`` (design §3). No data values anywhere: only facts.
+policy input mirrors ``Gate.policy_input`` (docs/governance.md). No data values anywhere: only facts.
 """
 
 from __future__ import annotations

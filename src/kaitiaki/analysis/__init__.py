@@ -1,4 +1,4 @@
-"""SQL analysis (design §5): which columns a job's SQL reads, how, and where they flow.
+"""SQL analysis (docs/analysis.md): which columns a job's SQL reads, how, and where they flow.
 
 ``analyze_sql`` is the one entry point; ``schema`` loads and normalises schema files. Built on
 sqlglot's optimizer: one module per concern (parse, statements, resolve, flow, uses, joins,

@@ -1,4 +1,4 @@
-"""``analyze_sql``: SQL text → SqlFacts (design §5). Never raises on bad SQL.
+"""``analyze_sql``: SQL text → SqlFacts (docs/analysis.md). Never raises on bad SQL.
 
 Pipeline per file: byte limit → tokens → depth and statement-count limits → per statement:
 parse → reduce to one query (``statements``) → qualify once (``resolve``) → uses, joins,

@@ -255,7 +255,7 @@ class Flow:
         """Give each unqualified column the one source that can have it, or report it.
 
         sqlglot leaves a column unqualified when no schema says which source has it. The rule
-        (design §5): the query's own sources first — one candidate is the answer, two or more
+        (docs/analysis.md): the query's own sources first — one candidate is the answer, two or more
         is ``ambiguous_column`` — then, for a correlated subquery, the enclosing query's.
         Output aliases in ORDER BY / GROUP BY / HAVING / QUALIFY and lambda variables are not
         columns of a source.

@@ -1,6 +1,6 @@
 """Limits, tokens and statements: everything that happens before an AST exists.
 
-Input limits (design §10) are checked on the raw text and on the token stream, before any parser
+Input limits (docs/security.md) are checked on the raw text and on the token stream, before any parser
 runs, so hostile SQL (megabytes of text, thousands of nested parentheses) costs a linear scan and
 becomes an error entry, never a crash. Statements are split on semicolons and parsed one by one,
 so a syntax error in one statement does not hide the facts of the others.

@@ -1,4 +1,4 @@
-"""Classification (design §6): which columns identify a person, and how strongly we know it.
+"""Classification (docs/classification.md): which columns identify a person, and how strongly we know it.
 
 ``classify`` turns one job's SqlFacts into ClassifiedFacts; ``propagated_categories`` gives what
 a job writes, for the jobs downstream; ``classify_jobs`` does both across many jobs in lineage

@@ -1,4 +1,4 @@
-"""The category vocabulary (design §3): an open set with known families.
+"""The category vocabulary (docs/governance.md): an open set with known families.
 
 Plugins may add schemes (``unique_identifier:<scheme>``) and sensitive kinds; a bare unknown
 family is an error so that a typo in the catalog cannot silently classify nothing.
@@ -49,7 +49,7 @@ def check_category(category: str) -> str | None:
 
 
 def is_identifier(category: str) -> bool:
-    """Identifier: direct, unique or pseudonymous key (dpup-rules.md terms)."""
+    """Identifier: direct, unique or pseudonymous key (the DPUP library's term, policies/lib)."""
     return category in IDENTIFIER_CATEGORIES or category.startswith("unique_identifier:")
 
 

@@ -1,4 +1,4 @@
-"""SqlFacts → ClassifiedFacts: categories on every column, output and table (design §6).
+"""SqlFacts → ClassifiedFacts: categories on every column, output and table (docs/classification.md).
 
 Sources, strongest first: the governance ``catalog`` (kaitiaki.yaml), dbt ``meta``, plugin rules
 (``rule:<name>``, through the ``kaitiaki_classify_column`` hook) and ``lineage`` (categories

@@ -1,4 +1,4 @@
-"""dbt ``meta`` and ``tags`` → categories (design §6), validated with file:line errors.
+"""dbt ``meta`` and ``tags`` → categories (docs/classification.md), validated with file:line errors.
 
 The dbt adapter hands over plain data per table (relation name): ``{"columns": {col: {"meta":
 {...}, "tags": [...]}}, "meta": {...}, "tags": [...], "path": "models/schema.yml", "line": 12}``

@@ -1,4 +1,4 @@
-"""Rego policy engines behind one interface (design §7), and the policies and data they load.
+"""Rego policy engines behind one interface (docs/governance.md), and the policies and data they load.
 
 ``load_engine(settings)`` is what the gate calls: it finds the engine factory for
 ``settings.engine.kind`` among the plugins, gathers the policies (the bundled DPUP library plus

@@ -2,7 +2,7 @@
 
 An engine is set up once (``load``) and asked many times (``evaluate``); whatever goes wrong while
 asking raises ``EngineError``, which the gate turns into a block. A decision is accepted only in
-the exact documented shape (design §3).
+the exact documented shape (docs/governance.md).
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ JSONDict = dict[str, Any]
 
 @runtime_checkable
 class Engine(Protocol):
-    """A Rego engine behind kaitiaki's one interface (design §7)."""
+    """A Rego engine behind kaitiaki's one interface (docs/governance.md)."""
 
     revision: str
 

@@ -1,4 +1,4 @@
-"""Reports of the gate's verdicts: explanations, output formats and the decision log (design §9).
+"""Reports of the gate's verdicts: explanations, output formats and the decision log (docs/governance.md).
 
 ``render(fmt, verdicts)`` looks the format up through the ``kaitiaki_reporters`` hook, so the
 built-in formats (``report/builtin.py``) and a plugin's are found the same way. A reporter is a

@@ -1,4 +1,4 @@
-"""The ``json`` format: exactly design §8, ``{"allow": bool, "jobs": [{"job", "decision"}]}``.
+"""The ``json`` format: exactly README.md, ``{"allow": bool, "jobs": [{"job", "decision"}]}``.
 
 ``allow`` is the AND of the decisions' ``allow`` (so a job denied in warn mode makes it false
 even though nothing was blocked); the exit code, not this field, says whether anything was.

@@ -1,4 +1,4 @@
-"""Literal values out of anything kaitiaki shows or keeps (design §3: never a data value).
+"""Literal values out of anything kaitiaki shows or keeps (docs/security.md: never a data value).
 
 A job's SQL may hold personal information as literals (``where nhi = 'ZZZ0016'``,
 ``and ird = 123456789``). SQL excerpts in explanations and CI artefacts, and analysis messages

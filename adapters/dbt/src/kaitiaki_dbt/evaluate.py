@@ -206,7 +206,7 @@ def parent_categories(node: Node, outcomes: Mapping[str, ModelOutcome]) -> Inher
 
 
 def outputs_from_input(document: Mapping[str, Any]) -> tuple[OutputColumn, ...]:
-    """The classified output columns of a decided job, from its policy input (design §3)."""
+    """The classified output columns of a decided job, from its policy input (docs/governance.md)."""
     return tuple(
         OutputColumn(
             table=o.get("table"),
