@@ -46,7 +46,7 @@ from kaitiaki.engine import Engine, load_engine  # noqa: E402
 from kaitiaki.engine.sources import bundled_policies_dir  # noqa: E402
 from kaitiaki.gate import Gate  # noqa: E402
 from kaitiaki.hookspecs import hookimpl  # noqa: E402
-from kaitiaki.model import Decision, Job, SourceLocation  # noqa: E402
+from kaitiaki.model import Decision, Job  # noqa: E402
 from kaitiaki.plugins import get_plugin_manager  # noqa: E402
 
 OLD = "446e8bd"
@@ -110,21 +110,13 @@ def cli_cases(corpus: str, config: Path, runs: Sequence[tuple[Sequence[str], Pat
 
 
 def bypass_cases() -> list[Case]:
-    from tests.bypass.test_bypass import CASES, HERE
+    from tests.bypass.test_bypass import CASES, HERE, bypass_job
 
     settings = load_settings(HERE / "kaitiaki.yaml")
     gate = Gate(settings, now=NOW)
     found = []
     for case in CASES:
-        job = Job(
-            id=f"sql:bypass/{case['name']}.sql",
-            kind="sql",
-            name=case["name"],
-            sql=case["sql"],
-            dialect=case.get("dialect", "postgres"),
-            source=SourceLocation(path=f"bypass/{case['name']}.sql"),
-            purpose="clinic-load",
-        )
+        job = bypass_job(case)
         verdict = gate.decide(job)
         if verdict.input is not None:
             found.append(Case("tests/bypass", job.id, verdict.input, settings))

@@ -50,9 +50,9 @@ def test_every_fail_closed_attempt_has_a_twin() -> None:
     assert all(entry.get("twin") and entry["twin"] != entry["sql"] for entry in PAIRS)
 
 
-@pytest.mark.parametrize("case", CASES, ids=[case["name"] for case in CASES])
-def test_bypass_case(case: dict[str, Any], gate: Gate) -> None:
-    job = Job(
+def bypass_job(case: dict[str, Any]) -> Job:
+    """One corpus case as the SQL-file job the gate decides (also replayed by bench/policy_compare.py)."""
+    return Job(
         id=f"sql:bypass/{case['name']}.sql",
         kind="sql",
         name=case["name"],
@@ -61,6 +61,11 @@ def test_bypass_case(case: dict[str, Any], gate: Gate) -> None:
         source=SourceLocation(path=f"bypass/{case['name']}.sql"),
         purpose="clinic-load",
     )
+
+
+@pytest.mark.parametrize("case", CASES, ids=[case["name"] for case in CASES])
+def test_bypass_case(case: dict[str, Any], gate: Gate) -> None:
+    job = bypass_job(case)
     verdict = gate.decide(job)
     violations = verdict.decision.violations
     summary = [(v.rule, v.columns, v.message) for v in violations]
