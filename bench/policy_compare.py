@@ -24,9 +24,7 @@ import os
 import platform
 import shlex
 import statistics
-import subprocess
 import sys
-import tarfile
 import tempfile
 import time
 from collections.abc import Iterator, Sequence
@@ -39,6 +37,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.engines import OLD, old_tree  # noqa: E402
 from bench.engines import inputs as fifty_column_inputs  # noqa: E402
 from kaitiaki.cli import main as kaitiaki_main  # noqa: E402
 from kaitiaki.config import Settings, load_settings  # noqa: E402
@@ -49,7 +48,6 @@ from kaitiaki.hookspecs import hookimpl  # noqa: E402
 from kaitiaki.model import Decision, Job  # noqa: E402
 from kaitiaki.plugins import get_plugin_manager  # noqa: E402
 
-OLD = "446e8bd"
 RESULTS = ROOT / "bench" / "results" / "policy_compare.md"
 NOW = "2026-11-26T00:00:00Z"
 
@@ -158,16 +156,6 @@ def example_cases() -> list[Case]:
     project = ROOT / "examples" / "nz_social"
     dbt = [(["dbt", "check", "--project-dir", ".", "--profiles-dir", ".", "--no-cache"], project)]
     return found + cli_cases("examples/nz_social", project / "kaitiaki.yaml", dbt)
-
-
-def old_tree(rev: str, into: Path) -> Path:
-    """The policies/ folder of ``rev``, extracted from git."""
-    archive = subprocess.run(
-        ["git", "-C", str(ROOT), "archive", "--format=tar", rev, "policies"], check=True, capture_output=True
-    ).stdout
-    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
-        tar.extractall(into, filter="data")
-    return into / "policies"
 
 
 class Engines:

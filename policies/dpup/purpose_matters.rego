@@ -537,19 +537,21 @@ retention_values(tags) := {substring(tag, count(params.retention_tag_prefix), -1
 }
 
 # What is wrong with the retention `values` of a job (functions, not rules: see limits_broken).
+# Each value's end is worked out once (a duration's end costs regular expressions and arithmetic).
 retention_problems(values) := {"with no retention tag"} if {
 	count(values) == 0
-} else := unbounded_retention(values) | retention_past_expiry(values)
+} else := retention_value_problems(values, {value: end | some value in values; end := retention_end(value)})
 
-unbounded_retention(values) := {concat("", ["with retention ", value, ", which is not a bounded period (an ISO-8601 duration such as P2Y, or a date)"]) |
+retention_value_problems(values, ends) := unbounded_retention(values, ends) | retention_past_expiry(ends)
+
+unbounded_retention(values, ends) := {concat("", ["with retention ", value, ", which is not a bounded period (an ISO-8601 duration such as P2Y, or a date)"]) |
 	some value in values
-	not retention_end(value)
+	not ends[value]
 }
 
-retention_past_expiry(values) := {concat("", ["with retention ", value, " ending ", end, ", after purpose ", purpose_name, " expires (", input.purpose.expires, ")"]) |
+retention_past_expiry(ends) := {concat("", ["with retention ", value, " ending ", end, ", after purpose ", purpose_name, " expires (", input.purpose.expires, ")"]) |
 	lib.iso_date(input.purpose.expires)
-	some value in values
-	end := retention_end(value)
+	some value, end in ends
 	end > input.purpose.expires
 }
 
