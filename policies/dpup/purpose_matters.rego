@@ -542,16 +542,17 @@ retention_problems(values) := {"with no retention tag"} if {
 	count(values) == 0
 } else := retention_value_problems(values, {value: end | some value in values; end := retention_end(value)})
 
-retention_value_problems(values, ends) := unbounded_retention(values, ends) | retention_past_expiry(ends)
+retention_value_problems(values, ends) := unbounded_retention(values, ends) | retention_past_expiry(values, ends)
 
 unbounded_retention(values, ends) := {concat("", ["with retention ", value, ", which is not a bounded period (an ISO-8601 duration such as P2Y, or a date)"]) |
 	some value in values
 	not ends[value]
 }
 
-retention_past_expiry(ends) := {concat("", ["with retention ", value, " ending ", end, ", after purpose ", purpose_name, " expires (", input.purpose.expires, ")"]) |
+retention_past_expiry(values, ends) := {concat("", ["with retention ", value, " ending ", end, ", after purpose ", purpose_name, " expires (", input.purpose.expires, ")"]) |
 	lib.iso_date(input.purpose.expires)
-	some value, end in ends
+	some value in values
+	end := ends[value]
 	end > input.purpose.expires
 }
 

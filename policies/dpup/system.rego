@@ -76,4 +76,4 @@ violation contains v if {
 
 # The required parameters that are absent or null: the given ones are gathered in one pass over
 # the parameters (a negated function call per required key costs several times more).
-missing_params := {key | some key in required_params} - {key | is_object(params); some key, value in params; value != null}
+missing_params := {key | some key in required_params} - {key | is_object(params); some key in object.keys(params); params[key] != null}
