@@ -119,6 +119,8 @@ violation contains v if {
 	not_allowed := categories_outside
 	not_allowed != set()
 	some col in input.columns
+	some first in col.categories
+	first in not_allowed
 	candidates := {cat | some cat in col.categories; cat in not_allowed}
 	candidates != set()
 	outside := lib.own_among(col, candidates)
@@ -331,6 +333,8 @@ violation contains v if {
 	unapproved := unapproved_sensitive_categories
 	unapproved != set()
 	some col in input.columns
+	some first in col.categories
+	first in unapproved
 	candidates := {cat | some cat in col.categories; cat in unapproved}
 	candidates != set()
 	cats := lib.own_among(col, candidates)
