@@ -8,7 +8,7 @@ the same kaitiaki.yaml settings. Every decision whose outcome or set of (rule, l
 listed; then both engines decide the 50-column inputs of bench/engines.py and the corpus, rounds
 interleaved, and the medians are compared.
 
-    .venv/bin/python bench/policy_compare.py [--old REV] [--rounds N]
+    .venv/bin/python bench/policy_compare.py [--old REV] [--rounds N] [--output FILE]
 
 The default OLD is the last main commit with the policies before issue #18 (the analysis facts
 were already there, so both trees see the same input). Results: bench/results/policy_compare.md.
@@ -256,6 +256,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--old", default=OLD, help="git revision of the old policies (default %(default)s)")
     parser.add_argument("--rounds", type=int, default=30)
+    parser.add_argument(
+        "--output", type=Path, default=RESULTS, help="where to write the results (default %(default)s)"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         engines = Engines({"old": old_tree(args.old, Path(tmp)), "new": bundled_policies_dir()})
@@ -264,9 +267,9 @@ def main() -> None:
         times = timings(cases, engines, args.rounds)
     load = " / ".join(f"{x:.2f}" for x in os.getloadavg())
     text = render(args.old, cases, rows, times, load)
-    RESULTS.write_text(text)
+    args.output.write_text(text)
     print(text)
-    print(f"written to {RESULTS.relative_to(ROOT)}; command: {shlex.join(sys.argv)}", file=sys.stderr)
+    print(f"written to {args.output}; command: {shlex.join(sys.argv)}", file=sys.stderr)
 
 
 if __name__ == "__main__":
