@@ -28,6 +28,21 @@ def test_help_lists_what_is_gated_and_what_passes_through() -> None:
     passed = result.stdout.split("Passed straight through to dbt", 1)[1]
     for command in ("compile", "ls", "parse", "docs", "debug", "deps"):
         assert command in passed
+    section = result.stdout.split("What is decided", 1)[1].split("Passed straight", 1)[0]
+    decided = re.sub(r"-\s+", "-", " ".join(section.split()))  # click wraps after a hyphen
+    for route in (
+        "models",
+        "snapshots",
+        "seeds",
+        "store_failures",
+        "unit tests",
+        "pre_hook/post_hook",
+        "on-run-start/on-run-end",
+        "run-operation",
+        "clone",
+        "Python models",
+    ):
+        assert route in decided, route
 
 
 @pytest.mark.parametrize("command", ["retry", "show", "no-such-command"])

@@ -22,7 +22,7 @@ def exclusion_selectors(project: DbtProject, unique_ids: Iterable[str]) -> list[
     dbt has no unique-id selector; the full dotted fqn names exactly one node (``pkg.model``
     alone does not match a model in a sub-folder).
     """
-    nodes = project.nodes
+    nodes = project.graph()
     return [".".join(nodes[uid]["fqn"]) + "+" for uid in sorted(unique_ids) if uid in nodes]
 
 
@@ -37,9 +37,24 @@ def status_word(verdict: Verdict) -> str:
     return "BLOCKED" if verdict.blocked else "DENIED"
 
 
+def node_label(verdict: Verdict) -> tuple[str, str]:
+    """``(resource type, package.name)`` of a decided node, as dbt names it in its log lines."""
+    kind = str(verdict.job.meta.get("resource_type") or verdict.job.kind)
+    uid = str(verdict.job.meta.get("unique_id") or verdict.job.id)
+    return kind, uid.split(".", 1)[1] if "." in uid else uid
+
+
+def progress_line(done: int, total: int, verdict: Verdict, seconds: float) -> str:
+    """``12:00:01  3 of 16 CHECK model nz_social.x ........ [ALLOWED in 0.02s]``."""
+    kind, label = node_label(verdict)
+    now = dt.datetime.now().strftime("%H:%M:%S")
+    head = f"{now}  {done} of {total} CHECK {kind} {label} "
+    tail = f" [{status_word(verdict)} in {seconds:.2f}s]"
+    return f"{head}{'.' * max(3, WIDTH - len(head) - len(tail))}{tail}"
+
+
 class ProgressPrinter:
-    """One line per decided node, in dbt's own style, as the check goes:
-    ``12:00:01  3 of 16 CHECK model nz_social.x ........ [ALLOWED in 0.02s]``."""
+    """One line per decided node, in dbt's own style, as the check goes (``progress_line``)."""
 
     def __init__(self, total: int, stream: TextIO) -> None:
         self.total = total
@@ -48,14 +63,7 @@ class ProgressPrinter:
 
     def __call__(self, verdict: Verdict, seconds: float) -> None:
         self.done += 1
-        kind = str(verdict.job.meta.get("resource_type") or verdict.job.kind)
-        uid = str(verdict.job.meta.get("unique_id") or verdict.job.id)
-        label = uid.split(".", 1)[1] if "." in uid else uid
-        now = dt.datetime.now().strftime("%H:%M:%S")
-        head = f"{now}  {self.done} of {self.total} CHECK {kind} {label} "
-        tail = f" [{status_word(verdict)} in {seconds:.2f}s]"
-        dots = "." * max(3, WIDTH - len(head) - len(tail))
-        self.stream.write(f"{head}{dots}{tail}\n")
+        self.stream.write(progress_line(self.done, self.total, verdict, seconds) + "\n")
         self.stream.flush()
 
 
