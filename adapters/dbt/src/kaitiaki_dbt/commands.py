@@ -526,19 +526,19 @@ def decide(
 
     gate = Gate(settings, mode=mode, entry_point="dbt")
     cache = None if no_cache or not cacheable(settings) else VerdictCache(cache_dir / CACHE_NAME, gate)
-    from kaitiaki_dbt.summary import ProgressPrinter
+    from kaitiaki_dbt.summary import progress_reporter
 
-    printer = None if quiet else ProgressPrinter(len(selected), sys.stderr)
-    checker = ProjectChecker(
-        project,
-        gate,
-        project_dir=project_dir,
-        cache=cache,
-        workers=available_workers(),
-        progress=printer,
-        repo_root=repo_root,
-    )
-    return checker.check(selected)
+    with progress_reporter(len(selected), sys.stderr, quiet=quiet) as printer:
+        checker = ProjectChecker(
+            project,
+            gate,
+            project_dir=project_dir,
+            cache=cache,
+            workers=available_workers(),
+            progress=printer,
+            repo_root=repo_root,
+        )
+        return checker.check(selected)
 
 
 def execute(

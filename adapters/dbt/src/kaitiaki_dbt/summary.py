@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import sys
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
-from typing import Any, TextIO
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, TextIO
 
 from kaitiaki.model import Verdict
 from kaitiaki_dbt.manifest import DbtProject
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 LISTED = 40
 
@@ -65,6 +70,67 @@ class ProgressPrinter:
         self.done += 1
         self.stream.write(progress_line(self.done, self.total, verdict, seconds) + "\n")
         self.stream.flush()
+
+
+class ProgressBar:
+    """On a terminal: one rich progress bar (nodes decided of the total, how many denied, the
+    node being decided), with each denied node's dbt-style line printed above it, so what
+    matters stays in the scrollback while hundreds of allowed nodes do not."""
+
+    def __init__(self, total: int, console: Console) -> None:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+        from rich.table import Column
+
+        self.total = total
+        self.done = 0
+        self.progress = Progress(
+            TextColumn("kaitiaki CHECK"),
+            BarColumn(bar_width=24),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[denied]} denied", table_column=Column(no_wrap=True)),
+            TimeElapsedColumn(),
+            TextColumn("{task.description}", table_column=Column(no_wrap=True, overflow="ellipsis")),
+            console=console,
+        )
+        self.task = self.progress.add_task("", total=total, denied=0)
+        self.denied = 0
+
+    def __enter__(self) -> ProgressBar:
+        self.progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.progress.stop()
+
+    def __call__(self, verdict: Verdict, seconds: float) -> None:
+        self.done += 1
+        if not verdict.decision.allow:
+            self.denied += 1
+            line = progress_line(self.done, self.total, verdict, seconds)
+            self.progress.console.print(line, markup=False, highlight=False, style="red", soft_wrap=True)
+        kind, label = node_label(verdict)
+        current = f"{kind} {label}" if self.done < self.total else ""
+        self.progress.update(self.task, advance=1, denied=self.denied, description=current)
+
+
+@contextlib.contextmanager
+def progress_reporter(
+    total: int, stream: TextIO, *, quiet: bool, console: Console | None = None
+) -> Iterator[Callable[[Verdict, float], None] | None]:
+    """How the check shows its progress: nothing with ``--quiet``; a rich progress bar when
+    ``stream`` is a terminal (or ``console`` is given); else one plain line per node."""
+    if quiet:
+        yield None
+        return
+    if console is None and not stream.isatty():
+        yield ProgressPrinter(total, stream)
+        return
+    if console is None:
+        from rich.console import Console
+
+        console = Console(file=stream, stderr=stream is sys.stderr)
+    with ProgressBar(total, console) as bar:
+        yield bar
 
 
 def blocked_report(
