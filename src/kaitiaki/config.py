@@ -181,11 +181,12 @@ class Pseudonymisation:
         }
 
     def marks(self) -> frozenset[str]:
-        """The analysis's key marks (``key:setting:<name>``, ``key:function:<name>``) that name a
-        declared secret source."""
+        """The analysis's key marks (``key:setting:<name>``, ``key:function:<name>``,
+        ``key:var:<name>``) that name a declared secret source."""
         return frozenset(
             [f"key:setting:{name.lower()}" for name in self.secret_settings]
             + [f"key:function:{name.lower()}" for name in self.secret_functions]
+            + [f"key:var:{name.lower()}" for name in self.secret_vars]
         )
 
 

@@ -175,7 +175,7 @@ purposes:
     destinations: [internal, shared]
     regions: [nz]
     sharing_agreement: {id: DSA-1, pseudonymised: true}
-pseudonymisation: {secret_settings: [msd.link_key], secret_functions: [vault_secret]}
+pseudonymisation: {secret_settings: [msd.link_key], secret_functions: [vault_secret], secret_vars: [Link_Key]}
 """
     settings = parse_settings(text, write(tmp_path, text))
     table = settings.catalog["stats.people"]
@@ -184,7 +184,11 @@ pseudonymisation: {secret_settings: [msd.link_key], secret_functions: [vault_sec
     assert purpose["output_level"] == "aggregate"
     assert (purpose["destinations"], purpose["regions"]) == (["internal", "shared"], ["nz"])
     assert purpose["sharing_agreement"]["pseudonymised"] is True
-    assert settings.pseudonymisation.marks() == {"key:setting:msd.link_key", "key:function:vault_secret"}
+    assert settings.pseudonymisation.marks() == {
+        "key:setting:msd.link_key",
+        "key:function:vault_secret",
+        "key:var:link_key",
+    }
 
 
 REPO = Path(__file__).resolve().parents[2]
