@@ -182,4 +182,6 @@ def unknown_kind(node: Node) -> str:
         return "unsupported_language"
     if node.get("resource_type") == "seed":
         return "seed_unreadable"
+    if node.get("resource_type") == "unit_test":
+        return "unit_test_jinja"
     return "not_compiled"
