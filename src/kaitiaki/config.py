@@ -25,6 +25,8 @@ from kaitiaki.config_model import GRAINS, OUTPUT_LEVELS, keys_of
 from kaitiaki.errors import ConfigError
 from kaitiaki.model import DESTINATION_KINDS, LEVELS, MODES, REGIONS, Destination
 
+_FAST_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 CONFIG_NAME = "kaitiaki.yaml"
 ENV_CONFIG = "KAITIAKI_CONFIG"
 PARSE_TIME_MODES = ("off", "warn", "block")
@@ -179,11 +181,12 @@ class Pseudonymisation:
         }
 
     def marks(self) -> frozenset[str]:
-        """The analysis's key marks (``key:setting:<name>``, ``key:function:<name>``) that name a
-        declared secret source."""
+        """The analysis's key marks (``key:setting:<name>``, ``key:function:<name>``,
+        ``key:var:<name>``) that name a declared secret source."""
         return frozenset(
             [f"key:setting:{name.lower()}" for name in self.secret_settings]
             + [f"key:function:{name.lower()}" for name in self.secret_functions]
+            + [f"key:var:{name.lower()}" for name in self.secret_vars]
         )
 
 
@@ -293,9 +296,24 @@ class Located:
 
 
 def compose_located(text: str, path: str) -> Located:
-    """YAML text → nested Located values, so every error can name its line."""
+    """YAML text → nested Located values, so every error can name its line.
+
+    libyaml's parser when PyYAML has it (a tenth of the time: every Airflow task process reads
+    kaitiaki.yaml once); a text it refuses is read again by PyYAML's own, whose messages say
+    where and what.
+    """
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = yaml.compose(text, Loader=_FAST_LOADER)
+    except yaml.YAMLError:
+        node = _compose_slowly(text, path)
+    if node is None:
+        return Located({}, 1)
+    return _locate(node, path, yaml.constructor.SafeConstructor())
+
+
+def _compose_slowly(text: str, path: str) -> yaml.Node | None:
+    try:
+        return yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
@@ -303,12 +321,9 @@ def compose_located(text: str, path: str) -> Located:
         raise ConfigError(
             f"YAML syntax error: {problem}.", path=path, line=line, hint="check indentation and quoting."
         ) from None
-    if node is None:
-        return Located({}, 1)
-    return _locate(node, path)
 
 
-def _locate(node: yaml.Node, path: str) -> Located:
+def _locate(node: yaml.Node, path: str, constructor: yaml.constructor.SafeConstructor) -> Located:
     line = node.start_mark.line + 1
     if isinstance(node, yaml.MappingNode):
         out: dict[str, Located] = {}
@@ -320,14 +335,14 @@ def _locate(node: yaml.Node, path: str) -> Located:
                     line=key_node.start_mark.line + 1,
                     hint="remove the '?' complex key.",
                 )
-            key = yaml.SafeLoader(" ").construct_object(key_node)
+            key = constructor.construct_object(key_node)
             if key in out:
                 raise ConfigError(f"duplicate key {key!r}.", path=path, line=key_node.start_mark.line + 1)
-            out[str(key)] = _locate(value_node, path)
+            out[str(key)] = _locate(value_node, path, constructor)
         return Located(out, line)
     if isinstance(node, yaml.SequenceNode):
-        return Located([_locate(item, path) for item in node.value], line)
-    return Located(yaml.SafeLoader(" ").construct_object(node), line)
+        return Located([_locate(item, path, constructor) for item in node.value], line)
+    return Located(constructor.construct_object(node), line)
 
 
 def line_index(root: Located) -> dict[str, int]:

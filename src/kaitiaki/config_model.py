@@ -418,12 +418,22 @@ CONFIG = section(
             "enumeration) only when its input reads one of these.",
             {
                 "secret_settings": texts(
-                    "Settings that hold a secret key (`current_setting('msd.link_key')`).", ["msd.link_key"]
+                    "Settings that hold a secret key, read at run time and never set by the job "
+                    "(`current_setting('msd.link_key')`, DuckDB `getvariable('link_key')`).",
+                    ["msd.link_key"],
                 ),
                 "secret_functions": texts(
-                    "Functions that return a secret (a vault lookup).", ["vault_secret"]
+                    "Functions that return a secret (a vault lookup), called with no column.",
+                    ["vault_secret"],
                 ),
-                "secret_vars": texts("dbt vars that hold a secret.", ["link_key"]),
+                "secret_vars": texts(
+                    "dbt vars (`{{ var('link_key') }}`) and environment variables "
+                    "(`{{ env_var('LINK_KEY') }}`) that hold a secret, given at run time "
+                    "(`--vars`, the environment): `kaitiaki dbt` finds where the model's compiled "
+                    "SQL holds them. A call with a default, or a var dbt_project.yml sets, is a "
+                    "key committed to the repository and keys nothing.",
+                    ["link_key"],
+                ),
             },
             {"secret_settings": ["msd.link_key"]},
         ),

@@ -137,6 +137,7 @@ class Gate:
             path=job.source.path,
             limits=self.settings.limits,
             identifiers=self.settings.identifiers,
+            secrets=job.secret_spans,
         )
 
     def decide(

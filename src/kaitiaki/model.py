@@ -98,6 +98,20 @@ class SourceLocation:
 
 
 @dataclass(frozen=True)
+class SecretSpan:
+    """Characters ``start``..``end`` (end exclusive) of a job's SQL that an adapter saw come from
+    the declared secret source ``name`` (a dbt var rendered into the compiled SQL). Offsets and
+    the name only: the secret's value is never kept."""
+
+    start: int
+    end: int
+    name: str
+
+    def to_dict(self) -> JSON:
+        return {"start": self.start, "end": self.end, "name": self.name}
+
+
+@dataclass(frozen=True)
 class Job:
     """One unit the gate decides: a dbt model, an Airflow task or a SQL file."""
 
@@ -113,6 +127,7 @@ class Job:
     tags: tuple[str, ...] = ()
     upstream: tuple[str, ...] = ()
     meta: Mapping[str, Any] = field(default_factory=dict)
+    secret_spans: tuple[SecretSpan, ...] = ()  # where the SQL holds a declared secret (dbt vars)
 
     def to_dict(self, *, include_sql: bool = False) -> JSON:
         out: JSON = {
@@ -130,6 +145,8 @@ class Job:
         }
         if include_sql:
             out["sql"] = self.sql
+            if self.secret_spans:  # facts about the SQL text: part of what a cached verdict read
+                out["secret_spans"] = [span.to_dict() for span in self.secret_spans]
         return out
 
 

@@ -20,7 +20,6 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "kaitiaki.classify.name_rules",
     "kaitiaki.engine.builtin",
     "kaitiaki.report.builtin",
-    "kaitiaki.report.html",
     "kaitiaki.report.decision_log",
     "kaitiaki.scan",
 )

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from kaitiaki.analysis.analyze import analyze_sql
+from kaitiaki.model import SecretSpan
 
 SCHEMA = {
     "c": {"k": "int", "opted_out": "bool", "region": "text", "sex": "int", "income": "int", "dob": "date"},
@@ -186,6 +187,28 @@ MARKS = [
 def test_marks_hold_on_every_path(sql: str, column: str, marks: list[str]) -> None:
     edges = [e for e in facts(sql).lineage if e.source.column == column]
     assert edges and [list(e.marks) for e in edges] == [marks]
+
+
+SECRET_SQL = (
+    "select md5(k::text || 'k3y-from-var') h, md5(k::text || 'k3y-from-var') g, 'k3y-from-var' x from c"
+)
+
+
+def secret_marks(spans: tuple[SecretSpan, ...]) -> dict[str, list[str]]:
+    found = analyze_sql(SECRET_SQL, dialect="postgres", schema=SCHEMA, secrets=spans)
+    return {e.target.column: list(e.marks) for e in found.lineage if e.source.column == "k"}
+
+
+def test_a_secret_span_keys_only_the_literal_at_its_position() -> None:
+    """By position, never by value: the second hash's literal equals the secret but was written in
+    the SQL, and a span that covers more than the literal's value is not inside it."""
+    start = SECRET_SQL.index("k3y-from-var")
+    span = SecretSpan(start, start + len("k3y-from-var"), "Link_Key")
+    assert secret_marks((span,)) == {"h": ["key:var:link_key"], "g": []}
+    assert secret_marks((SecretSpan(start - 1, span.end, "link_key"),)) == {"h": [], "g": []}
+    assert secret_marks(()) == {"h": [], "g": []}
+    third = SECRET_SQL.rindex("k3y-from-var")  # selected beside the hashes, keys nothing
+    assert secret_marks((SecretSpan(third, third + 12, "link_key"),)) == {"h": [], "g": []}
 
 
 def test_assigned_settings_are_recorded() -> None:

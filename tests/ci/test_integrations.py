@@ -18,23 +18,12 @@ import pytest
 import yaml
 
 from kaitiaki.cli import dbt_check_args
+from tests.support.clients_estate import CONFIG, CONTACTS_SQL, REGIONS_SQL
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
-CONFIG = """\
-agency: msd
-catalog:
-  cms.clients:
-    agency: msd
-    columns:
-      client_id: [unique_identifier:msd_client]
-      full_name: [direct_identifier]
-      phone: [direct_identifier]
-      region: []
-"""
 # PM-07 on line 2, columns 8-16 (full_name): three identifiers in a person-level output.
-BLOCKED = "-- contact list\nselect full_name, client_id, phone\nfrom cms.clients\n"
-CLEAN = "select region\nfrom cms.clients\n"
+BLOCKED = "-- contact list\n" + CONTACTS_SQL
 GIT_ENV = {
     "GIT_AUTHOR_NAME": "kaitiaki tests",
     "GIT_AUTHOR_EMAIL": "tests@example.invalid",
@@ -47,7 +36,7 @@ def fixture_repo(tmp_path: Path, *, blocked: bool = True) -> Path:
     repo = tmp_path / "repo"
     (repo / "jobs").mkdir(parents=True)
     (repo / "kaitiaki.yaml").write_text(CONFIG)
-    (repo / "jobs" / "regions.sql").write_text(CLEAN)
+    (repo / "jobs" / "regions.sql").write_text(REGIONS_SQL)
     if blocked:
         (repo / "jobs" / "contacts.sql").write_text(BLOCKED)
     subprocess.run(["git", "init", "-q", str(repo)], check=True)

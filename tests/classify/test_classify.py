@@ -65,7 +65,7 @@ def test_a_column_the_catalog_clears_stays_cleared_but_the_disagreement_is_visib
 def test_columns_the_catalog_does_not_list_fall_through_to_the_rules() -> None:
     result = run(facts([("cms.clients.date_of_birth", ["select"]), ("cms.clients.region", ["group"])]))
     cols = by_column(result.columns)
-    assert cols["cms.clients.date_of_birth"].categories == ("quasi_identifier",)
+    assert cols["cms.clients.date_of_birth"].categories == ("quasi_identifier:dob",)
     assert cols["cms.clients.date_of_birth"].classified_by == ("rule:date_of_birth",)
     assert cols["cms.clients.region"].categories == ()
     assert cols["cms.clients.region"].classified_by == ()
@@ -128,7 +128,7 @@ def test_a_bare_pii_flag_takes_the_rules_kind_when_they_know_it() -> None:
         facts([("stg.dob", ["select"]), ("stg.notes", ["select"]), ("stg.misc", ["select"])]), dbt_meta=meta
     )
     cols = by_column(result.columns)
-    assert cols["stg.dob"].categories == ("quasi_identifier",)
+    assert cols["stg.dob"].categories == ("quasi_identifier:dob",)
     assert cols["stg.dob"].classified_by == ("dbt_meta", "rule:date_of_birth")
     assert cols["stg.notes"].categories == ("direct_identifier",)  # kind unknown: the strictest
     assert cols["stg.notes"].classified_by == ("dbt_meta",)
@@ -242,7 +242,7 @@ def test_outputs_follow_the_transforms() -> None:
     assert outputs["client_key"].sources == ("cms.clients.client_id",)
     assert outputs["initials"].categories == ("direct_identifier",)
     assert outputs["clients"].categories == ()
-    assert outputs["birth_year"].categories == ("quasi_identifier",)
+    assert outputs["birth_year"].categories == ("quasi_identifier:dob",)
     # The hashed source column keeps its own categories; its fact records the hash.
     client_id = by_column(result.columns)["cms.clients.client_id"]
     assert client_id.categories == ("unique_identifier:msd_client",)

@@ -33,10 +33,19 @@ CASES = [
     ("cms.clients", "mobile", ("direct_identifier",)),
     ("cms.clients", "home_address", ("direct_identifier",)),
     ("cms.clients", "address", ("direct_identifier",)),
-    ("cms.clients", "postcode", ("quasi_identifier",)),
-    ("cms.clients", "dob", ("quasi_identifier",)),
-    ("cms.clients", "date_of_birth", ("quasi_identifier",)),
-    ("cms.clients", "BirthDate", ("quasi_identifier",)),
+    ("cms.clients", "postcode", ("quasi_identifier:postcode",)),
+    ("cms.clients", "dob", ("quasi_identifier:dob",)),
+    ("cms.clients", "date_of_birth", ("quasi_identifier:dob",)),
+    ("cms.clients", "BirthDate", ("quasi_identifier:dob",)),
+    # Each quasi-identifier names its kind: SV-09's combinations and coarsenings read it.
+    ("cms.clients", "zip_code", ("quasi_identifier:postcode",)),
+    ("cms.clients", "birth_year", ("quasi_identifier:birth_year",)),
+    ("cms.clients", "YearOfBirth", ("quasi_identifier:birth_year",)),
+    ("cms.clients", "date_of_death", ("quasi_identifier:date",)),
+    ("cms.clients", "age", ("quasi_identifier:age",)),
+    ("cms.clients", "age_at_event", ("quasi_identifier:age",)),
+    ("cms.clients", "country_of_birth", ("quasi_identifier:birthplace",)),
+    ("cms.clients", "age_group", ()),
     ("cms.clients", "gender", ("sensitive:gender",)),
     ("cms.clients", "sex", ("sensitive:gender",)),
     ("cms.clients", "ethnicity", ("sensitive:ethnicity",)),
@@ -77,7 +86,7 @@ CASES = [
 
 # SQL folds unquoted DateOfBirth to dateofbirth: run-together names are split into known words.
 RUN_TOGETHER = [
-    ("cms.clients", "dateofbirth", ("quasi_identifier",)),
+    ("cms.clients", "dateofbirth", ("quasi_identifier:dob",)),
     ("cms.clients", "firstname", ("direct_identifier",)),
     ("cms.clients", "homephone", ("direct_identifier",)),
     ("cms.clients", "emailaddress", ("direct_identifier",)),

@@ -92,7 +92,7 @@ def test_categories_flow_down_the_chain() -> None:
     assert pseudo == {
         "client_key": ("person_key",),
         "initial": ("direct_identifier",),
-        "birth_year": ("quasi_identifier",),
+        "birth_year": ("quasi_identifier:dob",),
         "eth_group": ("sensitive:ethnicity",),
         "region": (),
         "opted_out": ("opt_out_flag",),
@@ -106,7 +106,7 @@ def test_categories_flow_down_the_chain() -> None:
         "direct_identifier",
         "opt_out_flag",
         "person_key",
-        "quasi_identifier",
+        "quasi_identifier:dob",
         "sensitive:ethnicity",
     )
     counts = {o.column: o.categories for o in results["jobs/counts.sql"].outputs}

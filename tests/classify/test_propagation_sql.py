@@ -69,7 +69,7 @@ def test_five_analysed_sql_files_carry_categories_in_any_order() -> None:
     assert {o.column: o.categories for o in results["pseudo.sql"].outputs} == {
         "patient_key": ("person_key",),
         "initial": ("direct_identifier",),
-        "birth_year": ("quasi_identifier",),
+        "birth_year": ("quasi_identifier:dob",),
         "eth_group": ("sensitive:ethnicity",),
         "region": (),
         "opted_out": ("opt_out_flag",),

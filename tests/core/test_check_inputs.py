@@ -9,20 +9,10 @@ import sys
 from pathlib import Path
 
 from tests.e2e.cli_runner import run_cli
+from tests.support.clients_estate import CONFIG, CONTACTS_SQL, REGIONS_SQL
 
-CONFIG = """\
-agency: msd
-catalog:
-  cms.clients:
-    agency: msd
-    columns:
-      client_id: [unique_identifier:msd_client]
-      full_name: [direct_identifier]
-      phone: [direct_identifier]
-      region: []
-"""
-BLOCKED = "select full_name, client_id, phone\nfrom cms.clients\n"
-CLEAN = "select region\nfrom cms.clients\n"
+BLOCKED = CONTACTS_SQL
+CLEAN = REGIONS_SQL
 
 
 def estate(tmp_path: Path) -> Path:

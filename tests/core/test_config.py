@@ -175,7 +175,7 @@ purposes:
     destinations: [internal, shared]
     regions: [nz]
     sharing_agreement: {id: DSA-1, pseudonymised: true}
-pseudonymisation: {secret_settings: [msd.link_key], secret_functions: [vault_secret]}
+pseudonymisation: {secret_settings: [msd.link_key], secret_functions: [vault_secret], secret_vars: [Link_Key]}
 """
     settings = parse_settings(text, write(tmp_path, text))
     table = settings.catalog["stats.people"]
@@ -184,4 +184,33 @@ pseudonymisation: {secret_settings: [msd.link_key], secret_functions: [vault_sec
     assert purpose["output_level"] == "aggregate"
     assert (purpose["destinations"], purpose["regions"]) == (["internal", "shared"], ["nz"])
     assert purpose["sharing_agreement"]["pseudonymised"] is True
-    assert settings.pseudonymisation.marks() == {"key:setting:msd.link_key", "key:function:vault_secret"}
+    assert settings.pseudonymisation.marks() == {
+        "key:setting:msd.link_key",
+        "key:function:vault_secret",
+        "key:var:link_key",
+    }
+
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.parametrize(
+    "path",
+    [*sorted(REPO.glob("examples/**/kaitiaki.yaml")), None],
+    ids=lambda p: str(p.relative_to(REPO)) if p else "GOOD",
+)
+def test_libyaml_and_pyyaml_read_kaitiaki_yaml_alike(
+    path: Path | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """kaitiaki.yaml is read with libyaml's parser (fast) when PyYAML has it; values and the
+    lines every message names must be what PyYAML's own parser gives."""
+    import yaml
+
+    from kaitiaki import config
+
+    text = path.read_text(encoding="utf-8") if path else GOOD
+    fast = config.compose_located(text, "kaitiaki.yaml")
+    monkeypatch.setattr(config, "_FAST_LOADER", yaml.SafeLoader)
+    assert config._FAST_LOADER is not getattr(yaml, "CSafeLoader", None)
+    assert fast == config.compose_located(text, "kaitiaki.yaml")
+    assert config.line_index(fast) == config.line_index(config.compose_located(text, "kaitiaki.yaml"))

@@ -15,27 +15,11 @@ from kaitiaki.config import parse_settings
 from kaitiaki.config_check import ERROR, WARNING, Problem, settings_problems
 from kaitiaki.errors import ConfigError
 from tests.e2e.cli_runner import run_cli
+from tests.support.clients_estate import CONFIG, CONTACT_PURPOSE, CONTACTS_SQL
 
 TODAY = dt.date(2026, 12, 4)
 
-BASE = """\
-agency: msd
-catalog:
-  cms.clients:
-    agency: msd
-    columns:
-      client_id: [unique_identifier:msd_client]
-      full_name: [direct_identifier]
-      phone: [direct_identifier]
-      region: []
-purposes:
-  contact:
-    description: Phone clients about the winter energy payment change, once
-    allowed_categories: [unique_identifier, direct_identifier]
-    approved_by: MSD Data Governance Board
-    expires: 2027-06-30
-"""
-CONTACTS_SQL = "select full_name, client_id, phone\nfrom cms.clients\n"
+BASE = CONFIG + "purposes:\n" + CONTACT_PURPOSE + "    expires: 2027-06-30\n"
 
 
 def waiver(rule: str = "PM-07", job: str = "sql:contacts.sql", expires: str = "2027-01-31") -> str:

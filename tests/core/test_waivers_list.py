@@ -7,29 +7,17 @@ import json
 from pathlib import Path
 
 from tests.e2e.cli_runner import run_cli
+from tests.support.clients_estate import CLIENTS_CATALOG, CONTACT_PURPOSE, CONTACTS_SQL, REGIONS_SQL
 
 TODAY = dt.datetime.now(dt.timezone.utc).date()
 
-CONFIG = """\
-agency: msd
-decision_log: decisions.jsonl
-catalog:
-  cms.clients:
-    agency: msd
-    columns:
-      client_id: [unique_identifier:msd_client]
-      full_name: [direct_identifier]
-      phone: [direct_identifier]
-      region: []
-default_purpose: contact
-purposes:
-  contact:
-    description: Phone clients about the winter energy payment change, once
-    allowed_categories: [unique_identifier, direct_identifier]
-    approved_by: MSD Data Governance Board
-    expires: 2099-06-30
-waivers:
-"""
+CONFIG = (
+    "agency: msd\ndecision_log: decisions.jsonl\n"
+    + CLIENTS_CATALOG
+    + "default_purpose: contact\npurposes:\n"
+    + CONTACT_PURPOSE
+    + "    expires: 2099-06-30\nwaivers:\n"
+)
 
 
 def waiver(rule: str, job: str, days: int) -> str:
@@ -43,8 +31,8 @@ def waiver(rule: str, job: str, days: int) -> str:
 def estate(tmp_path: Path) -> Path:
     """contacts.sql has a PM-07 finding (three identifiers); regions.sql has none."""
     (tmp_path / "jobs").mkdir()
-    (tmp_path / "jobs" / "contacts.sql").write_text("select full_name, client_id, phone\nfrom cms.clients\n")
-    (tmp_path / "jobs" / "regions.sql").write_text("select region\nfrom cms.clients\n")
+    (tmp_path / "jobs" / "contacts.sql").write_text(CONTACTS_SQL)
+    (tmp_path / "jobs" / "regions.sql").write_text(REGIONS_SQL)
     config = tmp_path / "kaitiaki.yaml"
     config.write_text(
         CONFIG

@@ -338,6 +338,28 @@ def test_a_manifest_older_than_a_model_is_refused_unless_allowed(built: BuiltPro
     assert allowed.exit_code == 1 and json.loads(allowed.stdout)["allow"] is False
 
 
+def test_a_manifest_older_than_a_unit_test_file_is_refused(built: BuiltProject, tmp_path: Path) -> None:
+    """A unit test's YAML may hold nothing but unit tests: its change makes the manifest stale too."""
+    import os
+    import shutil
+    import time
+
+    project = tmp_path / PROJECT
+    shutil.copytree(built.path, project, ignore=shutil.ignore_patterns("*.duckdb", "*.wal", ".kaitiaki"))
+    (project / "models" / "marts" / "_unit_tests.yml").write_text("version: 2\n")
+    later = time.time() + 60
+    os.utime(project / "models" / "marts" / "_unit_tests.yml", (later, later))
+    manifest = project / "target" / "manifest.json"
+    data = json.loads(manifest.read_text())
+    literal = {"input": "ref('stg_msd_clients')", "format": "sql", "rows": "select 1 as client_number"}
+    node = unit_test_node("uptake_unit", [literal])
+    data["unit_tests"] = {node["unique_id"]: node}
+    manifest.write_text(json.dumps(data))
+    stale = check(built, "--format", "json", manifest=manifest)
+    assert stale.exit_code == 2, stale.stderr
+    assert "models/marts/_unit_tests.yml changed after it was written" in stale.stderr
+
+
 def test_a_manifest_from_another_dbt_version_is_refused(built: BuiltProject, tmp_path: Path) -> None:
     data = copy.deepcopy(built.manifest_data())
     data["metadata"]["dbt_version"] = "1.7.4"
@@ -418,3 +440,84 @@ def test_dbt_report_writes_the_estate_report(built: BuiltProject, tmp_path: Path
     assert 'data-decision="not-run"' in page  # benefit_health_summary reads nhi_benefit_match
     panel = page.split('<section id="waivers"', 1)[1].split("</section>", 1)[0]
     assert "dbt:model.nz_social.winter_energy_outreach" in panel and ">in force</span>" in panel
+
+
+def unit_test_node(name: str, given: list[dict[str, Any]]) -> dict[str, Any]:
+    """A dbt unit test of benefit_uptake_by_region as manifest.json holds it (dbt >= 1.8)."""
+    return {
+        "unique_id": f"unit_test.nz_social.benefit_uptake_by_region.{name}",
+        "resource_type": "unit_test",
+        "name": name,
+        "model": "benefit_uptake_by_region",
+        "package_name": "nz_social",
+        "original_file_path": "models/marts/_unit_tests.yml",
+        "fqn": ["nz_social", "marts", "benefit_uptake_by_region", name],
+        "depends_on": {"nodes": ["model.nz_social.benefit_uptake_by_region"], "macros": []},
+        "config": {"meta": {}, "tags": [], "enabled": True},
+        "given": given,
+        "expect": {"rows": [], "format": "dict", "fixture": None},
+    }
+
+
+def test_a_unit_test_whose_sql_fixture_is_jinja_is_blocked_by_sys01(
+    built: BuiltProject, tmp_path: Path
+) -> None:
+    """What a Jinja fixture reads is known only when dbt renders it as the test runs: blocked.
+    Its twin, a SQL fixture of literals, reads nothing from the warehouse and is allowed."""
+    ref = "input: ref('stg_msd_clients')"
+    jinja = {"input": ref, "format": "sql", "rows": "select * from {{ ref('stg_msd_clients') }}"}
+    literals = {
+        "input": ref,
+        "format": "sql",
+        "rows": "select 'Otago' as region, 'WINTER' as benefit_type, '1' as client_number",
+    }
+
+    def edit(data: dict[str, Any]) -> None:
+        data["unit_tests"] = {
+            node["unique_id"]: node
+            for node in (
+                unit_test_node("jinja_fixture", [jinja]),
+                unit_test_node("literal_fixture", [literals]),
+            )
+        }
+
+    result = check(
+        built, "--format", "json", "--allow-stale", manifest=edited_manifest(built, tmp_path, edit)
+    )
+    jobs = jobs_by_name(result)
+    assert rules(jobs["jinja_fixture"]) == {"SYS-01"}
+    message = jobs["jinja_fixture"]["decision"]["violations"][0]["message"]
+    assert "jinja_fixture is Jinja" in message and "format dict or csv" in message
+    assert jobs["literal_fixture"]["decision"]["allow"] is True
+    assert jobs["literal_fixture"]["job"]["purpose"] == "benefit-uptake"
+
+
+def test_hooks_read_from_a_manifest_are_decided_or_blocked_when_only_dbt_can_render_them(
+    built: BuiltProject, tmp_path: Path
+) -> None:
+    """With --manifest dbt does not run: a plain-SQL hook is decided as it is (a leak is blocked
+    naming its column), ``{{ this }}`` is the node's relation (its twin is allowed), and any other
+    Jinja is SYS-01 saying why and what to do, never read as if it were SQL."""
+    hooks = [
+        "create table exports.hook_leak as select full_name from msd.clients",
+        "create table marts.uptake_audit as select count(*) as cells from {{ this }}",
+        "create table marts.uptake_copy as select * from {{ ref('stg_msd_clients') }}",
+    ]
+
+    def edit(data: dict[str, Any]) -> None:
+        node = data["nodes"]["model.nz_social.benefit_uptake_by_region"]
+        node["config"]["post-hook"] = [{"sql": sql, "transaction": True, "index": None} for sql in hooks]
+
+    manifest = edited_manifest(built, tmp_path, edit)
+    result = check(built, "--select", "benefit_uptake_by_region", "--format", "json", manifest=manifest)
+    assert result.exit_code == 1, result.stderr
+    jobs = {job["job"]["id"]: job for job in json.loads(result.stdout)["jobs"]}
+    uid = "dbt:model.nz_social.benefit_uptake_by_region"
+    leak, this, jinja = (jobs[f"{uid}#post-hook.{index}"] for index in range(3))
+    assert leak["job"]["kind"] == "dbt_hook" and not leak["decision"]["allow"]
+    assert any("full_name" in c for v in leak["decision"]["violations"] for c in v["columns"])
+    assert this["decision"]["allow"] is True
+    assert rules(jinja) == {"SYS-01"}
+    message = " ".join(jinja["decision"]["violations"][0]["message"].split())
+    assert "only dbt can render" in message and "drop --manifest" in message
+    assert jobs[uid]["decision"]["allow"] is True

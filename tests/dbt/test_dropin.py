@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -28,6 +29,21 @@ def test_help_lists_what_is_gated_and_what_passes_through() -> None:
     passed = result.stdout.split("Passed straight through to dbt", 1)[1]
     for command in ("compile", "ls", "parse", "docs", "debug", "deps"):
         assert command in passed
+    section = result.stdout.split("What is decided", 1)[1].split("Passed straight", 1)[0]
+    decided = re.sub(r"-\s+", "-", " ".join(section.split()))  # click wraps after a hyphen
+    for route in (
+        "models",
+        "snapshots",
+        "seeds",
+        "store_failures",
+        "unit tests",
+        "pre_hook/post_hook",
+        "on-run-start/on-run-end",
+        "run-operation",
+        "clone",
+        "Python models",
+    ):
+        assert route in decided, route
 
 
 @pytest.mark.parametrize("command", ["retry", "show", "no-such-command"])
@@ -61,6 +77,57 @@ def test_checking_prints_progress_in_dbts_style_unless_quiet(built: BuiltProject
     assert lines[-1].split("  ", 1)[1].startswith("21 of 21 CHECK")
     quiet = run_cli(["dbt", "check", "--manifest", str(built.manifest), "--quiet", "--format", "json"])
     assert quiet.exit_code == 1 and " CHECK " not in quiet.stderr
+
+
+def on_a_terminal(argv: list[str]) -> tuple[int, str, str]:
+    """Run ``kaitiaki`` with its stderr on a pseudo-terminal: (exit code, stdout, the terminal's text)."""
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    leader, follower = pty.openpty()
+    env = {**os.environ, "TERM": "xterm-256color", "COLUMNS": "150"}
+    env.pop("NO_COLOR", None)
+    script = "import sys\nfrom kaitiaki.cli import main\nmain(sys.argv[1:])\n"
+    process = subprocess.Popen(
+        [sys.executable, "-c", script, *argv],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=follower,
+        env=env,
+    )
+    os.close(follower)
+    screen = b""
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:  # the terminal closed with the process
+            break
+        if not chunk:
+            break
+        screen += chunk
+    os.close(leader)
+    stdout = process.stdout.read() if process.stdout else b""
+    return process.wait(timeout=120), stdout.decode(), screen.decode(errors="replace")
+
+
+def test_a_terminal_gets_a_progress_bar_with_the_denied_nodes_above_it(built: BuiltProject) -> None:
+    """On a TTY: a rich progress bar to 21/21 and one dbt-style line per denied node (the allowed
+    ones do not scroll by); stdout, piped, is the same JSON as without a terminal."""
+    argv = ["dbt", "check", "--manifest", str(built.manifest), "--format", "json"]
+    code, stdout, screen = on_a_terminal(argv)
+    assert code == 1, screen
+    assert "kaitiaki CHECK" in screen and "━" in screen and "21/21" in screen
+    assert "4 denied" in screen
+    plain = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", screen)
+    denied = [line for line in plain.splitlines() if re.search(r"\d of 21 CHECK ", line)]
+    assert len(denied) == 4 and all("[BLOCKED in" in line for line in denied), denied
+    assert "[ALLOWED in" not in plain
+    piped = run_cli(argv)
+    assert [j["job"]["id"] for j in json.loads(stdout)["jobs"]] == [
+        j["job"]["id"] for j in json.loads(piped.stdout)["jobs"]
+    ]
 
 
 def test_a_failed_compile_is_one_error_naming_the_node(

@@ -28,6 +28,16 @@ LEAKS: dict[str, tuple[str, str, str]] = {
     "model post_hook": ("model.nz_social.route_post_leak#post-hook.0", "exports.post_hook_leak", "phone"),
     "seed post_hook": ("seed.nz_social.staff_contacts#post-hook.0", "exports.seed_hook_leak", "staff_name"),
     "seed": ("seed.nz_social.contact_list", "main.contact_list", "full_name"),
+    "snapshot pre_hook": (
+        "snapshot.nz_social.uptake_hooked#pre-hook.0",
+        "exports.snapshot_pre_leak",
+        "phone",
+    ),
+    "snapshot post_hook": (
+        "snapshot.nz_social.uptake_hooked#post-hook.0",
+        "exports.snapshot_post_leak",
+        "full_name",
+    ),
     "test store_failures": (
         "test.nz_social.missing_ird_numbers",
         "dbt_test__audit.missing_ird_numbers",
@@ -40,9 +50,11 @@ LEFT_OUT = {
     "marts.route_post_leak",
     "marts.route_post_leak_total",
     "main.staff_contacts",
+    "snapshots.uptake_hooked",
 }
 TWINS = {
     "snapshot": "snapshots.uptake_history",
+    "snapshot hooks": "snapshots.uptake_audit",
     "model hooks": "marts.route_audit",
     "hooked model": "marts.route_audited",
     "seed": "main.region_codes",
@@ -56,6 +68,7 @@ TWINS = {
 class Built:
     path: Path
     result: CliResult
+    ran: dict[str, str]  # unique id → status, from this build's run_results.json
 
     @property
     def database(self) -> Path:
@@ -69,13 +82,24 @@ class Built:
 @pytest.fixture(scope="module")
 def enforced(tmp_path_factory: pytest.TempPathFactory) -> Built:
     project = route_project(tmp_path_factory.mktemp("routes") / "nz_social")
-    return Built(project, run_dbt_command(project, "build", "--format", "json", "--quiet"))
+    result = run_dbt_command(project, "build", "--format", "json", "--quiet")
+    return Built(project, result, run_statuses(project))
 
 
 @pytest.fixture(scope="module")
 def warned(tmp_path_factory: pytest.TempPathFactory) -> Built:
+    """Everything but the unit tests (one of which fails by design, which would fail the build:
+    ``test_a_unit_test_reads_and_prints_real_rows_when_nothing_blocks_it`` runs them)."""
     project = route_project(tmp_path_factory.mktemp("routes_warn") / "nz_social")
-    return Built(project, run_dbt_command(project, "build", "--mode", "warn", "--format", "json", "--quiet"))
+    result = run_dbt_command(
+        project, "build", "--mode", "warn", "--exclude", "test_type:unit", "--format", "json", "--quiet"
+    )
+    return Built(project, result, run_statuses(project))
+
+
+def run_statuses(project: Path) -> dict[str, str]:
+    document = json.loads((project / "target" / "run_results.json").read_text())
+    return {str(r["unique_id"]): str(r["status"]) for r in document["results"]}
 
 
 def blocking_columns(job: dict[str, Any]) -> set[str]:
@@ -123,6 +147,8 @@ def test_allowed_hooks_and_project_hooks_are_decided_and_run(enforced: Built) ->
     for job_id in (
         "model.nz_social.route_audited#pre-hook.0",
         "model.nz_social.route_audited#post-hook.0",
+        "snapshot.nz_social.uptake_history#pre-hook.0",
+        "snapshot.nz_social.uptake_history#post-hook.0",
         "operation.nz_social.nz_social-on-run-start-0",
     ):
         assert jobs[job_id]["job"]["kind"] == "dbt_hook" and jobs[job_id]["decision"]["allow"], job_id
@@ -236,3 +262,47 @@ def test_clone_copies_only_the_nodes_that_are_allowed(tmp_path: Path) -> None:
     present = set(tables(clone))
     assert "marts.benefit_uptake_by_region" in present
     assert "marts.client_snapshot" not in present
+
+
+# dbt unit tests of route_audited (routes_fixture/models/marts/_route_unit_tests.yml)
+UNIT_LEAKS = {
+    "unit_test.nz_social.route_audited.route_audited_on_real_clients": "a `format: sql` fixture",
+    "unit_test.nz_social.route_audited.route_audited_expects_real_names": "a `format: sql` expectation",
+}
+UNIT_TWIN = "unit_test.nz_social.route_audited.route_audited_suppresses_small_cells"
+
+
+@pytest.mark.parametrize("unit_test", sorted(UNIT_LEAKS))
+def test_a_unit_test_reading_real_rows_is_blocked_naming_the_column_and_does_not_run(
+    enforced: Built, unit_test: str
+) -> None:
+    job = enforced.jobs()[unit_test]
+    assert job["job"]["kind"] == "dbt_test" and job["job"]["meta"]["resource_type"] == "unit_test"
+    assert job["job"]["purpose"] == "benefit-uptake"  # the tested model's
+    assert job["decision"]["allow"] is False
+    assert "full_name" in blocking_columns(job), job["decision"]["violations"]
+    assert unit_test not in enforced.ran
+
+
+def test_a_unit_test_on_rows_written_for_it_is_allowed_and_runs(enforced: Built) -> None:
+    assert enforced.jobs()[UNIT_TWIN]["decision"]["allow"] is True
+    assert enforced.ran[UNIT_TWIN] == "pass"
+    assert enforced.ran["model.nz_social.route_audited"] == "success"
+
+
+def test_a_unit_test_reads_and_prints_real_rows_when_nothing_blocks_it(warned: Built) -> None:
+    """Unblocked, the expectation's real names reach dbt's output (the test fails and prints the
+    rows that differ), and the DuckDB file is left as it was: a unit test writes nothing."""
+    before = tables(warned.database)
+    ran = run_dbt_command(warned.path, "test", "--select", "test_type:unit", "--mode", "warn", "-q")
+    assert ran.exit_code == 2, ran.stderr  # the expectation of real names fails, by design
+    connection = duckdb.connect(str(warned.database))
+    try:
+        names = [row[0] for row in connection.execute("select full_name from msd.clients").fetchall()]
+    finally:
+        connection.close()
+    assert sum(name in ran.stderr for name in names) >= 10
+    assert tables(warned.database) == before
+    statuses = run_statuses(warned.path)
+    assert {uid for uid in statuses if uid.startswith("unit_test.")} == {*UNIT_LEAKS, UNIT_TWIN}
+    assert statuses[UNIT_TWIN] == "pass"

@@ -62,10 +62,10 @@ from kaitiaki.analysis.resolve import (
 from kaitiaki.analysis.schema import Schema, SchemaLookup
 from kaitiaki.analysis.session import Session, qualify_defaults, unqualified_tables
 from kaitiaki.analysis.statements import Prepared, prepare
-from kaitiaki.analysis.transforms import assigned_settings
+from kaitiaki.analysis.transforms import assigned_settings, secret_spans
 from kaitiaki.analysis.uses import JOIN, Reference, scope_references
 from kaitiaki.config import Identifiers, Limits
-from kaitiaki.model import AnalysisError, SqlFacts, Statement, Unresolved
+from kaitiaki.model import AnalysisError, SecretSpan, SqlFacts, Statement, Unresolved
 
 DEFAULT_LIMITS = Limits()
 
@@ -78,15 +78,17 @@ def analyze_sql(
     path: str | None = None,
     limits: Limits = DEFAULT_LIMITS,
     identifiers: Identifiers | None = None,
+    secrets: tuple[SecretSpan, ...] = (),
 ) -> SqlFacts:
     """Facts about the columns ``sql`` touches. Raises ValueError only for an unknown dialect.
 
     ``identifiers``: the platform's settings that change how names compare (kaitiaki.yaml); the
-    schema must have been normalised under the same settings.
+    schema must have been normalised under the same settings. ``secrets``: where the text holds
+    a value an adapter saw come from a declared secret (a hash reading it is keyed).
     """
     if dialect not in known_dialects():
         raise ValueError(f"unknown dialect {dialect!r}; valid dialects: {', '.join(known_dialects())}")
-    with quiet_sqlglot(), identifier_rules(identifiers):
+    with quiet_sqlglot(), identifier_rules(identifiers), secret_spans(secrets):
         try:
             return _analyze(sql, dialect, schema, path, limits)
         except RecursionError:
@@ -154,7 +156,8 @@ def _with_executable_comments(
             "MySQL does not nest comments, so this text cannot be read reliably"
         )
         return SqlFacts(path=path, dialect=dialect, errors=(AnalysisError(message, None),))
-    facts = _analyze(sql, dialect, schema, path, limits, openings)
+    with secret_spans(()):  # the opened text is not the text the spans were measured on
+        facts = _analyze(sql, dialect, schema, path, limits, openings)
     note = Unresolved(
         "unsupported_statement",
         "/*! … */ comments are run as SQL by MySQL servers of some versions; kaitiaki analysed them "

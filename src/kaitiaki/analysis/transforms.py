@@ -16,8 +16,13 @@ Two deliberate, fail-closed choices:
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 from sqlglot import exp
+
+from kaitiaki.model import SecretSpan
 
 HASH, MASK, TRUNCATE, AGGREGATE, NONE = "hash", "mask", "truncate", "aggregate", "none"
 TRANSFORM_ORDER = (HASH, MASK, TRUNCATE, AGGREGATE, NONE)
@@ -243,7 +248,8 @@ def ordered(transforms: set[str] | frozenset[str]) -> tuple[str, ...]:
 #
 # A path also carries *marks* (strings with a ``:``): ``coarse:year`` / ``coarse:band`` /
 # ``coarse:prefix:<n>`` where a function coarsens a quasi-identifier, and ``key:setting:<name>`` /
-# ``key:function:<name>`` where a hash's input reads a value that may be a secret key. Marks ride
+# ``key:function:<name>`` where a hash's input reads a value that may be a secret key, and
+# ``key:var:<name>`` where it holds a literal an adapter saw come from a secret var. Marks ride
 # along with the transforms (a path's strings) and become ``LineageEdge.marks``; which marks
 # count (which secrets are declared, which coarsenings clear which kind) is configuration and
 # policy data, not analysis.
@@ -273,7 +279,8 @@ def marks_of(node: exp.Expr) -> frozenset[str]:
     if prefix is not None:
         return frozenset({f"{COARSE}prefix:{prefix}"})
     if transform_of(node) == HASH:
-        return frozenset(_keys(node))
+        spans = _SECRET_SPANS.get()
+        return frozenset(_keys(node) | _secret_literals(node, spans) if spans else _keys(node))
     return frozenset()
 
 
@@ -343,6 +350,35 @@ def _keys(hash_node: exp.Expr) -> set[str]:
             found.add(f"{KEY}setting:{str(arguments[0].this).lower()}")
         elif isinstance(node, exp.Anonymous) and node.find(exp.Column) is None:
             found.add(f"{KEY}function:{name}")
+    return found
+
+
+_SECRET_SPANS: ContextVar[tuple[SecretSpan, ...]] = ContextVar("kaitiaki_secret_spans", default=())
+
+
+@contextmanager
+def secret_spans(spans: tuple[SecretSpan, ...]) -> Iterator[None]:
+    """Inside this block, literals covering these spans of the SQL text carry ``key:var:<name>``."""
+    token = _SECRET_SPANS.set(spans)
+    try:
+        yield
+    finally:
+        _SECRET_SPANS.reset(token)
+
+
+def _secret_literals(hash_node: exp.Expr, spans: tuple[SecretSpan, ...]) -> set[str]:
+    """``key:var:<name>`` for each literal in the hash's input whose value holds a whole span an
+    adapter saw rendered from a secret (by position in the text, never by value: a literal that
+    merely equals the secret is a key written in the SQL)."""
+    found: set[str] = set()
+    for literal in hash_node.find_all(exp.Literal):
+        start, end = literal.meta.get("start"), literal.meta.get("end")
+        if not isinstance(start, int) or not isinstance(end, int):
+            continue
+        inner = (start + 1, end) if literal.is_string else (start, end + 1)  # meta end is inclusive
+        found.update(
+            f"{KEY}var:{span.name.lower()}" for span in spans if inner[0] <= span.start < span.end <= inner[1]
+        )
     return found
 
 

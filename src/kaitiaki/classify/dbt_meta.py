@@ -10,7 +10,7 @@ Conventions understood:
   ``categories``. ``meta: {kaitiaki: {agency: ...}}`` on a model names its agency.
 - ``meta: {pii: true}``, ``meta: {contains_pii: true}`` or tag ``pii`` on a column: the column is
   personal information of an unspecified kind. The rules' more specific answer is used when they
-  find one (``dob`` → ``quasi_identifier``); otherwise it counts as ``direct_identifier``, the
+  find one (``dob`` → ``quasi_identifier:dob``); otherwise it counts as ``direct_identifier``, the
   strictest category, because an unspecified identifier must not pass as a harmless column.
 - The same flags on a model mark the table as holding personal information (``direct_identifier``
   at table level); they say nothing about which column, so columns are left to the other sources.

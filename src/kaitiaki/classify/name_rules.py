@@ -16,7 +16,6 @@ from kaitiaki.hookspecs import hookimpl
 from kaitiaki.model import Classification
 
 DIRECT = ("direct_identifier",)
-QUASI = ("quasi_identifier",)
 PERSON_KEY_WORDS = (
     "person", "client", "patient", "student", "pupil", "learner", "child", "customer", "member",
     "citizen", "individual", "applicant", "beneficiary", "caregiver", "participant", "respondent",
@@ -113,7 +112,7 @@ GENERIC_RULES = RuleSet(
     ),
     NameRule(
         name="postcode",
-        categories=QUASI,
+        categories=("quasi_identifier:postcode",),
         phrases=(
             ("postcode",),
             ("post", "code"),
@@ -126,7 +125,7 @@ GENERIC_RULES = RuleSet(
     ),
     NameRule(
         name="date_of_birth",
-        categories=QUASI,
+        categories=("quasi_identifier:dob",),
         phrases=(
             ("dob",),
             ("d", "o", "b"),
@@ -135,17 +134,33 @@ GENERIC_RULES = RuleSet(
             ("birthdate",),
             ("birthday",),
             ("born", "on"),
-            ("birth", "year"),
-            ("year", "of", "birth"),
-            ("date", "of", "death"),
-            ("death", "date"),
-            ("dod",),
+        ),
+    ),
+    NameRule(  # already coarse: SV-09 pairs it only with the finest geography (meshblock, SA1)
+        name="birth_year",
+        categories=("quasi_identifier:birth_year",),
+        phrases=(("birth", "year"), ("year", "of", "birth"), ("yob",)),
+    ),
+    NameRule(
+        name="date_of_death",
+        categories=("quasi_identifier:date",),
+        phrases=(("date", "of", "death"), ("death", "date"), ("dod",)),
+    ),
+    NameRule(
+        name="age",
+        categories=("quasi_identifier:age",),
+        whole_names=(("age",), ("age", "years"), ("age", "at", "event")),
+    ),
+    NameRule(  # a country or town of birth: not geography of where the person lives
+        name="birthplace",
+        categories=("quasi_identifier:birthplace",),
+        phrases=(
             ("place", "of", "birth"),
             ("birth", "place"),
+            ("birthplace",),
             ("country", "of", "birth"),
             ("birth", "country"),
         ),
-        whole_names=(("age",), ("age", "years"), ("age", "at", "event")),
     ),
     NameRule(
         name="gender",

@@ -15,6 +15,7 @@ from kaitiaki.hookspecs import hookimpl
 def kaitiaki_reporters() -> dict[str, Callable[..., str]]:
     from kaitiaki.report.github import render_github
     from kaitiaki.report.gitlab import render_gitlab
+    from kaitiaki.report.html import html_reporter
     from kaitiaki.report.json_report import render_json
     from kaitiaki.report.junit import render_junit
     from kaitiaki.report.markdown import render_markdown
@@ -29,4 +30,5 @@ def kaitiaki_reporters() -> dict[str, Callable[..., str]]:
         "github": render_github,
         "gitlab": render_gitlab,
         "markdown": render_markdown,
+        "html": html_reporter,
     }

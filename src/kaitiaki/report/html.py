@@ -27,7 +27,6 @@ from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
 from kaitiaki import __version__
 from kaitiaki.clock import utc_now
 from kaitiaki.config import Waiver
-from kaitiaki.hookspecs import hookimpl
 from kaitiaki.model import Job, Verdict
 from kaitiaki.report.findings import (
     ADVISORY,
@@ -102,11 +101,6 @@ STATUS_TEXT = {
 
 
 # --- plugin -------------------------------------------------------------------------------------
-
-
-@hookimpl
-def kaitiaki_reporters() -> dict[str, Callable[..., str]]:
-    return {"html": html_reporter}
 
 
 def html_reporter(verdicts: Sequence[Verdict], *, color: bool = False) -> str:

@@ -20,6 +20,7 @@ from kaitiaki_airflow.dialects import CONN_TYPE_DIALECTS, dialect_for, provider_
 from kaitiaki_airflow.tasks import dag_file, declared, job_for_task, task_name
 
 if TYPE_CHECKING:
+    from kaitiaki.config import Settings
     from kaitiaki.gate import Gate
     from kaitiaki.model import TaskSql, Verdict
 
@@ -61,11 +62,21 @@ def config_path_for(task: Any) -> Path | None:
 
 
 @lru_cache(maxsize=16)
-def gate_for(config: Path | None) -> Gate:
-    """The runtime Gate for one kaitiaki.yaml, built once per process; its engine loads on first use."""
+def settings_for(config: Path | None) -> Settings:
+    """kaitiaki.yaml's settings (the defaults without a file), read once per process.
+
+    All a task without SQL needs (``unguarded_tasks``): it never imports the gate, sqlglot or
+    the policy engine.
+    """
     from kaitiaki.config import Settings, load_settings
 
-    settings = load_settings(config) if config is not None else Settings()
+    return load_settings(config) if config is not None else Settings()
+
+
+@lru_cache(maxsize=16)
+def gate_for(config: Path | None) -> Gate:
+    """The runtime Gate for one kaitiaki.yaml, built once per process; its engine loads on first use."""
+    settings = settings_for(config)
     if config is None:
         LOG.warning(
             "kaitiaki: no kaitiaki.yaml found ([kaitiaki] config, $KAITIAKI_CONFIG, or above the DAG "

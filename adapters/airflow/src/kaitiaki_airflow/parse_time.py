@@ -19,7 +19,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kaitiaki.errors import KaitiakiError
-from kaitiaki_airflow.gates import LOG, SettledAtRun, config_path_for, decide_task, parse_gate_for, rules_of
+from kaitiaki_airflow.gates import (
+    LOG,
+    SettledAtRun,
+    config_path_for,
+    decide_task,
+    parse_gate_for,
+    rules_of,
+    settings_for,
+)
 from kaitiaki_airflow.tasks import job_id_of, static_sql, task_name
 
 if TYPE_CHECKING:
@@ -118,7 +126,7 @@ def note_unguarded(task: Any) -> None:
     from kaitiaki_airflow.unguarded import UNGUARDED, coverage, refuse
 
     try:
-        settings = parse_gate_for(config_path_for(task)).settings
+        settings = settings_for(config_path_for(task))
     except Exception:
         from kaitiaki.config import Settings
 

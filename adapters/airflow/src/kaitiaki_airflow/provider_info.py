@@ -41,6 +41,16 @@ def get_provider_info() -> dict[str, Any]:
                         "example": "stdout",
                         "default": "",
                     },
+                    "warm_before_fork": {
+                        "description": "Import kaitiaki's code (sqlglot, the analysis, the gate) in a "
+                        "process just before it forks, so each forked task or DAG-parsing process "
+                        "starts with it loaded instead of importing it itself. Code only: "
+                        "kaitiaki.yaml and the policies are still read in each task process.\n",
+                        "version_added": VERSION,
+                        "type": "boolean",
+                        "example": "False",
+                        "default": "True",
+                    },
                 },
             }
         },

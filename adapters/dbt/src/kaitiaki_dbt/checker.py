@@ -23,6 +23,7 @@ from kaitiaki_dbt.jobs import model_dialect, node_job, route_sql
 from kaitiaki_dbt.manifest import RELATION_TYPES, DbtProject, Node, ancestors, parents, topological_order
 from kaitiaki_dbt.positions import node_positions, repo_relative
 from kaitiaki_dbt.schema import known_columns, meta_entry
+from kaitiaki_dbt.secrets import node_secret_spans
 from kaitiaki_dbt.workers import WorkerPool
 
 MIN_PARALLEL = 32
@@ -171,8 +172,9 @@ def gated_job(node: Node, project: DbtProject, settings: Settings, project_dir: 
     sql = route_sql(node, settings=settings, project_dir=project_dir, dialect=dialect)
     job = node_job(node, adapter_type=project.adapter_type, settings=settings, sql=sql or "", project=project)
     if sql is None:
-        job = replace(job, meta={**job.meta, "sql_unknown": unknown_kind(node)})
-    return job
+        return replace(job, meta={**job.meta, "sql_unknown": unknown_kind(node)})
+    spans = node_secret_spans(node, sql, settings.pseudonymisation.secret_vars, project_dir, project.name)
+    return replace(job, secret_spans=spans) if spans else job
 
 
 def unknown_kind(node: Node) -> str:
@@ -180,4 +182,6 @@ def unknown_kind(node: Node) -> str:
         return "unsupported_language"
     if node.get("resource_type") == "seed":
         return "seed_unreadable"
+    if node.get("resource_type") == "unit_test":
+        return "unit_test_jinja"
     return "not_compiled"

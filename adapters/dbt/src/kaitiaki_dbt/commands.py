@@ -82,6 +82,23 @@ REFUSED = {
 }
 
 
+# Every route by which a dbt command moves data, as `kaitiaki dbt --help` lists it.
+GATED_ROUTES = (
+    (
+        "models",
+        "their compiled SELECT; incremental models as the branch that will run; Python "
+        "models SYS-01 unless the catalog declares them",
+    ),
+    ("snapshots", "their SELECT, as a write of the snapshot table"),
+    ("seeds", "the CSV's columns, as a write of them"),
+    ("tests", "those that store failing rows (store_failures), as a write of the audit table"),
+    ("unit tests", "their format: sql fixtures and expectations (rows that reach dbt's log)"),
+    ("hooks", "pre_hook/post_hook of models, seeds and snapshots; on-run-start/on-run-end"),
+    ("run-operation", "only macros kaitiaki.yaml allowlists (dbt: {operations: [...]})"),
+    ("clone", "each node copied, decided as the node itself"),
+)
+
+
 class DbtGroup(click.Group):
     """dbt's command line: kaitiaki's gated commands, dbt's others passed straight through."""
 
@@ -95,9 +112,11 @@ class DbtGroup(click.Group):
         return refused(cmd_name, reason)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        gated = [(name, (self.commands[name].get_short_help_str(80))) for name in sorted(self.commands)]
+        gated = [(name, (self.commands[name].get_short_help_str(300))) for name in sorted(self.commands)]
         with formatter.section("Gated (every node that moves data is decided first)"):
             formatter.write_dl(gated)
+        with formatter.section("What is decided (docs/dbt.md has the table of routes)"):
+            formatter.write_dl(GATED_ROUTES)
         with formatter.section("Passed straight through to dbt"):
             formatter.write_text(", ".join(PASSED_THROUGH))
         with formatter.section("Refused (they would run SQL kaitiaki cannot check first)"):
@@ -173,7 +192,8 @@ def manifest_options(function: Any) -> Any:
 def check(ctx: click.Context, /, fmt: str, **options: Any) -> None:
     """Compile (or read a manifest), analyse and decide every selected node that moves data.
 
-    Models, snapshots, seeds, tests that store failures, their hooks and the project's hooks.
+    Models, snapshots, seeds, tests that store failures, unit tests, their hooks and the project's
+    hooks.
     Exit 0 when every one is allowed, 1 when any is denied, 2 on a usage or dbt error.
     """
     check_format(fmt)
@@ -307,11 +327,13 @@ def gated_command(command: str, help_text: str) -> click.Command:
 
 
 GATED_HELP = {
-    "build": "Check models, seeds, snapshots, tests storing failures and all hooks, then `dbt build`.",
+    "build": "Check models, seeds, snapshots, tests storing failures, unit tests and all hooks, then "
+    "`dbt build`.",
     "run": "Check models and their hooks (and the project hooks), then `dbt run`.",
     "seed": "Check what each seed loads (a seed of identifiers is a write of them), then `dbt seed`.",
     "snapshot": "Check each snapshot's SELECT and the table it writes, then `dbt snapshot`.",
-    "test": "Check tests that store their failing rows (store_failures), then `dbt test`.",
+    "test": "Check tests that store their failing rows (store_failures) and unit tests that read "
+    "real tables, then `dbt test`.",
     "clone": "Check the nodes a clone would copy (decided as the node itself), then `dbt clone`.",
     "source": "Check the project hooks `dbt source freshness` runs (on-run-start/end), then run it.",
 }
@@ -404,11 +426,13 @@ def compile_selected(
     )
     types = COMMAND_TYPES[command]
     selection = session.args.selection
-    chosen = session.selected_nodes(selection, types) if selection else set(parsed.nodes)
+    chosen = session.selected_nodes(selection, types) if selection else set(parsed.graph())
     gated = gated_ids(parsed, command, chosen, store_failures_flag=store_failures)
     graph = parsed.graph()
-    owners = {
-        hook_owner(graph[uid]) or uid for uid in gated if graph[uid].get("resource_type") != "operation"
+    owners = {  # a unit test is read from its YAML: dbt compiles it only against a built warehouse
+        hook_owner(graph[uid]) or uid
+        for uid in gated
+        if graph[uid].get("resource_type") not in ("operation", "unit_test")
     }
     needed = owners | {
         uid for uid in ancestors(parsed, owners) if graph[uid].get("resource_type") in ("model", "snapshot")
@@ -502,19 +526,19 @@ def decide(
 
     gate = Gate(settings, mode=mode, entry_point="dbt")
     cache = None if no_cache or not cacheable(settings) else VerdictCache(cache_dir / CACHE_NAME, gate)
-    from kaitiaki_dbt.summary import ProgressPrinter
+    from kaitiaki_dbt.summary import progress_reporter
 
-    printer = None if quiet else ProgressPrinter(len(selected), sys.stderr)
-    checker = ProjectChecker(
-        project,
-        gate,
-        project_dir=project_dir,
-        cache=cache,
-        workers=available_workers(),
-        progress=printer,
-        repo_root=repo_root,
-    )
-    return checker.check(selected)
+    with progress_reporter(len(selected), sys.stderr, quiet=quiet) as printer:
+        checker = ProjectChecker(
+            project,
+            gate,
+            project_dir=project_dir,
+            cache=cache,
+            workers=available_workers(),
+            progress=printer,
+            repo_root=repo_root,
+        )
+        return checker.check(selected)
 
 
 def execute(

@@ -22,6 +22,7 @@ from kaitiaki.model import ClassifiedFacts, Job, OutputColumn, SqlFacts, Unresol
 from kaitiaki_dbt.jobs import SNAPSHOT_COLUMNS, compiled_sql
 from kaitiaki_dbt.manifest import DbtProject, Node, parents
 from kaitiaki_dbt.schema import known_columns, meta_entry, output_columns, relations
+from kaitiaki_dbt.unit_tests import JINJA_FIXTURE
 
 Inherited = dict[str, tuple[str, ...]]
 
@@ -96,6 +97,8 @@ def unknown_sql_detail(job: Job, node: Node) -> str:
         )
     if kind == "seed":
         return f"the CSV file of seed {job.name} ({node.get('original_file_path')}) cannot be read"
+    if kind == "unit_test":
+        return JINJA_FIXTURE.format(name=job.name)
     return f"the manifest has no compiled SQL for {kind} {job.name}; run `dbt compile` first"
 
 

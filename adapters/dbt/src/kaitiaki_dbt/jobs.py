@@ -24,6 +24,7 @@ from kaitiaki.model import Destination, Job, SourceLocation
 from kaitiaki_dbt.dialects import adapter_dialect
 from kaitiaki_dbt.manifest import DbtProject, Node, parents, properties_file
 from kaitiaki_dbt.schema import seed_columns
+from kaitiaki_dbt.unit_tests import tested_model, unit_test_sql
 
 MODEL_META_KEYS = ("purpose", "destination", "owner", "agency", "dialect", "categories")
 JOB_KINDS = {
@@ -31,6 +32,7 @@ JOB_KINDS = {
     "snapshot": "dbt_snapshot",
     "seed": "dbt_seed",
     "test": "dbt_test",
+    "unit_test": "dbt_test",
     "hook": "dbt_hook",
     "operation": "dbt_hook",
 }
@@ -105,11 +107,12 @@ def model_owner(node: Node) -> str | None:
 
 
 def purpose_node(node: Node, project: DbtProject | None) -> Node:
-    """The node whose ``meta.kaitiaki`` decides this one: its own, else (a test without any) the
-    node it tests. A hook carries its owner's meta already (hooks.py)."""
-    if node.get("resource_type") != "test" or kaitiaki_meta(node) or project is None:
+    """The node whose ``meta.kaitiaki`` decides this one: its own, else (a test or unit test
+    without any) the node it tests. A hook carries its owner's meta already (hooks.py)."""
+    kind = node.get("resource_type")
+    if kind not in ("test", "unit_test") or kaitiaki_meta(node) or project is None:
         return node
-    attached = node.get("attached_node")
+    attached = node.get("attached_node") if kind == "test" else tested_model(node)
     owner = project.node(str(attached)) if attached else None
     return owner if owner is not None else node
 
@@ -177,7 +180,8 @@ def route_sql(node: Node, *, settings: Settings, project_dir: Path | None, diale
     A model is its compiled SELECT (dbt writes it to the model's relation). A snapshot and a test
     that stores its failures write their SELECT to a table: ``create table <relation> as …`` on
     the SELECT's first line, so line numbers stay those of the compiled SQL. A seed loads its
-    CSV's columns into its relation; a hook is the SQL dbt renders for it.
+    CSV's columns into its relation; a hook is the SQL dbt renders for it; a unit test is the
+    SQL its fixtures and expectation run (unit_tests.py).
     """
     kind = node.get("resource_type")
     compiled = compiled_sql(node)
@@ -192,6 +196,8 @@ def route_sql(node: Node, *, settings: Settings, project_dir: Path | None, diale
         return f"create table {relation} as {compiled}"
     if kind == "seed":
         return seed_sql(node, settings, project_dir, dialect)
+    if kind == "unit_test":
+        return unit_test_sql(node)
     return compiled
 
 

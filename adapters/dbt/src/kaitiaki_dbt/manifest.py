@@ -21,7 +21,7 @@ from kaitiaki.errors import KaitiakiError
 Node = Mapping[str, Any]
 RELATION_TYPES = ("model", "seed", "snapshot")
 # Nodes that can move data when dbt runs them: what the gate decides (and their graph).
-GRAPH_TYPES = ("model", "seed", "snapshot", "test", "operation")
+GRAPH_TYPES = ("model", "seed", "snapshot", "test", "operation", "unit_test")
 
 
 @dataclass(frozen=True)
@@ -52,6 +52,12 @@ class DbtProject:
         sources: Mapping[str, Node] = self.manifest.get("sources") or {}
         return sources
 
+    @property
+    def unit_tests(self) -> Mapping[str, Node]:
+        """dbt unit tests (dbt-core >= 1.8 keeps them beside ``nodes``, not in it)."""
+        unit_tests: Mapping[str, Node] = self.manifest.get("unit_tests") or {}
+        return unit_tests
+
     def models(self) -> dict[str, Node]:
         """Enabled models by unique id."""
         return {uid: node for uid, node in self.nodes.items() if node.get("resource_type") == "model"}
@@ -59,11 +65,17 @@ class DbtProject:
     def graph(self) -> dict[str, Node]:
         """Every enabled node that may move data when dbt runs it, hooks included, by unique id."""
         graph = {uid: node for uid, node in self.nodes.items() if node.get("resource_type") in GRAPH_TYPES}
+        graph.update(self.unit_tests)
         graph.update(self.extra)
         return graph
 
     def node(self, unique_id: str) -> Node | None:
-        return self.extra.get(unique_id) or self.nodes.get(unique_id) or self.sources.get(unique_id)
+        return (
+            self.extra.get(unique_id)
+            or self.nodes.get(unique_id)
+            or self.unit_tests.get(unique_id)
+            or self.sources.get(unique_id)
+        )
 
 
 def load_static_json(raw: bytes) -> Any:
@@ -147,10 +159,11 @@ def check_manifest_shape(data: Any, where: str) -> None:
                 path=where,
                 hint="pass target/manifest.json written by dbt-core (manifest v12).",
             )
-    sources = data.get("sources")
-    if sources is not None and not isinstance(sources, dict):
-        raise KaitiakiError("not a dbt manifest: 'sources' is not an object.", path=where)
-    for uid, node in (*data["nodes"].items(), *(sources or {}).items()):
+    for key in ("sources", "unit_tests"):
+        if data.get(key) is not None and not isinstance(data[key], dict):
+            raise KaitiakiError(f"not a dbt manifest: {key!r} is not an object.", path=where)
+    sections = (data["nodes"], data.get("sources") or {}, data.get("unit_tests") or {})
+    for uid, node in (item for section in sections for item in section.items()):
         problem = node_problem(uid, node)
         if problem is not None:
             raise KaitiakiError(
@@ -174,6 +187,8 @@ NODE_FIELD_TYPES: dict[str, type] = {
     "depends_on": dict,
     "tags": list,
     "fqn": list,
+    "given": list,  # a unit test's fixtures
+    "expect": dict,  # a unit test's expected rows
 }
 TYPE_NAMES: dict[type, str] = {str: "text", dict: "an object", list: "a list"}
 

@@ -15,12 +15,12 @@ from kaitiaki_dbt.manifest import DbtProject, Node
 
 # dbt commands kaitiaki gates → the resource types that command runs.
 COMMAND_TYPES: dict[str, tuple[str, ...]] = {
-    "check": ("model", "seed", "snapshot", "test"),
-    "build": ("model", "seed", "snapshot", "test"),
+    "check": ("model", "seed", "snapshot", "test", "unit_test"),
+    "build": ("model", "seed", "snapshot", "test", "unit_test"),
     "run": ("model",),
     "seed": ("seed",),
     "snapshot": ("snapshot",),
-    "test": ("test",),
+    "test": ("test", "unit_test"),
     "clone": ("model", "seed", "snapshot"),
     "source": (),
 }
@@ -49,11 +49,12 @@ def stores_failures(node: Node, flag: bool) -> bool:
 
 
 def moves_data(node: Node, *, store_failures_flag: bool) -> bool:
-    """A node of the graph that writes when it runs (a test only when it stores its failures)."""
+    """A node of the graph that writes when it runs (a test only when it stores its failures),
+    or a unit test, whose rows reach dbt's output (unit_tests.py)."""
     kind = node.get("resource_type")
     if kind == "test":
         return stores_failures(node, store_failures_flag)
-    return kind in ("model", "seed", "snapshot", "hook", "operation")
+    return kind in ("model", "seed", "snapshot", "hook", "operation", "unit_test")
 
 
 def gated_ids(

@@ -18,7 +18,6 @@ from kaitiaki.model import Classification
 from kaitiaki_nz.detectors import detect
 
 DIRECT = ("direct_identifier",)
-QUASI = ("quasi_identifier",)
 IWI = ("sensitive:iwi",)
 
 NZ_RULES = RuleSet(
@@ -113,12 +112,12 @@ NZ_RULES = RuleSet(
     ),
     NameRule(
         name="nz_ra_whanau",
-        categories=QUASI,
+        categories=("quasi_identifier:dob",),
         phrases=(("ra", "whanau"), ("te", "ra", "whanau")),
     ),
     NameRule(
         name="nz_meshblock",
-        categories=QUASI,
+        categories=("quasi_identifier:meshblock",),
         phrases=(
             ("meshblock",),
             ("mesh", "block"),
@@ -127,11 +126,12 @@ NZ_RULES = RuleSet(
             ("mb2013",),
             ("mb2018",),
             ("mb2023",),
-            ("sa1",),
-            ("sa1", "code"),
-            ("sa12018",),
-            ("sa12023",),
         ),
+    ),
+    NameRule(
+        name="nz_sa1",
+        categories=("quasi_identifier:sa1",),
+        phrases=(("sa1",), ("sa1", "code"), ("sa12018",), ("sa12023",)),
     ),
     NameRule(
         name="nz_iwi",

@@ -1,0 +1,52 @@
+"""dbt unit tests (dbt-core >= 1.8): what they read from the warehouse, as the gate decides it.
+
+A unit test runs its model's SQL over fixture rows, fetches the actual and the expected rows
+into dbt, and prints the rows that differ in dbt's output and log. It writes nothing that
+stays: dbt-duckdb creates an empty temporary table for the column types and drops it (the
+DuckDB file is unchanged; tests/dbt proves it). Rows written in the YAML (``dict``, ``csv``, a
+seed's own CSV) read nothing from the warehouse. A ``format: sql`` fixture (``given``) or
+expectation (``expect``) is any SQL, and may select from real tables: those rows then reach
+dbt's output. So the gate reads exactly those SQL texts, one statement each, as what the test
+brings out of the warehouse, decided under the tested model's purpose and destination. The
+model's own SQL over the fixture is not followed (dbt never writes the fixture into the
+model's relation), which is stricter than needed where the model aggregates what a fixture
+reads: a unit test is meant to run on rows written for it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from kaitiaki_dbt.manifest import Node
+
+JINJA_MARKS = ("{{", "{%", "{#")
+JINJA_FIXTURE = (
+    "a `format: sql` fixture or expectation of unit test {name} is Jinja, which only dbt can render "
+    "while the test runs, so what it reads cannot be known beforehand; write it as plain SQL, or "
+    "as rows (format dict or csv)"
+)
+
+
+def sql_texts(node: Node) -> list[str]:
+    """The ``format: sql`` texts of a unit test: its given inputs', then its expectation's."""
+    parts: list[Mapping[str, Any]] = [g for g in node.get("given") or () if isinstance(g, Mapping)]
+    expect = node.get("expect")
+    if isinstance(expect, Mapping):
+        parts.append(expect)
+    return [str(part.get("rows") or "") for part in parts if part.get("format") == "sql"]
+
+
+def unit_test_sql(node: Node) -> str | None:
+    """What a unit test reads from the warehouse, as SQL the gate analyses: "" when it reads
+    nothing (rows written in YAML), None when a SQL fixture is Jinja (blocked by SYS-01)."""
+    texts = [text.strip().rstrip(";").strip() for text in sql_texts(node)]
+    if any(mark in text for text in texts for mark in JINJA_MARKS):
+        return None
+    return ";\n".join(text for text in texts if text)
+
+
+def tested_model(node: Node) -> str | None:
+    """The unique id of the model a unit test tests (its only dependency)."""
+    depends = (node.get("depends_on") or {}).get("nodes") or ()
+    return next((str(uid) for uid in depends if str(uid).startswith("model.")), None)

@@ -1,0 +1,97 @@
+"""Secret vars found by position in a model's compiled SQL (kaitiaki_dbt.secrets), never by value.
+
+Pure: the raw and compiled texts are written here as dbt renders them. The end-to-end cases (a
+real dbt-duckdb project, --vars, env_var, dbt_project.yml vars) are the dbt_cases of
+tests/e2e/twins.yaml.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from kaitiaki_dbt.cache import model_cache_key
+from kaitiaki_dbt.secrets import committed_vars, node_secret_spans, secret_spans
+
+from kaitiaki.model import Job, SecretSpan
+
+pytestmark = pytest.mark.dbt
+
+RAW = """{{ config(materialized='table') }}
+select sha256('{{ var("link_key") }}' || nhi) as pid, 'x' as y, region
+from {{ source('msd', 'clients') }}"""
+COMPILED = """
+select sha256('S3cret-value' || nhi) as pid, 'x' as y, region
+from "db"."msd"."clients\""""
+
+
+def rendered(raw: str, compiled: str, names: list[str]) -> list[tuple[str, str]]:
+    return [(compiled[s.start : s.end], s.name) for s in secret_spans(raw, compiled, names)]
+
+
+def test_the_rendering_of_a_lone_secret_call_is_a_span() -> None:
+    assert rendered(RAW, COMPILED, ["link_key"]) == [("S3cret-value", "link_key")]
+    raw = "select md5({{ env_var('LINK_KEY') }} || nhi) as pid from t"
+    assert rendered(raw, "select md5(4711 || nhi) as pid from t", ["LINK_KEY"]) == [("4711", "LINK_KEY")]
+
+
+@pytest.mark.parametrize(
+    ("raw", "compiled"),
+    [
+        # a default written in the code is a key committed to the repository
+        (
+            'select sha256(\'{{ var("link_key", "dev") }}\' || nhi) as p from t',
+            "select sha256('dev' || nhi) as p from t",
+        ),
+        # another expression beside the call could render the text that is taken for the secret
+        (
+            "select sha256('{{ public_key() }}{{ var(\"link_key\") }}' || nhi) as p from t",
+            "select sha256('pubS3c' || nhi) as p from t",
+        ),
+        # a filter: what reaches the SQL is not the var
+        (
+            "select sha256('{{ var(\"link_key\") | truncate(2) }}' || nhi) as p from t",
+            "select sha256('S3' || nhi) as p from t",
+        ),
+        # an undeclared var
+        (
+            "select sha256('{{ var(\"other\") }}' || nhi) as p from t",
+            "select sha256('S3c' || nhi) as p from t",
+        ),
+        # the compiled text does not read as the raw text around the call
+        ("select sha256('{{ var(\"link_key\") }}' || nhi) as p from t", "select sha256(nhi) as p from t"),
+    ],
+)
+def test_no_span_where_the_secret_cannot_be_placed_exactly(raw: str, compiled: str) -> None:
+    assert rendered(raw, compiled, ["link_key"]) == []
+
+
+def test_vars_committed_in_dbt_project_yml_are_no_secret(tmp_path: Path) -> None:
+    (tmp_path / "dbt_project.yml").write_text("name: p\nvars: {Link_Key: abc, my_pkg: {pkg_key: x}}\n")
+    assert committed_vars(tmp_path) == {"link_key", "my_pkg", "pkg_key"}
+    node = {"raw_code": RAW, "compiled_code": COMPILED, "package_name": "p"}
+    assert node_secret_spans(node, COMPILED, ["link_key"], tmp_path, "p") == ()
+    (tmp_path / "dbt_project.yml").write_text("name: p\n")
+    spans = node_secret_spans(node, "create table x as " + COMPILED, ["link_key"], tmp_path, "p")
+    assert [("create table x as " + COMPILED)[s.start : s.end] for s in spans] == ["S3cret-value"]
+    # a model of an installed package: its vars live in the package's own dbt_project.yml
+    assert node_secret_spans({**node, "package_name": "pkg"}, COMPILED, ["link_key"], tmp_path, "p") == ()
+
+
+def test_an_unknown_project_directory_keys_nothing(tmp_path: Path) -> None:
+    node = {"raw_code": RAW, "compiled_code": COMPILED, "package_name": "p"}
+    assert node_secret_spans(node, COMPILED, ["link_key"], None, "p") == ()
+    assert node_secret_spans(node, COMPILED, ["link_key"], tmp_path / "missing", "p") == ()
+
+
+def test_where_the_secret_sits_is_part_of_the_cached_verdict_key() -> None:
+    """A model that inlines the secret's value compiles to the same SQL as one that reads the var:
+    only the spans tell them apart, so a keyed verdict is never reused for the inlined key."""
+    job = Job(id="dbt:model.p.m", kind="dbt_model", name="m", sql=COMPILED)
+    keyed = replace(job, secret_spans=(SecretSpan(16, 28, "link_key"),))
+
+    def key(j: Job) -> str:
+        return model_cache_key(j, inputs=[], decide=True, needs_columns=False)
+
+    assert key(job) != key(keyed)
