@@ -415,7 +415,8 @@ join_names(join) := sort({concat(".", [side.table, side.column]) | some side in 
 #   IRD numbers for Inland Revenue, ...) as this agency's own; recording and using it to deal with
 #   that agency is allowed. So this rule fires for joining on a foreign identifier without
 #   approved linking (a use outside the purpose: IPP10), for a person-level output keyed only by a
-#   foreign identifier (adopting it as the job's own key: IPP13), and for recording it raw in a
+#   foreign identifier (adopting it as the job's own key: IPP13) unless the output goes to the
+#   agency that issued it (dealing with that agency by its own identifier), and for recording it raw in a
 #   person-level output with neither approved linking nor a sharing agreement. Recording it
 #   beside the agency's own key under approved linking or an agreement is not a breach (PM-07 may
 #   still apply); a foreign identifier leaving the agency is SV-03's.
@@ -455,6 +456,7 @@ foreign_uid_findings contains lib.sources_finding(message, outs) if {
 	some table in {out.table | some out in raw}
 	outs := {out | some out in raw; out.table == table}
 	not own_key_beside(table)
+	not back_to_issuer(outs)
 	message := concat("", ["another agency's identifier (", lib.list({out.column | some out in outs}), ") is the only key of the person-level output ", output_target(table), ": adopting it as this job's own key"])
 }
 
@@ -481,6 +483,13 @@ raw_foreign(foreign) := {out |
 	some cat in out.categories
 	cat in foreign
 	not "hash" in out.transforms
+}
+
+# The job's destination is the agency that issued every unique identifier in `outs`.
+back_to_issuer(outs) if {
+	name := input.job.destination.name
+	is_string(name)
+	{lib.issuer(lib.uid_scheme(cat)) | some out in outs; some cat in out.categories; startswith(cat, "unique_identifier:")} == {name}
 }
 
 # The output table also has a key of the agency's own: its own unique identifier or a person key.

@@ -338,6 +338,28 @@ def test_a_manifest_older_than_a_model_is_refused_unless_allowed(built: BuiltPro
     assert allowed.exit_code == 1 and json.loads(allowed.stdout)["allow"] is False
 
 
+def test_a_manifest_older_than_a_unit_test_file_is_refused(built: BuiltProject, tmp_path: Path) -> None:
+    """A unit test's YAML may hold nothing but unit tests: its change makes the manifest stale too."""
+    import os
+    import shutil
+    import time
+
+    project = tmp_path / PROJECT
+    shutil.copytree(built.path, project, ignore=shutil.ignore_patterns("*.duckdb", "*.wal", ".kaitiaki"))
+    (project / "models" / "marts" / "_unit_tests.yml").write_text("version: 2\n")
+    later = time.time() + 60
+    os.utime(project / "models" / "marts" / "_unit_tests.yml", (later, later))
+    manifest = project / "target" / "manifest.json"
+    data = json.loads(manifest.read_text())
+    literal = {"input": "ref('stg_msd_clients')", "format": "sql", "rows": "select 1 as client_number"}
+    node = unit_test_node("uptake_unit", [literal])
+    data["unit_tests"] = {node["unique_id"]: node}
+    manifest.write_text(json.dumps(data))
+    stale = check(built, "--format", "json", manifest=manifest)
+    assert stale.exit_code == 2, stale.stderr
+    assert "models/marts/_unit_tests.yml changed after it was written" in stale.stderr
+
+
 def test_a_manifest_from_another_dbt_version_is_refused(built: BuiltProject, tmp_path: Path) -> None:
     data = copy.deepcopy(built.manifest_data())
     data["metadata"]["dbt_version"] = "1.7.4"

@@ -7,10 +7,14 @@ tests/e2e/twins.yaml.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from kaitiaki_dbt.cache import model_cache_key
 from kaitiaki_dbt.secrets import committed_vars, node_secret_spans, secret_spans
+
+from kaitiaki.model import Job, SecretSpan
 
 pytestmark = pytest.mark.dbt
 
@@ -66,14 +70,28 @@ def test_no_span_where_the_secret_cannot_be_placed_exactly(raw: str, compiled: s
 def test_vars_committed_in_dbt_project_yml_are_no_secret(tmp_path: Path) -> None:
     (tmp_path / "dbt_project.yml").write_text("name: p\nvars: {Link_Key: abc, my_pkg: {pkg_key: x}}\n")
     assert committed_vars(tmp_path) == {"link_key", "my_pkg", "pkg_key"}
-    node = {"raw_code": RAW, "compiled_code": COMPILED}
-    assert node_secret_spans(node, COMPILED, ["link_key"], tmp_path) == ()
+    node = {"raw_code": RAW, "compiled_code": COMPILED, "package_name": "p"}
+    assert node_secret_spans(node, COMPILED, ["link_key"], tmp_path, "p") == ()
     (tmp_path / "dbt_project.yml").write_text("name: p\n")
-    spans = node_secret_spans(node, "create table x as " + COMPILED, ["link_key"], tmp_path)
+    spans = node_secret_spans(node, "create table x as " + COMPILED, ["link_key"], tmp_path, "p")
     assert [("create table x as " + COMPILED)[s.start : s.end] for s in spans] == ["S3cret-value"]
+    # a model of an installed package: its vars live in the package's own dbt_project.yml
+    assert node_secret_spans({**node, "package_name": "pkg"}, COMPILED, ["link_key"], tmp_path, "p") == ()
 
 
 def test_an_unknown_project_directory_keys_nothing(tmp_path: Path) -> None:
-    node = {"raw_code": RAW, "compiled_code": COMPILED}
-    assert node_secret_spans(node, COMPILED, ["link_key"], None) == ()
-    assert node_secret_spans(node, COMPILED, ["link_key"], tmp_path / "missing") == ()
+    node = {"raw_code": RAW, "compiled_code": COMPILED, "package_name": "p"}
+    assert node_secret_spans(node, COMPILED, ["link_key"], None, "p") == ()
+    assert node_secret_spans(node, COMPILED, ["link_key"], tmp_path / "missing", "p") == ()
+
+
+def test_where_the_secret_sits_is_part_of_the_cached_verdict_key() -> None:
+    """A model that inlines the secret's value compiles to the same SQL as one that reads the var:
+    only the spans tell them apart, so a keyed verdict is never reused for the inlined key."""
+    job = Job(id="dbt:model.p.m", kind="dbt_model", name="m", sql=COMPILED)
+    keyed = replace(job, secret_spans=(SecretSpan(16, 28, "link_key"),))
+
+    def key(j: Job) -> str:
+        return model_cache_key(j, inputs=[], decide=True, needs_columns=False)
+
+    assert key(job) != key(keyed)

@@ -173,7 +173,7 @@ def gated_job(node: Node, project: DbtProject, settings: Settings, project_dir: 
     job = node_job(node, adapter_type=project.adapter_type, settings=settings, sql=sql or "", project=project)
     if sql is None:
         return replace(job, meta={**job.meta, "sql_unknown": unknown_kind(node)})
-    spans = node_secret_spans(node, sql, settings.pseudonymisation.secret_vars, project_dir)
+    spans = node_secret_spans(node, sql, settings.pseudonymisation.secret_vars, project_dir, project.name)
     return replace(job, secret_spans=spans) if spans else job
 
 

@@ -9,7 +9,8 @@ characters are a :class:`SecretSpan` (offsets and the var's name; the value is n
 
 Not a secret, so no span (the hash stays unkeyed): a call with a default written in the code
 (``var('k', 'dev')``), a var dbt_project.yml gives a value (committed to the repository), a
-call with a filter or inside other Jinja, and anything the alignment cannot place exactly.
+call with a filter or inside other Jinja, a node of an installed package, and anything the
+alignment cannot place exactly.
 """
 
 from __future__ import annotations
@@ -120,10 +121,13 @@ def _keys(value: Any) -> list[str]:
 
 
 def node_secret_spans(
-    node: Node, sql: str, names: Collection[str], project_dir: Path | None
+    node: Node, sql: str, names: Collection[str], project_dir: Path | None, root_package: str
 ) -> tuple[SecretSpan, ...]:
     """Spans of a node's job SQL (its compiled SQL, possibly after a ``create table … as``
-    prefix) rendered from secret vars that are not committed to the repository."""
+    prefix) rendered from secret vars that are not committed to the repository. Only the root
+    project's nodes: an installed package's vars are set in its own dbt_project.yml, unread here."""
+    if node.get("package_name") != root_package:
+        return ()
     raw, compiled = node.get("raw_code"), node.get("compiled_code")
     if not names or not isinstance(raw, str) or not isinstance(compiled, str) or not compiled:
         return ()

@@ -48,7 +48,11 @@ def minor(release: str) -> str:
 def described_files(project: DbtProject) -> Iterator[str]:
     """The root project's files the manifest was built from (SQL, CSV, Python, YAML, macros)."""
     name = project.name
-    entries: list[Node] = [*project.nodes.values(), *(project.manifest.get("macros") or {}).values()]
+    entries: list[Node] = [
+        *project.nodes.values(),
+        *project.unit_tests.values(),  # a unit test's YAML may hold nothing else
+        *(project.manifest.get("macros") or {}).values(),
+    ]
     for node in entries:
         if not isinstance(node, dict) or (name and node.get("package_name") != name):
             continue
