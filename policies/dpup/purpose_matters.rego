@@ -119,6 +119,8 @@ violation contains v if {
 	not_allowed := categories_outside
 	not_allowed != set()
 	some col in input.columns
+	some first in col.categories
+	first in not_allowed
 	candidates := {cat | some cat in col.categories; cat in not_allowed}
 	candidates != set()
 	outside := lib.own_among(col, candidates)
@@ -331,6 +333,8 @@ violation contains v if {
 	unapproved := unapproved_sensitive_categories
 	unapproved != set()
 	some col in input.columns
+	some first in col.categories
+	first in unapproved
 	candidates := {cat | some cat in col.categories; cat in unapproved}
 	candidates != set()
 	cats := lib.own_among(col, candidates)
@@ -415,7 +419,8 @@ join_names(join) := sort({concat(".", [side.table, side.column]) | some side in 
 #   IRD numbers for Inland Revenue, ...) as this agency's own; recording and using it to deal with
 #   that agency is allowed. So this rule fires for joining on a foreign identifier without
 #   approved linking (a use outside the purpose: IPP10), for a person-level output keyed only by a
-#   foreign identifier (adopting it as the job's own key: IPP13), and for recording it raw in a
+#   foreign identifier (adopting it as the job's own key: IPP13) unless the output goes to the
+#   agency that issued it (dealing with that agency by its own identifier), and for recording it raw in a
 #   person-level output with neither approved linking nor a sharing agreement. Recording it
 #   beside the agency's own key under approved linking or an agreement is not a breach (PM-07 may
 #   still apply); a foreign identifier leaving the agency is SV-03's.
@@ -455,6 +460,7 @@ foreign_uid_findings contains lib.sources_finding(message, outs) if {
 	some table in {out.table | some out in raw}
 	outs := {out | some out in raw; out.table == table}
 	not own_key_beside(table)
+	not back_to_issuer(outs)
 	message := concat("", ["another agency's identifier (", lib.list({out.column | some out in outs}), ") is the only key of the person-level output ", output_target(table), ": adopting it as this job's own key"])
 }
 
@@ -481,6 +487,13 @@ raw_foreign(foreign) := {out |
 	some cat in out.categories
 	cat in foreign
 	not "hash" in out.transforms
+}
+
+# The job's destination is the agency that issued every unique identifier in `outs`.
+back_to_issuer(outs) if {
+	name := input.job.destination.name
+	is_string(name)
+	{lib.issuer(lib.uid_scheme(cat)) | some out in outs; some cat in out.categories; startswith(cat, "unique_identifier:")} == {name}
 }
 
 # The output table also has a key of the agency's own: its own unique identifier or a person key.
@@ -537,19 +550,22 @@ retention_values(tags) := {substring(tag, count(params.retention_tag_prefix), -1
 }
 
 # What is wrong with the retention `values` of a job (functions, not rules: see limits_broken).
+# Each value's end is worked out once (a duration's end costs regular expressions and arithmetic).
 retention_problems(values) := {"with no retention tag"} if {
 	count(values) == 0
-} else := unbounded_retention(values) | retention_past_expiry(values)
+} else := retention_value_problems(values, {value: end | some value in values; end := retention_end(value)})
 
-unbounded_retention(values) := {concat("", ["with retention ", value, ", which is not a bounded period (an ISO-8601 duration such as P2Y, or a date)"]) |
+retention_value_problems(values, ends) := unbounded_retention(values, ends) | retention_past_expiry(values, ends)
+
+unbounded_retention(values, ends) := {concat("", ["with retention ", value, ", which is not a bounded period (an ISO-8601 duration such as P2Y, or a date)"]) |
 	some value in values
-	not retention_end(value)
+	not ends[value]
 }
 
-retention_past_expiry(values) := {concat("", ["with retention ", value, " ending ", end, ", after purpose ", purpose_name, " expires (", input.purpose.expires, ")"]) |
+retention_past_expiry(values, ends) := {concat("", ["with retention ", value, " ending ", end, ", after purpose ", purpose_name, " expires (", input.purpose.expires, ")"]) |
 	lib.iso_date(input.purpose.expires)
 	some value in values
-	end := retention_end(value)
+	end := ends[value]
 	end > input.purpose.expires
 }
 

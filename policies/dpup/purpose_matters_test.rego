@@ -372,6 +372,16 @@ test_pm11_denies_foreign_identifier_as_the_only_key if {
 	contains(v.message, "only key")
 }
 
+test_pm11_allows_the_only_key_back_to_its_issuer if {
+	inp := object.union(t.selecting([t.nhi]), {"job": {"agency": "msd", "destination": {"kind": "external", "region": "nz", "name": "moh"}}})
+	not "PM-11" in t.rules(pm.violation) with input as inp
+}
+
+test_pm11_denies_the_only_key_to_another_agency if {
+	inp := object.union(t.selecting([t.nhi]), {"job": {"agency": "msd", "destination": {"kind": "external", "region": "nz", "name": "acc"}}})
+	"PM-11" in t.rules(pm.violation) with input as inp
+}
+
 test_pm11_allows_recording_beside_own_key_with_approved_linking if {
 	inp := object.union(t.selecting([t.nhi, client_id]), {"job": {"agency": "msd"}, "purpose": {"linking_approved": true}})
 	not "PM-11" in t.rules(pm.violation) with input as inp
