@@ -813,21 +813,49 @@ def log() -> None:
 
 @log.command("verify")
 @click.argument("file", required=False)
+@click.option(
+    "--stream",
+    is_flag=True,
+    help="FILE ('-': standard input) holds what a stdout or HTTP sink sent: task output with "
+    "JSON-line records, or a collector's batches (gzipped JSON arrays, as received); one chain per process.",
+)
 @config_option
 @click.pass_context
-def log_verify(ctx: click.Context, file: str | None, config_path: str | None) -> None:
+def log_verify(ctx: click.Context, file: str | None, stream: bool, config_path: str | None) -> None:
     """Check the hash chain; report the first edited, deleted or reordered record (exit 1)."""
     from kaitiaki.report.decision_log import verify
 
+    if stream:
+        verify_sink_stream(file or "-")
     if file is None:
         settings = settings_from(ctx, config_path)
         if settings.decision_log_file is None:
             where = "turned off" if settings.decision_log is None else f"sent to {settings.decision_log}"
-            raise KaitiakiError(f"the decision log is {where} in kaitiaki.yaml; name a FILE to verify.")
+            raise KaitiakiError(
+                f"the decision log is {where} in kaitiaki.yaml; name a FILE to verify.",
+                hint="for the records a stdout or HTTP sink sent: `kaitiaki log verify --stream FILE` "
+                "(- for stdin).",
+            )
         file = str(settings.decision_log_file)
     if not Path(file).is_file():
         raise KaitiakiError("decision log not found.", path=file)
     result = verify(Path(file))
+    click.echo(result.render_text())
+    sys.exit(0 if result.ok else 1)
+
+
+def verify_sink_stream(file: str) -> None:
+    """``log verify --stream``: read FILE (or stdin), verify every chain in it, exit 0 or 1."""
+    from kaitiaki.report.stream_verify import verify_stream
+
+    if file == "-":
+        data, name = sys.stdin.buffer.read(), "<stdin>"
+    else:
+        try:
+            data, name = Path(file).read_bytes(), file
+        except OSError as exc:
+            raise KaitiakiError(f"cannot read the stream: {exc.strerror or exc}.", path=file) from None
+    result = verify_stream(data, name)
     click.echo(result.render_text())
     sys.exit(0 if result.ok else 1)
 

@@ -170,3 +170,106 @@ def test_a_cosmos_selection_that_could_run_more_is_a_problem_at_once() -> None:
     assert selection_problem(Task(), "fqn:nz_social.marts.nhi_benefit_match") is None
     for wider in ("nhi_benefit_match+", "tag:pii", "a b", ["a", "b"], None):
         assert selection_problem(Task(), wider) is not None, wider
+
+
+def stand_in(module: str, name: str, **fields: Any) -> type:
+    """A class with a provider operator's module, name and fields, for providers not installed here
+    (teradata and oracle need their vendors' client tools to run; google pulls 108 packages; the
+    mysql and exasol ones need their database drivers): the readers match operators by module and
+    class name."""
+
+    def __init__(self: Any, **kwargs: Any) -> None:
+        given = {k: kwargs.pop(k) for k in list(kwargs) if k in fields}
+        BaseOperator.__init__(self, **kwargs)
+        for key, default in fields.items():
+            setattr(self, key, given.get(key, default))
+
+    cls = type(name, (BaseOperator,), {"__init__": __init__, "template_fields": tuple(fields)})
+    cls.__module__ = module
+    return cls
+
+
+def test_teradata_tdload_reads_its_select_or_the_table_it_exports_and_refuses_a_job_file() -> None:
+    TdLoad = stand_in(
+        "airflow.providers.teradata.operators.tpt",
+        "TdLoadOperator",
+        select_stmt=None,
+        insert_stmt=None,
+        source_table=None,
+        tdload_job_var_file=None,
+        teradata_conn_id="td",
+        target_teradata_conn_id=None,
+    )
+    with DAG("d", schedule=None, start_date=START):
+        export = TdLoad(task_id="export", source_table="msd.clients")
+        filtered = TdLoad(task_id="filtered", select_stmt="select region from msd.clients")
+        job_file = TdLoad(task_id="job_file", source_table="msd.clients", tdload_job_var_file="/jobs/v.txt")
+    found = locate(export)
+    assert found is not None and (found.dialect, found.conn_ids) == ("teradata", ("td",))
+    assert held_sql(found, where="export") == "SELECT * FROM msd.clients"
+    located = locate(filtered)
+    assert located is not None and held_sql(located, where="f") == "select region from msd.clients"
+    problem = locate(job_file)
+    assert problem is not None and "tdload_job_var_file" in str(problem.problem)
+
+
+def test_a_mysql_transfer_is_read_on_its_source_and_fails_closed_with_a_mysql_preoperator() -> None:
+    Transfer = stand_in(
+        "airflow.providers.mysql.transfers.trino_to_mysql",
+        "TrinoToMySqlOperator",
+        sql=None,
+        mysql_preoperator=None,
+        mysql_table="t",
+        trino_conn_id="trino_wh",
+        mysql_conn_id="my",
+    )
+    with DAG("d", schedule=None, start_date=START):
+        plain = Transfer(task_id="plain", sql="select region from msd.clients")
+        pre = Transfer(task_id="pre", sql="select 1", mysql_preoperator="insert into x select nhi from h.p")
+    found = locate(plain)
+    assert found is not None and (found.fields, found.conn_ids, found.problem) == (
+        ("sql",),
+        ("trino_wh",),
+        None,
+    )
+    refused = locate(pre)
+    assert refused is not None and refused.fields == ("sql", "mysql_preoperator")
+    assert "mysql_preoperator runs on MySQL" in str(refused.problem)
+
+
+def test_an_exasol_export_of_a_table_is_read_as_the_select_star_it_runs() -> None:
+    ExasolToS3Operator = stand_in(  # the real class imports the exasol provider (pyexasol), not installed
+        "airflow.providers.amazon.aws.transfers.exasol_to_s3",
+        "ExasolToS3Operator",
+        query_or_table=None,
+        key=None,
+        exasol_conn_id="exasol_default",
+    )
+    with DAG("d", schedule=None, start_date=START):
+        table = ExasolToS3Operator(task_id="table", query_or_table="msd.clients", key="k")
+        query = ExasolToS3Operator(task_id="query", query_or_table="select region from msd.clients", key="k")
+    by_table, by_query = locate(table), locate(query)
+    assert by_table is not None and held_sql(by_table, where="t") == "SELECT * FROM msd.clients"
+    assert by_query is not None and held_sql(by_query, where="q") == "select region from msd.clients"
+    assert by_table.dialect == "exasol"
+
+
+def test_a_borderline_operator_is_unguarded_with_its_reason_and_an_unknown_one_with_the_generic() -> None:
+    from kaitiaki_airflow.unguarded import UNGUARDED, coverage
+
+    from kaitiaki.config import Settings
+
+    Dataproc = stand_in(
+        "airflow.providers.google.cloud.operators.dataproc", "DataprocSubmitJobOperator", job={}
+    )
+    Other = stand_in("acme.operators", "LakeJobOperator", job={})
+    with DAG("d", schedule=None, start_date=START):
+        dataproc = Dataproc(task_id="dataproc", job={"spark_sql_job": {"query_list": {"queries": ["x"]}}})
+        other = Other(task_id="other")
+    assert locate(dataproc) is None and locate(other) is None
+    found = coverage(dataproc, None, Settings())
+    assert found.status == UNGUARDED and found.reason.startswith("runs the Dataproc job in its job dict")
+    generic = coverage(other, None, Settings())
+    assert (
+        generic.status == UNGUARDED and "no kaitiaki_task_sql reader knows acme.operators" in generic.reason
+    )

@@ -228,19 +228,37 @@ def test_dags_test_blocks_the_denied_task_and_writes_records_to_stdout(image: Im
     assert tables(home) == {"clients", "region_counts"}, "the allowed task ran, the denied one did not"
     after = files_under(home / "dags") | {f"image/{p}" for p in files_under(image.workdir)}
     assert after == before, "the run wrote into the DAGs folder or the image"
+    assert verify_stream(image, done.stdout.encode()) == (0, "2 record(s) in 1 chain(s)")
+    edited = done.stdout.replace('"allow":false', '"allow":true', 1).encode()
+    assert verify_stream(image, edited)[0] == 1, "an edited record in the task's output went unnoticed"
+
+
+def verify_stream(image: Image, data: bytes) -> tuple[int, str]:
+    """``kaitiaki log verify --stream -`` of the image's own install on ``data``: exit and summary."""
+    done = subprocess.run(
+        [str(image.venv / "bin" / "kaitiaki"), "log", "verify", "--stream", "-"],
+        input=data,
+        capture_output=True,
+        timeout=300,
+        check=False,
+    )
+    text = done.stdout.decode()
+    found = text[text.find(": ") + 2 :].split(" (one per")[0] if done.returncode == 0 else text
+    return done.returncode, found
 
 
 class Collector(HTTPServer):
     events: list[dict[str, Any]]
+    bodies: list[bytes]
 
 
 class CollectorHandler(BaseHTTPRequestHandler):
     server: Collector
 
     def do_POST(self) -> None:
-        self.server.events += json.loads(
-            gzip.decompress(self.rfile.read(int(self.headers["Content-Length"])))
-        )
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        self.server.bodies.append(body)
+        self.server.events += json.loads(gzip.decompress(body))
         self.send_response(204)
         self.end_headers()
 
@@ -251,7 +269,7 @@ class CollectorHandler(BaseHTTPRequestHandler):
 @pytest.fixture
 def collector() -> Iterator[Collector]:
     server = Collector(("127.0.0.1", 0), CollectorHandler)
-    server.events = []
+    server.events, server.bodies = [], []
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -274,6 +292,8 @@ def test_a_collector_keeps_every_record_chained(image: Image, collector: Collect
         ("denied", False),
     ]
     assert events[1]["prev_hash"] == events[0]["hash"], "one process, one sink: one chain"
+    assert verify_stream(image, b"".join(collector.bodies)) == (0, "2 record(s) in 1 chain(s)")
+    assert verify_stream(image, b"".join(collector.bodies[1:]))[0] == 1, "a lost batch went unnoticed"
     assert tables(home) == {"clients", "region_counts"}
     assert not (home / "logs" / "kaitiaki").exists()
 

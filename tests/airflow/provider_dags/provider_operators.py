@@ -4,9 +4,12 @@ The operators are the providers' real classes (installed from PyPI in the test e
 their field layout, templating and mapping are Airflow's own. Where an operator would call a
 cloud service (Athena, Redshift, Databricks, spark-sql, Hive), a test subclass replaces only
 ``execute``: it records the SQL fields it received in ``$KT_MARKERS`` instead. The google and
-snowflake providers are not installed (120 packages; snowflake pins an older SQLAlchemy):
-their operators appear as stand-ins with the same module, class name, template fields and
-arguments as apache-airflow-providers-google 22.8.0 and -snowflake 6.20.0. common-sql
+snowflake providers are not installed, so their operators appear as stand-ins with the same
+module, class name, template fields and arguments as apache-airflow-providers-google 22.8.0
+and -snowflake 6.20.0. Re-checked against this lock with ``pip install --dry-run`` (December
+2026): google 22.8.0 would add 108 distributions to the test environment; snowflake 6.20.0
+would take SQLAlchemy back from 2.1.9, the version Airflow and everything else here run on, to
+2.0.58 (snowflake-sqlalchemy 1.11.1 requires < 2.1), and bring snowpark. common-sql
 (``SQLExecuteQueryOperator``, ``GenericTransfer``, ``@task.sql``) runs for real on DuckDB.
 """
 
@@ -115,7 +118,8 @@ class OnTrino(Recorded, SQLExecuteQueryOperator):
 
 
 class BigQueryInsertJobOperator(Recorded, BaseOperator):
-    """Stand-in: the field layout of apache-airflow-providers-google 22.8.0's operator."""
+    """Stand-in (the google provider is not installed: 108 more distributions): the field layout of
+    apache-airflow-providers-google 22.8.0's operator."""
 
     template_fields = ("configuration", "job_id", "gcp_conn_id", "impersonation_chain", "project_id")
     template_ext = (".json", ".sql")
@@ -130,7 +134,8 @@ class BigQueryInsertJobOperator(Recorded, BaseOperator):
 
 
 class SpannerQueryDatabaseInstanceOperator(Recorded, BaseOperator):
-    """Stand-in: the field layout of apache-airflow-providers-google 22.8.0's operator."""
+    """Stand-in (the google provider is not installed: 108 more distributions): the field layout of
+    apache-airflow-providers-google 22.8.0's operator."""
 
     template_fields = (
         "project_id",
@@ -151,7 +156,8 @@ class SpannerQueryDatabaseInstanceOperator(Recorded, BaseOperator):
 
 
 class SnowflakeSqlApiOperator(Recorded, SQLExecuteQueryOperator):
-    """Stand-in: the field layout of apache-airflow-providers-snowflake 6.20.0's operator."""
+    """Stand-in (the snowflake provider would move SQLAlchemy back to 2.0.58): the field layout of
+    apache-airflow-providers-snowflake 6.20.0's operator."""
 
     template_fields = tuple(set(SQLExecuteQueryOperator.template_fields) | {"snowflake_conn_id"})
     recorded = ("sql",)
@@ -161,6 +167,53 @@ class SnowflakeSqlApiOperator(Recorded, SQLExecuteQueryOperator):
         self.snowflake_conn_id = snowflake_conn_id
 
 
+class ExasolToS3Operator(Recorded, BaseOperator):
+    """Stand-in (the amazon provider's class imports the exasol provider, which needs pyexasol and
+    is not in the test environment): the field layout of apache-airflow-providers-amazon's
+    ``ExasolToS3Operator``."""
+
+    template_fields = ("query_or_table", "key", "bucket_name", "query_params", "export_params")
+    template_ext = (".sql",)
+    recorded = ("query_or_table",)
+
+    def __init__(self, *, query_or_table: str, key: str, bucket_name: str | None = None, **kw: Any):
+        super().__init__(**kw)
+        self.query_or_table, self.key, self.bucket_name = query_or_table, key, bucket_name
+        self.query_params = self.export_params = None
+        self.exasol_conn_id = "exasol_default"
+
+
+class DdlOperator(Recorded, BaseOperator):
+    """Stand-in (the teradata provider is not in the test environment: its TPT operators need
+    Teradata's tbuild/tdload tools to run at all): the field layout of
+    apache-airflow-providers-teradata's ``tpt.DdlOperator``."""
+
+    template_fields = ("ddl", "ddl_job_name", "teradata_conn_id", "ssh_conn_id")
+    template_ext = (".sql",)
+    recorded = ("ddl",)
+
+    def __init__(self, *, ddl: list[str], teradata_conn_id: str = "teradata_default", **kw: Any):
+        super().__init__(**kw)
+        self.ddl, self.teradata_conn_id = ddl, teradata_conn_id
+        self.ddl_job_name = self.ssh_conn_id = None
+
+
+class OracleToOracleOperator(Recorded, BaseOperator):
+    """Stand-in (the oracle provider is not in the test environment: it needs an Oracle client to
+    run): the field layout of apache-airflow-providers-oracle's transfer."""
+
+    template_fields = ("source_sql", "source_sql_params")
+    recorded = ("source_sql",)
+
+    def __init__(self, *, source_sql: str, destination_table: str, **kw: Any):
+        super().__init__(**kw)
+        self.source_sql, self.destination_table, self.source_sql_params = source_sql, destination_table, {}
+        self.oracle_source_conn_id = self.oracle_destination_conn_id = "oracle_default"
+
+
+ExasolToS3Operator.__module__ = "airflow.providers.amazon.aws.transfers.exasol_to_s3"
+DdlOperator.__module__ = "airflow.providers.teradata.operators.tpt"
+OracleToOracleOperator.__module__ = "airflow.providers.oracle.transfers.oracle_to_oracle"
 BigQueryInsertJobOperator.__module__ = "airflow.providers.google.cloud.operators.bigquery"
 SpannerQueryDatabaseInstanceOperator.__module__ = "airflow.providers.google.cloud.operators.spanner"
 SnowflakeSqlApiOperator.__module__ = "airflow.providers.snowflake.operators.snowflake"
@@ -249,6 +302,15 @@ spanner = twins(
     params={"kaitiaki": {"purpose": "benefit-uptake", "dialect": "bigquery"}},
 )
 snowflake = twins("snowflake", lambda tid, sql: SnowflakeSqlApiOperator(task_id=tid, sql=sql))
+exasol = twins(
+    "exasol",
+    lambda tid, sql: ExasolToS3Operator(task_id=tid, query_or_table=sql, key="k", bucket_name="b"),
+)
+teradata = twins("teradata", lambda tid, sql: DdlOperator(task_id=tid, ddl=[sql]))
+oracle = twins(
+    "oracle",
+    lambda tid, sql: OracleToOracleOperator(task_id=tid, source_sql=sql, destination_table=f"copy_{tid}"),
+)
 
 with DAG("kp_task_sql", schedule=None, start_date=START, params=DECLARED):
 

@@ -15,6 +15,9 @@ PROVIDER_PLUGINS: tuple[str, ...] = (
     "kaitiaki_airflow.providers.snowflake",
     "kaitiaki_airflow.providers.spark",
     "kaitiaki_airflow.providers.hive",
+    "kaitiaki_airflow.providers.teradata",
+    "kaitiaki_airflow.providers.oracle",
+    "kaitiaki_airflow.providers.mysql",
     "kaitiaki_airflow.providers.cosmos",
     "kaitiaki_airflow.providers.generic",
 )

@@ -2,7 +2,8 @@
 
 ``AthenaOperator.query`` (Athena SQL), ``SqlToS3Operator.query`` (any SQL connection),
 ``RedshiftToS3Operator.select_query`` (or ``SELECT * FROM schema.table`` when only a table is
-named, as the operator itself builds it), ``RedshiftDataOperator.sql`` (an AWS connection, so
+named, as the operator itself builds it), ``ExasolToS3Operator.query_or_table`` (a table name
+is read as the ``SELECT *`` Exasol exports), ``RedshiftDataOperator.sql`` (an AWS connection, so
 the dialect is Redshift's, not the connection's).
 """
 
@@ -19,6 +20,7 @@ ATHENA = frozenset({f"{PACKAGE}.operators.athena.AthenaOperator"})
 SQL_TO_S3 = frozenset({f"{PACKAGE}.transfers.sql_to_s3.SqlToS3Operator"})
 REDSHIFT_TO_S3 = frozenset({f"{PACKAGE}.transfers.redshift_to_s3.RedshiftToS3Operator"})
 REDSHIFT_DATA = frozenset({f"{PACKAGE}.operators.redshift_data.RedshiftDataOperator"})
+EXASOL_TO_S3 = frozenset({f"{PACKAGE}.transfers.exasol_to_s3.ExasolToS3Operator"})
 
 
 @hookimpl(trylast=True)
@@ -46,6 +48,14 @@ def kaitiaki_task_sql(task: Any) -> TaskSql | None:
             dialect="redshift",
             provider="amazon",
         )
+    if is_one_of(task, EXASOL_TO_S3):
+        return TaskSql(
+            values=(query_or_table(held(task, "query_or_table")),),
+            fields=("query_or_table",),
+            conn_ids=held_conn(task, "exasol_conn_id"),
+            dialect="exasol",
+            provider="amazon",
+        )
     if is_one_of(task, REDSHIFT_DATA):
         return TaskSql(
             values=(held(task, "sql"),),
@@ -66,3 +76,10 @@ def unload_query(task: Any) -> Any:
     return (
         f"SELECT * FROM {schema}.{table}" if isinstance(schema, str) and schema else f"SELECT * FROM {table}"
     )
+
+
+def query_or_table(value: Any) -> Any:
+    """A query as it is; a bare table name (one word, no Jinja) as ``SELECT * FROM`` it."""
+    if isinstance(value, str) and value.strip() and len(value.split()) == 1 and "{" not in value:
+        return f"SELECT * FROM {value.strip()}"
+    return value
