@@ -12,16 +12,23 @@ path into the bare HTTP round trip (http.client) and what the client library add
 one process pays to load an engine from cold. With --instructions (needs valgrind) it counts the
 instructions of one embedded decision, which no other load on the machine changes.
 
-The tables replace the part of bench/results/engines.md between the bench markers; the analysis
+Old vs new policies: the embedded engine also decides the same inputs with the policy tree of an
+older revision (--old, default the last main commit before issue #18's meaning work; extracted
+with ``git archive``), in alternating rounds so that the machine's load hits both alike, and with
+--instructions both trees' instructions are counted. --embedded-only measures just that (no other
+engine, no cold processes): about a minute, or two with --instructions.
+
+The tables replace the parts of bench/results/engines.md between the bench markers; the analysis
 around them is kept.
 
-    .venv/bin/python bench/engines.py [--runs N] [--instructions]
+    .venv/bin/python bench/engines.py [--runs N] [--instructions] [--old REV] [--embedded-only]
 """
 
 from __future__ import annotations
 
 import argparse
 import http.client
+import io
 import json
 import os
 import platform
@@ -30,11 +37,12 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tarfile
 import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -52,6 +60,13 @@ from tests.support.real_opa import opa_executable  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "engines.md"
 BEGIN, END = "<!-- bench/engines.py: begin -->", "<!-- bench/engines.py: end -->"
+OLD_BEGIN, OLD_END = (
+    "<!-- bench/engines.py old vs new: begin -->",
+    "<!-- bench/engines.py old vs new: end -->",
+)
+# The last main commit with the DPUP policies before issue #18 (same analysis facts as today).
+OLD = "446e8bd"
+OLD_ROUNDS = 10
 ISSUERS = {"nhi": "moh", "ird": "ird", "nsn": "moe", "msd_client": "msd"}
 CATEGORY_CYCLE: tuple[list[str], ...] = (
     ["unique_identifier:nhi"],
@@ -129,8 +144,20 @@ def inputs() -> dict[str, dict[str, Any]]:
     return {"allowed": fifty_column_input(allowed=True), "denied": fifty_column_input(allowed=False)}
 
 
-def settings(kind: str, urls: tuple[str, ...] = ()) -> Settings:
-    return Settings(engine=EngineSettings(kind=kind, urls=urls, timeout_ms=5000), identifier_issuers=ISSUERS)
+def settings(kind: str, urls: tuple[str, ...] = (), tree: Path | None = None) -> Settings:
+    """The bench's kaitiaki.yaml settings; ``tree`` replaces the bundled policies (an old revision's)."""
+    base = Settings(engine=EngineSettings(kind=kind, urls=urls, timeout_ms=5000), identifier_issuers=ISSUERS)
+    return base if tree is None else replace(base, policies=(tree,))
+
+
+def old_tree(rev: str, into: Path) -> Path:
+    """The policies/ folder of ``rev``, extracted from git."""
+    archive = subprocess.run(
+        ["git", "-C", str(ROOT), "archive", "--format=tar", rev, "policies"], check=True, capture_output=True
+    ).stdout
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        tar.extractall(into, filter="data")
+    return into / "policies"
 
 
 @dataclass(frozen=True)
@@ -268,10 +295,10 @@ def cold_loads() -> dict[str, float]:
     return {step: statistics.median(run[step] for run in runs) for step in runs[0]}
 
 
-def count_decisions(decisions: int) -> None:
+def count_decisions(decisions: int, tree: Path | None) -> None:
     """Child mode, under callgrind: ``decisions`` embedded decisions per input between markers
     (a getppid call makes callgrind dump its counters)."""
-    engine = load_engine(settings("embedded"))
+    engine = load_engine(settings("embedded", tree=tree))
     for document in inputs().values():
         engine.evaluate(document)
         os.getppid()
@@ -280,8 +307,9 @@ def count_decisions(decisions: int) -> None:
         os.getppid()
 
 
-def instructions_per_decision() -> dict[str, float]:
-    """Instructions per embedded decision (regorus and the Python around it), from callgrind."""
+def instructions_per_decision(tree: Path | None = None) -> dict[str, float]:
+    """Instructions per embedded decision (regorus and the Python around it), from callgrind;
+    ``tree``: another policy tree than the bundled one."""
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "callgrind.out"
         subprocess.run(
@@ -294,6 +322,7 @@ def instructions_per_decision() -> dict[str, float]:
                 __file__,
                 "--count-decisions",
                 str(INSTRUCTION_DECISIONS),
+                *(["--tree", str(tree)] if tree is not None else []),
             ],
             check=True,
             capture_output=True,
@@ -364,18 +393,99 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=1000, help="decisions per engine and input")
     parser.add_argument("--instructions", action="store_true", help="count instructions (needs valgrind)")
+    parser.add_argument("--old", default=OLD, help="git revision of the old policies (default %(default)s)")
+    parser.add_argument(
+        "--embedded-only", action="store_true", help="only the embedded engine, old vs new policies"
+    )
     parser.add_argument("--serve", help=argparse.SUPPRESS)
     parser.add_argument("--count-decisions", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--tree", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
         serve(args.serve)
     elif args.count_decisions:
-        count_decisions(args.count_decisions)
+        count_decisions(args.count_decisions, args.tree)
     else:
-        run(args.runs, instructions=args.instructions)
+        run(args.runs, instructions=args.instructions, old=args.old, embedded_only=args.embedded_only)
 
 
-def run(runs: int, *, instructions: bool) -> None:
+def run(runs: int, *, instructions: bool, old: str, embedded_only: bool) -> None:
+    counting = instructions and shutil.which("valgrind") is not None
+    with tempfile.TemporaryDirectory() as tmp:
+        tree = old_tree(old, Path(tmp))
+        compared = old_vs_new(tree, runs, counting)
+        block = render_old_vs_new(old, compared)
+        print(block)
+        write_results(block, OLD_BEGIN, OLD_END)
+    if not embedded_only:
+        run_engines(runs, instructions=counting)
+    print(f"wrote {RESULTS.relative_to(ROOT)}")
+
+
+@dataclass(frozen=True)
+class Compared:
+    """The embedded engine with the old and the new policies: CPU ms samples and instructions."""
+
+    cpu: dict[tuple[str, str], list[float]]
+    wall: dict[tuple[str, str], list[float]]
+    instructions: dict[str, dict[str, float]]
+    same_allow: dict[str, bool]
+    loads: tuple[tuple[float, float, float], tuple[float, float, float]]
+
+
+def old_vs_new(tree: Path, runs: int, instructions: bool) -> Compared:
+    """Both trees decide both inputs in alternating rounds (the machine's load hits both alike)."""
+    load_at_start = os.getloadavg()
+    engines = {"old": load_engine(settings("embedded", tree=tree)), "new": load_engine(settings("embedded"))}
+    cpu: dict[tuple[str, str], list[float]] = {}
+    wall: dict[tuple[str, str], list[float]] = {}
+    per_round = max(1, runs // OLD_ROUNDS)
+    for _ in range(OLD_ROUNDS):
+        for label, document in inputs().items():
+            for name, engine in engines.items():
+                w, c = timed(partial(engine.evaluate, document), per_round)
+                wall.setdefault((name, label), []).extend(w)
+                cpu.setdefault((name, label), []).extend(c)
+    same = {
+        label: engines["old"].evaluate(document).allow == engines["new"].evaluate(document).allow
+        for label, document in inputs().items()
+    }
+    counted = (
+        {"old": instructions_per_decision(tree), "new": instructions_per_decision()} if instructions else {}
+    )
+    return Compared(cpu, wall, counted, same, (load_at_start, os.getloadavg()))
+
+
+def render_old_vs_new(rev: str, compared: Compared) -> str:
+    (start, *_), (end, *_) = compared.loads
+    lines = [
+        OLD_BEGIN,
+        f"Embedded engine, old policies (`policies/` at {rev}) vs the checkout's, measured "
+        f"{time.strftime('%Y-%m-%d %H:%M')}, {OLD_ROUNDS} alternating rounds; 1-minute load average "
+        f"{start:.1f} at the start and {end:.1f} at the end. Per decision: instructions (callgrind, "
+        "load-independent, the whole `evaluate`), median CPU and wall ms.",
+        "",
+        "| input | instructions old | instructions new | new / old | CPU old | CPU new | new / old "
+        "| wall old | wall new | same allow |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for label in inputs():
+        counts = [compared.instructions.get(tree, {}).get(label) for tree in ("old", "new")]
+        old_n, new_n = counts
+        shown = [f"{n / 1e6:.2f} M" if n else "not counted" for n in counts]
+        ratio = f"{new_n / old_n:.3f}" if old_n and new_n else "—"
+        cpu_old, cpu_new = (statistics.median(compared.cpu[(tree, label)]) for tree in ("old", "new"))
+        wall_old, wall_new = (statistics.median(compared.wall[(tree, label)]) for tree in ("old", "new"))
+        lines.append(
+            f"| {label} | {shown[0]} | {shown[1]} | {ratio} | {cpu_old:.3f} | {cpu_new:.3f} "
+            f"| {cpu_new / cpu_old:.3f} | {wall_old:.3f} | {wall_new:.3f} "
+            f"| {'yes' if compared.same_allow[label] else 'NO'} |"
+        )
+    lines.append(OLD_END)
+    return "\n".join(lines) + "\n"
+
+
+def run_engines(runs: int, *, instructions: bool) -> None:
     load_at_start = os.getloadavg()
     get_plugin_manager()  # paid by every Gate anyway: the load column is the engine's own cost
     rows: list[Row] = []
@@ -389,11 +499,10 @@ def run(runs: int, *, instructions: bool) -> None:
             if url is not None:
                 split += raw_http(name.split()[0], url, runs)
     cold = cold_loads()
-    counted = instructions_per_decision() if instructions and shutil.which("valgrind") else {}
+    counted = instructions_per_decision() if instructions else {}
     block = render(rows, split, cold, counted, (load_at_start, os.getloadavg()))
     print(block)
-    write_results(block)
-    print(f"wrote {RESULTS.relative_to(ROOT)}")
+    write_results(block, BEGIN, END)
 
 
 def render(
@@ -467,14 +576,14 @@ def verdicts(rows: list[Row]) -> list[str]:
     return out
 
 
-def write_results(block: str) -> None:
-    """Replace the measured block of engines.md, keeping the analysis around it."""
-    text = RESULTS.read_text() if RESULTS.exists() else ""
-    if BEGIN in text and END in text:
-        head, rest = text.split(BEGIN, 1)
-        text = head + block.rstrip("\n") + rest.split(END, 1)[1]
+def write_results(block: str, begin: str, end: str) -> None:
+    """Replace one measured block of engines.md, keeping the analysis around it."""
+    text = RESULTS.read_text() if RESULTS.exists() else "# Policy engine decision latency\n"
+    if begin in text and end in text:
+        head, rest = text.split(begin, 1)
+        text = head + block.rstrip("\n") + rest.split(end, 1)[1]
     else:
-        text = "# Policy engine decision latency\n\n" + block
+        text = text.rstrip("\n") + "\n\n" + block
     RESULTS.write_text(text)
 
 

@@ -8,7 +8,7 @@ the same kaitiaki.yaml settings. Every decision whose outcome or set of (rule, l
 listed; then both engines decide the 50-column inputs of bench/engines.py and the corpus, rounds
 interleaved, and the medians are compared.
 
-    .venv/bin/python bench/policy_compare.py [--old REV] [--rounds N]
+    .venv/bin/python bench/policy_compare.py [--old REV] [--rounds N] [--output FILE]
 
 The default OLD is the last main commit with the policies before issue #18 (the analysis facts
 were already there, so both trees see the same input). Results: bench/results/policy_compare.md.
@@ -24,9 +24,7 @@ import os
 import platform
 import shlex
 import statistics
-import subprocess
 import sys
-import tarfile
 import tempfile
 import time
 from collections.abc import Iterator, Sequence
@@ -39,6 +37,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.engines import OLD, old_tree  # noqa: E402
 from bench.engines import inputs as fifty_column_inputs  # noqa: E402
 from kaitiaki.cli import main as kaitiaki_main  # noqa: E402
 from kaitiaki.config import Settings, load_settings  # noqa: E402
@@ -49,7 +48,6 @@ from kaitiaki.hookspecs import hookimpl  # noqa: E402
 from kaitiaki.model import Decision, Job  # noqa: E402
 from kaitiaki.plugins import get_plugin_manager  # noqa: E402
 
-OLD = "446e8bd"
 RESULTS = ROOT / "bench" / "results" / "policy_compare.md"
 NOW = "2026-11-26T00:00:00Z"
 
@@ -160,16 +158,6 @@ def example_cases() -> list[Case]:
     return found + cli_cases("examples/nz_social", project / "kaitiaki.yaml", dbt)
 
 
-def old_tree(rev: str, into: Path) -> Path:
-    """The policies/ folder of ``rev``, extracted from git."""
-    archive = subprocess.run(
-        ["git", "-C", str(ROOT), "archive", "--format=tar", rev, "policies"], check=True, capture_output=True
-    ).stdout
-    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
-        tar.extractall(into, filter="data")
-    return into / "policies"
-
-
 class Engines:
     """One embedded engine per (tree, settings), loaded once."""
 
@@ -268,6 +256,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--old", default=OLD, help="git revision of the old policies (default %(default)s)")
     parser.add_argument("--rounds", type=int, default=30)
+    parser.add_argument(
+        "--output", type=Path, default=RESULTS, help="where to write the results (default %(default)s)"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         engines = Engines({"old": old_tree(args.old, Path(tmp)), "new": bundled_policies_dir()})
@@ -276,9 +267,9 @@ def main() -> None:
         times = timings(cases, engines, args.rounds)
     load = " / ".join(f"{x:.2f}" for x in os.getloadavg())
     text = render(args.old, cases, rows, times, load)
-    RESULTS.write_text(text)
+    args.output.write_text(text)
     print(text)
-    print(f"written to {RESULTS.relative_to(ROOT)}; command: {shlex.join(sys.argv)}", file=sys.stderr)
+    print(f"written to {args.output}; command: {shlex.join(sys.argv)}", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -119,6 +119,8 @@ violation contains v if {
 	not_allowed := categories_outside
 	not_allowed != set()
 	some col in input.columns
+	some first in col.categories
+	first in not_allowed
 	candidates := {cat | some cat in col.categories; cat in not_allowed}
 	candidates != set()
 	outside := lib.own_among(col, candidates)
@@ -331,6 +333,8 @@ violation contains v if {
 	unapproved := unapproved_sensitive_categories
 	unapproved != set()
 	some col in input.columns
+	some first in col.categories
+	first in unapproved
 	candidates := {cat | some cat in col.categories; cat in unapproved}
 	candidates != set()
 	cats := lib.own_among(col, candidates)
@@ -546,19 +550,22 @@ retention_values(tags) := {substring(tag, count(params.retention_tag_prefix), -1
 }
 
 # What is wrong with the retention `values` of a job (functions, not rules: see limits_broken).
+# Each value's end is worked out once (a duration's end costs regular expressions and arithmetic).
 retention_problems(values) := {"with no retention tag"} if {
 	count(values) == 0
-} else := unbounded_retention(values) | retention_past_expiry(values)
+} else := retention_value_problems(values, {value: end | some value in values; end := retention_end(value)})
 
-unbounded_retention(values) := {concat("", ["with retention ", value, ", which is not a bounded period (an ISO-8601 duration such as P2Y, or a date)"]) |
+retention_value_problems(values, ends) := unbounded_retention(values, ends) | retention_past_expiry(values, ends)
+
+unbounded_retention(values, ends) := {concat("", ["with retention ", value, ", which is not a bounded period (an ISO-8601 duration such as P2Y, or a date)"]) |
 	some value in values
-	not retention_end(value)
+	not ends[value]
 }
 
-retention_past_expiry(values) := {concat("", ["with retention ", value, " ending ", end, ", after purpose ", purpose_name, " expires (", input.purpose.expires, ")"]) |
+retention_past_expiry(values, ends) := {concat("", ["with retention ", value, " ending ", end, ", after purpose ", purpose_name, " expires (", input.purpose.expires, ")"]) |
 	lib.iso_date(input.purpose.expires)
 	some value in values
-	end := retention_end(value)
+	end := ends[value]
 	end > input.purpose.expires
 }
 

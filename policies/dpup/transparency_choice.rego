@@ -117,10 +117,10 @@ violation contains v if {
 	today >= params.ipp3a_from
 	writes
 	person_level
-	outs := identifiable_outputs
-	outs != set()
 	agencies := {table.agency | some table in input.tables; other_agency(table)}
 	agencies != set()
+	outs := identifiable_outputs
+	outs != set()
 	message := concat("", ["the job writes person-level identifiable columns (", lib.list({out.column | some out in outs}), ") read from another agency's tables (", lib.list(agencies), ")"])
 	f := lib.sources_finding(message, outs)
 	v := lib.violation("TC-02", f.message, f.columns, f.line)

@@ -66,20 +66,28 @@ unadjusted if {
 	waived_soft_rules == set()
 }
 
-violations contains v if {
+# Most decisions: no override, no waiver, every level known: the violations are those found.
+violations := found if {
+	unadjusted
+	every v in found {
+		v.level in levels
+	}
+} else := adjusted
+
+adjusted contains v if {
 	unadjusted
 	some v in found
 	v.level in levels
 }
 
-violations contains final if {
+adjusted contains final if {
 	unadjusted
 	some v in found
 	not v.level in levels
 	final := object.union(v, {"level": "hard", "waived": false})
 }
 
-violations contains final if {
+adjusted contains final if {
 	not unadjusted
 	overrides := level_overrides
 	known := known_levels
@@ -142,18 +150,16 @@ nonempty(text) if {
 
 # --- the decision -------------------------------------------------------------------------------
 
-blocking contains v if {
+# A hard violation blocks, and so does a soft one that no valid waiver lifts (looked at without
+# gathering the blocking violations into a set: a decision with many findings pays per finding).
+allow := false if {
 	some v in violations
 	v.level == "hard"
-}
-
-blocking contains v if {
+} else := false if {
 	some v in violations
 	v.level == "soft"
 	not v.waived
-}
-
-allow := blocking == set()
+} else := true
 
 policy_revision := data.kaitiaki.revision if is_string(data.kaitiaki.revision) else := ""
 
