@@ -284,6 +284,16 @@ def test_a_unit_test_reading_real_rows_is_blocked_naming_the_column_and_does_not
     assert unit_test not in enforced.ran
 
 
+def test_a_unit_test_finding_points_at_its_sql_in_the_yaml(enforced: Built) -> None:
+    """Line and column of ``full_name`` in each leaking SQL text of the YAML, not the SQL's own 1:8."""
+    path = "models/marts/_route_unit_tests.yml"
+    lines = (enforced.path / path).read_text().splitlines()
+    for marker in ("full_name as region, client_number", "full_name as region, 1 as clients"):
+        line = next(index for index, text in enumerate(lines, 1) if marker in text)
+        column = lines[line - 1].index(marker) + 1
+        assert f"--> {path}:{line}:{column}" in enforced.result.stderr, marker
+
+
 def test_a_unit_test_on_rows_written_for_it_is_allowed_and_runs(enforced: Built) -> None:
     assert enforced.jobs()[UNIT_TWIN]["decision"]["allow"] is True
     assert enforced.ran[UNIT_TWIN] == "pass"
