@@ -23,7 +23,7 @@ export GOPATH  := $(CURDIR)/.tools/go
 export GOCACHE := $(CURDIR)/.tools/go/cache
 endif
 
-.PHONY: venv opa demo test lint typecheck pytest rego-test policy-data bench fuzz lock dist clean
+.PHONY: venv opa demo test lint typecheck pytest rego-test policy-data bench fuzz lock dist clean dbt-lowest
 
 venv: $(STAMP)
 
@@ -63,10 +63,26 @@ rego-test: $(STAMP) $(OPA_STAMP)
 	$(OPA) check --strict policies
 	$(OPA) test policies
 
+# The adapter supports dbt-core >=1.10,<1.12 (adapters/dbt/pyproject.toml); the lock tests 1.11.
+# This runs the dbt tests on the lowest release line too, in a venv of its own: the lock's pins,
+# except dbt-core itself and sqlparse (1.10 needs <0.5.5). About a minute once cached (docs/dbt.md).
+# `test` runs it before the full pytest, so that pytest's closing line is the whole suite's.
+DBT_LOWEST  := 1.10.23
+LOWEST_VENV := .venv-dbt-lowest
+LOWEST_BIN  := $(LOWEST_VENV)/bin
+dbt-lowest: $(STAMP)
+	test -x $(LOWEST_BIN)/python || $(BIN)/uv venv --quiet --python $(BIN)/python $(LOWEST_VENV)
+	grep -v -E '^(dbt-core|sqlparse)==' requirements/lock.txt > $(LOWEST_VENV)/constraints.txt
+	$(BIN)/uv pip install --quiet --python $(LOWEST_BIN)/python -c $(LOWEST_VENV)/constraints.txt \
+		dbt-core==$(DBT_LOWEST) dbt-duckdb 'sqlparse<0.5.5' -e . -e plugins/nz -e adapters/dbt \
+		pytest pytest-timeout hypothesis jsonschema packaging 'sqlglotc; python_version >= "3.11"'
+	$(LOWEST_BIN)/python -c "import dbt.version as v; assert v.__version__ == '$(DBT_LOWEST)', v.__version__"
+	$(LOWEST_BIN)/python -m pytest -q -p no:cacheprovider tests/dbt
+
 policy-data: $(STAMP)
 	$(BIN)/python -m kaitiaki.engine.ruledata
 
-test: lint typecheck rego-test pytest
+test: lint typecheck rego-test dbt-lowest pytest
 
 bench: $(STAMP)
 	$(BIN)/python bench/run_all.py

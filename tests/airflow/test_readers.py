@@ -273,3 +273,77 @@ def test_a_borderline_operator_is_unguarded_with_its_reason_and_an_unknown_one_w
     assert (
         generic.status == UNGUARDED and "no kaitiaki_task_sql reader knows acme.operators" in generic.reason
     )
+
+
+def cosmos_task(cls: type, **held_values: Any) -> Any:
+    """A cosmos operator object as the reader sees one (its attributes), without cosmos's setup."""
+    task = cls.__new__(cls)
+    vars(task).update(held_values)
+    return task
+
+
+def test_cosmos_container_modes_are_decided_from_the_workers_project_or_fail_closed(tmp_path: Any) -> None:
+    """Kubernetes, Docker… run dbt inside an image: kaitiaki decides from the manifest and the
+    project on the worker, and says so when the project is not there. (The kubernetes and docker
+    providers cosmos needs for those classes are not installed: a class named as cosmos names its
+    kubernetes operator stands in, on cosmos's real local operator.)"""
+    from cosmos.operators.local import DbtRunLocalOperator
+    from kaitiaki_airflow.dbt_nodes import file_checksum, require_current
+
+    kubernetes = type("DbtRunKubernetesOperator", (DbtRunLocalOperator,), {})
+    kubernetes.__module__ = "cosmos.operators.kubernetes"
+    node = {"unique_id": "model.p.users", "resource_type": "model"}
+    held_values = {
+        "extra_context": {"dbt_node_config": node},
+        "select": "users",
+        "project_dir": str(tmp_path),
+    }
+    in_pod = locate(cosmos_task(kubernetes, **held_values))
+    on_worker = locate(cosmos_task(DbtRunLocalOperator, **held_values))
+    assert in_pod is not None and (in_pod.provider, in_pod.dbt_node) == (
+        "cosmos (kubernetes mode)",
+        node["unique_id"],
+    )
+    assert on_worker is not None and on_worker.provider == "cosmos" and in_pod.problem is None
+    manifest_node = {
+        "original_file_path": "models/users.sql",
+        "checksum": {"name": "sha256", "checksum": "0"},
+    }
+    with pytest.raises(KaitiakiError, match=r"runs inside a container \(cosmos \(kubernetes mode\)\)"):
+        require_current(manifest_node, tmp_path, uid="model.p.users", manifest="m", container=in_pod.provider)
+    model = tmp_path / "models" / "users.sql"
+    model.parent.mkdir()
+    model.write_text("select region from {{ ref('clients') }}\n", encoding="utf-8")
+    current = {**manifest_node, "checksum": {"name": "sha256", "checksum": file_checksum(model)}}
+    require_current(current, tmp_path, uid="model.p.users", manifest="m", container=in_pod.provider)
+
+
+def test_the_cosmos_watcher_producer_fails_closed_and_a_virtualenv_task_is_read() -> None:
+    from cosmos.operators.virtualenv import DbtRunVirtualenvOperator
+    from cosmos.operators.watcher import DbtProducerWatcherOperator
+
+    producer = locate(cosmos_task(DbtProducerWatcherOperator, extra_context={}, select=None))
+    assert producer is not None and "runs the whole project's dbt build in one task" in str(producer.problem)
+    node = {"unique_id": "model.p.users", "resource_type": "model"}
+    venv = locate(
+        cosmos_task(DbtRunVirtualenvOperator, extra_context={"dbt_node_config": node}, select="users")
+    )
+    assert venv is not None and (venv.provider, venv.problem, venv.dbt_node) == (
+        "cosmos",
+        None,
+        "model.p.users",
+    )
+
+
+def test_the_audit_says_a_guarded_task_that_cannot_run_will_not_and_why() -> None:
+    from cosmos.operators.watcher import DbtProducerWatcherOperator
+    from kaitiaki_airflow.unguarded import GUARDED, coverage
+
+    from kaitiaki.config import Settings
+
+    producer = cosmos_task(DbtProducerWatcherOperator, extra_context={}, select=None)
+    found = coverage(producer, locate(producer), Settings())
+    assert found.status == GUARDED and "it does not run: the cosmos watcher producer" in found.reason
+    with DAG("d", schedule=None, start_date=START):
+        plain = SQLExecuteQueryOperator(task_id="plain", conn_id="wh", sql="select 1")
+    assert "does not run" not in coverage(plain, locate(plain), Settings()).reason

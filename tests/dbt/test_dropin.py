@@ -144,7 +144,8 @@ def test_a_failed_compile_is_one_error_naming_the_node(
 
 
 def test_the_installed_dbt_core_is_in_the_declared_supported_range() -> None:
-    """docs/dbt.md: dbt-core 1.10 and 1.11 (1.12 does not install here, see the docs)."""
+    """docs/dbt.md: dbt-core 1.10 and 1.11 (1.12 does not install here, see the docs); this
+    runs on both ends of the range (the lock's 1.11, and 1.10 under `make dbt-lowest`)."""
     from importlib.metadata import version
 
     from packaging.requirements import Requirement

@@ -270,6 +270,7 @@ UNIT_LEAKS = {
     "unit_test.nz_social.route_audited.route_audited_expects_real_names": "a `format: sql` expectation",
 }
 UNIT_TWIN = "unit_test.nz_social.route_audited.route_audited_suppresses_small_cells"
+UNIT_OF_BLOCKED_MODEL = "unit_test.nz_social.route_post_leak.route_post_leak_on_rows"
 
 
 @pytest.mark.parametrize("unit_test", sorted(UNIT_LEAKS))
@@ -284,10 +285,26 @@ def test_a_unit_test_reading_real_rows_is_blocked_naming_the_column_and_does_not
     assert unit_test not in enforced.ran
 
 
+def test_a_unit_test_finding_points_at_its_sql_in_the_yaml(enforced: Built) -> None:
+    """Line and column of ``full_name`` in each leaking SQL text of the YAML, not the SQL's own 1:8."""
+    path = "models/marts/_route_unit_tests.yml"
+    lines = (enforced.path / path).read_text().splitlines()
+    for marker in ("full_name as region, client_number", "full_name as region, 1 as clients"):
+        line = next(index for index, text in enumerate(lines, 1) if marker in text)
+        column = lines[line - 1].index(marker) + 1
+        assert f"--> {path}:{line}:{column}" in enforced.result.stderr, marker
+
+
 def test_a_unit_test_on_rows_written_for_it_is_allowed_and_runs(enforced: Built) -> None:
     assert enforced.jobs()[UNIT_TWIN]["decision"]["allow"] is True
     assert enforced.ran[UNIT_TWIN] == "pass"
     assert enforced.ran["model.nz_social.route_audited"] == "success"
+
+
+def test_the_unit_tests_of_a_blocked_model_are_left_out_with_it(enforced: Built) -> None:
+    assert enforced.jobs()[UNIT_OF_BLOCKED_MODEL]["decision"]["allow"] is True
+    assert "model.nz_social.route_post_leak" not in enforced.ran
+    assert UNIT_OF_BLOCKED_MODEL not in enforced.ran
 
 
 def test_a_unit_test_reads_and_prints_real_rows_when_nothing_blocks_it(warned: Built) -> None:
@@ -304,5 +321,9 @@ def test_a_unit_test_reads_and_prints_real_rows_when_nothing_blocks_it(warned: B
     assert sum(name in ran.stderr for name in names) >= 10
     assert tables(warned.database) == before
     statuses = run_statuses(warned.path)
-    assert {uid for uid in statuses if uid.startswith("unit_test.")} == {*UNIT_LEAKS, UNIT_TWIN}
+    assert {uid for uid in statuses if uid.startswith("unit_test.")} == {
+        *UNIT_LEAKS,
+        UNIT_TWIN,
+        UNIT_OF_BLOCKED_MODEL,
+    }
     assert statuses[UNIT_TWIN] == "pass"

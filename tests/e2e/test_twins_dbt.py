@@ -178,3 +178,20 @@ def test_an_orchestrator_deciding_one_node_sees_secret_vars_alike(
     )
     assert found.allowed is not BY_NAME[name]["blocked"]
     assert found.allowed is decisions[model_name(name)]["allow"]
+
+
+@pytest.mark.parametrize("fmt", ["text", "sarif", "github", "markdown"])
+def test_no_report_shows_the_secret(fmt: str, project: Path, decisions: dict[str, dict[str, Any]]) -> None:
+    """A blocked model whose compiled SQL holds the secret: every report format quotes its SQL
+    redacted, so the value dbt rendered never reaches the output."""
+    name = model_name("dbt-sv04-block-keyed-by-secret-var-without-pseudonymised-agreement")
+    assert decisions[name]["allow"] is False
+    result = run_cli(
+        ["dbt", "check", "--manifest", str(project / "target" / "manifest.json"),
+         "--project-dir", str(project), "--config", str(project / "kaitiaki.yaml"),
+         "--format", fmt, "--no-cache", "--select", name],
+        cwd=project,
+    )  # fmt: skip
+    assert result.exit_code == 1, result.stderr
+    assert "SV-04" in result.stdout
+    assert SECRET_VALUE not in result.stdout + result.stderr

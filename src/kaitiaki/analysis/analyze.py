@@ -12,8 +12,6 @@ from dataclasses import dataclass, field, replace
 
 from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect
-from sqlglot.dialects.mysql import MySQL
-from sqlglot.dialects.teradata import Teradata
 from sqlglot.errors import ParseError, TokenError
 from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
 from sqlglot.tokenizer_core import TokenType
@@ -29,7 +27,7 @@ from kaitiaki.analysis.budget import (
     star_budget_problem,
 )
 from kaitiaki.analysis.census import Census
-from kaitiaki.analysis.dialects import known_dialects
+from kaitiaki.analysis.dialects import built_on, known_dialects
 from kaitiaki.analysis.facts import StatementFindings, assemble
 from kaitiaki.analysis.flow import STAR, Flow
 from kaitiaki.analysis.guard import quiet_sqlglot, run_with_depth
@@ -295,7 +293,7 @@ _Edit = tuple[int, int, str]  # first and last character replaced, and the repla
 def _replace_edits(statement: StatementTokens, engine: Dialect) -> list[_Edit]:
     first = statement.tokens[0]
     if (
-        isinstance(engine, MySQL)
+        built_on(engine, "mysql", "MySQL")
         and first.token_type == TokenType.REPLACE
         and first.text.upper() == "REPLACE"
     ):
@@ -304,7 +302,7 @@ def _replace_edits(statement: StatementTokens, engine: Dialect) -> list[_Edit]:
 
 
 def _teradata_edits(statement: StatementTokens, engine: Dialect) -> list[_Edit]:
-    if not isinstance(engine, Teradata):
+    if not built_on(engine, "teradata", "Teradata"):
         return []
     tokens, edits = statement.tokens, []
     for i in range(len(tokens) - 3):

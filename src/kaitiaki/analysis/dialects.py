@@ -7,6 +7,7 @@ names alike, never switch engines (``"full_name"`` is a column to Postgres, a st
 
 from __future__ import annotations
 
+import sys
 from functools import lru_cache
 
 from sqlglot.dialects.dialect import Dialect, Dialects
@@ -49,3 +50,11 @@ def narrowed(requested: str | None, platform: str | None) -> str | None:
         f"dialect {requested!r} is not the platform's {platform!r} nor built on it; kaitiaki reads SQL "
         "the way the database does, so a job may narrow the dialect but not switch engines"
     )
+
+
+def built_on(engine: Dialect, module: str, name: str) -> bool:
+    """``isinstance(engine, sqlglot.dialects.<module>.<name>)`` without importing that dialect:
+    an engine of that dialect, or of one built on it, has imported it already. Spares every
+    process the dialects it does not read (an Airflow task reads one)."""
+    loaded = sys.modules.get(f"sqlglot.dialects.{module}")
+    return loaded is not None and isinstance(engine, getattr(loaded, name))

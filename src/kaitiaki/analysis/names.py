@@ -19,9 +19,9 @@ from typing import Any
 
 from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect, NormalizationStrategy
-from sqlglot.dialects.mysql import MySQL
 from sqlglot.errors import SqlglotError
 
+from kaitiaki.analysis.dialects import built_on
 from kaitiaki.config import Identifiers
 
 _SAFE = re.compile(r"^[A-Za-z_#@][A-Za-z0-9_$#@]*$")
@@ -66,7 +66,7 @@ def _dialect(name: str, key: Identifiers | None) -> Dialect:
         engine = Dialect.get_or_raise(name)
     except (ValueError, SqlglotError) as exc:
         raise ValueError(f"unknown dialect {name!r}") from exc
-    if isinstance(engine, MySQL):
+    if built_on(engine, "mysql", "MySQL"):
         if rules.lower_case_table_names:
             engine.normalization_strategy = NormalizationStrategy.CASE_INSENSITIVE
             return engine

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 
 from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect
-from sqlglot.dialects.mysql import MySQL
 from sqlglot.errors import ParseError, TokenError
 from sqlglot.tokenizer_core import Token, TokenType
 
+from kaitiaki.analysis.dialects import built_on
 from kaitiaki.analysis.messages import describe_parse_error
 from kaitiaki.config import Limits
 from kaitiaki.model import AnalysisError
@@ -66,7 +66,7 @@ def executable_comments(sql: str, dialect: Dialect) -> str | None:
 
     Whether a versioned one runs depends on the server's version, so the caller also reports it.
     """
-    if not isinstance(dialect, MySQL):
+    if not built_on(dialect, "mysql", "MySQL"):
         return None
     # the text, not only the tokens' comments: a file that is nothing but a comment has no token
     # to carry it (``/*! select … */`` alone), and MySQL still runs it

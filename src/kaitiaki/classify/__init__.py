@@ -6,10 +6,16 @@ order. Name rules are default plugins (``kaitiaki.classify.name_rules``); countr
 detectors come from plugins such as kaitiaki-nz. See docs/classification.md.
 """
 
-from kaitiaki.classify.catalog import catalog_schema_warnings
-from kaitiaki.classify.chain import classify_jobs, lineage_order, written_tables
-from kaitiaki.classify.core import AMBIGUOUS_PREFIX, CONFLICT_PREFIX, STRICT_PREFIX, classify, read_tables
-from kaitiaki.classify.outputs import derive_categories, propagated_categories
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from kaitiaki.classify.catalog import catalog_schema_warnings
+    from kaitiaki.classify.chain import classify_jobs, lineage_order, written_tables
+    from kaitiaki.classify.core import AMBIGUOUS_PREFIX, CONFLICT_PREFIX, STRICT_PREFIX, classify, read_tables
+    from kaitiaki.classify.outputs import derive_categories, propagated_categories
 
 __all__ = [
     "AMBIGUOUS_PREFIX",
@@ -24,3 +30,26 @@ __all__ = [
     "read_tables",
     "written_tables",
 ]
+
+# Loaded on first use: the default plugins import single submodules (name rules, outputs), and
+# an Airflow task process that only looks at its DAG must not pay for the whole package.
+_HOMES = {
+    "catalog_schema_warnings": "kaitiaki.classify.catalog",
+    "classify_jobs": "kaitiaki.classify.chain",
+    "lineage_order": "kaitiaki.classify.chain",
+    "written_tables": "kaitiaki.classify.chain",
+    "AMBIGUOUS_PREFIX": "kaitiaki.classify.core",
+    "CONFLICT_PREFIX": "kaitiaki.classify.core",
+    "STRICT_PREFIX": "kaitiaki.classify.core",
+    "classify": "kaitiaki.classify.core",
+    "read_tables": "kaitiaki.classify.core",
+    "derive_categories": "kaitiaki.classify.outputs",
+    "propagated_categories": "kaitiaki.classify.outputs",
+}
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(home), name)

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from kaitiaki.errors import KaitiakiError
 from kaitiaki_airflow.operators import held
+from kaitiaki_airflow.providers.cosmos import in_container
 from kaitiaki_airflow.tasks import task_name
 
 if TYPE_CHECKING:
@@ -62,7 +63,13 @@ def decide_dbt_node(task: Any, *, gate: Gate, located: TaskSql, labels: Mapping[
         raise KaitiakiError(f"{uid} is not in the dbt manifest {located.manifest} ({task_name(task)}).")
     require_selects_only(project, str(located.values[0]), uid)
     project_dir = held(task, "project_dir")
-    require_current(node, Path(project_dir) if project_dir else None, uid=uid, manifest=located.manifest)
+    require_current(
+        node,
+        Path(project_dir) if project_dir else None,
+        uid=uid,
+        manifest=located.manifest,
+        container=located.provider if in_container(located.provider) else None,
+    )
     checker = ProjectChecker(
         project,
         cast("Gate", RunLabelledGate(gate, labels)),
@@ -89,13 +96,32 @@ def require_selects_only(project: DbtProject, select: str, uid: str) -> None:
         )
 
 
-def require_current(node: Mapping[str, Any], project_dir: Path | None, *, uid: str, manifest: str) -> None:
-    """The model file dbt will compile is the one the manifest was compiled from (its checksum)."""
+def require_current(
+    node: Mapping[str, Any],
+    project_dir: Path | None,
+    *,
+    uid: str,
+    manifest: str,
+    container: str | None = None,
+) -> None:
+    """The model file dbt will compile is the one the manifest was compiled from (its checksum).
+
+    ``container``: the reader's label when cosmos runs dbt inside a container image, whose files
+    kaitiaki cannot see: the worker's copy of the project stands for the image's.
+    """
     checksum = node.get("checksum") or {}
     path = node.get("original_file_path")
     if project_dir is None or not path or checksum.get("name") != "sha256":
         raise KaitiakiError(f"kaitiaki cannot tell whether the manifest's {uid} is the model the task runs.")
     source = project_dir / str(path)
+    if container and not source.is_file():
+        raise KaitiakiError(
+            f"{uid} runs inside a container ({container}), and {source} is not on the worker: kaitiaki "
+            "decides a container's model from the manifest and the project files on the worker, so it "
+            "cannot tell the model the image runs.",
+            hint="put the project the image was built from on the workers at the task's project_dir, "
+            "beside its compiled manifest.",
+        )
     found = file_checksum(source) if source.is_file() else None
     if found != checksum.get("checksum"):
         raise KaitiakiError(

@@ -84,7 +84,10 @@ def coverage(task: Any, located: TaskSql | None, settings: Settings) -> Coverage
     """Guarded (a reader found its SQL), no SQL, allowlisted, or unguarded and why."""
     if located is not None:
         fields = ", ".join(located.fields) or "no SQL this time"
-        return Coverage(GUARDED, f"{fields} ({located.provider or 'plugin'})")
+        reason = f"{fields} ({located.provider or 'plugin'})"
+        if located.problem:
+            reason += f"; it does not run: {located.problem}"
+        return Coverage(GUARDED, reason)
     name = qualified(task)
     if name in RUNS_NO_AUTHOR_CODE:
         return Coverage(NO_SQL, "runs no code of the DAG author's")

@@ -137,7 +137,12 @@ def repo_relative(path: str | None, project_dir: Path | None, repo_root: Path | 
 
 
 def node_positions(node: Node, sql: str, project_dir: Path | None) -> tuple[Position, ...]:
-    """Positions of a node's job SQL in its source file (models, snapshots, singular tests)."""
+    """Positions of a node's job SQL in its source file (models, snapshots, singular tests; a
+    unit test's SQL in its YAML)."""
+    if node.get("resource_type") == "unit_test":
+        from kaitiaki_dbt.unit_tests import unit_test_positions
+
+        return unit_test_positions(node, project_dir)
     raw, compiled = node.get("raw_code"), node.get("compiled_code")
     if not isinstance(raw, str) or not isinstance(compiled, str) or node.get("language", "sql") != "sql":
         return ()

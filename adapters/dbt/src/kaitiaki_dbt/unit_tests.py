@@ -15,9 +15,12 @@ reads: a unit test is meant to run on rows written for it.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
+from kaitiaki.model import Position
 from kaitiaki_dbt.manifest import Node
 
 JINJA_MARKS = ("{{", "{%", "{#")
@@ -37,13 +40,51 @@ def sql_texts(node: Node) -> list[str]:
     return [str(part.get("rows") or "") for part in parts if part.get("format") == "sql"]
 
 
+def statements(node: Node) -> list[str]:
+    """The non-empty ``format: sql`` texts, each one statement without its closing ``;``."""
+    texts = (text.strip().rstrip(";").strip() for text in sql_texts(node))
+    return [text for text in texts if text]
+
+
 def unit_test_sql(node: Node) -> str | None:
     """What a unit test reads from the warehouse, as SQL the gate analyses: "" when it reads
     nothing (rows written in YAML), None when a SQL fixture is Jinja (blocked by SYS-01)."""
-    texts = [text.strip().rstrip(";").strip() for text in sql_texts(node)]
+    texts = statements(node)
     if any(mark in text for text in texts for mark in JINJA_MARKS):
         return None
-    return ";\n".join(text for text in texts if text)
+    return ";\n".join(texts)
+
+
+def unit_test_positions(node: Node, project_dir: Path | None) -> tuple[Position, ...]:
+    """Each line of the job SQL (``unit_test_sql``) at its line and column in the YAML file.
+
+    The SQL texts are found in the file after the unit test's ``name:``, line by line (a
+    quoted one-line string or a block scalar alike); a line that cannot be found is placed at
+    the ``name:`` line, marked inexact, rather than at a line of the SQL that means nothing
+    in the YAML.
+    """
+    if project_dir is None:
+        return ()
+    try:
+        lines = (project_dir / str(node.get("original_file_path"))).read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return ()
+    name = re.compile(rf"^\s*-?\s*name:\s*['\"]?{re.escape(str(node.get('name')))}['\"]?\s*(#.*)?$")
+    start = next((index for index, line in enumerate(lines) if name.match(line)), 0)
+    out: list[Position] = []
+    sql_line, cursor = 1, start
+    for text in statements(node):
+        for piece in text.split("\n"):
+            needle = piece.strip()
+            found = next((i for i in range(cursor, len(lines)) if needle and needle in lines[i]), None)
+            if found is None:
+                out.append(Position(sql_line, 1, start + 1, 1, exact=False))
+            else:
+                column = lines[found].index(needle) - (len(piece) - len(piece.lstrip())) + 1
+                out.append(Position(sql_line, 1, found + 1, max(1, column)))
+                cursor = found + 1
+            sql_line += 1
+    return tuple(out)
 
 
 def tested_model(node: Node) -> str | None:

@@ -7,6 +7,13 @@ names the node and the manifest (the operator's ``manifest_filepath``, else
 checker, with its lineage. A task whose ``select`` does not resolve to its node alone in the
 manifest, or that names no node, could run other models than the one decided: it fails
 closed. Seeds load files and tests only count failing rows: they run no SQL kaitiaki decides.
+
+Execution modes: local and virtualenv run dbt on the worker, from the project the guard checks.
+The container modes (Kubernetes, Docker, EKS, GKE, ECS, ACI, Cloud Run) run dbt inside an image
+kaitiaki cannot look into: the task is decided from the manifest and project files on the
+worker (``project_dir``; the reader labels it ``cosmos (<mode> mode)``), which must be the
+image's project, or the task fails closed. The watcher modes' producer runs the whole project's
+``dbt build`` in one task, which no per-node decision covers: it fails closed.
 """
 
 from __future__ import annotations
@@ -26,28 +33,61 @@ FIELD = "dbt node"
 ONE_NODE = re.compile(r"(fqn:)?[A-Za-z0-9_.]+")  # a name or fqn: parts; no graph operators or methods
 
 
+MODULES = "cosmos.operators."
+CONTAINER_MODES = {
+    "kubernetes": "kubernetes",
+    "docker": "docker",
+    "aws_eks": "EKS",
+    "aws_ecs": "ECS",
+    "gcp_gke": "GKE",
+    "gcp_cloud_run_job": "Cloud Run",
+    "azure_container_instance": "ACI",
+    "watcher_kubernetes": "watcher kubernetes",
+    "watcher_gcp_gke": "watcher GKE",
+}
+PRODUCER = "DbtProducerWatcher"
+
+
 @hookimpl(trylast=True)
 def kaitiaki_task_sql(task: Any) -> TaskSql | None:
     cls = operator_class(task)
     if cls is None or BASE not in {f"{c.__module__}.{c.__qualname__}" for c in cls.__mro__}:
         return None
+    provider = reader_label(cls)
+    if any(c.__qualname__.startswith(PRODUCER) for c in cls.__mro__):
+        return TaskSql(values=(), fields=(FIELD,), provider=provider, problem=WHOLE_BUILD)
     extra = held(task, "extra_context")
     node = extra.get("dbt_node_config") if isinstance(extra, Mapping) else None
     if not isinstance(node, Mapping) or not isinstance(node.get("unique_id"), str):
-        return TaskSql(values=(), fields=(FIELD,), provider="cosmos", problem=NO_NODE)
+        return TaskSql(values=(), fields=(FIELD,), provider=provider, problem=NO_NODE)
     if node.get("resource_type") not in DECIDED:
         return TaskSql(values=(), fields=(), provider=f"cosmos ({node.get('resource_type')})")
     select = held(task, "select")
     return TaskSql(
         values=(select,),
         fields=(FIELD,),
-        provider="cosmos",
+        provider=provider,
         dbt_node=node["unique_id"],
         manifest=manifest_path(task),
         problem=selection_problem(task, select),
     )
 
 
+def reader_label(cls: type) -> str:
+    """``cosmos``, or ``cosmos (<mode> mode)`` for an operator that runs dbt inside a container."""
+    module = cls.__module__.removeprefix(MODULES) if cls.__module__.startswith(MODULES) else ""
+    mode = CONTAINER_MODES.get(module)
+    return f"cosmos ({mode} mode)" if mode else "cosmos"
+
+
+def in_container(provider: str | None) -> bool:
+    return bool(provider) and str(provider).endswith(" mode)")
+
+
+WHOLE_BUILD = (
+    "the cosmos watcher producer runs the whole project's dbt build in one task, and kaitiaki decides "
+    "one dbt node per task (use ExecutionMode.LOCAL, or VIRTUALENV, for one task per model)"
+)
 NO_NODE = (
     "the cosmos task names no dbt node (extra_context['dbt_node_config']), so kaitiaki cannot tell "
     "which models its dbt command runs"
