@@ -5,8 +5,9 @@ out as model files with `ref()`/`source()` and `config(meta=…)`, sources in YA
 run as fresh processes, after one warm-up each (dbt's partial parse and kaitiaki's verdict cache
 are then as they are in daily use), alternating: each round runs `dbt compile`, `kaitiaki dbt
 check` and `kaitiaki dbt check --no-cache` once (the cold figure), 3 rounds. Target: the check
-costs at most 15% more wall time than the compile. `--quick` leaves out the cold rows (about 5
-minutes on 2 cores). Figures go to bench/results/dbt_compile.md with the load average.
+costs at most 15% more wall time than the compile. `--quick` leaves out the cold rows: 3.5
+minutes at a load average of 4 on 2 cores, against 4.5 for the full run. Figures go to
+bench/results/dbt_compile.md with the load average.
 """
 
 from __future__ import annotations
@@ -126,7 +127,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--quick",
         action="store_true",
-        help="compile and the default check only (no cold rows): about 5 minutes on 2 cores",
+        help="compile and the default check only (no cold rows): 3.5 minutes at load 4 on 2 cores",
     )
     parser.add_argument("--repeats", type=int, default=REPEATS, help="runs of each command (default 3)")
     return parser.parse_args(argv)
@@ -190,8 +191,8 @@ def main(argv: list[str] | None = None) -> int:
             f" Cold (`--no-cache`): {ratios['cold'][0]:+.1%} wall, {ratios['cold'][1]:+.1%} CPU."
             if "cold" in ratios
             else ""
-        ),
-        " At a high load average the wall times of single runs vary a lot; the CPU figures are the "
+        )
+        + " At a high load average the wall times of single runs vary a lot; the CPU figures are the "
         "steadier comparison. Rerun: `.venv/bin/python bench/dbt_compile.py` (all three rows), or "
         "`--quick` for the compile and the default check only.",
         "",

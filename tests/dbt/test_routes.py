@@ -270,6 +270,7 @@ UNIT_LEAKS = {
     "unit_test.nz_social.route_audited.route_audited_expects_real_names": "a `format: sql` expectation",
 }
 UNIT_TWIN = "unit_test.nz_social.route_audited.route_audited_suppresses_small_cells"
+UNIT_OF_BLOCKED_MODEL = "unit_test.nz_social.route_post_leak.route_post_leak_on_rows"
 
 
 @pytest.mark.parametrize("unit_test", sorted(UNIT_LEAKS))
@@ -300,6 +301,12 @@ def test_a_unit_test_on_rows_written_for_it_is_allowed_and_runs(enforced: Built)
     assert enforced.ran["model.nz_social.route_audited"] == "success"
 
 
+def test_the_unit_tests_of_a_blocked_model_are_left_out_with_it(enforced: Built) -> None:
+    assert enforced.jobs()[UNIT_OF_BLOCKED_MODEL]["decision"]["allow"] is True
+    assert "model.nz_social.route_post_leak" not in enforced.ran
+    assert UNIT_OF_BLOCKED_MODEL not in enforced.ran
+
+
 def test_a_unit_test_reads_and_prints_real_rows_when_nothing_blocks_it(warned: Built) -> None:
     """Unblocked, the expectation's real names reach dbt's output (the test fails and prints the
     rows that differ), and the DuckDB file is left as it was: a unit test writes nothing."""
@@ -314,5 +321,9 @@ def test_a_unit_test_reads_and_prints_real_rows_when_nothing_blocks_it(warned: B
     assert sum(name in ran.stderr for name in names) >= 10
     assert tables(warned.database) == before
     statuses = run_statuses(warned.path)
-    assert {uid for uid in statuses if uid.startswith("unit_test.")} == {*UNIT_LEAKS, UNIT_TWIN}
+    assert {uid for uid in statuses if uid.startswith("unit_test.")} == {
+        *UNIT_LEAKS,
+        UNIT_TWIN,
+        UNIT_OF_BLOCKED_MODEL,
+    }
     assert statuses[UNIT_TWIN] == "pass"
