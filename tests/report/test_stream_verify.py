@@ -167,3 +167,21 @@ def test_kaitiaki_log_verify_stream_reads_a_file_or_stdin(tmp_path: Path, batche
     assert piped.returncode == 1 and b"<stdin>:1: deleted" in piped.stdout, piped.stdout + piped.stderr
     missing = run_cli(["log", "verify", "--stream", str(tmp_path / "missing.log")])
     assert missing.exit_code == 2 and "cannot read the stream" in missing.stderr
+
+
+def test_records_inside_a_structured_task_log_are_verified_and_an_empty_stream_is_not_a_pass(
+    tmp_path: Path,
+) -> None:
+    """A JSON task log keeps each printed line as a string field; its records are found there. A
+    stream with no record at all verified nothing, so it does not pass."""
+    lines = task_output(tmp_path)
+    structured = [json.dumps({"event": line, "logger": "task.stdout", "level": "info"}) for line in lines]
+    result = verified(structured)
+    assert (result.ok, result.records, len(result.heads)) == (True, 6, 2), result.render_text()
+    at = record_lines(lines)[1]
+    structured[at] = structured[at].replace('\\"allow\\":false', '\\"allow\\":true')
+    assert verified(structured).problem == "edited"
+    structured[at] = structured[at][:-10]
+    assert verified(structured).problem == "malformed"
+    empty = verified(["[task a] INFO - nothing here", '{"event": "no records either"}'])
+    assert (empty.ok, empty.problem) == (False, "empty")

@@ -31,6 +31,8 @@ from kaitiaki.report.decision_log import (
 
 DUPLICATED = "duplicated"
 RECORD_START = '{"decision_id"'
+ESCAPED_START = '{\\"decision_id\\"'
+EMPTY = "empty"
 GZIP_MAGIC = b"\x1f\x8b"
 
 
@@ -52,8 +54,6 @@ class StreamVerifyResult:
                 f"{self.name}:{self.line}: {self.problem}: {self.detail} "
                 f"({self.records} record(s) before it verified.)"
             )
-        if not self.records:
-            return f"{self.name}: no decision records found."
         return (
             f"{self.name}: {self.records} record(s) in {len(self.heads)} chain(s) (one per process and "
             f"sink), every chain intact. Head hashes {', '.join(self.heads)} — keep them elsewhere to "
@@ -68,6 +68,9 @@ def verify_stream(data: bytes, name: str) -> StreamVerifyResult:
     except (OSError, EOFError, zlib.error, UnicodeDecodeError) as exc:
         return StreamVerifyResult(name, False, 0, (), 1, MALFORMED, f"the stream cannot be read ({exc}).")
     found = list(records_in(text))
+    if not found:
+        detail = "no decision records found: nothing was verified (is this the sink's output?)"
+        return StreamVerifyResult(name, False, 0, (), 1, EMPTY, detail)
     later = {r["hash"]: line for line, r in found if isinstance(r, dict) and _is_hash(r.get("hash"))}
     seen: dict[str, int] = {}
     followed: dict[str, int] = {}
@@ -84,18 +87,46 @@ def verify_stream(data: bytes, name: str) -> StreamVerifyResult:
 
 
 def records_in(text: str) -> Iterator[tuple[int, Any]]:
-    """(line, record) for every decision record in the text; None for one that is not JSON."""
-    decoder = json.JSONDecoder()
+    """(line, record) for every decision record in the text; None for one that is not JSON.
+
+    A record is found where it starts on a line (after any log prefix), or inside a JSON log
+    line's string fields, where a structured task log keeps each line the task printed.
+    """
     for number, line in enumerate(text.splitlines(), start=1):
-        start = line.find(RECORD_START)
-        while start != -1:
-            try:
-                record, end = decoder.raw_decode(line, start)
-            except ValueError:
+        if RECORD_START in line:
+            for record in records_on(line):
+                yield number, record
+        elif ESCAPED_START in line:
+            inner = strings_in(line)
+            if not inner:
                 yield number, None
-                break
-            yield number, record
-            start = line.find(RECORD_START, end)
+            for value in inner:
+                for record in records_on(value):
+                    yield number, record
+
+
+def records_on(line: str) -> Iterator[Any]:
+    decoder = json.JSONDecoder()
+    start = line.find(RECORD_START)
+    while start != -1:
+        try:
+            record, end = decoder.raw_decode(line, start)
+        except ValueError:
+            yield None
+            return
+        yield record
+        start = line.find(RECORD_START, end)
+
+
+def strings_in(line: str) -> list[str]:
+    """The string fields of a JSON log line that hold a record; none when the line is not such a
+    JSON object (its record cannot be read, and is reported)."""
+    try:
+        event = json.loads(line)
+    except ValueError:
+        return []
+    values = event.values() if isinstance(event, dict) else []
+    return [v for v in values if isinstance(v, str) and RECORD_START in v]
 
 
 def record_problem(
