@@ -445,6 +445,7 @@ violation contains v if {
 foreign_uid_findings contains {"message": message, "columns": names, "line": join.line} if {
 	not linking_approved
 	foreign := foreign_uid_column_categories
+	foreign != set()
 	some join in input.joins
 	schemes := {lib.uid_scheme(cat) | some col in join_columns(join); some cat in col.categories; cat in foreign}
 	schemes != set()
