@@ -150,16 +150,12 @@ nonempty(text) if {
 
 # --- the decision -------------------------------------------------------------------------------
 
-# A hard violation blocks, and so does a soft one that no valid waiver lifts (looked at without
-# gathering the blocking violations into a set: a decision with many findings pays per finding).
-allow := false if {
-	some v in violations
-	v.level == "hard"
-} else := false if {
-	some v in violations
-	v.level == "soft"
-	not v.waived
-} else := true
+# A hard violation blocks, and so does a soft one that no valid waiver lifts. Decided on the
+# violations' (level, waived) pairs rather than by gathering the blocking violations themselves
+# (a decision with many findings pays per finding).
+blocking_kinds := {["hard", false], ["hard", true], ["soft", false]}
+
+allow := ({[v.level, v.waived] | some v in violations} & blocking_kinds) == set()
 
 policy_revision := data.kaitiaki.revision if is_string(data.kaitiaki.revision) else := ""
 
