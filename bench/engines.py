@@ -441,9 +441,10 @@ def old_vs_new(tree: Path, runs: int, instructions: bool) -> Compared:
     cpu: dict[tuple[str, str], list[float]] = {}
     wall: dict[tuple[str, str], list[float]] = {}
     per_round = max(1, runs // OLD_ROUNDS)
-    for _ in range(OLD_ROUNDS):
+    for round_ in range(OLD_ROUNDS):
+        order = list(engines.items())[:: 1 if round_ % 2 == 0 else -1]  # neither always goes first
         for label, document in inputs().items():
-            for name, engine in engines.items():
+            for name, engine in order:
                 w, c = timed(partial(engine.evaluate, document), per_round)
                 wall.setdefault((name, label), []).extend(w)
                 cpu.setdefault((name, label), []).extend(c)

@@ -50,13 +50,14 @@ foreign_uid_category(cat) if {
 
 # --- what the job touches, gathered once per decision ------------------------------------------
 
-# Every category of the job's columns, and of its outputs that are not aggregates.
+# Every category of the job's columns, and of its outputs that are not aggregates. (Passes over the
+# outputs test the categories before the transforms: an output without a wanted category stops there.)
 column_categories := {cat | some col in input.columns; some cat in col.categories}
 
 output_categories := {cat |
 	some out in input.outputs
-	not "aggregate" in out.transforms
 	some cat in out.categories
+	not "aggregate" in out.transforms
 }
 
 # The kind of every category the job touches, split once per category.
@@ -241,18 +242,18 @@ identifiable_outputs contains out if {
 	cats := identifiable_output_categories
 	cats != set()
 	some out in input.outputs
-	not "aggregate" in out.transforms
 	some cat in out.categories
 	cat in cats
+	not "aggregate" in out.transforms
 }
 
 identifier_outputs contains out if {
 	cats := identifier_output_categories
 	cats != set()
 	some out in input.outputs
-	not "aggregate" in out.transforms
 	some cat in out.categories
 	cat in cats
+	not "aggregate" in out.transforms
 }
 
 # An identifier is a group key: the groups are people.
