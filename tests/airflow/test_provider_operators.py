@@ -48,6 +48,7 @@ FAMILIES: dict[str, tuple[str, str]] = {
     "task_sql": ("duckdb", "sql"),
     "exasol": ("exasol", "query_or_table"),
     "teradata": ("teradata", "ddl"),
+    "dataproc": ("spark", 'job["spark_sql_job"]["query_list"]["queries"]'),
     "oracle": ("oracle", "source_sql"),
 }
 RECORDED = ("athena", "sql_to_s3", "redshift_to_s3", "redshift_data", "databricks", "databricks_statements")
@@ -64,6 +65,7 @@ RECORDED += (
     "exasol",
     "teradata",
     "oracle",
+    "dataproc",
 )
 
 

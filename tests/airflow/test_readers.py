@@ -264,11 +264,13 @@ def test_a_borderline_operator_is_unguarded_with_its_reason_and_an_unknown_one_w
     )
     Other = stand_in("acme.operators", "LakeJobOperator", job={})
     with DAG("d", schedule=None, start_date=START):
-        dataproc = Dataproc(task_id="dataproc", job={"spark_sql_job": {"query_list": {"queries": ["x"]}}})
+        dataproc = Dataproc(
+            task_id="dataproc", job={"pyspark_job": {"main_python_file_uri": "gs://b/job.py"}}
+        )
         other = Other(task_id="other")
     assert locate(dataproc) is None and locate(other) is None
     found = coverage(dataproc, None, Settings())
-    assert found.status == UNGUARDED and found.reason.startswith("runs the Dataproc job in its job dict")
+    assert found.status == UNGUARDED and found.reason.startswith("runs a Dataproc job that is not a SQL one")
     generic = coverage(other, None, Settings())
     assert (
         generic.status == UNGUARDED and "no kaitiaki_task_sql reader knows acme.operators" in generic.reason
@@ -347,3 +349,30 @@ def test_the_audit_says_a_guarded_task_that_cannot_run_will_not_and_why() -> Non
     with DAG("d", schedule=None, start_date=START):
         plain = SQLExecuteQueryOperator(task_id="plain", conn_id="wh", sql="select 1")
     assert "does not run" not in coverage(plain, locate(plain), Settings()).reason
+
+
+def test_a_dataproc_sql_job_is_read_in_its_engines_dialect_and_a_query_file_fails_closed() -> None:
+    Dataproc = stand_in(
+        "airflow.providers.google.cloud.operators.dataproc",
+        "DataprocSubmitJobOperator",
+        job=None,
+        gcp_conn_id="google_cloud_default",
+    )
+    queries = ["select region from msd.clients", "select count(*) from msd.clients"]
+    with DAG("d", schedule=None, start_date=START):
+        spark = Dataproc(task_id="spark", job={"spark_sql_job": {"query_list": {"queries": queries}}})
+        hive = Dataproc(task_id="hive", job={"hive_job": {"query_list": {"queries": queries[:1]}}})
+        in_file = Dataproc(task_id="file", job={"spark_sql_job": {"query_file_uri": "gs://b/q.sql"}})
+        text = Dataproc(task_id="text", job="select 1")
+    found = locate(spark)
+    assert found is not None and (found.dialect, found.problem) == ("spark", None)
+    assert found.fields == ('job["spark_sql_job"]["query_list"]["queries"]',)
+    assert (
+        held_sql(found, where="spark")
+        == "select region from msd.clients\n;\nselect count(*) from msd.clients"
+    )
+    by_hive = locate(hive)
+    assert by_hive is not None and by_hive.dialect == "hive"
+    for refused, why in ((in_file, "in a file (gs://b/q.sql)"), (text, "not a Dataproc job mapping")):
+        located = locate(refused)
+        assert located is not None and why in str(located.problem)

@@ -41,8 +41,8 @@ RUNS_NO_AUTHOR_CODE = frozenset(
 GOOGLE = "airflow.providers.google.cloud.operators"
 NOT_READ = "kaitiaki does not read it"
 BORDERLINE: dict[str, str] = {
-    f"{GOOGLE}.dataproc.DataprocSubmitJobOperator": "runs the Dataproc job in its job dict (Spark SQL, "
-    f"Hive, Presto or Trino queries, or a query file in Cloud Storage); {NOT_READ}",
+    f"{GOOGLE}.dataproc.DataprocSubmitJobOperator": "runs a Dataproc job that is not a SQL one (Spark, "
+    "PySpark, Pig, Hadoop…): kaitiaki reads the queries of Spark SQL, Hive, Presto and Trino jobs only",
     f"{GOOGLE}.dataproc.DataprocCreateBatchOperator": "runs a Dataproc batch (a Spark SQL batch reads "
     f"its query from a file in Cloud Storage); {NOT_READ}",
     f"{GOOGLE}.dataproc.DataprocInstantiateInlineWorkflowTemplateOperator": "runs the jobs of its "
