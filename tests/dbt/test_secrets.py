@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from kaitiaki_dbt.cache import model_cache_key
-from kaitiaki_dbt.secrets import committed_vars, node_secret_spans, secret_spans
+from kaitiaki_dbt.secrets import committed_vars, node_secret_spans, secret_spans, shadowed
 
 from kaitiaki.model import Job, SecretSpan
 
@@ -65,6 +65,33 @@ def test_the_rendering_of_a_lone_secret_call_is_a_span() -> None:
 )
 def test_no_span_where_the_secret_cannot_be_placed_exactly(raw: str, compiled: str) -> None:
     assert rendered(raw, compiled, ["link_key"]) == []
+
+
+@pytest.mark.parametrize(
+    "binding",
+    [
+        "{% macro var(name) %}public-salt{% endmacro %}",
+        "{% set var = 'public-salt'.format %}",
+        "{%- set env_var = 'public-salt'.format -%}",
+        "{% from 'salts.sql' import var %}",
+        "{% import 'salts.sql' as var %}",
+    ],
+)
+def test_a_model_that_binds_var_itself_keys_nothing(binding: str) -> None:
+    """dbt renders the model's own var() where the call stands: what it gives is no secret."""
+    assert rendered(binding + RAW, COMPILED, ["link_key"]) == []
+
+
+def test_a_statement_that_only_calls_var_still_keys() -> None:
+    raw = "{% set region = var('region_name') %}" + RAW
+    assert rendered(raw, COMPILED, ["link_key"]) == [("S3cret-value", "link_key")]
+
+
+def test_a_macro_named_var_or_env_var_shadows_dbts_own() -> None:
+    """A root project's macros/var.sql replaces dbt's var() in every model (dbt-duckdb 1.10)."""
+    assert shadowed({"macro.p.var": {"name": "var"}, "macro.dbt.run": {"name": "run"}})
+    assert shadowed({"macro.p.env_var": {"name": "env_var"}})
+    assert not shadowed({"macro.p.hash_key": {"name": "hash_key"}, "macro.dbt.run": {"name": "run"}})
 
 
 def test_vars_committed_in_dbt_project_yml_are_no_secret(tmp_path: Path) -> None:

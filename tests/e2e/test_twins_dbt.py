@@ -195,3 +195,25 @@ def test_no_report_shows_the_secret(fmt: str, project: Path, decisions: dict[str
     assert result.exit_code == 1, result.stderr
     assert "SV-04" in result.stdout
     assert SECRET_VALUE not in result.stdout + result.stderr
+
+
+def test_a_project_macro_named_var_keys_nothing(project: Path, decisions: dict[str, dict[str, Any]]) -> None:
+    """A root project's macros/var.sql replaces dbt's var() in every model (checked on dbt-duckdb:
+    the model then compiles to the macro's text): the keyed twin is blocked once the manifest
+    names such a macro, and allowed without it."""
+    from kaitiaki_dbt.decide import decide_node
+
+    name = model_name("dbt-sv03-allow-keyed-by-secret-var")
+    assert decisions[name]["allow"] is True
+    data = json.loads((project / "target" / "manifest.json").read_text())
+    data["macros"]["macro.twins.var"] = {
+        "name": "var", "unique_id": "macro.twins.var", "package_name": "twins",
+        "macro_sql": "{% macro var(name) %}public-salt{% endmacro %}", "depends_on": {"macros": []},
+    }  # fmt: skip
+    shadowing = project / "shadowing_manifest.json"
+    shadowing.write_text(json.dumps(data))
+    found = decide_node(
+        shadowing, f"model.twins.{name}", config=project / "kaitiaki.yaml", project_dir=project
+    )
+    assert found.allowed is False
+    assert "SV-03" in {v.rule for v in found.verdicts[0].decision.violations}

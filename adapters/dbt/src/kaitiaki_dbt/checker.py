@@ -23,7 +23,7 @@ from kaitiaki_dbt.jobs import model_dialect, node_job, route_sql
 from kaitiaki_dbt.manifest import RELATION_TYPES, DbtProject, Node, ancestors, parents, topological_order
 from kaitiaki_dbt.positions import node_positions, repo_relative
 from kaitiaki_dbt.schema import known_columns, meta_entry
-from kaitiaki_dbt.secrets import node_secret_spans
+from kaitiaki_dbt.secrets import node_secret_spans, shadowed
 from kaitiaki_dbt.workers import WorkerPool
 
 MIN_PARALLEL = 32
@@ -174,7 +174,9 @@ def gated_job(node: Node, project: DbtProject, settings: Settings, project_dir: 
     if sql is None:
         return replace(job, meta={**job.meta, "sql_unknown": unknown_kind(node)})
     spans = node_secret_spans(node, sql, settings.pseudonymisation.secret_vars, project_dir, project.name)
-    return replace(job, secret_spans=spans) if spans else job
+    if not spans or shadowed(project.manifest.get("macros") or {}):
+        return job
+    return replace(job, secret_spans=spans)
 
 
 def unknown_kind(node: Node) -> str:

@@ -9,8 +9,10 @@ characters are a :class:`SecretSpan` (offsets and the var's name; the value is n
 
 Not a secret, so no span (the hash stays unkeyed): a call with a default written in the code
 (``var('k', 'dev')``), a var dbt_project.yml gives a value (committed to the repository), a
-call with a filter or inside other Jinja, a node of an installed package, and anything the
-alignment cannot place exactly.
+call with a filter or inside other Jinja, a node of an installed package, a model whose Jinja
+binds the name ``var`` or ``env_var`` itself (``{% set var = … %}``, ``{% macro var(…) %}``) or a
+project with a macro of that name (either renders what it likes where the call stands), and
+anything the alignment cannot place exactly.
 """
 
 from __future__ import annotations
@@ -29,6 +31,10 @@ from kaitiaki_dbt.manifest import Node
 from kaitiaki_dbt.positions import JINJA, TOKEN
 
 SECRET_CALL = re.compile(r"""\{\{\s*(?:var|env_var)\(\s*(?P<q>['"])(?P<name>[\w.\-]+)(?P=q)\s*\)\s*\}\}""")
+
+# a statement block that may bind the name var/env_var (anything but a call of it): fail closed
+REBINDS = re.compile(r"\bmacro\s+(?:env_)?var\b|\b(?:env_)?var\b(?!\s*\()")
+SHADOWED = frozenset({"var", "env_var"})
 
 Span = tuple[int, int]  # start, end (exclusive) of a token in its text
 
@@ -59,6 +65,8 @@ def secret_spans(raw: str, compiled: str, names: Collection[str]) -> tuple[Secre
     if not wanted or not any(n in raw.lower() for n in wanted):
         return ()
     raw_list, blocks = raw_parts(raw)
+    if any(b.group(0).startswith("{%") and REBINDS.search(b.group(0)) for _, b in blocks):
+        return ()
     compiled_list = token_spans(compiled)
     matcher = difflib.SequenceMatcher(
         None, [t for t, _ in raw_list], [t for t, _ in compiled_list], autojunk=False
@@ -89,6 +97,12 @@ def secret_spans(raw: str, compiled: str, names: Collection[str]) -> tuple[Secre
             continue
         found.append(SecretSpan(region_start + len(prefix), region_end - len(suffix), call.group("name")))
     return tuple(found)
+
+
+def shadowed(macros: Mapping[str, Any]) -> bool:
+    """Whether a macro of the manifest is named ``var`` or ``env_var``: a root project's macro
+    replaces dbt's own, so what the call renders is no longer the var."""
+    return any(isinstance(m, Mapping) and m.get("name") in SHADOWED for m in macros.values())
 
 
 def committed_vars(project_dir: Path | None) -> frozenset[str]:
