@@ -82,6 +82,38 @@ def test_a_model_that_binds_var_itself_keys_nothing(binding: str) -> None:
     assert rendered(binding + RAW, COMPILED, ["link_key"]) == []
 
 
+NOT_IN_PLACE = "select sha256('pub' || nhi) as p from t"
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        # a branch dbt does not render, its text written again by an expression
+        "{% if false %}select sha256('{{ var(\"link_key\") }}' || nhi) as p{% endif %}"
+        "{{ \"select sha256('pub' || nhi) as p\" }} from t",
+        # a macro's body is rendered where the macro is called, here through a filter
+        "{% macro m() %}sha256('{{ var(\"link_key\") }}' || nhi){% endmacro %}"
+        "select {{ m() | replace(var('link_key'), 'pub') }} as p from t",
+        "{% filter replace(var('link_key'), 'pub') %}select sha256('{{ var(\"link_key\") }}' || nhi)"
+        "{% endfilter %} as p from t",
+        # text, not a call
+        "{% raw %}select sha256('{{ var(\"link_key\") }}' || nhi){% endraw %} as p from t",
+        # unbalanced ends: the nesting cannot be read
+        "{% endif %}{% if false %}select sha256('{{ var(\"link_key\") }}' || nhi){% endif %} as p from t",
+    ],
+)
+def test_a_call_inside_a_block_statement_keys_nothing(raw: str) -> None:
+    assert rendered(raw, NOT_IN_PLACE, ["link_key"]) == []
+
+
+def test_a_lone_call_beside_block_statements_still_keys() -> None:
+    raw = (
+        "{% set region = var('region_name') %}{% if is_incremental() %}{% endif %}"
+        "select sha256('{{ var(\"link_key\") }}' || nhi) as p from t"
+    )
+    assert rendered(raw, "select sha256('S3c' || nhi) as p from t", ["link_key"]) == [("S3c", "link_key")]
+
+
 def test_a_statement_that_only_calls_var_still_keys() -> None:
     raw = "{% set region = var('region_name') %}" + RAW
     assert rendered(raw, COMPILED, ["link_key"]) == [("S3cret-value", "link_key")]

@@ -9,7 +9,8 @@ characters are a :class:`SecretSpan` (offsets and the var's name; the value is n
 
 Not a secret, so no span (the hash stays unkeyed): a call with a default written in the code
 (``var('k', 'dev')``), a var dbt_project.yml gives a value (committed to the repository), a
-call with a filter or inside other Jinja, a node of an installed package, a model whose Jinja
+call with a filter or inside other Jinja, a call inside a block statement (``{% if %}``,
+``{% macro %}``, ``{% raw %}``…), a node of an installed package, a model whose Jinja
 binds the name ``var`` or ``env_var`` itself (``{% set var = … %}``, ``{% macro var(…) %}``) or a
 project with a macro of that name (either renders what it likes where the call stands), and
 anything the alignment cannot place exactly.
@@ -35,6 +36,8 @@ SECRET_CALL = re.compile(r"""\{\{\s*(?:var|env_var)\(\s*(?P<q>['"])(?P<name>[\w.
 # a statement block that may bind the name var/env_var (anything but a call of it): fail closed
 REBINDS = re.compile(r"\bmacro\s+(?:env_)?var\b|\b(?:env_)?var\b(?!\s*\()")
 SHADOWED = frozenset({"var", "env_var"})
+STATEMENT = re.compile(r"\{%[-+]?\s*(?P<tag>\w+)(?P<rest>.*?)[-+]?%\}", re.DOTALL)
+IN_PLACE = frozenset({"snapshot"})  # dbt renders a snapshot block's body once, where it stands
 
 Span = tuple[int, int]  # start, end (exclusive) of a token in its text
 
@@ -59,13 +62,38 @@ def raw_parts(raw: str) -> tuple[list[tuple[str, Span]], list[tuple[int, re.Matc
     return out, blocks
 
 
+def top_level(raw: str, blocks: list[tuple[int, re.Match[str]]]) -> set[int] | None:
+    """Indexes of the blocks outside every Jinja block statement (``{% if %}``, ``{% for %}``,
+    ``{% macro %}``, ``{% filter %}``, ``{% set x %}``…): a call inside one may be rendered
+    elsewhere, changed, or not at all. None when the nesting cannot be read (``{% raw %}``,
+    unbalanced ends)."""
+    depth, found = 0, set()
+    for index, (_, block) in enumerate(blocks):
+        statement = STATEMENT.fullmatch(block.group(0))
+        if statement is None:
+            if depth == 0:
+                found.add(index)
+            continue
+        tag = statement.group("tag").lower()
+        if tag == "raw":
+            return None
+        if tag.startswith("end") and tag[3:] not in IN_PLACE:
+            depth -= 1
+        elif tag not in IN_PLACE and re.search(rf"\{{%[-+]?\s*end{tag}\b", raw, re.IGNORECASE):
+            depth += 0 if tag == "set" and "=" in statement.group("rest") else 1
+        if depth < 0:
+            return None
+    return found if depth == 0 else None
+
+
 def secret_spans(raw: str, compiled: str, names: Collection[str]) -> tuple[SecretSpan, ...]:
     """Spans of ``compiled`` rendered from a lone ``var``/``env_var`` call named in ``names``."""
     wanted = {name.lower() for name in names}
     if not wanted or not any(n in raw.lower() for n in wanted):
         return ()
     raw_list, blocks = raw_parts(raw)
-    if any(b.group(0).startswith("{%") and REBINDS.search(b.group(0)) for _, b in blocks):
+    outside = top_level(raw, blocks)
+    if outside is None or any(b.group(0).startswith("{%") and REBINDS.search(b.group(0)) for _, b in blocks):
         return ()
     compiled_list = token_spans(compiled)
     matcher = difflib.SequenceMatcher(
@@ -75,7 +103,7 @@ def secret_spans(raw: str, compiled: str, names: Collection[str]) -> tuple[Secre
     found: list[SecretSpan] = []
     for index, (at, block) in enumerate(blocks):
         call = SECRET_CALL.fullmatch(block.group(0))
-        if call is None or call.group("name").lower() not in wanted:
+        if call is None or call.group("name").lower() not in wanted or index not in outside:
             continue
         before = next((i for i in range(at - 1, -1, -1) if i in image), None)
         after = next((i for i in range(at, len(raw_list)) if i in image), None)
