@@ -106,6 +106,30 @@ def test_a_call_inside_a_block_statement_keys_nothing(raw: str) -> None:
     assert rendered(raw, NOT_IN_PLACE, ["link_key"]) == []
 
 
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "select {{ m() }} sha256('{{ var(\"link_key\") }}' || nhi)",
+        "select {{ var('public_sql') }} sha256('{{ var(\"link_key\") }}' || nhi)",
+        "select {% for i in [1] %}{{ 'sha256(' }}{% endfor %} sha256('{{ var(\"link_key\") }}' || nhi)",
+        "select {{ config(materialized='table') ~ m() }} sha256('{{ var(\"link_key\") }}' || nhi)",
+        "{% set ref = m %}select {{ ref('x') }} sha256('{{ var(\"link_key\") }}' || nhi)",
+    ],
+)
+def test_other_jinja_that_renders_sql_text_keys_nothing(raw: str) -> None:
+    """Another expression renders a copy of the SQL around the call before it: the alignment
+    took the copy's literal ('pub') for the secret's, while the real one sat in a WHERE."""
+    compiled = "select sha256('pub' || nhi) as p from t where 'x' <> sha256('S3CRET' || nhi)"
+    assert rendered(raw, compiled, ["link_key"]) == []
+    # its twin: the SQL written in the model, the call alone in it, is keyed where it stands
+    written = (
+        "select sha256('pub' || nhi) as p from {{ source('a', 't') }} "
+        "where 'x' <> sha256('{{ var(\"link_key\") }}' || nhi)"
+    )
+    compiled_written = compiled.replace(" t ", ' "db"."a"."t" ')
+    assert rendered(written, compiled_written, ["link_key"]) == [("S3CRET", "link_key")]
+
+
 def test_a_lone_call_beside_block_statements_still_keys() -> None:
     raw = (
         "{% set region = var('region_name') %}{% if is_incremental() %}{% endif %}"
@@ -123,6 +147,7 @@ def test_a_macro_named_var_or_env_var_shadows_dbts_own() -> None:
     """A root project's macros/var.sql replaces dbt's var() in every model (dbt-duckdb 1.10)."""
     assert shadowed({"macro.p.var": {"name": "var"}, "macro.dbt.run": {"name": "run"}})
     assert shadowed({"macro.p.env_var": {"name": "env_var"}})
+    assert shadowed({"macro.p.ref": {"name": "ref"}})
     assert not shadowed({"macro.p.hash_key": {"name": "hash_key"}, "macro.dbt.run": {"name": "run"}})
 
 

@@ -10,7 +10,9 @@ characters are a :class:`SecretSpan` (offsets and the var's name; the value is n
 Not a secret, so no span (the hash stays unkeyed): a call with a default written in the code
 (``var('k', 'dev')``), a var dbt_project.yml gives a value (committed to the repository), a
 call with a filter or inside other Jinja, a call inside a block statement (``{% if %}``,
-``{% macro %}``, ``{% raw %}``…), a node of an installed package, a model whose Jinja
+``{% macro %}``, ``{% raw %}``…), a model with Jinja that renders SQL text of its own besides
+(a macro call, another var, a loop: it could render a copy of the text around the call, whose
+literal the alignment would take for the secret's), a node of an installed package, a model whose Jinja
 binds the name ``var`` or ``env_var`` itself (``{% set var = … %}``, ``{% macro var(…) %}``) or a
 project with a macro of that name (either renders what it likes where the call stands), and
 anything the alignment cannot place exactly.
@@ -33,9 +35,22 @@ from kaitiaki_dbt.positions import JINJA, TOKEN
 
 SECRET_CALL = re.compile(r"""\{\{\s*(?:var|env_var)\(\s*(?P<q>['"])(?P<name>[\w.\-]+)(?P=q)\s*\)\s*\}\}""")
 
-# a statement block that may bind the name var/env_var (anything but a call of it): fail closed
-REBINDS = re.compile(r"\bmacro\s+(?:env_)?var\b|\b(?:env_)?var\b(?!\s*\()")
-SHADOWED = frozenset({"var", "env_var"})
+# names whose rendering the alignment relies on; a statement block that may bind one (anything
+# but a call of it), or a macro of that name, makes the model's text unreliable: fail closed
+_NAMES = r"(?:env_var|var|ref|source|config|this)"
+REBINDS = re.compile(rf"\bmacro\s+{_NAMES}\b|\b{_NAMES}\b(?!\s*\()")
+SHADOWED = frozenset({"var", "env_var", "ref", "source", "config", "this"})
+_STRINGS = r"""\(\s*(?:'[^'\\]*'|"[^"\\]*")(?:\s*,\s*(?:'[^'\\]*'|"[^"\\]*"))*\s*\)"""
+# Jinja that renders no SQL text of its own (a relation's name, nothing): anything else beside a
+# secret call (a macro, another var, a loop, a filter) could render a copy of the SQL around the
+# call elsewhere, and the alignment take that copy's literal for the secret's
+QUIET = re.compile(
+    r"\{#.*#\}"
+    rf"|\{{\{{-?\s*(?:ref|source){_STRINGS}\s*-?\}}\}}"
+    r"|\{\{-?\s*this\s*-?\}\}"
+    r"|\{%[-+]?\s*(?:if|elif|else|endif|set|endset|macro|endmacro|do|snapshot|endsnapshot)\b.*",
+    re.DOTALL,
+)
 STATEMENT = re.compile(r"\{%[-+]?\s*(?P<tag>\w+)(?P<rest>.*?)[-+]?%\}", re.DOTALL)
 IN_PLACE = frozenset({"snapshot"})  # dbt renders a snapshot block's body once, where it stands
 
@@ -86,6 +101,44 @@ def top_level(raw: str, blocks: list[tuple[int, re.Match[str]]]) -> set[int] | N
     return found if depth == 0 else None
 
 
+CONFIG_HEAD = re.compile(r"\{\{-?\s*config\(")
+BLOCK_END = re.compile(r"\s*-?\}\}")
+
+
+def _config_call(raw: str, start: int) -> bool:
+    """Whether ``raw[start:]`` opens with a whole ``{{ config(…) }}`` (rendering nothing) whose
+    arguments call nothing and join no text. Read here, not by JINJA: a dict's ``}}`` ends
+    JINJA's block early (``config(meta={'kaitiaki': {…}})``)."""
+    head = CONFIG_HEAD.match(raw, start)
+    if head is None:
+        return False
+    quote = ""
+    for at in range(head.end(), len(raw)):
+        char = raw[at]
+        if quote:
+            if char == "\\":
+                return False
+            quote = "" if char == quote else quote
+        elif char in "'\"":
+            quote = char
+        elif char in "(~+":
+            return False
+        elif char == ")":
+            return BLOCK_END.match(raw, at + 1) is not None
+    return False
+
+
+def _reliable(raw: str, block: re.Match[str], wanted: Collection[str]) -> bool:
+    """A Jinja block that cannot make a secret call's place in the compiled SQL ambiguous."""
+    text = block.group(0)
+    call = SECRET_CALL.fullmatch(text)
+    if call is not None:
+        return call.group("name").lower() in wanted
+    if _config_call(raw, block.start()):
+        return True
+    return QUIET.fullmatch(text) is not None and not (text.startswith("{%") and REBINDS.search(text))
+
+
 def secret_spans(raw: str, compiled: str, names: Collection[str]) -> tuple[SecretSpan, ...]:
     """Spans of ``compiled`` rendered from a lone ``var``/``env_var`` call named in ``names``."""
     wanted = {name.lower() for name in names}
@@ -93,7 +146,7 @@ def secret_spans(raw: str, compiled: str, names: Collection[str]) -> tuple[Secre
         return ()
     raw_list, blocks = raw_parts(raw)
     outside = top_level(raw, blocks)
-    if outside is None or any(b.group(0).startswith("{%") and REBINDS.search(b.group(0)) for _, b in blocks):
+    if outside is None or not all(_reliable(raw, block, wanted) for _, block in blocks):
         return ()
     compiled_list = token_spans(compiled)
     matcher = difflib.SequenceMatcher(
@@ -128,8 +181,9 @@ def secret_spans(raw: str, compiled: str, names: Collection[str]) -> tuple[Secre
 
 
 def shadowed(macros: Mapping[str, Any]) -> bool:
-    """Whether a macro of the manifest is named ``var`` or ``env_var``: a root project's macro
-    replaces dbt's own, so what the call renders is no longer the var."""
+    """Whether a macro of the manifest is named ``var``, ``env_var``, ``ref``, ``source``,
+    ``config`` or ``this``: a root project's macro replaces dbt's own, so what the call renders
+    is no longer what the alignment takes it for."""
     return any(isinstance(m, Mapping) and m.get("name") in SHADOWED for m in macros.values())
 
 
