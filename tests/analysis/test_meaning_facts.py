@@ -216,3 +216,14 @@ def test_assigned_settings_are_recorded() -> None:
         "SET msd.link_key = 'x'; select md5(k::text) from c", dialect="postgres", schema=SCHEMA
     )
     assert found.assigned_settings == ("msd.link_key",)
+
+
+@pytest.mark.parametrize(
+    "assignment",
+    ['SET "msd"."link_key" = \'x\'', "SET SESSION \"MSD\".link_key TO 'x'", "SET msd.Link_Key TO 'x'"],
+)
+def test_a_setting_assigned_with_quoted_parts_is_the_same_setting(assignment: str) -> None:
+    """Postgres reads "msd"."link_key" as msd.link_key (and setting names case-blind): a job that
+    quotes the name still writes the key it hashes with (it was counted a secret, the hash keyed)."""
+    found = analyze_sql(f"{assignment}; select md5(k::text) from c", dialect="postgres", schema=SCHEMA)
+    assert found.assigned_settings == ("msd.link_key",)

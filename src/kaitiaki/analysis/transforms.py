@@ -388,8 +388,11 @@ def assigned_settings(statement: exp.Expr) -> frozenset[str]:
     found = set()
     for item in statement.find_all(exp.SetItem):
         assignment = item.this
-        if isinstance(assignment, exp.EQ) and isinstance(assignment.this, exp.Expr):
-            found.add(assignment.this.sql().lower())
+        name = assignment.this if isinstance(assignment, exp.EQ) else None
+        if isinstance(name, (exp.Column, exp.Dot)):  # "msd"."link_key" is msd.link_key
+            found.add(".".join(part.name for part in name.parts).lower())
+        elif isinstance(name, exp.Expr):
+            found.add(name.sql().lower())
     for call in statement.find_all(exp.Anonymous):
         arguments = call.expressions
         if function_name(call) == "set_config" and arguments and isinstance(arguments[0], exp.Literal):
