@@ -34,7 +34,8 @@ found contains v if {
 }
 
 # The DPUP rules build their violations with lib.violation, which gives every field; an
-# organisation's rules may not, so theirs are completed first.
+# organisation's rules may not, so theirs are completed first. Only a waiver in kaitiaki.yaml
+# waives: a rule's own `waived` (true, null, anything) is replaced by false.
 found contains normalised(raw) if {
 	some custom in data.kaitiaki.custom
 	some raw in custom.violation
@@ -47,7 +48,7 @@ defaults := {
 	"message": "", "columns": [], "line": null, "remediation": "", "waived": false,
 }
 
-normalised(raw) := object.union(defaults, raw) if {
+normalised(raw) := object.union(defaults, object.remove(raw, {"waived"})) if {
 	is_object(raw)
 } else := object.union(defaults, {"message": raw}) if {
 	is_string(raw)

@@ -146,6 +146,21 @@ test_custom_packages_are_gathered if {
 	v.waived == false
 }
 
+test_custom_rule_cannot_waive_itself if {
+	d := main.decision with input as t.selecting([t.nhi]) with data.kaitiaki.custom.acme.violation as {{"rule": "ACME-01", "level": "soft", "waived": true}}
+	d.allow == false
+	some v in d.violations
+	v.rule == "ACME-01"
+	v.waived == false
+}
+
+test_custom_hard_violation_with_null_waived_blocks if {
+	d := main.decision with input as t.selecting([t.nhi]) with data.kaitiaki.custom.acme.violation as {{"rule": "ACME-01", "level": "hard", "waived": null}}
+	d.allow == false
+	some v in d.violations
+	v.waived == false
+}
+
 test_custom_string_violation_fails_closed if {
 	d := main.decision with input as t.selecting([t.nhi]) with data.kaitiaki.custom.acme.violation as {"bare message"}
 	d.allow == false
