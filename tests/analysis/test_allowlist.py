@@ -70,6 +70,8 @@ def _kinds(sql: str, dialect: str = "postgres") -> set[str]:
         ("snowflake", "select * from table($t)", "runtime_name"),
         ("snowflake", "select identifier(:c) from health.patients", "runtime_name"),
         ("spark", "select ${c} from health.patients", "runtime_name"),
+        ("hive", "select region from health.patients where region = '${c}'", "runtime_name"),
+        ("databricks", "select region from health.patients where region = '${hiveconf:c}'", "runtime_name"),
         ("postgres", "select :c from health.patients", "runtime_name"),
         ("clickhouse", "select {c:Identifier} from health.patients", "runtime_name"),
         ("postgres", "select query_to_xml('select 1', true, false, '')", "dynamic_sql"),
@@ -97,6 +99,8 @@ def test_unmodelled_constructs_are_unresolved_with_a_line(dialect: str, sql: str
         ("postgres", "select regexp_replace(region, 'select', '') from health.patients"),
         ("postgres", "select tablename from pg_tables"),
         ("clickhouse", "with 2 as two select region, two from health.patients"),
+        ("hive", "select region from health.patients where region = '$c'"),
+        ("postgres", "select region from health.patients where region = '${c}'"),
     ],
 )
 def test_legitimate_twins_are_not_reported(dialect: str, sql: str) -> None:

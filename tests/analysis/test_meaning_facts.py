@@ -179,6 +179,21 @@ MARKS = [
     ("select case when income < 1000 then income else 0 end b from c", "income", []),
     ("select md5(k::text || current_setting('msd.link_key')) h from c", "k", ["key:setting:msd.link_key"]),
     ("select md5(k::text || 'salt') h from c", "k", []),
+    # the key must reach the hash whole: cut to nothing, measured, or only tested it keys nothing
+    ("select md5(k::text || left(current_setting('msd.link_key'), 0)) h from c", "k", []),
+    ("select md5(k::text || length(current_setting('msd.link_key'))) h from c", "k", []),
+    ("select md5(case when current_setting('msd.link_key') = '' then k else k end) h from c", "k", []),
+    ("select md5(concat_ws(current_setting('msd.link_key'), k)) h from c", "k", []),
+    (
+        "select md5(concat_ws('|', k, upper(current_setting('msd.link_key')))) h from c",
+        "k",
+        ["key:setting:msd.link_key"],
+    ),
+    (
+        "select md5(cast(k as text) || (current_setting('msd.link_key'))::text) h from c",
+        "k",
+        ["key:setting:msd.link_key"],
+    ),
     ("select coalesce(year(dob), dob) y from c", "dob", []),
 ]
 
@@ -207,6 +222,12 @@ def test_a_secret_span_keys_only_the_literal_at_its_position() -> None:
     assert secret_marks((span,)) == {"h": ["key:var:link_key"], "g": []}
     assert secret_marks((SecretSpan(start - 1, span.end, "link_key"),)) == {"h": [], "g": []}
     assert secret_marks(()) == {"h": [], "g": []}
+    cut = "select md5(k::text || left('k3y-from-var', 0)) h from c"  # the var's value cut away
+    at = cut.index("k3y-from-var")
+    found = analyze_sql(
+        cut, dialect="postgres", schema=SCHEMA, secrets=(SecretSpan(at, at + 12, "link_key"),)
+    )
+    assert [list(e.marks) for e in found.lineage if e.source.column == "k"] == [[]]
     third = SECRET_SQL.rindex("k3y-from-var")  # selected beside the hashes, keys nothing
     assert secret_marks((SecretSpan(third, third + 12, "link_key"),)) == {"h": [], "g": []}
 

@@ -217,3 +217,45 @@ def test_a_project_macro_named_var_keys_nothing(project: Path, decisions: dict[s
     )
     assert found.allowed is False
     assert "SV-03" in {v.rule for v in found.verdicts[0].decision.violations}
+
+
+@pytest.mark.parametrize(
+    ("given", "allowed"),
+    [
+        ({}, True),  # the key comes from where the manifest was compiled: keyed
+        ({"vars": {"region": "nz"}}, True),  # another var written in the DAG changes nothing
+        ({"vars": {"link_key": "public-salt"}}, False),  # the DAG file writes the key itself
+        ({"vars": "{{ var.json.dbt_vars }}"}, False),  # unknown until rendered
+        ({"dbt_cmd_flags": ["--vars", "{link_key: x}"]}, False),
+        ({"interceptors": [print]}, False),  # may set vars before dbt runs
+    ],
+)
+def test_a_cosmos_task_that_gives_the_secret_var_itself_keys_nothing(
+    given: dict[str, Any], allowed: bool, project: Path, decisions: dict[str, dict[str, Any]]
+) -> None:
+    """cosmos runs dbt with the task's own vars/env (written in the DAG file), not the value the
+    manifest was compiled with: a secret var the task gives is committed, so the hash is unkeyed."""
+    from cosmos.operators.local import DbtRunLocalOperator
+    from kaitiaki_airflow.dbt_nodes import decide_dbt_node
+    from kaitiaki_airflow.gates import gate_for
+    from kaitiaki_airflow.locate import locate
+
+    name = model_name("dbt-sv03-allow-keyed-by-secret-var")
+    assert decisions[name]["allow"] is True
+    task = DbtRunLocalOperator.__new__(DbtRunLocalOperator)
+    vars(task).update(
+        {
+            "extra_context": {
+                "dbt_node_config": {"unique_id": f"model.twins.{name}", "resource_type": "model"}
+            },
+            "select": name,
+            "project_dir": str(project),
+            "task_id": name,
+            **given,
+        }
+    )
+    located = locate(task)
+    assert located is not None and located.problem is None
+    verdict = decide_dbt_node(task, gate=gate_for(project / "kaitiaki.yaml"), located=located, labels={})
+    assert verdict.decision.allow is allowed
+    assert ("SV-03" in {v.rule for v in verdict.decision.violations}) is not allowed

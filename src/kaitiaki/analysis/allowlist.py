@@ -318,6 +318,15 @@ def _placeholder(node: exp.Expr, dialect: str) -> tuple[str, str] | None:
     )
 
 
+def _substituted_literal(node: exp.Expr, dialect: str) -> tuple[str, str] | None:
+    """Spark and Hive replace ``${name}`` in the statement's text before parsing it, inside string
+    literals too: ``'${c}'`` can close the string and add any SQL (Dataproc's script_variables)."""
+    substituted = dialect in _TEXT_SUBSTITUTION_DIALECTS and isinstance(node, exp.Literal) and node.is_string
+    if substituted and "${" in str(node.this):
+        return (RUNTIME_NAME, "a string holding ${…} is replaced by text at run time (variable substitution)")
+    return None
+
+
 def _in_value_position(node: exp.Expr) -> bool:
     current = node
     while isinstance(current.parent, _TRANSPARENT):
@@ -393,6 +402,7 @@ _RULES: dict[type[exp.Expr], Callable[[exp.Expr, str], tuple[str, str] | None]] 
     exp.CTE: _cte,
     exp.Placeholder: _placeholder,
     exp.Parameter: _placeholder,
+    exp.Literal: _substituted_literal,
     exp.Anonymous: _function,
     exp.Table: _table,
     exp.Alter: _alter,

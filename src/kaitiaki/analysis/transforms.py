@@ -337,12 +337,40 @@ def _prefix_length(node: exp.Expr) -> int | None:
     return None
 
 
+# Expressions that pass the whole of a value on to the hash (concatenation, a cast, case); any
+# other (left(key, 0), length(key), a CASE condition, coalesce(x, key)) may drop the key.
+_KEEPS_VALUE: tuple[type[exp.Expr], ...] = (
+    exp.DPipe,
+    exp.Concat,
+    exp.ConcatWs,
+    exp.Cast,
+    exp.TryCast,
+    exp.Paren,
+    exp.Upper,
+    exp.Lower,
+)
+
+
+def _reaches(node: exp.Expr, hash_node: exp.Expr) -> bool:
+    """Whether ``node``'s whole value is part of what ``hash_node`` hashes."""
+    current = node
+    while current.parent is not None and current.parent is not hash_node:
+        parent = current.parent
+        if not isinstance(parent, _KEEPS_VALUE) or (
+            isinstance(parent, exp.ConcatWs) and current is parent.expressions[0]
+        ):
+            return False  # concat_ws's separator is dropped when one value is joined
+        current = parent
+    return current.parent is hash_node
+
+
 def _keys(hash_node: exp.Expr) -> set[str]:
     """Values in a hash's input that may be secret keys: settings read at run time, functions
-    called without a column (a vault lookup). Literals and columns are never keys."""
+    called without a column (a vault lookup), each passed whole into the hash. Literals and
+    columns are never keys."""
     found: set[str] = set()
     for node in hash_node.find_all(exp.Func):
-        if node is hash_node:
+        if node is hash_node or not _reaches(node, hash_node):
             continue
         name = function_name(node)
         arguments = [a for a in node.iter_expressions()]
@@ -373,7 +401,7 @@ def _secret_literals(hash_node: exp.Expr, spans: tuple[SecretSpan, ...]) -> set[
     found: set[str] = set()
     for literal in hash_node.find_all(exp.Literal):
         start, end = literal.meta.get("start"), literal.meta.get("end")
-        if not isinstance(start, int) or not isinstance(end, int):
+        if not isinstance(start, int) or not isinstance(end, int) or not _reaches(literal, hash_node):
             continue
         inner = (start + 1, end) if literal.is_string else (start, end + 1)  # meta end is inclusive
         found.update(

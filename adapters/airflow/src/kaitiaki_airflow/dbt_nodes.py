@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
@@ -21,6 +22,7 @@ from kaitiaki_airflow.tasks import task_name
 if TYPE_CHECKING:
     from kaitiaki_dbt.manifest import DbtProject
 
+    from kaitiaki.config import Settings
     from kaitiaki.gate import Gate
     from kaitiaki.model import Job, TaskSql, Verdict
 
@@ -28,9 +30,10 @@ if TYPE_CHECKING:
 class RunLabelledGate:
     """The task's gate, with the Airflow run's labels on each decision the dbt checker makes."""
 
-    def __init__(self, gate: Gate, labels: Mapping[str, str]) -> None:
+    def __init__(self, gate: Gate, labels: Mapping[str, str], settings: Settings | None = None) -> None:
         self._gate = gate
         self._labels = dict(labels)
+        self.settings = settings if settings is not None else gate.settings
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._gate, name)
@@ -72,13 +75,32 @@ def decide_dbt_node(task: Any, *, gate: Gate, located: TaskSql, labels: Mapping[
     )
     checker = ProjectChecker(
         project,
-        cast("Gate", RunLabelledGate(gate, labels)),
+        cast("Gate", RunLabelledGate(gate, labels, run_time_settings(gate.settings, task))),
         project_dir=Path(project_dir) if project_dir else None,
     )
     verdicts = [v for v in checker.check([uid]) if v.job.meta.get("unique_id") == uid]
     if len(verdicts) != 1:
         raise KaitiakiError(f"the dbt checker gave no verdict on {uid} ({task_name(task)}).")
     return verdicts[0]
+
+
+def run_time_settings(settings: Settings, task: Any) -> Settings:
+    """The settings the checker decides the task's node with. A secret var the task gives dbt
+    itself (cosmos ``vars`` or ``env``) is written in the DAG file, so it keys nothing, though
+    the manifest was compiled with a value from elsewhere; when what the task gives cannot be
+    read (a template, a ``--vars`` flag, an interceptor that may set either), no var does."""
+    names = settings.pseudonymisation.secret_vars
+    given = [held(task, "vars"), held(task, "env")]
+    unknown = (
+        bool(held(task, "interceptors"))
+        or any("--vars" in str(flag) for flag in held(task, "dbt_cmd_flags") or ())
+        or any(value is not None and not isinstance(value, Mapping) for value in given)
+    )
+    written = {str(key).lower() for value in given if isinstance(value, Mapping) for key in value}
+    kept = () if unknown else tuple(name for name in names if name.lower() not in written)
+    if kept == names:
+        return settings
+    return replace(settings, pseudonymisation=replace(settings.pseudonymisation, secret_vars=kept))
 
 
 def require_selects_only(project: DbtProject, select: str, uid: str) -> None:
