@@ -230,32 +230,37 @@ def test_a_project_macro_named_var_keys_nothing(project: Path, decisions: dict[s
         ({"interceptors": [print]}, False),  # may set vars before dbt runs
     ],
 )
-def test_a_cosmos_task_that_gives_the_secret_var_itself_keys_nothing(
+def test_a_cosmos_task_that_gives_the_secret_var_itself_is_not_decided_keyed(
     given: dict[str, Any], allowed: bool, project: Path, decisions: dict[str, dict[str, Any]]
 ) -> None:
     """cosmos runs dbt with the task's own vars/env (written in the DAG file), not the value the
-    manifest was compiled with: a secret var the task gives is committed, so the hash is unkeyed."""
+    manifest was compiled with: a task that gives (or may give) the secret var the model reads
+    fails closed before anything is decided from the manifest; another var changes nothing."""
+    from airflow.sdk import DAG
+    from cosmos.config import ProfileConfig
     from cosmos.operators.local import DbtRunLocalOperator
     from kaitiaki_airflow.dbt_nodes import decide_dbt_node
     from kaitiaki_airflow.gates import gate_for
     from kaitiaki_airflow.locate import locate
 
+    from kaitiaki.errors import KaitiakiError
+
     name = model_name("dbt-sv03-allow-keyed-by-secret-var")
     assert decisions[name]["allow"] is True
-    task = DbtRunLocalOperator.__new__(DbtRunLocalOperator)
-    vars(task).update(
-        {
-            "extra_context": {
-                "dbt_node_config": {"unique_id": f"model.twins.{name}", "resource_type": "model"}
-            },
-            "select": name,
-            "project_dir": str(project),
-            "task_id": name,
+    with DAG("twins", schedule=None):
+        task = DbtRunLocalOperator(
+            task_id=name,
+            project_dir=str(project),
+            profile_config=ProfileConfig("twins", "dev", profiles_yml_filepath=project / "profiles.yml"),
+            select=name,
+            extra_context={"dbt_node_config": {"unique_id": f"model.twins.{name}", "resource_type": "model"}},
             **given,
-        }
-    )
+        )
     located = locate(task)
     assert located is not None and located.problem is None
-    verdict = decide_dbt_node(task, gate=gate_for(project / "kaitiaki.yaml"), located=located, labels={})
-    assert verdict.decision.allow is allowed
-    assert ("SV-03" in {v.rule for v in verdict.decision.violations}) is not allowed
+    gate = gate_for(project / "kaitiaki.yaml")
+    if allowed:
+        assert decide_dbt_node(task, gate=gate, located=located, labels={}).decision.allow is True
+    else:
+        with pytest.raises(KaitiakiError, match=r"var\('link_key'\)"):
+            decide_dbt_node(task, gate=gate, located=located, labels={})

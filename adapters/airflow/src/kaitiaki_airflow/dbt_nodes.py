@@ -3,13 +3,15 @@
 The model is decided as ``kaitiaki dbt check`` decides it: its compiled SQL, what its parents
 produce and the categories that flow into it (lineage). The manifest must be compiled and must
 match the project the task runs: a model file whose checksum is not the manifest's means dbt
-would run SQL other than what was decided, so the task fails closed.
+would run SQL other than what was decided, so the task fails closed. So does a task that gives
+dbt a var or an env var its model reads (the manifest was compiled without the task's values).
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+import re
+from collections.abc import Iterator, Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
@@ -65,6 +67,7 @@ def decide_dbt_node(task: Any, *, gate: Gate, located: TaskSql, labels: Mapping[
     if node is None:
         raise KaitiakiError(f"{uid} is not in the dbt manifest {located.manifest} ({task_name(task)}).")
     require_selects_only(project, str(located.values[0]), uid)
+    require_same_vars(project, node, task, uid)
     project_dir = held(task, "project_dir")
     require_current(
         node,
@@ -101,6 +104,122 @@ def run_time_settings(settings: Settings, task: Any) -> Settings:
     if kept == names:
         return settings
     return replace(settings, pseudonymisation=replace(settings.pseudonymisation, secret_vars=kept))
+
+
+# dbt's var()/env_var() by name; what follows decides whether the name is a plain literal.
+READER = re.compile(r"(?<!\w)(env_var|var)(?!\w)")
+LITERAL_NAME = re.compile(r"\s*\(\s*(['\"])([^'\"\\]*)\1\s*[,)]")
+
+
+def require_same_vars(project: DbtProject, node: Mapping[str, Any], task: Any, uid: str) -> None:
+    """The task gives dbt no var or env var its node reads (its code, configs, macros and
+    ephemeral parents): the manifest's compiled SQL was rendered with other values, so what dbt
+    runs is not what would be decided."""
+    given = given_names(task)
+    if all(names == frozenset() for names in given.values()):
+        return
+    read = names_read(node_code(project, node))
+    clashes = [
+        label for kind, names in given.items() for label in clashing(read.get(kind, set()), names, kind)
+    ]
+    if clashes:
+        raise KaitiakiError(
+            f"{task_name(task)} gives dbt its own value for {', '.join(clashes)}, which {uid} reads: "
+            "the manifest was compiled with other values, so kaitiaki cannot decide the SQL dbt would run.",
+            hint="compile the manifest with the same vars and env as the task (e.g. cosmos "
+            "ProjectConfig(dbt_vars=…, env_vars=…) and the same values to `dbt compile`), or move the "
+            "var out of the task.",
+        )
+
+
+def given_names(task: Any) -> dict[str, frozenset[str] | None]:
+    """The var and env var names the task gives dbt, by kind; None when they cannot be read
+    (a template left unrendered, a ``--vars`` flag, an interceptor that may set either)."""
+    flags = [*(held(task, "dbt_cmd_flags") or ()), *(held(task, "dbt_cmd_global_flags") or ())]
+    unknown = bool(held(task, "interceptors"))
+    found: dict[str, frozenset[str] | None] = {}
+    for kind, field in (("var", "vars"), ("env_var", "env")):
+        value = held(task, field)
+        if unknown or (kind == "var" and any("--vars" in str(flag) for flag in flags)):
+            found[kind] = None
+        elif value is None or isinstance(value, Mapping):
+            found[kind] = frozenset(str(key) for key in value or {})
+        else:
+            found[kind] = None
+    return found
+
+
+def clashing(read: set[str | None], given: frozenset[str] | None, kind: str) -> list[str]:
+    """``kind('name')`` for each name both read and given; a dynamic name (None) or an
+    unreadable task (given None) meets every name of the other side."""
+    if not read or given == frozenset():
+        return []
+    if given is None:
+        names = {name or "<a name computed at run time>" for name in read}
+    elif None in read:
+        names = set(given)
+    else:
+        lowered = {name.lower() for name in given}
+        names = {name for name in read if name is not None and name.lower() in lowered}
+    return [f"{kind}({name!r})" for name in sorted(names)]
+
+
+def names_read(code: str) -> dict[str, set[str | None]]:
+    """The names each of ``var``/``env_var`` is read with in ``code``; None for any use that is
+    not a call with a plain literal name (``var(x)``, ``'co' ~ 'ls'``, an alias of ``var``)."""
+    found: dict[str, set[str | None]] = {}
+    for match in READER.finditer(code):
+        literal = LITERAL_NAME.match(code, match.end())
+        found.setdefault(match.group(1), set()).add(literal.group(2) if literal else None)
+    return found
+
+
+def node_code(project: DbtProject, node: Mapping[str, Any]) -> str:
+    """The Jinja dbt renders for the node: its raw code and unrendered config, those of the
+    ephemeral models inlined into it, and every macro they call (transitively)."""
+    return "\n".join(code_of(project.manifest.get("macros") or {}, list(rendered_nodes(project, node))))
+
+
+def rendered_nodes(project: DbtProject, node: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
+    """The node and the ephemeral models dbt inlines into it (as CTEs), transitively."""
+    stack, seen = [node], set()
+    while stack:
+        current = stack.pop()
+        yield current
+        for parent in (current.get("depends_on") or {}).get("nodes") or ():
+            found = project.nodes.get(parent) or {}
+            if parent not in seen and (found.get("config") or {}).get("materialized") == "ephemeral":
+                seen.add(parent)
+                stack.append(found)
+
+
+def code_of(macros: Mapping[str, Any], nodes: list[Mapping[str, Any]]) -> Iterator[str]:
+    """The nodes' raw code and unrendered config, then each macro they reach."""
+    pending = [m for node in nodes for m in (node.get("depends_on") or {}).get("macros") or ()]
+    for node in nodes:
+        yield str(node.get("raw_code") or "")
+        yield from texts(node.get("unrendered_config"))
+    seen: set[str] = set()
+    while pending:
+        uid = pending.pop()
+        macro = macros.get(uid)
+        if uid in seen or not isinstance(macro, Mapping):
+            continue
+        seen.add(uid)
+        yield str(macro.get("macro_sql") or "")
+        pending.extend((macro.get("depends_on") or {}).get("macros") or ())
+
+
+def texts(value: Any) -> Iterator[str]:
+    """Every string in a config value (as written: its Jinja not yet rendered)."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, Mapping):
+        for item in value.values():
+            yield from texts(item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            yield from texts(item)
 
 
 def require_selects_only(project: DbtProject, select: str, uid: str) -> None:
