@@ -1,6 +1,7 @@
 """A cosmos task that gives dbt its own vars or env: the manifest's compiled SQL was rendered with
 other values, so a model that reads one of them cannot be decided from it and the task fails
-closed; vars the model does not read change nothing.
+closed, unless dbt's run_results.json beside the manifest shows it was compiled with the same
+vars; vars the model does not read change nothing.
 
 One real dbt-duckdb project compiled once, decided through ``decide_dbt_node`` on real cosmos
 operators (built without Airflow's DAG machinery, as the guard sees them after rendering).
@@ -8,6 +9,7 @@ operators (built without Airflow's DAG machinery, as the guard sees them after r
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -67,21 +69,26 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     for name, sql in MODELS.items():
         (root / "models" / f"{name}.sql").write_text(sql + "\n")
     (root / "kaitiaki.yaml").write_text(yaml.safe_dump(CONFIG))
-    done = subprocess.run(
-        [str(BIN / "dbt"), "compile", "--project-dir", str(root), "--profiles-dir", str(root)],
-        env={"PATH": str(BIN), "HOME": str(root)},
-        cwd=root,
-        capture_output=True,
-        text=True,
-        timeout=RUN_TIMEOUT_S,
-        check=False,
-    )
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    dbt_compile(root, "target")
+    dbt_compile(root, "target_full", "--vars", "{cols: full_name}")
+    (root / "shipped").mkdir()  # the manifest alone, without dbt's run_results.json
+    shutil.copy(root / "target" / "manifest.json", root / "shipped" / "manifest.json")
     return root
 
 
-def decide(project: Path, model: str, **given: Any) -> Any:
-    """The guard's verdict on a cosmos run task for ``model`` with the task arguments ``given``."""
+def dbt_compile(root: Path, target: str, *args: str) -> None:
+    done = subprocess.run(
+        [str(BIN / "dbt"), "compile", "--target-path", target, *args,
+         "--project-dir", str(root), "--profiles-dir", str(root)],
+        env={"PATH": str(BIN), "HOME": str(root)},
+        cwd=root, capture_output=True, text=True, timeout=RUN_TIMEOUT_S, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+
+
+def decide(project: Path, model: str, manifest: str = "shipped", **given: Any) -> Any:
+    """The guard's verdict on a cosmos run task for ``model`` with the task arguments ``given``,
+    from the manifest in ``project/manifest``."""
     from airflow.sdk import DAG
     from cosmos.config import ProfileConfig
     from cosmos.operators.local import DbtRunLocalOperator
@@ -94,6 +101,7 @@ def decide(project: Path, model: str, **given: Any) -> Any:
         task = DbtRunLocalOperator(
             task_id=f"{model}_run",
             project_dir=str(project),
+            manifest_filepath=str(project / manifest / "manifest.json"),
             profile_config=profile,
             select=model,
             extra_context={
@@ -148,26 +156,38 @@ def test_a_var_the_task_gives_and_the_model_reads_fails_closed(
     message = str(raised.value)
     assert named in message and f"model.kt_vars.{model}" in message and f"{model}_run" in message
     assert "compile the manifest with the same vars" in (raised.value.hint or "")
+    assert "run_results.json" in (raised.value.hint or "")
 
 
-def test_the_override_would_change_the_decision(project: Path) -> None:
-    """The blocked override matters: compiled with the task's value, the model is denied."""
-    from kaitiaki_dbt.decide import decide_node
+@pytest.mark.parametrize(
+    ("manifest", "given", "blocked"),
+    [
+        ("target", {"vars": {"cols": "full_name"}}, True),  # compiled with no --vars
+        ("target", {"vars": {"COLS": "full_name"}}, False),  # dbt's vars are case-sensitive
+        ("target", {"dbt_cmd_flags": ["--vars", "{cols: full_name}"]}, True),  # cannot be compared
+        ("target_full", {"vars": {"cols": "full_name"}}, False),  # compiled with the same value
+        ("target_full", {"vars": {"cols": "region"}}, True),
+        ("target_full", {}, True),  # dbt would run the default, not the compiled value
+    ],
+)
+def test_with_dbts_run_results_the_compiled_vars_are_compared(
+    project: Path, manifest: str, given: dict[str, Any], blocked: bool
+) -> None:
+    """dbt's run_results.json of the same compile beside the manifest shows its --vars: a task
+    whose values are the compiled ones is decided from the manifest, which then holds the SQL
+    dbt runs (here the full_name column, denied); any other value fails closed."""
+    if blocked:
+        with pytest.raises(KaitiakiError, match=r"var\('cols'\)"):
+            decide(project, "by_var", manifest, **given)
+        return
+    verdict = decide(project, "by_var", manifest, **given)
+    assert verdict.decision.allow is (manifest == "target")
+    assert ("full_name" in verdict.job.sql) is (manifest == "target_full")
 
-    done = subprocess.run(
-        [str(BIN / "dbt"), "compile", "--select", "by_var", "--vars", "{cols: full_name}",
-         "--target-path", "target_full", "--project-dir", str(project), "--profiles-dir", str(project)],
-        env={"PATH": str(BIN), "HOME": str(project)},
-        cwd=project, capture_output=True, text=True, timeout=RUN_TIMEOUT_S, check=False,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    found = decide_node(
-        project / "target_full" / "manifest.json",
-        "model.kt_vars.by_var",
-        config=project / "kaitiaki.yaml",
-        project_dir=project,
-    )
-    assert found.allowed is False
+
+def test_env_vars_are_never_compared(project: Path) -> None:
+    with pytest.raises(KaitiakiError, match=r"env_var\('KT_COLS'\)"):
+        decide(project, "by_env", "target", env={"KT_COLS": "region"})
 
 
 @pytest.mark.parametrize(

@@ -10,6 +10,7 @@ dbt a var or an env var its model reads (the manifest was compiled without the t
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import replace
@@ -67,7 +68,7 @@ def decide_dbt_node(task: Any, *, gate: Gate, located: TaskSql, labels: Mapping[
     if node is None:
         raise KaitiakiError(f"{uid} is not in the dbt manifest {located.manifest} ({task_name(task)}).")
     require_selects_only(project, str(located.values[0]), uid)
-    require_same_vars(project, node, task, uid)
+    require_same_vars(project, node, task, uid, Path(located.manifest))
     project_dir = held(task, "project_dir")
     require_current(
         node,
@@ -111,25 +112,62 @@ READER = re.compile(r"(?<!\w)(env_var|var)(?!\w)")
 LITERAL_NAME = re.compile(r"\s*\(\s*(['\"])([^'\"\\]*)\1\s*[,)]")
 
 
-def require_same_vars(project: DbtProject, node: Mapping[str, Any], task: Any, uid: str) -> None:
-    """The task gives dbt no var or env var its node reads (its code, configs, macros and
-    ephemeral parents): the manifest's compiled SQL was rendered with other values, so what dbt
-    runs is not what would be decided."""
+def require_same_vars(
+    project: DbtProject, node: Mapping[str, Any], task: Any, uid: str, manifest: Path
+) -> None:
+    """dbt runs the node with the values of the vars and env vars it reads (in its code,
+    configs, macros and ephemeral parents) that the manifest was compiled with: else what dbt
+    runs is not the SQL decided. A var's value is compared when dbt's run_results.json of the
+    same compile is beside the manifest; without it, and for env vars, a name the task gives
+    is taken to differ."""
     given = given_names(task)
-    if all(names == frozenset() for names in given.values()):
+    compiled = compiled_vars(manifest, project)
+    if not compiled and all(names == frozenset() for names in given.values()):
         return
     read = names_read(node_code(project, node))
+    compared = compiled is not None and given["var"] is not None
     clashes = [
-        label for kind, names in given.items() for label in clashing(read.get(kind, set()), names, kind)
+        label
+        for kind, names in given.items()
+        if not (kind == "var" and compared)
+        for label in clashing(read.get(kind, set()), names, kind)
     ]
+    if compared and compiled is not None:
+        run = {str(key): value for key, value in (held(task, "vars") or {}).items()}
+        clashes += [f"var({name!r})" for name in differing(read.get("var", set()), run, compiled)]
     if clashes:
         raise KaitiakiError(
-            f"{task_name(task)} gives dbt its own value for {', '.join(clashes)}, which {uid} reads: "
-            "the manifest was compiled with other values, so kaitiaki cannot decide the SQL dbt would run.",
-            hint="compile the manifest with the same vars and env as the task (e.g. cosmos "
-            "ProjectConfig(dbt_vars=…, env_vars=…) and the same values to `dbt compile`), or move the "
-            "var out of the task.",
+            f"{task_name(task)} runs dbt with {', '.join(clashes)} set otherwise than (or not shown "
+            f"to be as) when the manifest {manifest} was compiled, and {uid} reads them: kaitiaki "
+            "cannot decide the SQL dbt would run.",
+            hint="compile the manifest with the same vars as the task and keep dbt's run_results.json "
+            "of that compile beside it (its --vars are compared), or move the var out of the task; "
+            "env vars cannot be compared: set them where the manifest is compiled, not in the task.",
         )
+
+
+def compiled_vars(manifest: Path, project: DbtProject) -> Mapping[str, Any] | None:
+    """The ``--vars`` the manifest was compiled with, from the run_results.json dbt wrote beside
+    it in the same invocation; None when that cannot be shown."""
+    try:
+        results = json.loads((manifest.parent / "run_results.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    invocation = (project.manifest.get("metadata") or {}).get("invocation_id")
+    if not isinstance(results, Mapping) or not isinstance(results.get("metadata"), Mapping):
+        return None
+    if not invocation or results["metadata"].get("invocation_id") != invocation:
+        return None
+    args = results.get("args")
+    found = args.get("vars") if isinstance(args, Mapping) else None
+    return found if isinstance(found, Mapping) else None
+
+
+def differing(read: set[str | None], run: Mapping[str, Any], compiled: Mapping[str, Any]) -> list[str]:
+    """The var names read whose value dbt runs with is not the one compiled (given on one side
+    only, or other); a name computed at run time (None) reads every name."""
+    names = set(run) | {str(name) for name in compiled} if None in read else {n for n in read if n}
+    return sorted(n for n in names if (n in run, run.get(n)) != (n in compiled, compiled.get(n)))
 
 
 def given_names(task: Any) -> dict[str, frozenset[str] | None]:
