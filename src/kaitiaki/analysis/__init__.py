@@ -10,8 +10,9 @@ not import every pass, because an Airflow task process pays for each module it i
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from kaitiaki.lazy import lazy_attributes
 
 if TYPE_CHECKING:
     from kaitiaki.analysis.analyze import analyze_sql
@@ -26,9 +27,4 @@ _HOMES = {
     "normalise_schema": "kaitiaki.analysis.schema",
 }
 
-
-def __getattr__(name: str) -> Any:
-    home = _HOMES.get(name)
-    if home is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(home), name)
+__getattr__ = lazy_attributes(__name__, _HOMES)

@@ -8,8 +8,9 @@ detectors come from plugins such as kaitiaki-nz. See docs/classification.md.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from kaitiaki.lazy import lazy_attributes
 
 if TYPE_CHECKING:
     from kaitiaki.classify.catalog import catalog_schema_warnings
@@ -47,9 +48,4 @@ _HOMES = {
     "propagated_categories": "kaitiaki.classify.outputs",
 }
 
-
-def __getattr__(name: str) -> Any:
-    home = _HOMES.get(name)
-    if home is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(home), name)
+__getattr__ = lazy_attributes(__name__, _HOMES)
