@@ -29,6 +29,8 @@ MODELS = {
     "by_env": "select {{ region_column() }} from {{ source('msd', 'clients') }}",
     # the purpose comes from a var in dbt_project.yml (the node's unrendered config)
     "by_config": "select region from {{ source('msd', 'clients') }}",
+    # the table comes from a source whose schema is a var (sources.yml)
+    "by_source": "select region from {{ source('moved', 'clients') }}",
 }
 MACRO = "{% macro region_column() %}{{ env_var( \"KT_COLS\" , 'region') }}{% endmacro %}"
 CONFIG = {
@@ -64,7 +66,8 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (root / "macros").mkdir()
     (root / "macros" / "region_column.sql").write_text(MACRO)
     (root / "models" / "sources.yml").write_text(
-        "version: 2\nsources: [{name: msd, schema: msd, tables: [{name: clients}]}]\n"
+        "version: 2\nsources: [{name: msd, schema: msd, tables: [{name: clients}]},\n"
+        "  {name: moved, schema: \"{{ var('src_schema', 'msd') }}\", tables: [{name: clients}]}]\n"
     )
     for name, sql in MODELS.items():
         (root / "models" / f"{name}.sql").write_text(sql + "\n")
@@ -127,6 +130,7 @@ def test_with_no_vars_the_manifest_decides(project: Path, model: str) -> None:
         ("by_env", {"env": {"DBT_THREADS": "4"}}),
         ("by_env", {"vars": {"KT_COLS": "full_name"}}),  # a var of the env var's name
         ("by_config", {"vars": {"cols": "full_name"}}),
+        ("by_source", {"vars": {"cols": "full_name"}}),
     ],
 )
 def test_vars_the_model_does_not_read_change_nothing(
@@ -146,6 +150,7 @@ def test_vars_the_model_does_not_read_change_nothing(
         ("by_env", {"env": {"KT_COLS": "full_name"}}, "env_var('KT_COLS')"),  # read in a macro
         ("by_env", {"interceptors": [print]}, "env_var('KT_COLS')"),
         ("by_config", {"vars": {"kt_purpose": "research"}}, "var('kt_purpose')"),
+        ("by_source", {"vars": {"src_schema": "health"}}, "var('src_schema')"),
     ],
 )
 def test_a_var_the_task_gives_and_the_model_reads_fails_closed(

@@ -219,24 +219,27 @@ def node_code(project: DbtProject, node: Mapping[str, Any]) -> str:
 
 
 def rendered_nodes(project: DbtProject, node: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
-    """The node and the ephemeral models dbt inlines into it (as CTEs), transitively."""
+    """The node, the sources it reads (their schema and database are rendered) and the
+    ephemeral models dbt inlines into it (as CTEs), transitively."""
     stack, seen = [node], set()
     while stack:
         current = stack.pop()
         yield current
         for parent in (current.get("depends_on") or {}).get("nodes") or ():
-            found = project.nodes.get(parent) or {}
-            if parent not in seen and (found.get("config") or {}).get("materialized") == "ephemeral":
+            found = project.nodes.get(parent) or project.sources.get(parent) or {}
+            inlined = (found.get("config") or {}).get("materialized") == "ephemeral"
+            if parent not in seen and (inlined or parent in project.sources):
                 seen.add(parent)
                 stack.append(found)
 
 
 def code_of(macros: Mapping[str, Any], nodes: list[Mapping[str, Any]]) -> Iterator[str]:
-    """The nodes' raw code and unrendered config, then each macro they reach."""
+    """The nodes' raw code and unrendered fields (config, a source's schema), then each macro
+    they reach."""
     pending = [m for node in nodes for m in (node.get("depends_on") or {}).get("macros") or ()]
     for node in nodes:
         yield str(node.get("raw_code") or "")
-        yield from texts(node.get("unrendered_config"))
+        yield from texts({key: value for key, value in node.items() if key.startswith("unrendered_")})
     seen: set[str] = set()
     while pending:
         uid = pending.pop()
