@@ -116,7 +116,7 @@ def require_same_vars(
     project: DbtProject, node: Mapping[str, Any], task: Any, uid: str, manifest: Path
 ) -> None:
     """dbt runs the node with the values of the vars and env vars it reads (in its code,
-    configs, macros and ephemeral parents) that the manifest was compiled with: else what dbt
+    configs, sources, macros and ephemeral parents) that the manifest was compiled with: else what dbt
     runs is not the SQL decided. A var's value is compared when dbt's run_results.json of the
     same compile is beside the manifest; without it, and for env vars, a name the task gives
     is taken to differ."""
