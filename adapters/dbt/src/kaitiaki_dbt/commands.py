@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -33,6 +33,8 @@ if TYPE_CHECKING:
 
 CONTEXT: dict[str, Any] = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 PASS_THROUGH: dict[str, Any] = {**CONTEXT, "ignore_unknown_options": True, "allow_extra_args": True}
+# A passed-through or refused command takes dbt's arguments, --help included, as they are.
+DBT_OWN_ARGS: dict[str, Any] = {**PASS_THROUGH, "help_option_names": []}
 DBT_OPTIONS_HELP = """
 \b
 dbt options, in dbt's own syntax:
@@ -41,34 +43,35 @@ dbt options, in dbt's own syntax:
 """
 
 
-def own_options(function: Any) -> Any:
-    """kaitiaki's options, shared by check, run and build."""
-    for option in reversed(
-        (
-            click.option(
-                "--config",
-                "config_path",
-                type=click.Path(dir_okay=False),
-                help="kaitiaki.yaml (default: $KAITIAKI_CONFIG, else found walking up from the project).",
-            ),
-            click.option(
-                "--mode", type=click.Choice(MODES), help="Override the mode: audit, warn or enforce."
-            ),
-            click.option(
-                "--no-cache", is_flag=True, help="Decide every node afresh (ignore the verdict cache)."
-            ),
-            click.option(
-                "--quiet", "-q", is_flag=True, help="No progress lines while checking (dbt is quiet too)."
-            ),
-            click.option(
-                "--repo-root",
-                type=click.Path(file_okay=False),
-                help="Report file paths relative to this folder (default: the git top level of the project).",
-            ),
-        )
-    ):
-        function = option(function)
-    return function
+def stacked(*options: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """One decorator applying click options in the order they are written (click lists the
+    option applied last first)."""
+
+    def apply(function: Any) -> Any:
+        for option in reversed(options):
+            function = option(function)
+        return function
+
+    return apply
+
+
+# kaitiaki's options, shared by check, run and build.
+own_options = stacked(
+    click.option(
+        "--config",
+        "config_path",
+        type=click.Path(dir_okay=False),
+        help="kaitiaki.yaml (default: $KAITIAKI_CONFIG, else found walking up from the project).",
+    ),
+    click.option("--mode", type=click.Choice(MODES), help="Override the mode: audit, warn or enforce."),
+    click.option("--no-cache", is_flag=True, help="Decide every node afresh (ignore the verdict cache)."),
+    click.option("--quiet", "-q", is_flag=True, help="No progress lines while checking (dbt is quiet too)."),
+    click.option(
+        "--repo-root",
+        type=click.Path(file_okay=False),
+        help="Report file paths relative to this folder (default: the git top level of the project).",
+    ),
+)
 
 
 # dbt commands that write nothing to the warehouse: dbt's own, unchanged (output on stdout).
@@ -147,39 +150,32 @@ def passed_through(name: str) -> click.Command:
 
         sys.exit(run_dbt([name, *click.get_current_context().args]))
 
-    settings = {"ignore_unknown_options": True, "allow_extra_args": True, "help_option_names": []}
-    return click.Command(name, callback=handler, context_settings=settings, help=f"dbt {name}, unchanged.")
+    return click.Command(
+        name, callback=handler, context_settings=DBT_OWN_ARGS, help=f"dbt {name}, unchanged."
+    )
 
 
 def refused(name: str, reason: str) -> click.Command:
     def handler() -> None:
         raise KaitiakiError(f"kaitiaki dbt {name} is refused: {reason}.", hint="see `kaitiaki dbt --help`.")
 
-    settings = {"ignore_unknown_options": True, "allow_extra_args": True, "help_option_names": []}
-    return click.Command(name, callback=handler, context_settings=settings, help=f"refused: {reason}")
+    return click.Command(name, callback=handler, context_settings=DBT_OWN_ARGS, help=f"refused: {reason}")
 
 
-def manifest_options(function: Any) -> Any:
-    """``--manifest`` and ``--allow-stale``, shared by check and report."""
-    for option in reversed(
-        (
-            click.option(
-                "--manifest",
-                "manifest_path",
-                type=click.Path(dir_okay=False),
-                help="Read this compiled manifest.json instead of running dbt "
-                "(no profile or warehouse needed).",
-            ),
-            click.option(
-                "--allow-stale",
-                is_flag=True,
-                help="Check a --manifest even if a file it describes changed after it, or another dbt "
-                "wrote it.",
-            ),
-        )
-    ):
-        function = option(function)
-    return function
+# ``--manifest`` and ``--allow-stale``, shared by check and report.
+manifest_options = stacked(
+    click.option(
+        "--manifest",
+        "manifest_path",
+        type=click.Path(dir_okay=False),
+        help="Read this compiled manifest.json instead of running dbt (no profile or warehouse needed).",
+    ),
+    click.option(
+        "--allow-stale",
+        is_flag=True,
+        help="Check a --manifest even if a file it describes changed after it, or another dbt wrote it.",
+    ),
+)
 
 
 @dbt_group.command("check", context_settings=PASS_THROUGH, epilog=DBT_OPTIONS_HELP)
