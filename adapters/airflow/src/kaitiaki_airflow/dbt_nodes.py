@@ -94,14 +94,12 @@ def run_time_settings(settings: Settings, task: Any) -> Settings:
     the manifest was compiled with a value from elsewhere; when what the task gives cannot be
     read (a template, a ``--vars`` flag, an interceptor that may set either), no var does."""
     names = settings.pseudonymisation.secret_vars
-    given = [held(task, "vars"), held(task, "env")]
-    unknown = (
-        bool(held(task, "interceptors"))
-        or any("--vars" in str(flag) for flag in held(task, "dbt_cmd_flags") or ())
-        or any(value is not None and not isinstance(value, Mapping) for value in given)
-    )
-    written = {str(key).lower() for value in given if isinstance(value, Mapping) for key in value}
-    kept = () if unknown else tuple(name for name in names if name.lower() not in written)
+    given = given_names(task).values()
+    if any(written is None for written in given):
+        kept: tuple[str, ...] = ()
+    else:
+        lowered = {name.lower() for written in given if written is not None for name in written}
+        kept = tuple(name for name in names if name.lower() not in lowered)
     if kept == names:
         return settings
     return replace(settings, pseudonymisation=replace(settings.pseudonymisation, secret_vars=kept))
