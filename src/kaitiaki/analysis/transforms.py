@@ -139,6 +139,51 @@ def function_name(node: exp.Expr) -> str:
     return type(node).__name__.lower()
 
 
+# Table functions that only generate rows from their arguments; any other table function reads
+# data kaitiaki cannot see.
+_GENERATORS = frozenset(
+    {
+        "generate_series",
+        "generate_subscripts",
+        "range",
+        "sequence",
+        "unnest",
+        "explode",
+        "posexplode",
+        "explode_outer",
+        "inline",
+        "flatten",
+        "json_each",
+        "json_each_text",
+        "jsonb_each",
+        "jsonb_array_elements",
+        "json_array_elements",
+        "json_table",
+        "openjson",
+        "string_split",
+        "split_to_table",
+        "generate_date_array",
+        "generate_array",
+        "values",
+    }
+)
+
+
+_GENERATOR_CLASSES: tuple[type[exp.Expr], ...] = (
+    exp.Unnest,
+    exp.Explode,
+    exp.GenerateSeries,
+    exp.GenerateDateArray,
+    exp.GenerateTimestampArray,
+    exp.Generator,
+)
+
+
+def is_row_generator(function: exp.Expr) -> bool:
+    """A table function that only yields rows made from its arguments (unnest, generate_series …)."""
+    return isinstance(function, _GENERATOR_CLASSES) or function_name(function) in _GENERATORS
+
+
 def is_value_aggregate(node: exp.Expr) -> bool:
     """An aggregate or window function that returns the values it reads (string_agg, lag, …)."""
     if isinstance(node, _VALUE_AGGREGATES):
