@@ -80,9 +80,13 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def dbt_compile(root: Path, target: str, *args: str) -> None:
+    dbt_run(root, "compile", "--target-path", target, *args)
+
+
+def dbt_run(root: Path, *args: str) -> None:
+    """The dbt command ``args`` on the project at ``root``, which must succeed."""
     done = subprocess.run(
-        [str(BIN / "dbt"), "compile", "--target-path", target, *args,
-         "--project-dir", str(root), "--profiles-dir", str(root)],
+        [str(BIN / "dbt"), *args, "--project-dir", str(root), "--profiles-dir", str(root)],
         env={"PATH": str(BIN), "HOME": str(root)},
         cwd=root, capture_output=True, text=True, timeout=RUN_TIMEOUT_S, check=False,
     )  # fmt: skip

@@ -17,6 +17,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
+import yaml
+
 from kaitiaki.errors import KaitiakiError
 from kaitiaki_airflow.operators import held
 from kaitiaki_airflow.providers.cosmos import in_container
@@ -70,10 +72,10 @@ def decide_dbt_node(task: Any, *, gate: Gate, located: TaskSql, labels: Mapping[
     require_selects_only(project, str(located.values[0]), uid)
     require_same_vars(project, node, task, uid, Path(located.manifest))
     project_dir = held(task, "project_dir")
-    require_current(
+    require_current_code(
+        project,
         node,
         Path(project_dir) if project_dir else None,
-        uid=uid,
         manifest=located.manifest,
         container=located.provider if in_container(located.provider) else None,
     )
@@ -234,10 +236,16 @@ def rendered_nodes(project: DbtProject, node: Mapping[str, Any]) -> Iterator[Map
 def code_of(macros: Mapping[str, Any], nodes: list[Mapping[str, Any]]) -> Iterator[str]:
     """The nodes' raw code and unrendered fields (config, a source's schema), then each macro
     they reach."""
-    pending = [m for node in nodes for m in (node.get("depends_on") or {}).get("macros") or ()]
     for node in nodes:
         yield str(node.get("raw_code") or "")
         yield from texts({key: value for key, value in node.items() if key.startswith("unrendered_")})
+    for macro in reached_macros(macros, nodes):
+        yield str(macro.get("macro_sql") or "")
+
+
+def reached_macros(macros: Mapping[str, Any], nodes: list[Mapping[str, Any]]) -> Iterator[Mapping[str, Any]]:
+    """Each macro the nodes call, and the macros those call, once."""
+    pending = [m for node in nodes for m in (node.get("depends_on") or {}).get("macros") or ()]
     seen: set[str] = set()
     while pending:
         uid = pending.pop()
@@ -245,7 +253,7 @@ def code_of(macros: Mapping[str, Any], nodes: list[Mapping[str, Any]]) -> Iterat
         if uid in seen or not isinstance(macro, Mapping):
             continue
         seen.add(uid)
-        yield str(macro.get("macro_sql") or "")
+        yield macro
         pending.extend((macro.get("depends_on") or {}).get("macros") or ())
 
 
@@ -273,6 +281,80 @@ def require_selects_only(project: DbtProject, select: str, uid: str) -> None:
         raise KaitiakiError(
             f"the cosmos task selects {select!r}, which in the manifest is {sorted(chosen) or 'nothing'}, "
             f"not {uid} alone: dbt would run what kaitiaki did not decide."
+        )
+
+
+def require_current_code(
+    project: DbtProject,
+    node: Mapping[str, Any],
+    project_dir: Path | None,
+    *,
+    manifest: str,
+    container: str | None = None,
+) -> None:
+    """Every file dbt renders the node from is the one the manifest was compiled from: the
+    model's own, those of the ephemeral models dbt inlines into it, and the macros they call.
+    An edited ephemeral parent or macro changes the SQL dbt runs as surely as the model does."""
+    uid = str(node.get("unique_id") or "")
+    rendered = [n for n in rendered_nodes(project, node) if n.get("resource_type") != "source"]
+    for model in rendered:
+        require_current(
+            model, project_dir, uid=str(model.get("unique_id") or uid), manifest=manifest, container=container
+        )
+    if project_dir is None:
+        return
+    root = project.name or str(node.get("package_name") or "")
+    installed = project_dir / packages_install_path(project_dir)
+    for macro in reached_macros(project.manifest.get("macros") or {}, rendered):
+        require_current_macro(
+            macro, macro_file(macro, project_dir, root, installed), uid, manifest, container
+        )
+
+
+def macro_file(macro: Mapping[str, Any], project_dir: Path, root: str, installed: Path) -> Path | None:
+    """Where the project keeps a macro's file: its own, or an installed package's (``dbt deps``);
+    None for dbt's own and the adapter's macros, which come with the dbt installed, not the project."""
+    path, package = str(macro.get("original_file_path") or ""), str(macro.get("package_name") or "")
+    if package == root:
+        return project_dir / path
+    folder = installed / package
+    return folder / path if folder.is_dir() else None
+
+
+def packages_install_path(project_dir: Path) -> str:
+    """dbt_project.yml's ``packages-install-path``, where ``dbt deps`` puts packages."""
+    try:
+        settings = yaml.safe_load((project_dir / "dbt_project.yml").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return "dbt_packages"
+    configured = settings.get("packages-install-path") if isinstance(settings, dict) else None
+    return configured if isinstance(configured, str) and "{" not in configured else "dbt_packages"
+
+
+def require_current_macro(
+    macro: Mapping[str, Any], source: Path | None, uid: str, manifest: str, container: str | None
+) -> None:
+    """The macro's text in the manifest is in its file as dbt would read it now."""
+    if source is None:
+        return
+    name = str(macro.get("unique_id") or macro.get("name") or "a macro")
+    if container and not source.is_file():
+        raise KaitiakiError(
+            f"{uid} runs inside a container ({container}) and calls {name}, whose file {source} is not on "
+            "the worker: kaitiaki cannot tell the macro the image runs.",
+            hint="put the project the image was built from on the workers at the task's project_dir, "
+            "beside its compiled manifest.",
+        )
+    text = str(macro.get("macro_sql") or "")
+    try:
+        found = source.read_bytes().decode("utf-8")
+    except (OSError, UnicodeDecodeError):
+        found = None
+    if not text or found is None or text not in found:
+        raise KaitiakiError(
+            f"{source} does not hold the macro {name} that the dbt manifest {manifest} was compiled with, "
+            f"so what dbt would run is not what kaitiaki can decide ({uid}).",
+            hint="compile the project again and ship the new manifest with it.",
         )
 
 
