@@ -49,6 +49,9 @@ _VALUE_AGGREGATES: tuple[type[exp.Expr], ...] = (
     exp.ArgMin,
     exp.Mode,
     exp.ApproxTopK,
+    exp.ApproxTopKAccumulate,
+    exp.ApproxTopKCombine,
+    exp.ApproxTopSum,
     exp.AIAgg,
     exp.AISummarizeAgg,
 )
@@ -56,7 +59,7 @@ _VALUE_AGGREGATE_NAMES = re.compile(
     r"^(listagg|string_agg|group_concat|collect_list|collect_set|array_agg|list|any_value|arbitrary|"
     r"first|last|first_value|last_value|nth_value|lag|lead|arg_max|arg_min|max_by|min_by|mode|"
     r"json_agg|jsonb_agg|json_object_agg|jsonb_object_agg|object_agg|xmlagg|approx_top_k|"
-    r"array_union_agg|array_unique_agg|histogram)$"
+    r"array_union_agg|array_unique_agg|histogram|approx_most_frequent|approx_top_count|approx_top_sum)$"
 )
 _COUNTS: tuple[type[exp.Expr], ...] = (exp.Count, exp.CountIf, exp.ApproxDistinct, exp.RegrCount)
 _COUNT_NAMES = re.compile(r"^(count\w*|approx_count_distinct|uniq\w*|n_distinct)$")
@@ -202,16 +205,67 @@ _SINGLE_VALUES: tuple[type[exp.Expr], ...] = (
     exp.ArgMax,
     exp.ArgMin,
 )
-_SINGLE_VALUE_NAMES = re.compile(r"^(min|max|any_value|arbitrary|first|last|arg_max|arg_min|max_by|min_by)$")
+_SINGLE_VALUE_NAMES = re.compile(
+    r"^(min|max|any_value|arbitrary|first|last|arg_max|arg_min|max_by|min_by|approx_quantiles)$"
+)
+
+
+_QUANTILES: tuple[type[exp.Expr], ...] = (
+    exp.PercentileDisc,
+    exp.PercentileCont,
+    exp.Quantile,
+    exp.ApproxQuantile,
+)
+_QUANTILE_NAMES = re.compile(
+    r"^(percentile\w*|quantile\w*|reservoir_quantile|approx_percentile\w*|approx_quantile)$"
+)
+# A percentile counts as a magnitude (SV-06's magnitude threshold) only inside this band: at the
+# threshold of 20 people, a fraction below 0.1 or above 0.9 picks one of the two most extreme
+# values, and 0 or 1 is MIN or MAX itself.
+_MAGNITUDE_BAND = (0.1, 0.9)
 
 
 def is_single_value(node: exp.Expr) -> bool:
-    """An aggregate whose result is one row's value: MIN, MAX, ANY_VALUE, FIRST/LAST, ARG_MIN/ARG_MAX."""
-    if isinstance(node, _SINGLE_VALUES):
+    """An aggregate whose result is one row's value: MIN, MAX, ANY_VALUE, FIRST/LAST, ARG_MIN/ARG_MAX,
+    and MIN or MAX spelled as a percentile (``percentile_disc(1)``, ``quantile(x, 0.0)``,
+    BigQuery ``approx_quantiles``, whose list starts with the minimum and ends with the maximum)."""
+    if isinstance(node, (*_SINGLE_VALUES, exp.ApproxQuantiles)):
         return True
+    fractions = _quantile_fractions(node)
+    if fractions is not None:
+        return not all(_in_magnitude_band(f) for f in fractions)
     return isinstance(node, (exp.Anonymous, exp.AnonymousAggFunc)) and bool(
         _SINGLE_VALUE_NAMES.match(function_name(node))
     )
+
+
+def _quantile_fractions(node: exp.Expr) -> list[exp.Expr | None] | None:
+    """The fractions a percentile aggregate asks for (None where one is missing), or None for
+    any other function."""
+    if isinstance(node, (exp.Quantile, exp.ApproxQuantile)):
+        fraction = node.args.get("quantile")
+    elif isinstance(node, (exp.PercentileDisc, exp.PercentileCont)):
+        fraction = node.this if isinstance(node.parent, exp.WithinGroup) else node.expression
+    elif isinstance(node, (exp.Anonymous, exp.AnonymousAggFunc)) and _QUANTILE_NAMES.match(
+        function_name(node)
+    ):
+        arguments = node.expressions
+        fraction = arguments[1] if len(arguments) > 1 else None
+    else:
+        return None
+    if isinstance(fraction, exp.Array):
+        return list(fraction.expressions) or [None]
+    return [fraction]
+
+
+def _in_magnitude_band(fraction: exp.Expr | None) -> bool:
+    if not isinstance(fraction, exp.Literal) or fraction.is_string:
+        return False
+    try:
+        value = float(fraction.this)
+    except ValueError:
+        return False
+    return _MAGNITUDE_BAND[0] <= value <= _MAGNITUDE_BAND[1]
 
 
 def is_count(node: exp.Expr) -> bool:
