@@ -89,11 +89,14 @@ _HASH_NAMES = re.compile(
     r"hmac\w*|digest|fnv\w*|encrypt\w*|aes_encrypt|pgp_sym_encrypt|sip_?hash\w*|fingerprint\w*)$"
 )
 
-_MASKS: tuple[type[exp.Expr], ...] = (exp.Left, exp.Right, exp.Substring, exp.SubstringIndex, exp.Overlay)
-_MASK_NAMES = re.compile(
-    r"^(mask\w*|redact\w*|anonymi[sz]e\w*|left|right|substr|substring|mid|strleft|strright|"
-    r"overlay|insert)$"
-)
+# A cut (left, right, substr …) masks only when it keeps at most this many characters, written as
+# a constant: left(nhi, 100) or substr(nhi, 4) keep (almost) the whole identifier, and NHI numbers
+# have 7 characters, IRD numbers 8 or 9. OVERLAY / INSERT / STUFF and substring_index keep every
+# character outside their window, however long the value is, so they are raw flows.
+MASK_KEEPS_AT_MOST = 4
+_CUTS: tuple[type[exp.Expr], ...] = (exp.Left, exp.Right, exp.Substring)
+_CUT_NAMES = re.compile(r"^(left|right|substr|substring|mid|strleft|strright)$")
+_MASK_NAMES = re.compile(r"^(mask\w*|redact\w*|anonymi[sz]e\w*)$")
 _BACKREFERENCE = re.compile(r"\\\d|\$\d|\\g<")
 
 _TRUNCATES: tuple[type[exp.Expr], ...] = (
@@ -307,25 +310,46 @@ def transform_of(node: exp.Expr) -> str | None:
         return HASH
     if isinstance(node, exp.RegexpReplace):
         return MASK if _constant_replacement(node) else None
-    if isinstance(node, _MASKS):
-        return MASK
+    if isinstance(node, _CUTS):
+        return MASK if _keeps_few(node) else None
     if isinstance(node, _TRUNCATES):
         return TRUNCATE
     if isinstance(node, exp.Anonymous):
-        return _anonymous_transform(function_name(node))
+        return _anonymous_transform(node)
     return None
 
 
-def _anonymous_transform(name: str) -> str | None:
+def _anonymous_transform(node: exp.Anonymous) -> str | None:
+    name = function_name(node)
     if _HASH_NAMES.match(name):
         return HASH
     if name == "regexp_replace":
         return None  # not parsed as RegexpReplace: its arguments cannot be checked
     if _MASK_NAMES.match(name):
         return MASK
+    if _CUT_NAMES.match(name):
+        return MASK if _keeps_few(node) else None
     if _TRUNCATE_NAMES.match(name):
         return TRUNCATE
     return None
+
+
+def _keeps_few(cut: exp.Expr) -> bool:
+    """left / right / substr keep at most ``MASK_KEEPS_AT_MOST`` characters, by a constant length."""
+    if isinstance(cut, (exp.Left, exp.Right)):
+        length = cut.expression
+    elif isinstance(cut, exp.Substring):
+        length = cut.args.get("length")
+    else:  # left(x, n), strleft(x, n); substr(x, start, n), mid(x, start, n)
+        arguments = cut.expressions
+        position = 1 if function_name(cut) in ("left", "right", "strleft", "strright") else 2
+        length = arguments[position] if len(arguments) > position else None
+    return (
+        isinstance(length, exp.Literal)
+        and not length.is_string
+        and str(length.this).isdigit()
+        and int(str(length.this)) <= MASK_KEEPS_AT_MOST
+    )
 
 
 def _constant_replacement(node: exp.RegexpReplace) -> bool:
