@@ -22,7 +22,7 @@ from contextvars import ContextVar
 
 from sqlglot import exp
 
-from kaitiaki.model import SecretSpan
+from kaitiaki.model import ANY_SETTING, SecretSpan
 
 HASH, MASK, TRUNCATE, AGGREGATE, NONE = "hash", "mask", "truncate", "aggregate", "none"
 TRANSFORM_ORDER = (HASH, MASK, TRUNCATE, AGGREGATE, NONE)
@@ -483,8 +483,44 @@ def _reaches(node: exp.Expr, hash_node: exp.Expr) -> bool:
             isinstance(parent, exp.ConcatWs) and current is parent.expressions[0]
         ):
             return False  # concat_ws's separator is dropped when one value is joined
+        if isinstance(parent, (exp.Cast, exp.TryCast)) and not _keeps_text(parent.to):
+            return False  # ::varchar(1), ::char, ::boolean keep a character or two of the key
         current = parent
     return current.parent is hash_node
+
+
+_WHOLE_TEXT_TYPES = frozenset(
+    {
+        exp.DataType.Type.TEXT,
+        exp.DataType.Type.VARCHAR,
+        exp.DataType.Type.NVARCHAR,
+        exp.DataType.Type.BPCHAR,
+        exp.DataType.Type.VARBINARY,
+    }
+)
+# A sized string type keeps a key whole enough when it keeps at least this many characters (a
+# secret of 32 characters cannot be enumerated).
+_KEY_KEEPS_AT_LEAST = 32
+
+
+def _keys_text_size(param: exp.Expr) -> bool:
+    value = param.this if isinstance(param, exp.DataTypeParam) else param
+    if isinstance(value, exp.Var):
+        return value.name.lower() == "max"
+    return (
+        isinstance(value, exp.Literal)
+        and str(value.this).isdigit()
+        and int(str(value.this)) >= _KEY_KEEPS_AT_LEAST
+    )
+
+
+def _keeps_text(to: exp.Expr | None) -> bool:
+    """A cast to an unsized (or long) text or binary type passes a key on whole."""
+    return (
+        isinstance(to, exp.DataType)
+        and to.this in _WHOLE_TEXT_TYPES
+        and all(_keys_text_size(param) for param in to.expressions)
+    )
 
 
 def _keys(hash_node: exp.Expr) -> set[str]:
@@ -534,8 +570,9 @@ def _secret_literals(hash_node: exp.Expr, spans: tuple[SecretSpan, ...]) -> set[
 
 
 def assigned_settings(statement: exp.Expr) -> frozenset[str]:
-    """Settings a statement assigns itself (``SET a.b = …``, ``set_config('a.b', …)``): a key the
-    job writes is no secret, so a hash keyed by it is not keyed."""
+    """Settings a statement assigns itself (``SET a.b = …``, ``set_config('a.b', …)``, an UPDATE
+    of ``pg_settings``): a key the job writes is no secret, so a hash keyed by it is not keyed.
+    ``ANY_SETTING`` when the name cannot be read from the SQL."""
     found = set()
     for item in statement.find_all(exp.SetItem):
         assignment = item.this
@@ -546,6 +583,12 @@ def assigned_settings(statement: exp.Expr) -> frozenset[str]:
             found.add(name.sql().lower())
     for call in statement.find_all(exp.Anonymous):
         arguments = call.expressions
-        if function_name(call) == "set_config" and arguments and isinstance(arguments[0], exp.Literal):
-            found.add(str(arguments[0].this).lower())
+        if function_name(call) == "set_config":
+            literal = arguments and isinstance(arguments[0], exp.Literal)
+            found.add(str(arguments[0].this).lower() if literal else ANY_SETTING)
+    if any(
+        isinstance(update.this, exp.Table) and update.this.name.lower() == "pg_settings"
+        for update in statement.find_all(exp.Update)
+    ):
+        found.add(ANY_SETTING)
     return frozenset(found)
