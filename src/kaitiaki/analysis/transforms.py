@@ -377,7 +377,7 @@ def ordered(transforms: set[str] | frozenset[str]) -> tuple[str, ...]:
 # count (which secrets are declared, which coarsenings clear which kind) is configuration and
 # policy data, not analysis.
 
-COARSE, KEY = "coarse:", "key:"
+COARSE, KEY, CUT = "coarse:", "key:", "cut:"
 _YEAR_UNITS = frozenset({"year", "yyyy", "yy", "y", "years", "decade", "century", "isoyear"})
 _YEAR_FUNCTIONS: tuple[type[exp.Expr], ...] = (exp.Year, exp.YearOfWeek, exp.YearOfWeekIso)
 _YEAR_NAMES = re.compile(r"^(year|isoyear|toyear)$")
@@ -398,9 +398,12 @@ def marks_of(node: exp.Expr) -> frozenset[str]:
         return frozenset({COARSE + "year"})
     if isinstance(node, (exp.Floor, exp.Round, exp.Ceil)) and isinstance(node.this, exp.Div):
         return frozenset({COARSE + "band"}) if _literal(node.this.expression) else frozenset()
+    window = _cut_window(node)
     prefix = _prefix_length(node)
     if prefix is not None:
-        return frozenset({f"{COARSE}prefix:{prefix}"})
+        return frozenset({f"{COARSE}prefix:{prefix}", *([window] if window else [])})
+    if window:
+        return frozenset({window})
     if transform_of(node) == HASH:
         spans = _SECRET_SPANS.get()
         return frozenset(_keys(node) | _secret_literals(node, spans) if spans else _keys(node))
@@ -444,6 +447,23 @@ def _is_year(node: exp.Expr) -> bool:
         if name in ("date_part", "datepart", "date_trunc", "datetrunc") and arguments:
             return _unit(arguments[0]) in _YEAR_UNITS
     return False
+
+
+def _cut_window(node: exp.Expr) -> str | None:
+    """``cut:<function>:<arguments>`` for a cut that masks (left(k, 4), substr(k, 5, 4)): which
+    characters it keeps. Two different windows of one value may rebuild it (lineage.py)."""
+    if not (isinstance(node, _CUTS) or _CUT_NAMES.match(function_name(node))) or transform_of(node) != MASK:
+        return None
+    prefix = _prefix_length(node)
+    if prefix is not None:  # left(k, 3) and substr(k, 1, 3) keep the same characters
+        return f"{CUT}prefix:{prefix}"
+    if isinstance(node, exp.Anonymous):
+        arguments = [a.sql() for a in node.expressions[1:]]
+    else:
+        arguments = [
+            f"{k}={v.sql()}" for k, v in node.args.items() if k != "this" and isinstance(v, exp.Expr)
+        ]
+    return f"{CUT}{function_name(node)}:{','.join(arguments)}"
 
 
 def _prefix_length(node: exp.Expr) -> int | None:
