@@ -22,7 +22,7 @@ from contextvars import ContextVar
 
 from sqlglot import exp
 
-from kaitiaki.model import SecretSpan
+from kaitiaki.model import ANY_SETTING, SecretSpan
 
 HASH, MASK, TRUNCATE, AGGREGATE, NONE = "hash", "mask", "truncate", "aggregate", "none"
 TRANSFORM_ORDER = (HASH, MASK, TRUNCATE, AGGREGATE, NONE)
@@ -49,6 +49,9 @@ _VALUE_AGGREGATES: tuple[type[exp.Expr], ...] = (
     exp.ArgMin,
     exp.Mode,
     exp.ApproxTopK,
+    exp.ApproxTopKAccumulate,
+    exp.ApproxTopKCombine,
+    exp.ApproxTopSum,
     exp.AIAgg,
     exp.AISummarizeAgg,
 )
@@ -56,7 +59,7 @@ _VALUE_AGGREGATE_NAMES = re.compile(
     r"^(listagg|string_agg|group_concat|collect_list|collect_set|array_agg|list|any_value|arbitrary|"
     r"first|last|first_value|last_value|nth_value|lag|lead|arg_max|arg_min|max_by|min_by|mode|"
     r"json_agg|jsonb_agg|json_object_agg|jsonb_object_agg|object_agg|xmlagg|approx_top_k|"
-    r"array_union_agg|array_unique_agg|histogram)$"
+    r"array_union_agg|array_unique_agg|histogram|approx_most_frequent|approx_top_count|approx_top_sum)$"
 )
 _COUNTS: tuple[type[exp.Expr], ...] = (exp.Count, exp.CountIf, exp.ApproxDistinct, exp.RegrCount)
 _COUNT_NAMES = re.compile(r"^(count\w*|approx_count_distinct|uniq\w*|n_distinct)$")
@@ -86,11 +89,14 @@ _HASH_NAMES = re.compile(
     r"hmac\w*|digest|fnv\w*|encrypt\w*|aes_encrypt|pgp_sym_encrypt|sip_?hash\w*|fingerprint\w*)$"
 )
 
-_MASKS: tuple[type[exp.Expr], ...] = (exp.Left, exp.Right, exp.Substring, exp.SubstringIndex, exp.Overlay)
-_MASK_NAMES = re.compile(
-    r"^(mask\w*|redact\w*|anonymi[sz]e\w*|left|right|substr|substring|mid|strleft|strright|"
-    r"overlay|insert)$"
-)
+# A cut (left, right, substr …) masks only when it keeps at most this many characters, written as
+# a constant: left(nhi, 100) or substr(nhi, 4) keep (almost) the whole identifier, and NHI numbers
+# have 7 characters, IRD numbers 8 or 9. OVERLAY / INSERT / STUFF and substring_index keep every
+# character outside their window, however long the value is, so they are raw flows.
+MASK_KEEPS_AT_MOST = 4
+_CUTS: tuple[type[exp.Expr], ...] = (exp.Left, exp.Right, exp.Substring)
+_CUT_NAMES = re.compile(r"^(left|right|substr|substring|mid|strleft|strright)$")
+_MASK_NAMES = re.compile(r"^(mask\w*|redact\w*|anonymi[sz]e\w*)$")
 _BACKREFERENCE = re.compile(r"\\\d|\$\d|\\g<")
 
 _TRUNCATES: tuple[type[exp.Expr], ...] = (
@@ -139,6 +145,51 @@ def function_name(node: exp.Expr) -> str:
     return type(node).__name__.lower()
 
 
+# Table functions that only generate rows from their arguments; any other table function reads
+# data kaitiaki cannot see.
+_GENERATORS = frozenset(
+    {
+        "generate_series",
+        "generate_subscripts",
+        "range",
+        "sequence",
+        "unnest",
+        "explode",
+        "posexplode",
+        "explode_outer",
+        "inline",
+        "flatten",
+        "json_each",
+        "json_each_text",
+        "jsonb_each",
+        "jsonb_array_elements",
+        "json_array_elements",
+        "json_table",
+        "openjson",
+        "string_split",
+        "split_to_table",
+        "generate_date_array",
+        "generate_array",
+        "values",
+    }
+)
+
+
+_GENERATOR_CLASSES: tuple[type[exp.Expr], ...] = (
+    exp.Unnest,
+    exp.Explode,
+    exp.GenerateSeries,
+    exp.GenerateDateArray,
+    exp.GenerateTimestampArray,
+    exp.Generator,
+)
+
+
+def is_row_generator(function: exp.Expr) -> bool:
+    """A table function that only yields rows made from its arguments (unnest, generate_series …)."""
+    return isinstance(function, _GENERATOR_CLASSES) or function_name(function) in _GENERATORS
+
+
 def is_value_aggregate(node: exp.Expr) -> bool:
     """An aggregate or window function that returns the values it reads (string_agg, lag, …)."""
     if isinstance(node, _VALUE_AGGREGATES):
@@ -157,16 +208,67 @@ _SINGLE_VALUES: tuple[type[exp.Expr], ...] = (
     exp.ArgMax,
     exp.ArgMin,
 )
-_SINGLE_VALUE_NAMES = re.compile(r"^(min|max|any_value|arbitrary|first|last|arg_max|arg_min|max_by|min_by)$")
+_SINGLE_VALUE_NAMES = re.compile(
+    r"^(min|max|any_value|arbitrary|first|last|arg_max|arg_min|max_by|min_by|approx_quantiles)$"
+)
+
+
+_QUANTILES: tuple[type[exp.Expr], ...] = (
+    exp.PercentileDisc,
+    exp.PercentileCont,
+    exp.Quantile,
+    exp.ApproxQuantile,
+)
+_QUANTILE_NAMES = re.compile(
+    r"^(percentile\w*|quantile\w*|reservoir_quantile|approx_percentile\w*|approx_quantile)$"
+)
+# A percentile counts as a magnitude (SV-06's magnitude threshold) only inside this band: at the
+# threshold of 20 people, a fraction below 0.1 or above 0.9 picks one of the two most extreme
+# values, and 0 or 1 is MIN or MAX itself.
+_MAGNITUDE_BAND = (0.1, 0.9)
 
 
 def is_single_value(node: exp.Expr) -> bool:
-    """An aggregate whose result is one row's value: MIN, MAX, ANY_VALUE, FIRST/LAST, ARG_MIN/ARG_MAX."""
-    if isinstance(node, _SINGLE_VALUES):
+    """An aggregate whose result is one row's value: MIN, MAX, ANY_VALUE, FIRST/LAST, ARG_MIN/ARG_MAX,
+    and MIN or MAX spelled as a percentile (``percentile_disc(1)``, ``quantile(x, 0.0)``,
+    BigQuery ``approx_quantiles``, whose list starts with the minimum and ends with the maximum)."""
+    if isinstance(node, (*_SINGLE_VALUES, exp.ApproxQuantiles)):
         return True
+    fractions = _quantile_fractions(node)
+    if fractions is not None:
+        return not all(_in_magnitude_band(f) for f in fractions)
     return isinstance(node, (exp.Anonymous, exp.AnonymousAggFunc)) and bool(
         _SINGLE_VALUE_NAMES.match(function_name(node))
     )
+
+
+def _quantile_fractions(node: exp.Expr) -> list[exp.Expr | None] | None:
+    """The fractions a percentile aggregate asks for (None where one is missing), or None for
+    any other function."""
+    if isinstance(node, (exp.Quantile, exp.ApproxQuantile)):
+        fraction = node.args.get("quantile")
+    elif isinstance(node, (exp.PercentileDisc, exp.PercentileCont)):
+        fraction = node.this if isinstance(node.parent, exp.WithinGroup) else node.expression
+    elif isinstance(node, (exp.Anonymous, exp.AnonymousAggFunc)) and _QUANTILE_NAMES.match(
+        function_name(node)
+    ):
+        arguments = node.expressions
+        fraction = arguments[1] if len(arguments) > 1 else None
+    else:
+        return None
+    if isinstance(fraction, exp.Array):
+        return list(fraction.expressions) or [None]
+    return [fraction]
+
+
+def _in_magnitude_band(fraction: exp.Expr | None) -> bool:
+    if not isinstance(fraction, exp.Literal) or fraction.is_string:
+        return False
+    try:
+        value = float(fraction.this)
+    except ValueError:
+        return False
+    return _MAGNITUDE_BAND[0] <= value <= _MAGNITUDE_BAND[1]
 
 
 def is_count(node: exp.Expr) -> bool:
@@ -208,25 +310,46 @@ def transform_of(node: exp.Expr) -> str | None:
         return HASH
     if isinstance(node, exp.RegexpReplace):
         return MASK if _constant_replacement(node) else None
-    if isinstance(node, _MASKS):
-        return MASK
+    if isinstance(node, _CUTS):
+        return MASK if _keeps_few(node) else None
     if isinstance(node, _TRUNCATES):
         return TRUNCATE
     if isinstance(node, exp.Anonymous):
-        return _anonymous_transform(function_name(node))
+        return _anonymous_transform(node)
     return None
 
 
-def _anonymous_transform(name: str) -> str | None:
+def _anonymous_transform(node: exp.Anonymous) -> str | None:
+    name = function_name(node)
     if _HASH_NAMES.match(name):
         return HASH
     if name == "regexp_replace":
         return None  # not parsed as RegexpReplace: its arguments cannot be checked
     if _MASK_NAMES.match(name):
         return MASK
+    if _CUT_NAMES.match(name):
+        return MASK if _keeps_few(node) else None
     if _TRUNCATE_NAMES.match(name):
         return TRUNCATE
     return None
+
+
+def _keeps_few(cut: exp.Expr) -> bool:
+    """left / right / substr keep at most ``MASK_KEEPS_AT_MOST`` characters, by a constant length."""
+    if isinstance(cut, (exp.Left, exp.Right)):
+        length = cut.expression
+    elif isinstance(cut, exp.Substring):
+        length = cut.args.get("length")
+    else:  # left(x, n), strleft(x, n); substr(x, start, n), mid(x, start, n)
+        arguments = cut.expressions
+        position = 1 if function_name(cut) in ("left", "right", "strleft", "strright") else 2
+        length = arguments[position] if len(arguments) > position else None
+    return (
+        isinstance(length, exp.Literal)
+        and not length.is_string
+        and str(length.this).isdigit()
+        and int(str(length.this)) <= MASK_KEEPS_AT_MOST
+    )
 
 
 def _constant_replacement(node: exp.RegexpReplace) -> bool:
@@ -360,8 +483,44 @@ def _reaches(node: exp.Expr, hash_node: exp.Expr) -> bool:
             isinstance(parent, exp.ConcatWs) and current is parent.expressions[0]
         ):
             return False  # concat_ws's separator is dropped when one value is joined
+        if isinstance(parent, (exp.Cast, exp.TryCast)) and not _keeps_text(parent.to):
+            return False  # ::varchar(1), ::char, ::boolean keep a character or two of the key
         current = parent
     return current.parent is hash_node
+
+
+_WHOLE_TEXT_TYPES = frozenset(
+    {
+        exp.DataType.Type.TEXT,
+        exp.DataType.Type.VARCHAR,
+        exp.DataType.Type.NVARCHAR,
+        exp.DataType.Type.BPCHAR,
+        exp.DataType.Type.VARBINARY,
+    }
+)
+# A sized string type keeps a key whole enough when it keeps at least this many characters (a
+# secret of 32 characters cannot be enumerated).
+_KEY_KEEPS_AT_LEAST = 32
+
+
+def _keys_text_size(param: exp.Expr) -> bool:
+    value = param.this if isinstance(param, exp.DataTypeParam) else param
+    if isinstance(value, exp.Var):
+        return value.name.lower() == "max"
+    return (
+        isinstance(value, exp.Literal)
+        and str(value.this).isdigit()
+        and int(str(value.this)) >= _KEY_KEEPS_AT_LEAST
+    )
+
+
+def _keeps_text(to: exp.Expr | None) -> bool:
+    """A cast to an unsized (or long) text or binary type passes a key on whole."""
+    return (
+        isinstance(to, exp.DataType)
+        and to.this in _WHOLE_TEXT_TYPES
+        and all(_keys_text_size(param) for param in to.expressions)
+    )
 
 
 def _keys(hash_node: exp.Expr) -> set[str]:
@@ -411,8 +570,9 @@ def _secret_literals(hash_node: exp.Expr, spans: tuple[SecretSpan, ...]) -> set[
 
 
 def assigned_settings(statement: exp.Expr) -> frozenset[str]:
-    """Settings a statement assigns itself (``SET a.b = …``, ``set_config('a.b', …)``): a key the
-    job writes is no secret, so a hash keyed by it is not keyed."""
+    """Settings a statement assigns itself (``SET a.b = …``, ``set_config('a.b', …)``, an UPDATE
+    of ``pg_settings``): a key the job writes is no secret, so a hash keyed by it is not keyed.
+    ``ANY_SETTING`` when the name cannot be read from the SQL."""
     found = set()
     for item in statement.find_all(exp.SetItem):
         assignment = item.this
@@ -423,6 +583,12 @@ def assigned_settings(statement: exp.Expr) -> frozenset[str]:
             found.add(name.sql().lower())
     for call in statement.find_all(exp.Anonymous):
         arguments = call.expressions
-        if function_name(call) == "set_config" and arguments and isinstance(arguments[0], exp.Literal):
-            found.add(str(arguments[0].this).lower())
+        if function_name(call) == "set_config":
+            literal = arguments and isinstance(arguments[0], exp.Literal)
+            found.add(str(arguments[0].this).lower() if literal else ANY_SETTING)
+    if any(
+        isinstance(update.this, exp.Table) and update.this.name.lower() == "pg_settings"
+        for update in statement.find_all(exp.Update)
+    ):
+        found.add(ANY_SETTING)
     return frozenset(found)
