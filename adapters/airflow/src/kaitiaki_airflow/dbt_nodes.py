@@ -48,10 +48,15 @@ class RunLabelledGate:
         return self._gate.decide(job, labels=labels, **kwargs)
 
 
-def decide_dbt_node(task: Any, *, gate: Gate, located: TaskSql, labels: Mapping[str, str]) -> Verdict:
-    """The dbt checker's verdict on the task's node; KaitiakiError when it cannot be reached."""
+def decide_dbt_node(task: Any, *, gate: Gate, located: TaskSql, labels: Mapping[str, str]) -> Verdict | None:
+    """The dbt checker's verdict on what the task's dbt command runs for its node: the node, its
+    hooks, its tests that store failing rows and its unit tests (as the command runs them), and
+    the project's on-run-start/on-run-end hooks. The first blocked verdict, else the node's own;
+    None when the command writes nothing kaitiaki decides (``dbt test`` of a model whose tests
+    store nothing). KaitiakiError when it cannot be reached."""
     try:
         from kaitiaki_dbt.checker import ProjectChecker
+        from kaitiaki_dbt.hooks import hook_nodes
         from kaitiaki_dbt.manifest import load_manifest
     except ImportError:
         raise KaitiakiError(
@@ -65,29 +70,79 @@ def decide_dbt_node(task: Any, *, gate: Gate, located: TaskSql, labels: Mapping[
             f"kaitiaki cannot decide {uid}.",
             hint="compile the project (dbt compile) and give cosmos the manifest (ProjectConfig).",
         )
-    project = load_manifest(Path(located.manifest))
-    node = project.node(uid)
-    if node is None:
+    manifest = load_manifest(Path(located.manifest))
+    project = replace(manifest, extra=hook_nodes(manifest, None, gate.settings.dbt_operations))
+    if project.node(uid) is None:
         raise KaitiakiError(f"{uid} is not in the dbt manifest {located.manifest} ({task_name(task)}).")
     require_selects_only(project, str(located.values[0]), uid)
-    require_same_vars(project, node, task, uid, Path(located.manifest))
+    chosen = run_by_task(project, uid, task)
     project_dir = held(task, "project_dir")
-    require_current_code(
-        project,
-        node,
-        Path(project_dir) if project_dir else None,
-        manifest=located.manifest,
-        container=located.provider if in_container(located.provider) else None,
-    )
+    for run in sorted(chosen):
+        node = project.nodes.get(run)
+        if node is None:  # a hook or a unit test: read with its owner's files and vars
+            continue
+        require_same_vars(project, node, task, run, Path(located.manifest))
+        if node.get("resource_type") == "seed":  # its columns are read from the CSV file itself
+            continue
+        require_current_code(
+            project,
+            node,
+            Path(project_dir) if project_dir else None,
+            manifest=located.manifest,
+            container=located.provider if in_container(located.provider) else None,
+        )
+    if not chosen:
+        return None
     checker = ProjectChecker(
         project,
         cast("Gate", RunLabelledGate(gate, labels, run_time_settings(gate.settings, task))),
         project_dir=Path(project_dir) if project_dir else None,
     )
-    verdicts = [v for v in checker.check([uid]) if v.job.meta.get("unique_id") == uid]
-    if len(verdicts) != 1:
-        raise KaitiakiError(f"the dbt checker gave no verdict on {uid} ({task_name(task)}).")
-    return verdicts[0]
+    verdicts = [v for v in checker.check(chosen) if v.job.meta.get("unique_id") in chosen]
+    missing = chosen - {str(v.job.meta.get("unique_id")) for v in verdicts}
+    if missing:
+        raise KaitiakiError(
+            f"the dbt checker gave no verdict on {', '.join(sorted(missing))} ({task_name(task)})."
+        )
+    return task_verdict(verdicts, uid)
+
+
+def run_by_task(project: DbtProject, uid: str, task: Any) -> set[str]:
+    """What the task's dbt command runs for its node ``uid`` and writes with (routes.gated_ids):
+    ``dbt test``/``build`` also select the node's tests and unit tests, as dbt's eager indirect
+    selection does (a cautious one selects fewer: deciding more is the safe side)."""
+    from kaitiaki_dbt.routes import STORE_FAILURES_FLAG, gated_ids
+
+    command = dbt_command(task)
+    selected = {uid}
+    if command in ("test", "build"):
+        selected |= {
+            test
+            for test, node in project.graph().items()
+            if node.get("resource_type") in ("test", "unit_test")
+            and uid in ((node.get("depends_on") or {}).get("nodes") or ())
+        }
+    flags = held(task, "dbt_cmd_flags")
+    store_failures = not isinstance(flags, list | tuple) or STORE_FAILURES_FLAG in flags
+    return gated_ids(project, command, selected, store_failures_flag=store_failures)
+
+
+def dbt_command(task: Any) -> str:
+    """The dbt command a cosmos operator runs (its ``base_cmd``: ``run``, ``test``, ``seed``,
+    ``source freshness``…); ``build``, which runs the most, when it does not say."""
+    base = getattr(task, "base_cmd", None)
+    first = base[0] if isinstance(base, list | tuple) and base else None
+    return first if isinstance(first, str) else "build"
+
+
+def task_verdict(verdicts: list[Verdict], uid: str) -> Verdict:
+    """The verdict the task reports: the first blocked, else the first denied (audit or warn
+    mode), else the node's own, else the first."""
+    return (
+        next((v for v in verdicts if v.blocked), None)
+        or next((v for v in verdicts if not v.decision.allow), None)
+        or next((v for v in verdicts if v.job.meta.get("unique_id") == uid), verdicts[0])
+    )
 
 
 def run_time_settings(settings: Settings, task: Any) -> Settings:
@@ -270,11 +325,18 @@ def texts(value: Any) -> Iterator[str]:
 
 
 def require_selects_only(project: DbtProject, select: str, uid: str) -> None:
-    """dbt selects exactly the decided node with ``select`` (a name, or ``fqn:`` parts, which
-    dbt matches as a prefix of each node's fqn)."""
+    """dbt selects exactly the decided node with ``select`` (a name, ``fqn:`` parts, which dbt
+    matches as a prefix of each node's fqn, or ``source:`` and a source's name and table)."""
     if select.startswith("fqn:"):
         parts = select[len("fqn:") :].split(".")
         chosen = {u for u, n in project.nodes.items() if list(n.get("fqn") or [])[: len(parts)] == parts}
+    elif select.startswith("source:"):
+        parts = select[len("source:") :].split(".")
+        chosen = {
+            u
+            for u, n in project.sources.items()
+            if [n.get("source_name"), n.get("name")][: len(parts)] == parts
+        }
     else:
         chosen = {u for u, n in project.nodes.items() if n.get("name") == select}
     if chosen != {uid}:
@@ -298,6 +360,8 @@ def require_current_code(
     uid = str(node.get("unique_id") or "")
     rendered = [n for n in rendered_nodes(project, node) if n.get("resource_type") != "source"]
     for model in rendered:
+        if model.get("resource_type") == "test" and not str(model.get("original_file_path")).endswith(".sql"):
+            continue  # a generic test is rendered from YAML and its test macro (checked below)
         require_current(
             model, project_dir, uid=str(model.get("unique_id") or uid), manifest=manifest, container=container
         )
