@@ -393,11 +393,11 @@ def marks_of(node: exp.Expr) -> frozenset[str]:
     if isinstance(node, (exp.Case, exp.If)):
         return frozenset({COARSE + "band"}) if _literal_results(node) else frozenset()
     if isinstance(node, (exp.WidthBucket, exp.RangeBucket)) or function_name(node) == "width_bucket":
-        return frozenset({COARSE + "band"})
+        return frozenset({COARSE + "band"}) if _coarse_buckets(node) else frozenset()
     if _is_year(node):
-        return frozenset({COARSE + "year"})
+        return frozenset() if _reads_interval(node) else frozenset({COARSE + "year"})
     if isinstance(node, (exp.Floor, exp.Round, exp.Ceil)) and isinstance(node.this, exp.Div):
-        return frozenset({COARSE + "band"}) if _literal(node.this.expression) else frozenset()
+        return frozenset({COARSE + "band"}) if _coarse_division(node.this) else frozenset()
     window = _cut_window(node)
     prefix = _prefix_length(node)
     if prefix is not None:
@@ -408,6 +408,68 @@ def marks_of(node: exp.Expr) -> frozenset[str]:
         spans = _SECRET_SPANS.get()
         return frozenset(_keys(node) | _secret_literals(node, spans) if spans else _keys(node))
     return frozenset()
+
+
+# The year of an interval (age(dob), now() - dob) is an exact age, not a birth year.
+_INTERVALS: tuple[type[exp.Expr], ...] = (exp.Sub, exp.DateDiff)
+
+
+def _reads_interval(node: exp.Expr) -> bool:
+    return node.find(*_INTERVALS) is not None or any(
+        function_name(f) == "age" for f in node.find_all(exp.Anonymous)
+    )
+
+
+def _number(node: exp.Expr | None) -> float | None:
+    while isinstance(node, (exp.Paren, exp.Cast)):
+        node = node.this
+    negative = isinstance(node, exp.Neg)
+    if negative and node is not None:
+        node = node.this
+    if not isinstance(node, exp.Literal) or node.is_string:
+        return None
+    try:
+        value = float(str(node.this))
+    except ValueError:
+        return None
+    return -value if negative else value
+
+
+def _plain_column(node: exp.Expr | None) -> bool:
+    """A column, perhaps cast: a value whose unit is the column's own (not days or seconds
+    computed from a date, whose bands a divisor cannot be judged by)."""
+    while isinstance(node, (exp.Paren, exp.Cast, exp.TryCast)):
+        node = node.this
+    return isinstance(node, exp.Column)
+
+
+def _coarse_division(division: exp.Div) -> bool:
+    """floor(column / n) with a constant n of at least 2 puts n values in each band; / 1, / 0.5,
+    or a number computed from a date (floor((current_date - dob) / 365) is an exact age) do not."""
+    divisor = _number(division.expression)
+    return divisor is not None and divisor >= 2 and _plain_column(division.this)
+
+
+def _coarse_buckets(node: exp.Expr) -> bool:
+    """width_bucket / range_bucket over thresholds written out, or over a column with buckets at
+    least 2 units wide: width_bucket(postcode, 0, 10000, 10000) is the postcode itself."""
+    if isinstance(node, exp.RangeBucket) or isinstance(node.args.get("threshold"), exp.Array):
+        return True
+    if isinstance(node, exp.WidthBucket):
+        value, low, high, count = (
+            node.this,
+            *(node.args.get(k) for k in ("min_value", "max_value", "num_buckets")),
+        )
+    else:
+        arguments = node.expressions
+        if len(arguments) != 4:
+            return len(arguments) == 2 and isinstance(arguments[1], exp.Array)
+        value, low, high, count = arguments
+    bounds = [_number(low), _number(high), _number(count)]
+    if not _plain_column(value) or any(b is None for b in bounds):
+        return False
+    low_n, high_n, count_n = (float(b) for b in bounds if b is not None)
+    return count_n > 0 and (high_n - low_n) / count_n >= 2
 
 
 def _literal(node: exp.Expr | None) -> bool:
