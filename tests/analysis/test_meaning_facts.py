@@ -170,6 +170,23 @@ def test_aggregates_listing_top_values_are_raw_flows(dialect: str, sql: str) -> 
     assert edge.transforms == ("none",)
 
 
+@pytest.mark.parametrize(
+    ("dialect", "sql"),
+    [
+        ("postgres", "select percentile_disc(0.5) within group (order by k) as t from c"),
+        ("duckdb", "select median(k) as t from c"),
+        ("bigquery", "select approx_quantiles(k, 4) as t from c"),
+    ],
+)
+def test_percentiles_that_pick_a_value_are_raw_flows_and_magnitudes(dialect: str, sql: str) -> None:
+    """The median key is a key: the value reaches the output raw, and the aggregate still needs
+    the magnitude threshold."""
+    found = analyze_sql(sql, dialect=dialect, schema=SCHEMA)
+    (edge,) = [e for e in found.lineage if e.source.column == "k"]
+    assert edge.transforms == ("none",)
+    assert found.aggregation.magnitudes
+
+
 POLARITY = [
     ("select k from c where not opted_out", [("c", "false", "c.opted_out")]),
     ("select k from c where opted_out = false and region = 'x'", [("c", "false", "c.opted_out")]),

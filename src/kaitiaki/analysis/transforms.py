@@ -190,6 +190,22 @@ def is_row_generator(function: exp.Expr) -> bool:
     return isinstance(function, _GENERATOR_CLASSES) or function_name(function) in _GENERATORS
 
 
+# Aggregates that return one of the values they read (a discrete percentile, a median): a
+# magnitude for suppression (aggregation.py), but the value itself reaches the output, so
+# percentile_disc(0.5) WITHIN GROUP (ORDER BY client_key) publishes a client key.
+_PICKS: tuple[type[exp.Expr], ...] = (exp.PercentileDisc, exp.Median, exp.ApproxQuantiles)
+_PICK_NAMES = re.compile(r"^(percentile_disc|quantile_disc|median|approx_quantiles)$")
+
+
+def picks_a_value(node: exp.Expr) -> bool:
+    """An aggregate whose result is one of the values it reads (percentile_disc, median)."""
+    if isinstance(node, _PICKS):
+        return True
+    return isinstance(node, (exp.Anonymous, exp.AnonymousAggFunc)) and bool(
+        _PICK_NAMES.match(function_name(node))
+    )
+
+
 def is_value_aggregate(node: exp.Expr) -> bool:
     """An aggregate or window function that returns the values it reads (string_agg, lag, …)."""
     if isinstance(node, _VALUE_AGGREGATES):
@@ -302,7 +318,7 @@ def transform_of(node: exp.Expr) -> str | None:
         return None
     if isinstance(node, exp.WithinGroup):
         return transform_of(node.this)
-    if is_value_aggregate(node):
+    if is_value_aggregate(node) or picks_a_value(node):
         return None
     if is_aggregate(node):
         return AGGREGATE
