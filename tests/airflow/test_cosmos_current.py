@@ -14,10 +14,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from kaitiaki.errors import KaitiakiError
-from tests.airflow.test_cosmos_vars import dbt_run
+from tests.airflow.cosmos_project import dbt_run, write_settings
+from tests.airflow.cosmos_project import decide as cosmos_decide
 
 pytestmark = [pytest.mark.airflow, pytest.mark.dbt]
 
@@ -29,22 +29,6 @@ MODELS = {
 }
 MACROS = "{% macro region_column() %}region{% endmacro %}\n\n{% macro unused_here() %}1{% endmacro %}\n"
 PACKAGE_MACRO = "{% macro area() %}region{% endmacro %}\n"
-CONFIG = {
-    "agency": "msd",
-    "dialect": "duckdb",
-    "decision_log": False,
-    "catalog": {
-        "msd.clients": {"agency": "msd", "columns": {"region": [], "full_name": ["direct_identifier"]}}
-    },
-    "purposes": {
-        "plan": {
-            "description": "Plan regional services from regions only",
-            "allowed_categories": [],
-            "approved_by": "MSD Data Governance Board",
-            "expires": "2028-06-30",
-        }
-    },
-}
 
 
 @pytest.fixture(scope="module")
@@ -61,16 +45,13 @@ def compiled(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "models: {kt_cur: {+meta: {kaitiaki: {purpose: plan}}}}\n"
     )
     (root / "packages.yml").write_text(f"packages: [{{local: '{package}'}}]\n")
-    (root / "profiles.yml").write_text(
-        f"kt_cur:\n  target: dev\n  outputs:\n    dev: {{type: duckdb, path: '{root / 'kt.duckdb'}'}}\n"
-    )
     (root / "macros" / "columns.sql").write_text(MACROS)
     (root / "models" / "sources.yml").write_text(
         "version: 2\nsources: [{name: msd, schema: msd, tables: [{name: clients}]}]\n"
     )
     for name, sql in MODELS.items():
         (root / "models" / f"{name}.sql").write_text(sql + "\n")
-    (root / "kaitiaki.yaml").write_text(yaml.safe_dump(CONFIG))
+    write_settings(root, "kt_cur")
     dbt_run(root, "deps")
     dbt_run(root, "compile", "--target-path", "target")
     return root
@@ -87,28 +68,7 @@ def project(compiled: Path, tmp_path: Path) -> Path:
 
 
 def decide(project: Path, model: str) -> Any:
-    from airflow.sdk import DAG
-    from cosmos.config import ProfileConfig
-    from cosmos.operators.local import DbtRunLocalOperator
-    from kaitiaki_airflow.dbt_nodes import decide_dbt_node
-    from kaitiaki_airflow.gates import gate_for
-    from kaitiaki_airflow.locate import locate
-
-    profile = ProfileConfig("kt_cur", "dev", profiles_yml_filepath=project / "profiles.yml")
-    with DAG("kt_cur", schedule=None):
-        task = DbtRunLocalOperator(
-            task_id=f"{model}_run",
-            project_dir=str(project),
-            manifest_filepath=str(project / "target" / "manifest.json"),
-            profile_config=profile,
-            select=model,
-            extra_context={
-                "dbt_node_config": {"unique_id": f"model.kt_cur.{model}", "resource_type": "model"}
-            },
-        )
-    located = locate(task)
-    assert located is not None and located.problem is None
-    return decide_dbt_node(task, gate=gate_for(project / "kaitiaki.yaml"), located=located, labels={})
+    return cosmos_decide(project, f"model.kt_cur.{model}", model)
 
 
 def edit(path: Path, old: str, new: str) -> None:

@@ -17,7 +17,9 @@ import pytest
 import yaml
 
 from kaitiaki.errors import KaitiakiError
-from tests.airflow.test_cosmos_vars import dbt_run
+from tests.airflow.cosmos_project import CONFIG as BASE
+from tests.airflow.cosmos_project import dbt_run, write_settings
+from tests.airflow.cosmos_project import decide as cosmos_decide
 
 pytestmark = [pytest.mark.airflow, pytest.mark.dbt]
 
@@ -66,21 +68,8 @@ sources:
 """
 SEEDS = {"people": "full_name,region\nAroha Ngata,north\n", "areas": "region,code\nnorth,1\n"}
 CONFIG = {
-    "agency": "msd",
-    "dialect": "duckdb",
-    "decision_log": False,
-    "catalog": {
-        "msd.clients": {"agency": "msd", "columns": {"region": [], "full_name": ["direct_identifier"]}},
-        "msd.offices": {"agency": "msd", "columns": {"region": []}},
-    },
-    "purposes": {
-        "plan": {
-            "description": "Plan regional services from regions only",
-            "allowed_categories": [],
-            "approved_by": "MSD Data Governance Board",
-            "expires": "2028-06-30",
-        }
-    },
+    **BASE,
+    "catalog": {**BASE["catalog"], "msd.offices": {"agency": "msd", "columns": {"region": []}}},
 }
 
 
@@ -101,9 +90,6 @@ def write_project(root: Path, on_run_start: str | None = None) -> None:
     if on_run_start is not None:
         project["on-run-start"] = [on_run_start]
     (root / "dbt_project.yml").write_text(yaml.safe_dump(project))
-    (root / "profiles.yml").write_text(
-        f"{NAME}:\n  target: dev\n  outputs:\n    dev: {{type: duckdb, path: '{root / 'kt.duckdb'}'}}\n"
-    )
     (root / "macros" / "grant_all.sql").write_text("{% macro grant_all() %}select 1{% endmacro %}\n")
     (root / "models" / "sources.yml").write_text(SOURCES)
     for name, sql in MODELS.items():
@@ -112,7 +98,7 @@ def write_project(root: Path, on_run_start: str | None = None) -> None:
         (root / "tests" / f"{name}.sql").write_text(sql + "\n")
     for name, rows in SEEDS.items():
         (root / "seeds" / f"{name}.csv").write_text(rows)
-    (root / "kaitiaki.yaml").write_text(yaml.safe_dump(CONFIG))
+    write_settings(root, NAME, CONFIG)
     dbt_run(root, "compile")
 
 
@@ -123,30 +109,8 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-def decide(project: Path, operator: str, uid: str, select: str, **given: Any) -> Any:
-    """The guard's verdict on a cosmos ``operator`` task for the node ``uid``."""
-    from airflow.sdk import DAG
-    from cosmos.config import ProfileConfig
-    from cosmos.operators import local
-    from kaitiaki_airflow.dbt_nodes import decide_dbt_node
-    from kaitiaki_airflow.gates import gate_for
-    from kaitiaki_airflow.locate import locate
-
-    profile = ProfileConfig(NAME, "dev", profiles_yml_filepath=project / "profiles.yml")
-    kind = uid.split(".")[0]
-    with DAG(NAME, schedule=None):
-        task = getattr(local, operator)(
-            task_id=f"{uid.rsplit('.', 1)[-1]}_{operator}",
-            project_dir=str(project),
-            manifest_filepath=str(project / "target" / "manifest.json"),
-            profile_config=profile,
-            select=select,
-            extra_context={"dbt_node_config": {"unique_id": uid, "resource_type": kind}},
-            **given,
-        )
-    located = locate(task)
-    assert located is not None and located.problem is None, located
-    return decide_dbt_node(task, gate=gate_for(project / "kaitiaki.yaml"), located=located, labels={})
+def decide(project: Path, operator: str, uid: str, select: str) -> Any:
+    return cosmos_decide(project, uid, select, operator=operator)
 
 
 def blocked_on(verdict: Any, column: str) -> str:
