@@ -35,9 +35,10 @@ import rego.v1
 #   principle: Mana Whakahaere
 #   law: Privacy Act 2020 IPP10 (when the choice was promised at collection)
 #   judgement: >-
-#     a semi-join to the consent table is trusted to be correlated on the person (the analysis does
-#     not check the correlation key); a condition on a transformed flag (lower(flag) = 'n') does not
-#     count.
+#     a consent table or an opt-out list counts only when the job joins it to the flagged table on
+#     an identifier of each (k.client_key = c.client_key): uncorrelated, joined on anything else
+#     (region, <>) or on a constant, it says nothing of the people in the output; a condition on a
+#     transformed flag (lower(flag) = 'n') does not count.
 #   remediation: >-
 #     Exclude the people who opted out on every path to the output: WHERE NOT <opt-out flag> (or
 #     flag IS NOT TRUE) as a top-level AND, NOT EXISTS against the opt-out list, or an inner join
@@ -66,24 +67,38 @@ flagged_tables contains col.table if {
 opt_outs_excluded(table) if {
 	some filter in object.get(input, "row_filters", [])
 	filter.table == table
-	excludes(filter)
+	excludes(filter, table)
 }
 
-excludes(filter) if {
+excludes(filter, _) if {
 	filter.kind == "false"
 	"opt_out_flag" in column_categories_of(filter.column)
 }
 
-excludes(filter) if {
+excludes(filter, table) if {
 	filter.kind == "true"
-	"consent_flag" in column_categories_of(filter.column)
+	consent := columns_by_name[filter.column]
+	"consent_flag" in consent.categories
+	links_people(table, consent.table)
 }
 
-excludes(filter) if {
+excludes(filter, table) if {
 	filter.kind == "anti"
-	some table in input.tables
-	table.name == filter.column
-	"opt_out_list" in table.categories
+	some listed in input.tables
+	listed.name == filter.column
+	"opt_out_list" in listed.categories
+	links_people(table, listed.name)
+}
+
+# The consent table or opt-out list is joined to `table` on an identifier of each: only then do its
+# rows say something of the people in `table`.
+links_people(table, other) if {
+	some join in object.get(input, "joins", [])
+	some pair in [[join.left, join.right], [join.right, join.left]]
+	pair[0].table == table
+	pair[1].table == other
+	lib.identifier(lib.column_fact(pair[0].table, pair[0].column))
+	lib.identifier(lib.column_fact(pair[1].table, pair[1].column))
 }
 
 column_categories_of(name) := columns_by_name[name].categories if columns_by_name[name] else := []

@@ -28,13 +28,37 @@ consent := object.union(t.column("msd.consent", "consented", ["consent_flag"]), 
 
 flagged_table := {"name": "msd.clients", "agency": "msd", "categories": ["opt_out_flag"]}
 
+client_key := object.union(t.column("msd.clients", "client_key", ["unique_identifier:msd_client"]), {"uses": ["join"], "outputs": []})
+
+consent_key := object.union(t.column("msd.consent", "client_key", ["unique_identifier:msd_client"]), {"uses": ["join"], "outputs": []})
+
+list_key := object.union(t.column("msd.opt_outs", "client_key", ["unique_identifier:msd_client"]), {"uses": ["join"], "outputs": []})
+
+client_key_join(other, kind) := {"left": {"table": "msd.clients", "column": "client_key"}, "right": {"table": other, "column": "client_key"}, "kind": kind, "line": 1}
+
 test_tc01_allows_a_join_to_consent_true if {
 	inp := t.with_parts({
-		"columns": [client_region, consent],
+		"columns": [client_region, client_key, consent, consent_key],
 		"tables": [flagged_table],
+		"joins": [client_key_join("msd.consent", "inner")],
 		"row_filters": [{"table": "msd.clients", "kind": "true", "column": "msd.consent.consented"}],
 	})
 	not "TC-01" in t.rules(tc.violation) with input as inp
+}
+
+# EXISTS (SELECT 1 FROM consent k WHERE k.consented), uncorrelated, or joined on region or <>:
+# someone's consent, not necessarily that of the people in the output.
+test_tc01_denies_consent_not_joined_on_the_person if {
+	region_join := {"left": {"table": "msd.clients", "column": "region"}, "right": {"table": "msd.consent", "column": "region"}, "kind": "semi", "line": 1}
+	consent_region := t.column("msd.consent", "region", [])
+	some joins in [[], [region_join]]
+	inp := t.with_parts({
+		"columns": [client_region, client_key, consent, consent_key, consent_region],
+		"tables": [flagged_table],
+		"joins": joins,
+		"row_filters": [{"table": "msd.clients", "kind": "true", "column": "msd.consent.consented"}],
+	})
+	"TC-01" in t.rules(tc.violation) with input as inp
 }
 
 test_tc01_denies_keeping_those_without_consent if {
@@ -49,11 +73,23 @@ test_tc01_denies_keeping_those_without_consent if {
 
 test_tc01_allows_an_anti_join_to_the_opt_out_list if {
 	inp := t.with_parts({
-		"columns": [client_region],
+		"columns": [client_region, client_key, list_key],
 		"tables": [flagged_table, {"name": "msd.opt_outs", "agency": "msd", "categories": ["opt_out_list"]}],
+		"joins": [client_key_join("msd.opt_outs", "anti")],
 		"row_filters": [{"table": "msd.clients", "kind": "anti", "column": "msd.opt_outs"}],
 	})
 	not "TC-01" in t.rules(tc.violation) with input as inp
+}
+
+# NOT EXISTS (SELECT 1 FROM opt_outs o WHERE o.client_key = 0): removes nobody in particular.
+test_tc01_denies_an_opt_out_list_not_joined_on_the_person if {
+	inp := t.with_parts({
+		"columns": [client_region, client_key, list_key],
+		"tables": [flagged_table, {"name": "msd.opt_outs", "agency": "msd", "categories": ["opt_out_list"]}],
+		"joins": [],
+		"row_filters": [{"table": "msd.clients", "kind": "anti", "column": "msd.opt_outs"}],
+	})
+	"TC-01" in t.rules(tc.violation) with input as inp
 }
 
 test_tc01_allows_tables_without_opt_out if {

@@ -359,6 +359,11 @@ class RowFilter:
         return {"table": self.table, "kind": self.kind, "column": self.column}
 
 
+# In SqlFacts.assigned_settings: the job assigns a setting whose name its SQL computes, or through
+# Postgres's pg_settings view: it may be any setting, so none is a secret.
+ANY_SETTING = "*"
+
+
 @dataclass(frozen=True)
 class SqlFacts:
     """What the analysis of one job's SQL found (docs/analysis.md)."""

@@ -10,15 +10,14 @@ operators (built without Airflow's DAG machinery, as the guard sees them after r
 from __future__ import annotations
 
 import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from kaitiaki.errors import KaitiakiError
-from tests.airflow.conftest import BIN, RUN_TIMEOUT_S
+from tests.airflow.cosmos_project import dbt_run, write_settings
+from tests.airflow.cosmos_project import decide as cosmos_decide
 
 pytestmark = [pytest.mark.airflow, pytest.mark.dbt]
 
@@ -33,22 +32,6 @@ MODELS = {
     "by_source": "select region from {{ source('moved', 'clients') }}",
 }
 MACRO = "{% macro region_column() %}{{ env_var( \"KT_COLS\" , 'region') }}{% endmacro %}"
-CONFIG = {
-    "agency": "msd",
-    "dialect": "duckdb",
-    "decision_log": False,
-    "catalog": {
-        "msd.clients": {"agency": "msd", "columns": {"region": [], "full_name": ["direct_identifier"]}}
-    },
-    "purposes": {
-        "plan": {
-            "description": "Plan regional services from regions only",
-            "allowed_categories": [],
-            "approved_by": "MSD Data Governance Board",
-            "expires": "2028-06-30",
-        }
-    },
-}
 
 
 @pytest.fixture(scope="module")
@@ -59,9 +42,6 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "models: {kt_vars: {+meta: {kaitiaki: {purpose: plan}},\n"
         "  by_config: {+meta: {kaitiaki: {purpose: \"{{ var('kt_purpose', 'plan') }}\"}}}}}\n"
     )
-    (root / "profiles.yml").write_text(
-        f"kt_vars:\n  target: dev\n  outputs:\n    dev: {{type: duckdb, path: '{root / 'kt.duckdb'}'}}\n"
-    )
     (root / "models").mkdir()
     (root / "macros").mkdir()
     (root / "macros" / "region_column.sql").write_text(MACRO)
@@ -71,7 +51,7 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
     for name, sql in MODELS.items():
         (root / "models" / f"{name}.sql").write_text(sql + "\n")
-    (root / "kaitiaki.yaml").write_text(yaml.safe_dump(CONFIG))
+    write_settings(root, "kt_vars")
     dbt_compile(root, "target")
     dbt_compile(root, "target_full", "--vars", "{cols: full_name}")
     (root / "shipped").mkdir()  # the manifest alone, without dbt's run_results.json
@@ -80,41 +60,12 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def dbt_compile(root: Path, target: str, *args: str) -> None:
-    done = subprocess.run(
-        [str(BIN / "dbt"), "compile", "--target-path", target, *args,
-         "--project-dir", str(root), "--profiles-dir", str(root)],
-        env={"PATH": str(BIN), "HOME": str(root)},
-        cwd=root, capture_output=True, text=True, timeout=RUN_TIMEOUT_S, check=False,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    dbt_run(root, "compile", "--target-path", target, *args)
 
 
 def decide(project: Path, model: str, manifest: str = "shipped", **given: Any) -> Any:
-    """The guard's verdict on a cosmos run task for ``model`` with the task arguments ``given``,
-    from the manifest in ``project/manifest``."""
-    from airflow.sdk import DAG
-    from cosmos.config import ProfileConfig
-    from cosmos.operators.local import DbtRunLocalOperator
-    from kaitiaki_airflow.dbt_nodes import decide_dbt_node
-    from kaitiaki_airflow.gates import gate_for
-    from kaitiaki_airflow.locate import locate
-
-    profile = ProfileConfig("kt_vars", "dev", profiles_yml_filepath=project / "profiles.yml")
-    with DAG("kt_vars", schedule=None):
-        task = DbtRunLocalOperator(
-            task_id=f"{model}_run",
-            project_dir=str(project),
-            manifest_filepath=str(project / manifest / "manifest.json"),
-            profile_config=profile,
-            select=model,
-            extra_context={
-                "dbt_node_config": {"unique_id": f"model.kt_vars.{model}", "resource_type": "model"}
-            },
-            **given,
-        )
-    located = locate(task)
-    assert located is not None and located.problem is None
-    return decide_dbt_node(task, gate=gate_for(project / "kaitiaki.yaml"), located=located, labels={})
+    """The guard's verdict on a cosmos run task for ``model`` with the task arguments ``given``."""
+    return cosmos_decide(project, f"model.kt_vars.{model}", model, manifest=manifest, **given)
 
 
 @pytest.mark.parametrize("model", sorted(MODELS))

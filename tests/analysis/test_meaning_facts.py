@@ -135,6 +135,58 @@ def test_single_value_aggregates(sql: str, single: list[str]) -> None:
     assert list(facts(sql).aggregation.single_value) == single
 
 
+@pytest.mark.parametrize(
+    ("dialect", "sql", "single"),
+    [
+        ("postgres", "select percentile_disc(1) within group (order by income) from c", ["percentile_disc"]),
+        ("postgres", "select percentile_disc(0.75) within group (order by income) from c", []),
+        ("duckdb", "select quantile_disc(income, [0.0, 1.0]) from c", ["percentile_disc"]),
+        ("duckdb", "select quantile_disc(income, [0.25, 0.75]), median(income) from c", []),
+        ("duckdb", "select quantile_cont(income, 0.99) from c", ["percentile_cont"]),
+        ("snowflake", "select approx_percentile(income, 1.0) from c", ["approx_quantile"]),
+        ("bigquery", "select approx_quantiles(income, 4) from c", ["approx_quantiles"]),
+    ],
+)
+def test_extreme_percentiles_are_single_values(dialect: str, sql: str, single: list[str]) -> None:
+    """MIN and MAX spelled as a percentile (a fraction of 0 or 1, or near them) publish one
+    person's value as MIN and MAX do; the quartiles and the median are magnitudes."""
+    found = analyze_sql(sql, dialect=dialect, schema=SCHEMA)
+    assert not found.errors and not found.unresolved
+    assert list(found.aggregation.single_value) == single
+
+
+@pytest.mark.parametrize(
+    ("dialect", "sql"),
+    [
+        ("bigquery", "select approx_top_sum(k, income, 10) as t from c"),
+        ("trino", "select approx_most_frequent(10, k, 100) as t from c"),
+        ("postgres", "select approx_top_count(k, 10) as t from c"),
+    ],
+)
+def test_aggregates_listing_top_values_are_raw_flows(dialect: str, sql: str) -> None:
+    """They return the values themselves (the top keys), not a summary of them."""
+    found = analyze_sql(sql, dialect=dialect, schema=SCHEMA)
+    (edge,) = [e for e in found.lineage if e.source.column == "k"]
+    assert edge.transforms == ("none",)
+
+
+@pytest.mark.parametrize(
+    ("dialect", "sql"),
+    [
+        ("postgres", "select percentile_disc(0.5) within group (order by k) as t from c"),
+        ("duckdb", "select median(k) as t from c"),
+        ("bigquery", "select approx_quantiles(k, 4) as t from c"),
+    ],
+)
+def test_percentiles_that_pick_a_value_are_raw_flows_and_magnitudes(dialect: str, sql: str) -> None:
+    """The median key is a key: the value reaches the output raw, and the aggregate still needs
+    the magnitude threshold."""
+    found = analyze_sql(sql, dialect=dialect, schema=SCHEMA)
+    (edge,) = [e for e in found.lineage if e.source.column == "k"]
+    assert edge.transforms == ("none",)
+    assert found.aggregation.magnitudes
+
+
 POLARITY = [
     ("select k from c where not opted_out", [("c", "false", "c.opted_out")]),
     ("select k from c where opted_out = false and region = 'x'", [("c", "false", "c.opted_out")]),

@@ -22,6 +22,8 @@ PLAIN_ONLY = {
     "sv03-block-key-set-by-the-job": "a dbt model is one SELECT: it cannot SET a setting (the dbt twin "
     "of a key the job writes itself is dbt-sv03-block-var-committed-in-project)",
     "sv03-allow-key-not-set-by-the-job": "a dbt model is one SELECT: no SET statement before it",
+    "sv03-block-key-cast-to-one-character": "DuckDB ignores VARCHAR's length (varchar(1) keeps the "
+    "whole key there), so the cut exists only in Postgres",
 }
 DBT_CASES: list[dict[str, Any]] = TWINS["dbt_cases"]
 RUN = [c for c in CASES if c["name"] not in PLAIN_ONLY] + DBT_CASES

@@ -27,9 +27,11 @@ from sqlglot import exp
 
 from kaitiaki.analysis.budget import rebalance_at
 from kaitiaki.analysis.nodes import MODELLED
+from kaitiaki.analysis.transforms import function_name, is_row_generator
 from kaitiaki.model import Unresolved
 
 RUNTIME_NAME = "runtime_name"
+UNKNOWN_TABLE = "unknown_table"
 DYNAMIC_SQL = "dynamic_sql"
 UNMODELLED = "unmodelled_node"
 STATEMENT_AS_QUERY = "statement_as_query"
@@ -258,8 +260,20 @@ def _ruled(node: exp.Expr, dialect: str) -> tuple[str, str] | None:
 
 def _reported(node: exp.Expr, reported: tuple[str, str]) -> tuple[str, str] | None:
     if isinstance(node, exp.TableFromRows) and isinstance(node.this, exp.Func):
-        return None  # TABLE(generator(…)), TABLE(flatten(…)): a table function the flow models
+        return _table_function(node.this)
     return reported
+
+
+def _table_function(function: exp.Func) -> tuple[str, str] | None:
+    """TABLE(generator(…)), TABLE(flatten(…)) yield rows from their arguments, which the flow
+    follows; any other TABLE(f(…)) (RESULT_SCAN, a user-defined table function) reads data
+    kaitiaki cannot see."""
+    if is_row_generator(function):
+        return None
+    return (
+        UNKNOWN_TABLE,
+        f"table function {function_name(function)}(…) reads data whose columns kaitiaki cannot see",
+    )
 
 
 def _pivot(node: exp.Expr, dialect: str) -> tuple[str, str] | None:

@@ -23,49 +23,12 @@ from kaitiaki.analysis.index import ScopeIndex, index_select, is_row_star
 from kaitiaki.analysis.names import display_identifier, display_table
 from kaitiaki.analysis.resolve import STAR_LINE, Qualified
 from kaitiaki.analysis.schema import SchemaLookup
-from kaitiaki.analysis.transforms import AGGREGATE, marks_of, transform_of
+from kaitiaki.analysis.transforms import AGGREGATE, function_name, is_row_generator, marks_of, transform_of
 from kaitiaki.model import Unresolved
 
 Source = exp.Table | Scope | exp.Pivot
 STAR = "*"
 ALIAS_CLAUSES = frozenset({"order", "group", "having", "qualify"})
-# Table functions that only generate rows from their arguments; any other table function reads
-# data kaitiaki cannot see.
-_GENERATORS = frozenset(
-    {
-        "generate_series",
-        "generate_subscripts",
-        "range",
-        "sequence",
-        "unnest",
-        "explode",
-        "posexplode",
-        "explode_outer",
-        "inline",
-        "flatten",
-        "json_each",
-        "json_each_text",
-        "jsonb_each",
-        "jsonb_array_elements",
-        "json_array_elements",
-        "json_table",
-        "openjson",
-        "string_split",
-        "split_to_table",
-        "generate_date_array",
-        "generate_array",
-        "values",
-    }
-)
-
-
-_GENERATOR_CLASSES: tuple[type[exp.Expr], ...] = (
-    exp.Unnest,
-    exp.Explode,
-    exp.GenerateSeries,
-    exp.GenerateDateArray,
-    exp.GenerateTimestampArray,
-)
 
 
 @dataclass(frozen=True)
@@ -427,15 +390,10 @@ class Flow:
     def function_table_origins(self, table: exp.Table, owner: Scope) -> tuple[Origin, ...]:
         """A table function: generators yield what their arguments read; others are unknown."""
         function = table.this
-        name = (
-            function.name.lower()
-            if isinstance(function, exp.Anonymous)
-            else type(function).sql_name().lower()
-        )
-        if name not in _GENERATORS and not isinstance(function, _GENERATOR_CLASSES):
+        if not is_row_generator(function):
             self.report(
                 "unknown_table",
-                f"table function {name}(…) reads data whose columns kaitiaki cannot see",
+                f"table function {function_name(function)}(…) reads data whose columns kaitiaki cannot see",
                 line_of(table) or first_line(function),
             )
         return tuple(self.expression_origins(function, owner))

@@ -12,7 +12,14 @@ from dataclasses import dataclass, field
 
 from sqlglot import exp
 
-from kaitiaki.analysis.transforms import AGGREGATE, aggregate_name, is_value_aggregate, marks_of, transform_of
+from kaitiaki.analysis.transforms import (
+    AGGREGATE,
+    aggregate_name,
+    is_value_aggregate,
+    marks_of,
+    picks_a_value,
+    transform_of,
+)
 
 NO_PROJECTION = -1
 NO_CONJUNCT = -1
@@ -182,7 +189,7 @@ def is_row_star(node: exp.Expr) -> bool:
 
 
 def _note_aggregate(index: ScopeIndex, node: exp.Expr, position: int, transform: str | None) -> None:
-    aggregate = transform == AGGREGATE and not isinstance(node, exp.WithinGroup)
+    aggregate = (transform == AGGREGATE or picks_a_value(node)) and not isinstance(node, exp.WithinGroup)
     if aggregate:
         index.aggregates[position].add(aggregate_name(node))
     if (aggregate or is_value_aggregate(node)) and not _under_window(node):

@@ -16,7 +16,7 @@ from sqlglot import exp
 from kaitiaki.analysis.flow import STAR, Flow, Output
 from kaitiaki.analysis.names import dialect_of, display_identifier
 from kaitiaki.analysis.statements import POSITIONAL
-from kaitiaki.analysis.transforms import NONE, is_mark, ordered
+from kaitiaki.analysis.transforms import CUT, MASK, NONE, is_mark, ordered
 from kaitiaki.analysis.uses import WRITE, Reference
 from kaitiaki.model import ColumnRef, LineageEdge
 
@@ -45,6 +45,7 @@ def statement_lineage(
 ) -> tuple[list[LineageEdge], list[Reference]]:
     """Edges from every output's origins to its target column, and the target's `write` uses."""
     names = _target_names(flow, outputs, target)
+    rebuilt = _rebuilt(outputs)
     merged: dict[tuple[ColumnRef, ColumnRef], set[str]] = {}
     marks: dict[tuple[ColumnRef, ColumnRef], set[str]] = {}
     writes: list[Reference] = []
@@ -52,8 +53,11 @@ def statement_lineage(
         destination = ColumnRef(target.table, name)
         for origin in output.origins:
             key = (ColumnRef(origin.table, origin.column), destination)
-            merged.setdefault(key, set()).update(ordered(origin.transforms) or {NONE})
-            found = {m for m in origin.transforms if is_mark(m)}
+            transforms = set(ordered(origin.transforms)) or {NONE}
+            if (origin.table, origin.column) in rebuilt and MASK in transforms:
+                transforms = (transforms - {MASK}) | {NONE}
+            merged.setdefault(key, set()).update(transforms)
+            found = {m for m in origin.transforms if is_mark(m) and not m.startswith(CUT)}
             marks[key] = marks[key] & found if key in marks else found  # marks hold on every path
         if target.writes and target.table is not None and name != STAR:
             writes.append(Reference(target.table, name, WRITE, output.line or line, True))
@@ -68,6 +72,19 @@ def statement_lineage(
         for (source, destination), transforms in merged.items()
     ]
     return edges, writes
+
+
+def _rebuilt(outputs: list[Output]) -> set[tuple[str, str]]:
+    """Columns the statement masks with two or more different cuts (left(k, 4) and
+    substr(k, 5, 4), in one output or two): together they may be the whole value, so none of
+    those cuts masks it."""
+    windows: dict[tuple[str, str], set[str]] = {}
+    for output in outputs:
+        for origin in output.origins:
+            if MASK in origin.transforms:
+                cuts = {m for m in origin.transforms if m.startswith(CUT)}
+                windows.setdefault((origin.table, origin.column), set()).update(cuts or {""})
+    return {column for column, cuts in windows.items() if len(cuts) > 1}
 
 
 def _target_names(flow: Flow, outputs: list[Output], target: Target) -> list[str]:

@@ -61,20 +61,24 @@ def query_paths(flow: Flow, scope: Scope) -> Paths:
     if not isinstance(expression, exp.Select):
         return found
     own = _own_facts(flow, scope, expression)
-    for _, source in scope.selected_sources.values():
+    for alias, (_, source) in scope.selected_sources.items():
+        mine = own.get(None, frozenset()) | own.get(alias, frozenset())
         if isinstance(source, exp.Table) and not isinstance(source.this, exp.Func):
-            add(flow.table_name(source), own)
+            add(flow.table_name(source), mine)
         elif isinstance(source, Scope):
             for table, facts in query_paths(flow, source).items():
-                add(table, facts | own)
+                add(table, facts | mine)
     for sub in scope.subquery_scopes:
         for table, facts in query_paths(flow, sub).items():
             add(table, facts)
     return found
 
 
-def _own_facts(flow: Flow, scope: Scope, select: exp.Select) -> frozenset[Fact]:
-    """Facts of a SELECT's own WHERE and inner-join ON conjuncts (and its LEFT JOIN … IS NULL)."""
+def _own_facts(flow: Flow, scope: Scope, select: exp.Select) -> dict[str | None, frozenset[Fact]]:
+    """Facts of a SELECT's own WHERE and inner-join ON conjuncts (and its LEFT JOIN … IS NULL),
+    by the source they hold for: a flag's false holds for the rows of the source its column is
+    read from (``NOT o2.opted_out`` says nothing of ``o``'s rows, the same table read again);
+    a required consent (true) and an anti-join (None) for every source joined."""
     conjuncts: list[exp.Expr] = []
     where = select.args.get("where")
     if isinstance(where, exp.Where):
@@ -90,10 +94,19 @@ def _own_facts(flow: Flow, scope: Scope, select: exp.Select) -> frozenset[Fact]:
         on = join.args.get("on")
         if isinstance(on, exp.Expr):
             conjuncts += _conjuncts(on)
-    facts: set[Fact] = set()
+    facts: dict[str | None, frozenset[Fact]] = {}
     for conjunct in conjuncts:
-        facts |= _facts(flow, scope, conjunct, outer_tables)
-    return frozenset(facts)
+        for fact in _facts(flow, scope, conjunct, outer_tables):
+            source = _source_of(conjunct) if fact[0] == FALSE else None
+            facts[source] = facts.get(source, frozenset()) | {fact}
+    return facts
+
+
+def _source_of(conjunct: exp.Expr) -> str | None:
+    """The source a flag's false is about: its column's qualifier."""
+    columns = list(conjunct.find_all(exp.Column))
+    tables = {column.table for column in columns}
+    return tables.pop() if len(tables) == 1 else None
 
 
 def _conjuncts(condition: exp.Expr) -> list[exp.Expr]:
@@ -161,7 +174,9 @@ def _semi(flow: Flow, scope: Scope, node: exp.Exists | exp.In, *, anti: bool) ->
     paths = query_paths(flow, sub)
     if anti:
         return {(ANTI, table) for table in paths}
-    return {fact for facts in paths.values() for fact in facts if fact[0] != ANTI}
+    # A consent flag required of the joined rows (EXISTS … k.consented) counts; a flag's false
+    # inside the subquery is about its own rows, not the outer query's.
+    return {fact for facts in paths.values() for fact in facts if fact[0] == TRUE}
 
 
 def _column_fact(flow: Flow, scope: Scope, node: exp.Expr, polarity: str | None) -> set[Fact]:

@@ -22,7 +22,7 @@ from contextvars import ContextVar
 
 from sqlglot import exp
 
-from kaitiaki.model import SecretSpan
+from kaitiaki.model import ANY_SETTING, SecretSpan
 
 HASH, MASK, TRUNCATE, AGGREGATE, NONE = "hash", "mask", "truncate", "aggregate", "none"
 TRANSFORM_ORDER = (HASH, MASK, TRUNCATE, AGGREGATE, NONE)
@@ -49,6 +49,9 @@ _VALUE_AGGREGATES: tuple[type[exp.Expr], ...] = (
     exp.ArgMin,
     exp.Mode,
     exp.ApproxTopK,
+    exp.ApproxTopKAccumulate,
+    exp.ApproxTopKCombine,
+    exp.ApproxTopSum,
     exp.AIAgg,
     exp.AISummarizeAgg,
 )
@@ -56,7 +59,7 @@ _VALUE_AGGREGATE_NAMES = re.compile(
     r"^(listagg|string_agg|group_concat|collect_list|collect_set|array_agg|list|any_value|arbitrary|"
     r"first|last|first_value|last_value|nth_value|lag|lead|arg_max|arg_min|max_by|min_by|mode|"
     r"json_agg|jsonb_agg|json_object_agg|jsonb_object_agg|object_agg|xmlagg|approx_top_k|"
-    r"array_union_agg|array_unique_agg|histogram)$"
+    r"array_union_agg|array_unique_agg|histogram|approx_most_frequent|approx_top_count|approx_top_sum)$"
 )
 _COUNTS: tuple[type[exp.Expr], ...] = (exp.Count, exp.CountIf, exp.ApproxDistinct, exp.RegrCount)
 _COUNT_NAMES = re.compile(r"^(count\w*|approx_count_distinct|uniq\w*|n_distinct)$")
@@ -86,11 +89,14 @@ _HASH_NAMES = re.compile(
     r"hmac\w*|digest|fnv\w*|encrypt\w*|aes_encrypt|pgp_sym_encrypt|sip_?hash\w*|fingerprint\w*)$"
 )
 
-_MASKS: tuple[type[exp.Expr], ...] = (exp.Left, exp.Right, exp.Substring, exp.SubstringIndex, exp.Overlay)
-_MASK_NAMES = re.compile(
-    r"^(mask\w*|redact\w*|anonymi[sz]e\w*|left|right|substr|substring|mid|strleft|strright|"
-    r"overlay|insert)$"
-)
+# A cut (left, right, substr …) masks only when it keeps at most this many characters, written as
+# a constant: left(nhi, 100) or substr(nhi, 4) keep (almost) the whole identifier, and NHI numbers
+# have 7 characters, IRD numbers 8 or 9. OVERLAY / INSERT / STUFF and substring_index keep every
+# character outside their window, however long the value is, so they are raw flows.
+MASK_KEEPS_AT_MOST = 4
+_CUTS: tuple[type[exp.Expr], ...] = (exp.Left, exp.Right, exp.Substring)
+_CUT_NAMES = re.compile(r"^(left|right|substr|substring|mid|strleft|strright)$")
+_MASK_NAMES = re.compile(r"^(mask\w*|redact\w*|anonymi[sz]e\w*)$")
 _BACKREFERENCE = re.compile(r"\\\d|\$\d|\\g<")
 
 _TRUNCATES: tuple[type[exp.Expr], ...] = (
@@ -139,6 +145,67 @@ def function_name(node: exp.Expr) -> str:
     return type(node).__name__.lower()
 
 
+# Table functions that only generate rows from their arguments; any other table function reads
+# data kaitiaki cannot see.
+_GENERATORS = frozenset(
+    {
+        "generate_series",
+        "generate_subscripts",
+        "range",
+        "sequence",
+        "unnest",
+        "explode",
+        "posexplode",
+        "explode_outer",
+        "inline",
+        "flatten",
+        "json_each",
+        "json_each_text",
+        "jsonb_each",
+        "jsonb_array_elements",
+        "json_array_elements",
+        "json_table",
+        "openjson",
+        "string_split",
+        "split_to_table",
+        "generate_date_array",
+        "generate_array",
+        "values",
+    }
+)
+
+
+_GENERATOR_CLASSES: tuple[type[exp.Expr], ...] = (
+    exp.Unnest,
+    exp.Explode,
+    exp.GenerateSeries,
+    exp.GenerateDateArray,
+    exp.GenerateTimestampArray,
+    exp.Generator,
+)
+
+
+def is_row_generator(function: exp.Expr) -> bool:
+    """A table function that only yields rows made from its arguments (unnest, generate_series …)."""
+    return isinstance(function, _GENERATOR_CLASSES) or function_name(function) in _GENERATORS
+
+
+# Aggregates that return one of the values they read (a discrete percentile, a median): a
+# magnitude for suppression (aggregation.py), but the value itself reaches the output, so
+# percentile_disc(0.5) WITHIN GROUP (ORDER BY client_key) publishes a client key.
+_PICKS: tuple[type[exp.Expr], ...] = (exp.PercentileDisc, exp.Median, exp.ApproxQuantiles)
+_PICK_NAMES = re.compile(r"^(percentile_disc|quantile_disc|median|approx_quantiles)$")
+
+
+def picks_a_value(node: exp.Expr) -> bool:
+    """An aggregate whose result is one of the values it reads (percentile_disc, median)."""
+    if isinstance(node, _PICKS):
+        return True
+    return isinstance(node, (exp.Anonymous, exp.AnonymousAggFunc)) and bool(
+        _PICK_NAMES.match(function_name(node))
+    )
+
+
 def is_value_aggregate(node: exp.Expr) -> bool:
     """An aggregate or window function that returns the values it reads (string_agg, lag, …)."""
     if isinstance(node, _VALUE_AGGREGATES):
@@ -157,16 +224,67 @@ _SINGLE_VALUES: tuple[type[exp.Expr], ...] = (
     exp.ArgMax,
     exp.ArgMin,
 )
-_SINGLE_VALUE_NAMES = re.compile(r"^(min|max|any_value|arbitrary|first|last|arg_max|arg_min|max_by|min_by)$")
+_SINGLE_VALUE_NAMES = re.compile(
+    r"^(min|max|any_value|arbitrary|first|last|arg_max|arg_min|max_by|min_by|approx_quantiles)$"
+)
+
+
+_QUANTILES: tuple[type[exp.Expr], ...] = (
+    exp.PercentileDisc,
+    exp.PercentileCont,
+    exp.Quantile,
+    exp.ApproxQuantile,
+)
+_QUANTILE_NAMES = re.compile(
+    r"^(percentile\w*|quantile\w*|reservoir_quantile|approx_percentile\w*|approx_quantile)$"
+)
+# A percentile counts as a magnitude (SV-06's magnitude threshold) only inside this band: at the
+# threshold of 20 people, a fraction below 0.1 or above 0.9 picks one of the two most extreme
+# values, and 0 or 1 is MIN or MAX itself.
+_MAGNITUDE_BAND = (0.1, 0.9)
 
 
 def is_single_value(node: exp.Expr) -> bool:
-    """An aggregate whose result is one row's value: MIN, MAX, ANY_VALUE, FIRST/LAST, ARG_MIN/ARG_MAX."""
-    if isinstance(node, _SINGLE_VALUES):
+    """An aggregate whose result is one row's value: MIN, MAX, ANY_VALUE, FIRST/LAST, ARG_MIN/ARG_MAX,
+    and MIN or MAX spelled as a percentile (``percentile_disc(1)``, ``quantile(x, 0.0)``,
+    BigQuery ``approx_quantiles``, whose list starts with the minimum and ends with the maximum)."""
+    if isinstance(node, (*_SINGLE_VALUES, exp.ApproxQuantiles)):
         return True
+    fractions = _quantile_fractions(node)
+    if fractions is not None:
+        return not all(_in_magnitude_band(f) for f in fractions)
     return isinstance(node, (exp.Anonymous, exp.AnonymousAggFunc)) and bool(
         _SINGLE_VALUE_NAMES.match(function_name(node))
     )
+
+
+def _quantile_fractions(node: exp.Expr) -> list[exp.Expr | None] | None:
+    """The fractions a percentile aggregate asks for (None where one is missing), or None for
+    any other function."""
+    if isinstance(node, (exp.Quantile, exp.ApproxQuantile)):
+        fraction = node.args.get("quantile")
+    elif isinstance(node, (exp.PercentileDisc, exp.PercentileCont)):
+        fraction = node.this if isinstance(node.parent, exp.WithinGroup) else node.expression
+    elif isinstance(node, (exp.Anonymous, exp.AnonymousAggFunc)) and _QUANTILE_NAMES.match(
+        function_name(node)
+    ):
+        arguments = node.expressions
+        fraction = arguments[1] if len(arguments) > 1 else None
+    else:
+        return None
+    if isinstance(fraction, exp.Array):
+        return list(fraction.expressions) or [None]
+    return [fraction]
+
+
+def _in_magnitude_band(fraction: exp.Expr | None) -> bool:
+    if not isinstance(fraction, exp.Literal) or fraction.is_string:
+        return False
+    try:
+        value = float(fraction.this)
+    except ValueError:
+        return False
+    return _MAGNITUDE_BAND[0] <= value <= _MAGNITUDE_BAND[1]
 
 
 def is_count(node: exp.Expr) -> bool:
@@ -200,7 +318,7 @@ def transform_of(node: exp.Expr) -> str | None:
         return None
     if isinstance(node, exp.WithinGroup):
         return transform_of(node.this)
-    if is_value_aggregate(node):
+    if is_value_aggregate(node) or picks_a_value(node):
         return None
     if is_aggregate(node):
         return AGGREGATE
@@ -208,25 +326,46 @@ def transform_of(node: exp.Expr) -> str | None:
         return HASH
     if isinstance(node, exp.RegexpReplace):
         return MASK if _constant_replacement(node) else None
-    if isinstance(node, _MASKS):
-        return MASK
+    if isinstance(node, _CUTS):
+        return MASK if _keeps_few(node) else None
     if isinstance(node, _TRUNCATES):
         return TRUNCATE
     if isinstance(node, exp.Anonymous):
-        return _anonymous_transform(function_name(node))
+        return _anonymous_transform(node)
     return None
 
 
-def _anonymous_transform(name: str) -> str | None:
+def _anonymous_transform(node: exp.Anonymous) -> str | None:
+    name = function_name(node)
     if _HASH_NAMES.match(name):
         return HASH
     if name == "regexp_replace":
         return None  # not parsed as RegexpReplace: its arguments cannot be checked
     if _MASK_NAMES.match(name):
         return MASK
+    if _CUT_NAMES.match(name):
+        return MASK if _keeps_few(node) else None
     if _TRUNCATE_NAMES.match(name):
         return TRUNCATE
     return None
+
+
+def _keeps_few(cut: exp.Expr) -> bool:
+    """left / right / substr keep at most ``MASK_KEEPS_AT_MOST`` characters, by a constant length."""
+    if isinstance(cut, (exp.Left, exp.Right)):
+        length = cut.expression
+    elif isinstance(cut, exp.Substring):
+        length = cut.args.get("length")
+    else:  # left(x, n), strleft(x, n); substr(x, start, n), mid(x, start, n)
+        arguments = cut.expressions
+        position = 1 if function_name(cut) in ("left", "right", "strleft", "strright") else 2
+        length = arguments[position] if len(arguments) > position else None
+    return (
+        isinstance(length, exp.Literal)
+        and not length.is_string
+        and str(length.this).isdigit()
+        and int(str(length.this)) <= MASK_KEEPS_AT_MOST
+    )
 
 
 def _constant_replacement(node: exp.RegexpReplace) -> bool:
@@ -254,7 +393,7 @@ def ordered(transforms: set[str] | frozenset[str]) -> tuple[str, ...]:
 # count (which secrets are declared, which coarsenings clear which kind) is configuration and
 # policy data, not analysis.
 
-COARSE, KEY = "coarse:", "key:"
+COARSE, KEY, CUT = "coarse:", "key:", "cut:"
 _YEAR_UNITS = frozenset({"year", "yyyy", "yy", "y", "years", "decade", "century", "isoyear"})
 _YEAR_FUNCTIONS: tuple[type[exp.Expr], ...] = (exp.Year, exp.YearOfWeek, exp.YearOfWeekIso)
 _YEAR_NAMES = re.compile(r"^(year|isoyear|toyear)$")
@@ -270,18 +409,83 @@ def marks_of(node: exp.Expr) -> frozenset[str]:
     if isinstance(node, (exp.Case, exp.If)):
         return frozenset({COARSE + "band"}) if _literal_results(node) else frozenset()
     if isinstance(node, (exp.WidthBucket, exp.RangeBucket)) or function_name(node) == "width_bucket":
-        return frozenset({COARSE + "band"})
+        return frozenset({COARSE + "band"}) if _coarse_buckets(node) else frozenset()
     if _is_year(node):
-        return frozenset({COARSE + "year"})
+        return frozenset() if _reads_interval(node) else frozenset({COARSE + "year"})
     if isinstance(node, (exp.Floor, exp.Round, exp.Ceil)) and isinstance(node.this, exp.Div):
-        return frozenset({COARSE + "band"}) if _literal(node.this.expression) else frozenset()
+        return frozenset({COARSE + "band"}) if _coarse_division(node.this) else frozenset()
+    window = _cut_window(node)
     prefix = _prefix_length(node)
     if prefix is not None:
-        return frozenset({f"{COARSE}prefix:{prefix}"})
+        return frozenset({f"{COARSE}prefix:{prefix}", *([window] if window else [])})
+    if window:
+        return frozenset({window})
     if transform_of(node) == HASH:
         spans = _SECRET_SPANS.get()
         return frozenset(_keys(node) | _secret_literals(node, spans) if spans else _keys(node))
     return frozenset()
+
+
+# The year of an interval (age(dob), now() - dob) is an exact age, not a birth year.
+_INTERVALS: tuple[type[exp.Expr], ...] = (exp.Sub, exp.DateDiff)
+
+
+def _reads_interval(node: exp.Expr) -> bool:
+    return node.find(*_INTERVALS) is not None or any(
+        function_name(f) == "age" for f in node.find_all(exp.Anonymous)
+    )
+
+
+def _number(node: exp.Expr | None) -> float | None:
+    while isinstance(node, (exp.Paren, exp.Cast)):
+        node = node.this
+    negative = isinstance(node, exp.Neg)
+    if negative and node is not None:
+        node = node.this
+    if not isinstance(node, exp.Literal) or node.is_string:
+        return None
+    try:
+        value = float(str(node.this))
+    except ValueError:
+        return None
+    return -value if negative else value
+
+
+def _plain_column(node: exp.Expr | None) -> bool:
+    """A column, perhaps cast: a value whose unit is the column's own (not days or seconds
+    computed from a date, whose bands a divisor cannot be judged by)."""
+    while isinstance(node, (exp.Paren, exp.Cast, exp.TryCast)):
+        node = node.this
+    return isinstance(node, exp.Column)
+
+
+def _coarse_division(division: exp.Div) -> bool:
+    """floor(column / n) with a constant n of at least 2 puts n values in each band; / 1, / 0.5,
+    or a number computed from a date (floor((current_date - dob) / 365) is an exact age) do not."""
+    divisor = _number(division.expression)
+    return divisor is not None and divisor >= 2 and _plain_column(division.this)
+
+
+def _coarse_buckets(node: exp.Expr) -> bool:
+    """width_bucket / range_bucket over thresholds written out, or over a column with buckets at
+    least 2 units wide: width_bucket(postcode, 0, 10000, 10000) is the postcode itself."""
+    if isinstance(node, exp.RangeBucket) or isinstance(node.args.get("threshold"), exp.Array):
+        return True
+    if isinstance(node, exp.WidthBucket):
+        value, low, high, count = (
+            node.this,
+            *(node.args.get(k) for k in ("min_value", "max_value", "num_buckets")),
+        )
+    else:
+        arguments = node.expressions
+        if len(arguments) != 4:
+            return len(arguments) == 2 and isinstance(arguments[1], exp.Array)
+        value, low, high, count = arguments
+    bounds = [_number(low), _number(high), _number(count)]
+    if not _plain_column(value) or any(b is None for b in bounds):
+        return False
+    low_n, high_n, count_n = (float(b) for b in bounds if b is not None)
+    return count_n > 0 and (high_n - low_n) / count_n >= 2
 
 
 def _literal(node: exp.Expr | None) -> bool:
@@ -323,6 +527,23 @@ def _is_year(node: exp.Expr) -> bool:
     return False
 
 
+def _cut_window(node: exp.Expr) -> str | None:
+    """``cut:<function>:<arguments>`` for a cut that masks (left(k, 4), substr(k, 5, 4)): which
+    characters it keeps. Two different windows of one value may rebuild it (lineage.py)."""
+    if not (isinstance(node, _CUTS) or _CUT_NAMES.match(function_name(node))) or transform_of(node) != MASK:
+        return None
+    prefix = _prefix_length(node)
+    if prefix is not None:  # left(k, 3) and substr(k, 1, 3) keep the same characters
+        return f"{CUT}prefix:{prefix}"
+    if isinstance(node, exp.Anonymous):
+        arguments = [a.sql() for a in node.expressions[1:]]
+    else:
+        arguments = [
+            f"{k}={v.sql()}" for k, v in node.args.items() if k != "this" and isinstance(v, exp.Expr)
+        ]
+    return f"{CUT}{function_name(node)}:{','.join(arguments)}"
+
+
 def _prefix_length(node: exp.Expr) -> int | None:
     """left(x, n) or substr(x, 1, n) with constant n: the first n characters."""
     length: exp.Expr | None = None
@@ -360,8 +581,44 @@ def _reaches(node: exp.Expr, hash_node: exp.Expr) -> bool:
             isinstance(parent, exp.ConcatWs) and current is parent.expressions[0]
         ):
             return False  # concat_ws's separator is dropped when one value is joined
+        if isinstance(parent, (exp.Cast, exp.TryCast)) and not _keeps_text(parent.to):
+            return False  # ::varchar(1), ::char, ::boolean keep a character or two of the key
         current = parent
     return current.parent is hash_node
+
+
+_WHOLE_TEXT_TYPES = frozenset(
+    {
+        exp.DataType.Type.TEXT,
+        exp.DataType.Type.VARCHAR,
+        exp.DataType.Type.NVARCHAR,
+        exp.DataType.Type.BPCHAR,
+        exp.DataType.Type.VARBINARY,
+    }
+)
+# A sized string type keeps a key whole enough when it keeps at least this many characters (a
+# secret of 32 characters cannot be enumerated).
+_KEY_KEEPS_AT_LEAST = 32
+
+
+def _keys_text_size(param: exp.Expr) -> bool:
+    value = param.this if isinstance(param, exp.DataTypeParam) else param
+    if isinstance(value, exp.Var):
+        return value.name.lower() == "max"
+    return (
+        isinstance(value, exp.Literal)
+        and str(value.this).isdigit()
+        and int(str(value.this)) >= _KEY_KEEPS_AT_LEAST
+    )
+
+
+def _keeps_text(to: exp.Expr | None) -> bool:
+    """A cast to an unsized (or long) text or binary type passes a key on whole."""
+    return (
+        isinstance(to, exp.DataType)
+        and to.this in _WHOLE_TEXT_TYPES
+        and all(_keys_text_size(param) for param in to.expressions)
+    )
 
 
 def _keys(hash_node: exp.Expr) -> set[str]:
@@ -411,8 +668,9 @@ def _secret_literals(hash_node: exp.Expr, spans: tuple[SecretSpan, ...]) -> set[
 
 
 def assigned_settings(statement: exp.Expr) -> frozenset[str]:
-    """Settings a statement assigns itself (``SET a.b = …``, ``set_config('a.b', …)``): a key the
-    job writes is no secret, so a hash keyed by it is not keyed."""
+    """Settings a statement assigns itself (``SET a.b = …``, ``set_config('a.b', …)``, an UPDATE
+    of ``pg_settings``): a key the job writes is no secret, so a hash keyed by it is not keyed.
+    ``ANY_SETTING`` when the name cannot be read from the SQL."""
     found = set()
     for item in statement.find_all(exp.SetItem):
         assignment = item.this
@@ -423,6 +681,12 @@ def assigned_settings(statement: exp.Expr) -> frozenset[str]:
             found.add(name.sql().lower())
     for call in statement.find_all(exp.Anonymous):
         arguments = call.expressions
-        if function_name(call) == "set_config" and arguments and isinstance(arguments[0], exp.Literal):
-            found.add(str(arguments[0].this).lower())
+        if function_name(call) == "set_config":
+            literal = arguments and isinstance(arguments[0], exp.Literal)
+            found.add(str(arguments[0].this).lower() if literal else ANY_SETTING)
+    if any(
+        isinstance(update.this, exp.Table) and update.this.name.lower() == "pg_settings"
+        for update in statement.find_all(exp.Update)
+    ):
+        found.add(ANY_SETTING)
     return frozenset(found)

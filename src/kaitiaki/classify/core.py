@@ -23,6 +23,7 @@ from kaitiaki.classify.tables import TableIndex, split_column_key
 from kaitiaki.config import TableEntry
 from kaitiaki.errors import KaitiakiError
 from kaitiaki.model import (
+    ANY_SETTING,
     Classification,
     ClassifiedFacts,
     ColumnFact,
@@ -416,6 +417,8 @@ def classify(
         for c, r in zip(facts.columns, resolved, strict=True)
     )
     assigned = {f"key:setting:{name}" for name in facts.assigned_settings}
+    if ANY_SETTING in facts.assigned_settings:  # the job may have assigned any of them
+        assigned |= {key for key in secrets if key.startswith("key:setting:")}
     outputs = build_outputs(
         facts.lineage,
         _categories_via(classifier, lineage),

@@ -17,6 +17,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
+import yaml
+
 from kaitiaki.errors import KaitiakiError
 from kaitiaki_airflow.operators import held
 from kaitiaki_airflow.providers.cosmos import in_container
@@ -46,10 +48,15 @@ class RunLabelledGate:
         return self._gate.decide(job, labels=labels, **kwargs)
 
 
-def decide_dbt_node(task: Any, *, gate: Gate, located: TaskSql, labels: Mapping[str, str]) -> Verdict:
-    """The dbt checker's verdict on the task's node; KaitiakiError when it cannot be reached."""
+def decide_dbt_node(task: Any, *, gate: Gate, located: TaskSql, labels: Mapping[str, str]) -> Verdict | None:
+    """The dbt checker's verdict on what the task's dbt command runs for its node: the node, its
+    hooks, its tests that store failing rows and its unit tests (as the command runs them), and
+    the project's on-run-start/on-run-end hooks. The first blocked verdict, else the node's own;
+    None when the command writes nothing kaitiaki decides (``dbt test`` of a model whose tests
+    store nothing). KaitiakiError when it cannot be reached."""
     try:
         from kaitiaki_dbt.checker import ProjectChecker
+        from kaitiaki_dbt.hooks import hook_nodes
         from kaitiaki_dbt.manifest import load_manifest
     except ImportError:
         raise KaitiakiError(
@@ -63,29 +70,79 @@ def decide_dbt_node(task: Any, *, gate: Gate, located: TaskSql, labels: Mapping[
             f"kaitiaki cannot decide {uid}.",
             hint="compile the project (dbt compile) and give cosmos the manifest (ProjectConfig).",
         )
-    project = load_manifest(Path(located.manifest))
-    node = project.node(uid)
-    if node is None:
+    manifest = load_manifest(Path(located.manifest))
+    project = replace(manifest, extra=hook_nodes(manifest, None, gate.settings.dbt_operations))
+    if project.node(uid) is None:
         raise KaitiakiError(f"{uid} is not in the dbt manifest {located.manifest} ({task_name(task)}).")
     require_selects_only(project, str(located.values[0]), uid)
-    require_same_vars(project, node, task, uid, Path(located.manifest))
+    chosen = run_by_task(project, uid, task)
     project_dir = held(task, "project_dir")
-    require_current(
-        node,
-        Path(project_dir) if project_dir else None,
-        uid=uid,
-        manifest=located.manifest,
-        container=located.provider if in_container(located.provider) else None,
-    )
+    for run in sorted(chosen):
+        node = project.nodes.get(run)
+        if node is None:  # a hook or a unit test: read with its owner's files and vars
+            continue
+        require_same_vars(project, node, task, run, Path(located.manifest))
+        if node.get("resource_type") == "seed":  # its columns are read from the CSV file itself
+            continue
+        require_current_code(
+            project,
+            node,
+            Path(project_dir) if project_dir else None,
+            manifest=located.manifest,
+            container=located.provider if in_container(located.provider) else None,
+        )
+    if not chosen:
+        return None
     checker = ProjectChecker(
         project,
         cast("Gate", RunLabelledGate(gate, labels, run_time_settings(gate.settings, task))),
         project_dir=Path(project_dir) if project_dir else None,
     )
-    verdicts = [v for v in checker.check([uid]) if v.job.meta.get("unique_id") == uid]
-    if len(verdicts) != 1:
-        raise KaitiakiError(f"the dbt checker gave no verdict on {uid} ({task_name(task)}).")
-    return verdicts[0]
+    verdicts = [v for v in checker.check(chosen) if v.job.meta.get("unique_id") in chosen]
+    missing = chosen - {str(v.job.meta.get("unique_id")) for v in verdicts}
+    if missing:
+        raise KaitiakiError(
+            f"the dbt checker gave no verdict on {', '.join(sorted(missing))} ({task_name(task)})."
+        )
+    return task_verdict(verdicts, uid)
+
+
+def run_by_task(project: DbtProject, uid: str, task: Any) -> set[str]:
+    """What the task's dbt command runs for its node ``uid`` and writes with (routes.gated_ids):
+    ``dbt test``/``build`` also select the node's tests and unit tests, as dbt's eager indirect
+    selection does (a cautious one selects fewer: deciding more is the safe side)."""
+    from kaitiaki_dbt.routes import STORE_FAILURES_FLAG, gated_ids
+
+    command = dbt_command(task)
+    selected = {uid}
+    if command in ("test", "build"):
+        selected |= {
+            test
+            for test, node in project.graph().items()
+            if node.get("resource_type") in ("test", "unit_test")
+            and uid in ((node.get("depends_on") or {}).get("nodes") or ())
+        }
+    flags = held(task, "dbt_cmd_flags")
+    store_failures = not isinstance(flags, list | tuple) or STORE_FAILURES_FLAG in flags
+    return gated_ids(project, command, selected, store_failures_flag=store_failures)
+
+
+def dbt_command(task: Any) -> str:
+    """The dbt command a cosmos operator runs (its ``base_cmd``: ``run``, ``test``, ``seed``,
+    ``source freshness``…); ``build``, which runs the most, when it does not say."""
+    base = getattr(task, "base_cmd", None)
+    first = base[0] if isinstance(base, list | tuple) and base else None
+    return first if isinstance(first, str) else "build"
+
+
+def task_verdict(verdicts: list[Verdict], uid: str) -> Verdict:
+    """The verdict the task reports: the first blocked, else the first denied (audit or warn
+    mode), else the node's own, else the first."""
+    return (
+        next((v for v in verdicts if v.blocked), None)
+        or next((v for v in verdicts if not v.decision.allow), None)
+        or next((v for v in verdicts if v.job.meta.get("unique_id") == uid), verdicts[0])
+    )
 
 
 def run_time_settings(settings: Settings, task: Any) -> Settings:
@@ -234,10 +291,16 @@ def rendered_nodes(project: DbtProject, node: Mapping[str, Any]) -> Iterator[Map
 def code_of(macros: Mapping[str, Any], nodes: list[Mapping[str, Any]]) -> Iterator[str]:
     """The nodes' raw code and unrendered fields (config, a source's schema), then each macro
     they reach."""
-    pending = [m for node in nodes for m in (node.get("depends_on") or {}).get("macros") or ()]
     for node in nodes:
         yield str(node.get("raw_code") or "")
         yield from texts({key: value for key, value in node.items() if key.startswith("unrendered_")})
+    for macro in reached_macros(macros, nodes):
+        yield str(macro.get("macro_sql") or "")
+
+
+def reached_macros(macros: Mapping[str, Any], nodes: list[Mapping[str, Any]]) -> Iterator[Mapping[str, Any]]:
+    """Each macro the nodes call, and the macros those call, once."""
+    pending = [m for node in nodes for m in (node.get("depends_on") or {}).get("macros") or ()]
     seen: set[str] = set()
     while pending:
         uid = pending.pop()
@@ -245,7 +308,7 @@ def code_of(macros: Mapping[str, Any], nodes: list[Mapping[str, Any]]) -> Iterat
         if uid in seen or not isinstance(macro, Mapping):
             continue
         seen.add(uid)
-        yield str(macro.get("macro_sql") or "")
+        yield macro
         pending.extend((macro.get("depends_on") or {}).get("macros") or ())
 
 
@@ -262,17 +325,100 @@ def texts(value: Any) -> Iterator[str]:
 
 
 def require_selects_only(project: DbtProject, select: str, uid: str) -> None:
-    """dbt selects exactly the decided node with ``select`` (a name, or ``fqn:`` parts, which
-    dbt matches as a prefix of each node's fqn)."""
+    """dbt selects exactly the decided node with ``select`` (a name, ``fqn:`` parts, which dbt
+    matches as a prefix of each node's fqn, or ``source:`` and a source's name and table)."""
     if select.startswith("fqn:"):
         parts = select[len("fqn:") :].split(".")
         chosen = {u for u, n in project.nodes.items() if list(n.get("fqn") or [])[: len(parts)] == parts}
+    elif select.startswith("source:"):
+        parts = select[len("source:") :].split(".")
+        chosen = {
+            u
+            for u, n in project.sources.items()
+            if [n.get("source_name"), n.get("name")][: len(parts)] == parts
+        }
     else:
         chosen = {u for u, n in project.nodes.items() if n.get("name") == select}
     if chosen != {uid}:
         raise KaitiakiError(
             f"the cosmos task selects {select!r}, which in the manifest is {sorted(chosen) or 'nothing'}, "
             f"not {uid} alone: dbt would run what kaitiaki did not decide."
+        )
+
+
+def require_current_code(
+    project: DbtProject,
+    node: Mapping[str, Any],
+    project_dir: Path | None,
+    *,
+    manifest: str,
+    container: str | None = None,
+) -> None:
+    """Every file dbt renders the node from is the one the manifest was compiled from: the
+    model's own, those of the ephemeral models dbt inlines into it, and the macros they call.
+    An edited ephemeral parent or macro changes the SQL dbt runs as surely as the model does."""
+    uid = str(node.get("unique_id") or "")
+    rendered = [n for n in rendered_nodes(project, node) if n.get("resource_type") != "source"]
+    for model in rendered:
+        if model.get("resource_type") == "test" and not str(model.get("original_file_path")).endswith(".sql"):
+            continue  # a generic test is rendered from YAML and its test macro (checked below)
+        require_current(
+            model, project_dir, uid=str(model.get("unique_id") or uid), manifest=manifest, container=container
+        )
+    if project_dir is None:
+        return
+    root = project.name or str(node.get("package_name") or "")
+    installed = project_dir / packages_install_path(project_dir)
+    for macro in reached_macros(project.manifest.get("macros") or {}, rendered):
+        require_current_macro(
+            macro, macro_file(macro, project_dir, root, installed), uid, manifest, container
+        )
+
+
+def macro_file(macro: Mapping[str, Any], project_dir: Path, root: str, installed: Path) -> Path | None:
+    """Where the project keeps a macro's file: its own, or an installed package's (``dbt deps``);
+    None for dbt's own and the adapter's macros, which come with the dbt installed, not the project."""
+    path, package = str(macro.get("original_file_path") or ""), str(macro.get("package_name") or "")
+    if package == root:
+        return project_dir / path
+    folder = installed / package
+    return folder / path if folder.is_dir() else None
+
+
+def packages_install_path(project_dir: Path) -> str:
+    """dbt_project.yml's ``packages-install-path``, where ``dbt deps`` puts packages."""
+    try:
+        settings = yaml.safe_load((project_dir / "dbt_project.yml").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return "dbt_packages"
+    configured = settings.get("packages-install-path") if isinstance(settings, dict) else None
+    return configured if isinstance(configured, str) and "{" not in configured else "dbt_packages"
+
+
+def require_current_macro(
+    macro: Mapping[str, Any], source: Path | None, uid: str, manifest: str, container: str | None
+) -> None:
+    """The macro's text in the manifest is in its file as dbt would read it now."""
+    if source is None:
+        return
+    name = str(macro.get("unique_id") or macro.get("name") or "a macro")
+    if container and not source.is_file():
+        raise KaitiakiError(
+            f"{uid} runs inside a container ({container}) and calls {name}, whose file {source} is not on "
+            "the worker: kaitiaki cannot tell the macro the image runs.",
+            hint="put the project the image was built from on the workers at the task's project_dir, "
+            "beside its compiled manifest.",
+        )
+    text = str(macro.get("macro_sql") or "")
+    try:
+        found = source.read_bytes().decode("utf-8")
+    except (OSError, UnicodeDecodeError):
+        found = None
+    if not text or found is None or text not in found:
+        raise KaitiakiError(
+            f"{source} does not hold the macro {name} that the dbt manifest {manifest} was compiled with, "
+            f"so what dbt would run is not what kaitiaki can decide ({uid}).",
+            hint="compile the project again and ship the new manifest with it.",
         )
 
 

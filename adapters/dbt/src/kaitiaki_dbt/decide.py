@@ -3,7 +3,8 @@
 An orchestrator that runs dbt node by node (astronomer-cosmos, a Kubernetes pod per model)
 asks, before each node: may this one run? ``decide_node`` answers from the manifest alone (no
 dbt, no warehouse), exactly as ``kaitiaki dbt check --manifest --select <node>`` would: the
-node and each of its hooks are decided (upstream nodes are analysed for what they produce, not
+node, each of its hooks and the project's on-run-start/on-run-end hooks (dbt runs them with
+every run of a node) are decided (upstream nodes are analysed for what they produce, not
 decided), and the node may run only if all of them are allowed.
 """
 
@@ -23,7 +24,8 @@ from kaitiaki_dbt.staleness import stale_reason
 
 @dataclass(frozen=True)
 class NodeDecision:
-    """The verdicts of one node: the node itself first, then its pre/post hooks."""
+    """The verdicts of one node: the node itself first, then its pre/post hooks and the
+    project's hooks."""
 
     unique_id: str
     verdicts: tuple[Verdict, ...]
@@ -69,7 +71,11 @@ def decide_node(
             path=str(project.path) if project.path else None,
             hint="pass a model, seed, snapshot or test unique_id (as in manifest.json's nodes).",
         )
-    chosen = {unique_id} | {uid for uid, node in graph.items() if hook_owner(node) == unique_id}
+    chosen = {unique_id} | {
+        uid
+        for uid, node in graph.items()
+        if hook_owner(node) == unique_id or node.get("resource_type") == "operation"
+    }
     gate = Gate(settings, mode=mode, entry_point="dbt")
     verdicts = ProjectChecker(project, gate, project_dir=root).check(chosen)
     ordered = sorted(verdicts, key=lambda v: v.job.meta.get("unique_id") != unique_id)

@@ -72,8 +72,9 @@ def static_render(raw: str, relation: str | None) -> Rendered:
         return Rendered(replaced)
     return Rendered(
         None,
-        "the hook is Jinja that only dbt can render (it is rendered when kaitiaki runs dbt: drop "
-        "--manifest and let `kaitiaki dbt check` compile the project)",
+        "the hook is Jinja that only dbt can render: `kaitiaki dbt` renders it while dbt compiles, "
+        "a manifest alone (--manifest, an Airflow cosmos task) cannot (drop --manifest; if the hook "
+        "only calls a macro governance allows, name it in kaitiaki.yaml dbt.operations)",
     )
 
 

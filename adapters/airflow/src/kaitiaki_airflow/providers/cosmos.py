@@ -3,10 +3,12 @@
 A cosmos task runs dbt, not SQL it holds: the node is ``extra_context["dbt_node_config"]``
 (``unique_id``, ``resource_name``), and what dbt runs is the node's compiled SQL. The reader
 names the node and the manifest (the operator's ``manifest_filepath``, else
-``<project_dir>/target/manifest.json``); the guard decides the model through the dbt adapter's
-checker, with its lineage. A task whose ``select`` does not resolve to its node alone in the
-manifest, or that names no node, could run other models than the one decided: it fails
-closed. Seeds load files and tests only count failing rows: they run no SQL kaitiaki decides.
+``<project_dir>/target/manifest.json``); the guard decides, through the dbt adapter's checker
+and with lineage, what the task's dbt command runs for that node: a model, seed or snapshot and
+its hooks, the node's tests that store failing rows and its unit tests (``dbt test``/``build``),
+and the project's on-run-start/on-run-end hooks. A task whose ``select`` does not resolve to its
+node alone in the manifest, or that names no node, could run other models than the one decided:
+it fails closed.
 
 Execution modes: local and virtualenv run dbt on the worker, from the project the guard checks.
 The container modes (Kubernetes, Docker, EKS, GKE, ECS, ACI, Cloud Run) run dbt inside an image
@@ -28,9 +30,9 @@ from kaitiaki.model import TaskSql
 from kaitiaki_airflow.operators import held, operator_class
 
 BASE = "cosmos.operators.base.AbstractDbtBase"
-DECIDED = ("model", "snapshot")
+DECIDED = ("model", "snapshot", "seed", "source", "test")
 FIELD = "dbt node"
-ONE_NODE = re.compile(r"(fqn:)?[A-Za-z0-9_.]+")  # a name or fqn: parts; no graph operators or methods
+ONE_NODE = re.compile(r"(fqn:|source:)?[A-Za-z0-9_.]+")  # a name, fqn: or source: parts; no graph operators
 
 
 MODULES = "cosmos.operators."
