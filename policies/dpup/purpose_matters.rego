@@ -28,6 +28,11 @@ column_finding(message, name, col) := {"message": message, "columns": [name], "l
 
 purpose_name := sprintf("'%s'", [input.job.purpose]) if purpose_declared else := "(none)"
 
+# The ends of the per-column messages of PM-03 and PM-08, built once per decision (lib.list inline).
+not_allowed_by_purpose := concat("", [", which purpose ", purpose_name, " does not allow"])
+
+not_approved_by_purpose := concat("", [", not approved by purpose ", purpose_name])
+
 uses_personal_information if identifiable_column_categories != set()
 
 # METADATA
@@ -125,7 +130,7 @@ violation contains v if {
 	candidates != set()
 	outside := lib.own_among(col, candidates)
 	outside != set()
-	v := lib.column_violation("PM-03", col, concat("", [" is ", lib.list(outside), ", which purpose ", purpose_name, " does not allow"]))
+	v := lib.column_violation("PM-03", col, concat("", [" is ", concat(", ", sort(outside)), not_allowed_by_purpose]))
 }
 
 violation contains v if {
@@ -339,7 +344,7 @@ violation contains v if {
 	candidates != set()
 	cats := lib.own_among(col, candidates)
 	cats != set()
-	v := lib.column_violation("PM-08", col, concat("", [" is ", lib.list(cats), ", not approved by purpose ", purpose_name]))
+	v := lib.column_violation("PM-08", col, concat("", [" is ", concat(", ", sort(cats)), not_approved_by_purpose]))
 }
 
 unapproved_sensitive_categories := {cat | some cat in sensitive_column_categories; not lib.sensitive_approved(cat)}

@@ -26,8 +26,22 @@ violation contains v if {
 }
 
 violation contains v if {
+	not input_complete
 	some problem in input_problems
 	v := lib.violation("SYS-01", sprintf("the policy input is incomplete: %s", [problem]), [], null)
+}
+
+# Nearly every input is complete: one conjunction of the checks below, before looking for problems.
+input_complete if {
+	is_array(input.columns)
+	is_array(input.joins)
+	is_array(input.outputs)
+	is_array(input.tables)
+	is_array(input.unresolved)
+	is_array(input.waivers)
+	is_string(input.job.id)
+	is_object(input.aggregation)
+	today
 }
 
 unresolved_message(u) := sprintf("the analysis could not resolve %s: %s", [u.kind, u.detail]) if {
@@ -70,6 +84,7 @@ required_params := [
 ]
 
 violation contains v if {
+	not params_complete
 	some key in missing_params
 	v := lib.violation("SYS-01", sprintf("the policy data is incomplete: data.kaitiaki.params.%s is missing", [key]), [], null)
 }
@@ -77,3 +92,12 @@ violation contains v if {
 # The required parameters that are absent or null: the given ones are gathered in one pass over
 # the parameters (a negated function call per required key costs several times more).
 missing_params := {key | some key in required_params} - {key | is_object(params); some key in object.keys(params); params[key] != null}
+
+# Every required parameter is given (the usual case): checked without listing the parameters.
+params_complete if {
+	given := params
+	is_object(given)
+	every key in required_params {
+		given[key] != null
+	}
+}

@@ -346,8 +346,9 @@ violation(id, message, columns, line) := object.union(fields, {"message": messag
 
 # A violation about one column, whose message is the column's qualified name followed by `rest`:
 # the name, the line and the fields in one call, for rules that report many single columns.
-column_violation(id, col, rest) := object.union(fields, {"message": concat("", [name, rest]), "columns": [name], "line": line_of(col)}) if {
+column_violation(id, col, rest) := object.union(fields, {"message": concat("", [name, rest]), "columns": [name], "line": line}) if {
 	fields := violation_fields[id]
+	line := min(col.lines) # undefined for a column without lines: the next branch
 	name := concat(".", [col.table, col.column])
 } else := violation(id, concat("", [qualified(col), rest]), [qualified(col)], line_of(col))
 

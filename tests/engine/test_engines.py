@@ -176,6 +176,31 @@ def test_input_with_a_reference_cycle_is_an_engine_error(kind: str) -> None:
 
 
 @pytest.mark.parametrize("kind", IN_PROCESS)
+@pytest.mark.parametrize("number", [float("nan"), float("inf"), float("-inf")])
+def test_a_number_json_cannot_carry_is_an_engine_error(kind: str, number: float) -> None:
+    # orjson would send it as null (read as a missing value); the json module's text was refused
+    engine = load_engine(settings(kind))
+    with pytest.raises(EngineError, match=r"input.job holds NaN or an infinity"):
+        engine.evaluate({**E2, "job": {**E2["job"], "meta": {"ratio": [number]}}})
+
+
+@pytest.mark.parametrize("kind", IN_PROCESS)
+def test_a_finite_number_in_job_meta_is_sent_and_decided(kind: str) -> None:
+    engine = load_engine(settings(kind))
+    decided = engine.evaluate({**E2, "job": {**E2["job"], "meta": {"ratio": [0.5]}}})
+    assert decided == engine.evaluate(E2)
+
+
+@pytest.mark.parametrize("kind", IN_PROCESS)
+@pytest.mark.parametrize(
+    "meta", [{"big": 10**30}, {1: "a key that is not a string"}], ids=["big-int", "int-key"]
+)
+def test_what_orjson_refuses_is_sent_by_the_json_module(kind: str, meta: dict[object, object]) -> None:
+    engine = load_engine(settings(kind))
+    assert engine.evaluate({**E2, "job": {**E2["job"], "meta": meta}}) == engine.evaluate(E2)
+
+
+@pytest.mark.parametrize("kind", IN_PROCESS)
 def test_evaluate_before_load_is_an_engine_error(kind: str) -> None:
     engine = engine_factories()[kind]()
     with pytest.raises(EngineError, match="before any policy was loaded"):

@@ -27,6 +27,7 @@ from kaitiaki.engine.base import (
     compile_error,
     compute_revision,
     decision_from_raw,
+    decision_json,
     first_lines,
     input_json,
     located_error,
@@ -142,7 +143,7 @@ class EmbeddedEngine:
             raw = bound.engine.eval_rule_as_json(DECISION_RULE)
         except RuntimeError as exc:
             raise EngineError(evaluation_failure(str(exc))) from None
-        value = json.loads(raw)
+        value = decision_json(raw)
         return decision_from_raw(None if value == UNDEFINED else value, engine=self.kind)
 
     def _thread_engine(self) -> ThreadBound:
