@@ -26,6 +26,11 @@ LEAKS: dict[str, tuple[str, str, str]] = {
     "snapshot": ("snapshot.nz_social.client_contacts", "snapshots.client_contacts", "full_name"),
     "model pre_hook": ("model.nz_social.route_pre_leak#pre-hook.0", "exports.pre_hook_leak", "full_name"),
     "model post_hook": ("model.nz_social.route_post_leak#post-hook.0", "exports.post_hook_leak", "phone"),
+    "model sql_header": (
+        "model.nz_social.route_header_leak#sql-header.0",
+        "exports.header_leak",
+        "ird_number",
+    ),
     "seed post_hook": ("seed.nz_social.staff_contacts#post-hook.0", "exports.seed_hook_leak", "staff_name"),
     "seed": ("seed.nz_social.contact_list", "main.contact_list", "full_name"),
     "snapshot pre_hook": (
@@ -47,6 +52,7 @@ LEAKS: dict[str, tuple[str, str, str]] = {
 # Nodes left out with a blocked hook: the hook's owner and what reads it.
 LEFT_OUT = {
     "marts.route_pre_leak",
+    "marts.route_header_leak",
     "marts.route_post_leak",
     "marts.route_post_leak_total",
     "main.staff_contacts",
@@ -56,6 +62,7 @@ TWINS = {
     "snapshot": "snapshots.uptake_history",
     "snapshot hooks": "snapshots.uptake_audit",
     "model hooks": "marts.route_audit",
+    "model sql_header": "marts.route_header_ok",
     "hooked model": "marts.route_audited",
     "seed": "main.region_codes",
     "test store_failures": "dbt_test__audit.not_null_route_audited_region",

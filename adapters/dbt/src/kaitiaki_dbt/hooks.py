@@ -1,4 +1,5 @@
-"""Hooks as nodes of their own: the SQL a pre_hook, post_hook, on-run-start or on-run-end runs.
+"""Hooks as nodes of their own: the SQL a pre_hook, post_hook, sql_header, on-run-start or
+on-run-end runs.
 
 dbt keeps hooks as Jinja in the manifest and renders them only while it runs (a node's hooks in
 that node's context: ``this``, ``ref``, ``var``, ``is_incremental()``…). So that the gate sees
@@ -16,13 +17,16 @@ from __future__ import annotations
 import contextlib
 import re
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from kaitiaki_dbt.manifest import DbtProject, Node, parents
 
 HOOK_KEYS = ("pre-hook", "post-hook")
+# A node's ``sql_header`` config: SQL dbt's materializations put before the node's own statement
+# (create table / view / merge), as it is (dbt does not render it again). It runs like a pre-hook.
+SQL_HEADER = "sql-header"
 RUN_RESULTS_NAME = re.compile(r"\bresults\b")
 ONLY_THIS = re.compile(r"\{\{-?\s*this\s*-?\}\}")
 RESULTS_ERROR = (
@@ -93,6 +97,11 @@ def hook_nodes(
                 sql = rendered.nodes.get((uid, key, index)) if rendered is not None else None
                 render = sql or static_render(raw, node.get("relation_name"))
                 out[hook_id(uid, key, index)] = node_hook(node, key, index, raw, render)
+            header = (node.get("config") or {}).get("sql_header")
+            if header:
+                out[hook_id(uid, SQL_HEADER, 0)] = node_hook(
+                    node, SQL_HEADER, 0, str(header), Rendered(str(header))
+                )
     return out
 
 
@@ -146,8 +155,13 @@ def schemas_of(manifest: Any) -> tuple[list[str], list[tuple[str, str]]]:
 
 
 @contextlib.contextmanager
-def render_hooks_while_compiling(store: RenderedHooks, operations: tuple[str, ...] = ()) -> Iterator[None]:
-    """Render each compiled node's hooks (and the project hooks, once) in dbt's own context."""
+def render_hooks_while_compiling(
+    store: RenderedHooks,
+    operations: tuple[str, ...] = (),
+    on_compiled: Callable[[Any], None] | None = None,
+) -> Iterator[None]:
+    """Render each compiled node's hooks (and the project hooks, once) in dbt's own context;
+    ``on_compiled`` is told of each node as soon as dbt has compiled it (overlap.py)."""
     from dbt.clients import jinja
     from dbt.compilation import Compiler
 
@@ -178,6 +192,8 @@ def render_hooks_while_compiling(store: RenderedHooks, operations: tuple[str, ..
 
     def compile_node(self: Any, node: Any, manifest: Any, *args: Any, **kwargs: Any) -> Any:
         compiled = original(self, node, manifest, *args, **kwargs)
+        if on_compiled is not None:
+            on_compiled(compiled)
         hooks = [
             (key, index, hook.sql)
             for key, attribute in (("pre-hook", "pre_hook"), ("post-hook", "post_hook"))
