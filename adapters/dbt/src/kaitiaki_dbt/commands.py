@@ -12,6 +12,7 @@ fast.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -412,8 +413,9 @@ def compile_selected(
 ) -> tuple[DbtProject, set[str]]:
     """Parse once, let dbt select, compile what ``command`` would run that moves data (and what it
     reads upstream), rendering hooks as dbt compiles; return the project and the gated ids."""
-    from kaitiaki_dbt.hooks import RenderedHooks, hook_nodes, render_hooks_while_compiling
+    from kaitiaki_dbt.hooks import RenderedHooks, hook_id, hook_nodes, render_hooks_while_compiling
     from kaitiaki_dbt.manifest import DbtProject, ancestors, read_json
+    from kaitiaki_dbt.rendering import RENDER_WRITE, refuse_writes_while_rendering
 
     progress(f"kaitiaki: parsing the dbt project for `dbt {command}`…", session.quiet)
     session.parse()
@@ -435,7 +437,10 @@ def compile_selected(
     }
     rendered = RenderedHooks()
     progress(f"kaitiaki: compiling {len(needed)} nodes with dbt…", session.quiet)
-    with render_hooks_while_compiling(rendered, settings.dbt_operations):
+    with (
+        render_hooks_while_compiling(rendered, settings.dbt_operations),
+        refuse_writes_while_rendering(rendered.writes, fail=False),
+    ):
         if not needed:
             compiled = session.compile_inline("select 1")
         elif not selection:  # everything: one plain compile, as `dbt compile` would
@@ -447,6 +452,7 @@ def compile_selected(
     catalog = read_json(catalog_path, "dbt catalog") if catalog_path.is_file() else None
     project = DbtProject(manifest=compiled, path=target / "manifest.json", catalog=catalog)
     project = replace(project, extra=hook_nodes(project, rendered, settings.dbt_operations))
+    gated |= {hook_id(uid, RENDER_WRITE, 0) for uid in rendered.writes if uid in owners}
     return project, gated
 
 
@@ -542,6 +548,7 @@ def execute(
 ) -> int:
     """Run dbt without the blocked nodes and their descendants; report both; the exit status."""
     from kaitiaki_dbt.manifest import descendants
+    from kaitiaki_dbt.rendering import refuse_writes_while_rendering
     from kaitiaki_dbt.summary import exclusion_selectors, ran_report
 
     blocked = {str(v.job.meta["unique_id"]) for v in verdicts if v.blocked}
@@ -556,7 +563,10 @@ def execute(
         )
         return 1
     extra = ["--exclude", *exclusion_selectors(project, excluded)] if excluded else []
-    result = session.run(command, [*args, *extra])
+    enforce = any(v.mode == "enforce" for v in verdicts)
+    refused: dict[str, str] = {}
+    with refuse_writes_while_rendering(refused, fail=True) if enforce else contextlib.nullcontext():
+        result = session.run(command, [*args, *extra])
     click.echo(ran_report(result), err=True, nl=False)
     if dbt_exit_code(result):
         click.echo(f"kaitiaki: error: dbt {command} did not succeed (dbt's messages are above).", err=True)
