@@ -16,7 +16,7 @@ import contextlib
 import os
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -29,8 +29,11 @@ from kaitiaki_dbt.routes import COMMAND_TYPES, STORE_FAILURES_FLAG, gated_ids, h
 from kaitiaki_dbt.runner import SELECTION_OPTIONS, DbtArgs, split_dbt_args
 
 if TYPE_CHECKING:
+    from kaitiaki.gate import Gate
+    from kaitiaki_dbt.checker import ProjectChecker
     from kaitiaki_dbt.manifest import DbtProject
     from kaitiaki_dbt.runner import DbtSession
+    from kaitiaki_dbt.workers import WorkerPool
 
 CONTEXT: dict[str, Any] = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 PASS_THROUGH: dict[str, Any] = {**CONTEXT, "ignore_unknown_options": True, "allow_extra_args": True}
@@ -256,9 +259,12 @@ def selected_verdicts(
     else:
         from kaitiaki_dbt.runner import DbtSession
 
-        project_dir, cache_dir = args.project_dir, args.target_dir
-        settings = load_settings(config_path, start=project_dir.resolve())
-        project, selected = compile_selected(DbtSession(args, quiet=quiet), "check", settings, store_failures)
+        settings = load_settings(config_path, start=args.project_dir.resolve())
+        session = DbtSession(args, quiet=quiet)
+        _, verdicts = compile_and_decide(
+            session, "check", settings, store_failures, mode=mode, no_cache=no_cache, repo_root=repo_root
+        )
+        return verdicts, settings
     verdicts = decide(
         project,
         selected,
@@ -294,17 +300,8 @@ def gated_command(command: str, help_text: str) -> click.Command:
         settings = load_settings(config_path, start=args.project_dir.resolve())
         session = DbtSession(args, quiet=quiet)
         store_failures = STORE_FAILURES_FLAG in ctx.args
-        project, selected = compile_selected(session, command, settings, store_failures)
-        verdicts = decide(
-            project,
-            selected,
-            settings,
-            mode=mode,
-            project_dir=args.project_dir,
-            cache_dir=args.target_dir,
-            no_cache=no_cache,
-            quiet=quiet,
-            repo_root=repository_root(repo_root, args.project_dir),
+        project, verdicts = compile_and_decide(
+            session, command, settings, store_failures, mode=mode, no_cache=no_cache, repo_root=repo_root
         )
         status = execute(session, project, verdicts, command, [*ctx.args, *(["--quiet"] if quiet else [])])
         if fmt:
@@ -408,20 +405,32 @@ def selection_values(args: DbtArgs) -> tuple[list[str], list[str]]:
     return select, exclude
 
 
-def compile_selected(
-    session: DbtSession, command: str, settings: Settings, store_failures: bool
-) -> tuple[DbtProject, set[str]]:
-    """Parse once, let dbt select, compile what ``command`` would run that moves data (and what it
-    reads upstream), rendering hooks as dbt compiles; return the project and the gated ids."""
-    from kaitiaki_dbt.hooks import RenderedHooks, hook_id, hook_nodes, render_hooks_while_compiling
+@dataclass(frozen=True)
+class CompilePlan:
+    """What one dbt command would run, read from dbt's parse: the parsed project (with its
+    catalog), the ids to decide, and the nodes dbt compiles for them (they and what they read)."""
+
+    parsed: DbtProject
+    gated: set[str]
+    needed: set[str]
+
+
+def plan_compile(session: DbtSession, command: str, settings: Settings, store_failures: bool) -> CompilePlan:
+    """Parse once and let dbt select what ``command`` would run that moves data (and what it
+    reads upstream)."""
     from kaitiaki_dbt.manifest import DbtProject, ancestors, read_json
-    from kaitiaki_dbt.rendering import RENDER_WRITE, refuse_writes_while_rendering
 
     progress(f"kaitiaki: parsing the dbt project for `dbt {command}`…", session.quiet)
     session.parse()
-    parsed = with_static_hooks(
-        DbtProject(manifest=session.manifest.writable_manifest().to_dict(), path=None), settings
+    target = session.args.target_dir
+    catalog_path = target / "catalog.json"
+    catalog = read_json(catalog_path, "dbt catalog") if catalog_path.is_file() else None
+    parsed = DbtProject(
+        manifest=session.manifest.writable_manifest().to_dict(),
+        path=target / "manifest.json",
+        catalog=catalog,
     )
+    parsed = with_static_hooks(parsed, settings)
     types = COMMAND_TYPES[command]
     selection = session.args.selection
     chosen = session.selected_nodes(selection, types) if selection else set(parsed.graph())
@@ -435,25 +444,97 @@ def compile_selected(
     needed = owners | {
         uid for uid in ancestors(parsed, owners) if graph[uid].get("resource_type") in ("model", "snapshot")
     }
+    return CompilePlan(parsed, gated, needed)
+
+
+def compile_plan(
+    session: DbtSession,
+    plan: CompilePlan,
+    settings: Settings,
+    on_compiled: Callable[[Any], None] | None = None,
+) -> DbtProject:
+    """Compile what the plan needs, rendering hooks as dbt compiles (``on_compiled`` is told of
+    each node dbt compiled); the compiled project, its hooks as nodes."""
+    from kaitiaki_dbt.hooks import RenderedHooks, hook_nodes, render_hooks_while_compiling
+    from kaitiaki_dbt.rendering import refuse_writes_while_rendering
+
     rendered = RenderedHooks()
-    progress(f"kaitiaki: compiling {len(needed)} nodes with dbt…", session.quiet)
+    graph = plan.parsed.graph()
+    progress(f"kaitiaki: compiling {len(plan.needed)} nodes with dbt…", session.quiet)
     with (
-        render_hooks_while_compiling(rendered, settings.dbt_operations),
+        render_hooks_while_compiling(rendered, settings.dbt_operations, on_compiled),
         refuse_writes_while_rendering(rendered.writes, fail=False),
     ):
-        if not needed:
+        if not plan.needed:
             compiled = session.compile_inline("select 1")
-        elif not selection:  # everything: one plain compile, as `dbt compile` would
+        elif not session.args.selection:  # everything: one plain compile, as `dbt compile` would
             compiled = session.compile([])
         else:
-            compiled = session.compile([".".join(graph[uid]["fqn"]) for uid in sorted(needed)])
-    target = session.args.target_dir
-    catalog_path = target / "catalog.json"
-    catalog = read_json(catalog_path, "dbt catalog") if catalog_path.is_file() else None
-    project = DbtProject(manifest=compiled, path=target / "manifest.json", catalog=catalog)
-    project = replace(project, extra=hook_nodes(project, rendered, settings.dbt_operations))
-    gated |= {hook_id(uid, RENDER_WRITE, 0) for uid in rendered.writes if uid in owners}
-    return project, gated
+            compiled = session.compile([".".join(graph[uid]["fqn"]) for uid in sorted(plan.needed)])
+    project = replace(plan.parsed, manifest=compiled, extra={})
+    return replace(project, extra=hook_nodes(project, rendered, settings.dbt_operations))
+
+
+def compile_and_decide(
+    session: DbtSession,
+    command: str,
+    settings: Settings,
+    store_failures: bool,
+    *,
+    mode: str | None,
+    no_cache: bool,
+    repo_root: str | None,
+) -> tuple[DbtProject, list[Verdict]]:
+    """Parse, compile and decide what ``command`` would run. With worker processes (more than
+    one core), they start before dbt parses and decide nodes while dbt compiles (overlap.py)."""
+    from kaitiaki.gate import Gate
+    from kaitiaki_dbt.overlap import CompileOverlap
+    from kaitiaki_dbt.workers import WorkerPool, available_workers
+
+    args = session.args
+    gate = Gate(settings, mode=mode, entry_point="dbt")
+    workers = available_workers()
+    # one core is dbt's while it compiles (and this process's after it): one worker fewer
+    pool = WorkerPool(gate, args.project_dir, workers - 1) if workers > 1 else None
+    try:
+        plan = plan_compile(session, command, settings, store_failures)
+        checker = new_checker(
+            plan.parsed,
+            gate,
+            settings,
+            args.project_dir,
+            args.target_dir,
+            no_cache,
+            repository_root(repo_root, args.project_dir),
+            workers,
+            pool,
+        )
+        overlap = CompileOverlap(checker, pool, plan.gated).start() if pool is not None else None
+        try:
+            project = compile_plan(session, plan, settings, overlap.compiled if overlap else None)
+        except BaseException:
+            if overlap is not None:
+                overlap.abandon()
+            raise
+        if overlap is not None:
+            overlap.finish()
+        checker.adopt(project)
+        return project, run_checker(checker, plan.gated | refused_renders(project, plan.gated), session.quiet)
+    finally:
+        if pool is not None:
+            pool.close()
+
+
+def refused_renders(project: DbtProject, gated: set[str]) -> set[str]:
+    """The ``#render-write`` jobs of gated nodes: SQL that writes, refused while dbt rendered the
+    node (rendering.py), known only after the compile."""
+    from kaitiaki_dbt.rendering import RENDER_WRITE
+
+    return {
+        uid
+        for uid, node in project.extra.items()
+        if uid.endswith(f"#{RENDER_WRITE}.0") and node.get("attached_node") in gated
+    }
 
 
 def refuse_stale(project: DbtProject, project_dir: Path) -> None:
@@ -520,26 +601,44 @@ def decide(
     quiet: bool = False,
     repo_root: Path | None = None,
 ) -> list[Verdict]:
-    """The verdicts of the selected nodes under one gate, with the cache and worker processes."""
+    """The verdicts of the selected nodes of a compiled project under one gate, with the cache
+    and worker processes."""
     from kaitiaki.gate import Gate
-    from kaitiaki_dbt.cache import CACHE_NAME, VerdictCache
-    from kaitiaki_dbt.checker import ProjectChecker
     from kaitiaki_dbt.workers import available_workers
 
     gate = Gate(settings, mode=mode, entry_point="dbt")
+    checker = new_checker(
+        project, gate, settings, project_dir, cache_dir, no_cache, repo_root, available_workers()
+    )
+    return run_checker(checker, selected, quiet)
+
+
+def new_checker(
+    project: DbtProject,
+    gate: Gate,
+    settings: Settings,
+    project_dir: Path | None,
+    cache_dir: Path,
+    no_cache: bool,
+    repo_root: Path | None,
+    workers: int,
+    pool: WorkerPool | None = None,
+) -> ProjectChecker:
+    from kaitiaki_dbt.cache import CACHE_NAME, VerdictCache
+    from kaitiaki_dbt.checker import ProjectChecker
+
     cache = None if no_cache or not cacheable(settings) else VerdictCache(cache_dir / CACHE_NAME, gate)
+    return ProjectChecker(
+        project, gate, project_dir=project_dir, cache=cache, workers=workers, repo_root=repo_root, pool=pool
+    )
+
+
+def run_checker(checker: ProjectChecker, selected: set[str], quiet: bool) -> list[Verdict]:
+    """The checker's verdicts, with dbt-style progress lines (a bar on a terminal)."""
     from kaitiaki_dbt.summary import progress_reporter
 
     with progress_reporter(len(selected), sys.stderr, quiet=quiet) as printer:
-        checker = ProjectChecker(
-            project,
-            gate,
-            project_dir=project_dir,
-            cache=cache,
-            workers=available_workers(),
-            progress=printer,
-            repo_root=repo_root,
-        )
+        checker.progress = printer
         return checker.check(selected)
 
 

@@ -38,12 +38,19 @@ class ModelOutcome:
 
 @dataclass(frozen=True)
 class Task:
-    """One model to evaluate, with the outcomes of its parent models (all it needs from the run)."""
+    """One model to evaluate, with the outcomes of its parent models (all it needs from the run).
+
+    ``node`` is the compiled node itself: a worker may hold the project as dbt parsed it (it is
+    given the project before dbt compiles), which differs from the compiled one only in the
+    compiled SQL of each node, read from here. The parents' outcomes carry what a child reads
+    of them (columns, categories), not their verdicts.
+    """
 
     job: Job
     decide: bool
     needs_columns: bool
     parents: Mapping[str, ModelOutcome]
+    node: Node
 
 
 def unreadable_facts(job: Job, adapter_type: str | None, node: Node) -> SqlFacts | None:
@@ -109,7 +116,6 @@ class ModelEvaluator:
         self.project = project
         self.gate = gate
         self.project_dir = project_dir
-        self.nodes = project.graph()
         self.relations = relations(project)
 
     def evaluate(self, task: Task) -> ModelOutcome:
@@ -119,7 +125,7 @@ class ModelEvaluator:
 
     def _evaluate(self, task: Task) -> ModelOutcome:
         job = task.job
-        node = self.nodes[str(job.meta["unique_id"])]
+        node = task.node
         dialect = job.dialect or ""
         schema = self.parent_schema(node, task.parents, dialect)
         dbt_meta = self.parent_meta(node, dialect)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import contextlib
 import re
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -161,8 +161,13 @@ def schemas_of(manifest: Any) -> tuple[list[str], list[tuple[str, str]]]:
 
 
 @contextlib.contextmanager
-def render_hooks_while_compiling(store: RenderedHooks, operations: tuple[str, ...] = ()) -> Iterator[None]:
-    """Render each compiled node's hooks (and the project hooks, once) in dbt's own context."""
+def render_hooks_while_compiling(
+    store: RenderedHooks,
+    operations: tuple[str, ...] = (),
+    on_compiled: Callable[[Any], None] | None = None,
+) -> Iterator[None]:
+    """Render each compiled node's hooks (and the project hooks, once) in dbt's own context;
+    ``on_compiled`` is told of each node as soon as dbt has compiled it (overlap.py)."""
     from dbt.clients import jinja
     from dbt.compilation import Compiler
 
@@ -193,6 +198,8 @@ def render_hooks_while_compiling(store: RenderedHooks, operations: tuple[str, ..
 
     def compile_node(self: Any, node: Any, manifest: Any, *args: Any, **kwargs: Any) -> Any:
         compiled = original(self, node, manifest, *args, **kwargs)
+        if on_compiled is not None:
+            on_compiled(compiled)
         hooks = [
             (key, index, hook.sql)
             for key, attribute in (("pre-hook", "pre_hook"), ("post-hook", "post_hook"))

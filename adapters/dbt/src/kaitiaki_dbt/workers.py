@@ -52,24 +52,44 @@ def available_workers() -> int:
 
 
 def _serve(connection: Connection, setup: bytes) -> None:
-    """A worker's life: build the evaluator, then answer chunks of tasks until told to stop.
+    """A worker's life: build its Gate, then load the project and answer chunks of tasks until
+    told to stop (``bytes`` is a pickled project, a list a chunk of tasks, None the end).
 
-    Everything, imports included, happens inside the ``try``: a worker that cannot start
-    answers every chunk with why, so no traceback reaches the user's terminal.
+    The Gate (imports, the policy compile) is built before the project exists, so that it
+    happens while dbt parses and compiles. Everything, imports included, happens inside a
+    ``try``: a worker that cannot start answers every chunk with why, so no traceback reaches
+    the user's terminal.
     """
+    gate: Any = None
     evaluator: Any = None
+    project_dir: Path | None = None
+    broken = ""
     try:
         from kaitiaki.gate import Gate
-        from kaitiaki_dbt.evaluate import ModelEvaluator
 
-        project, settings, mode, entry_point, project_dir = pickle.loads(setup)
-        evaluator = ModelEvaluator(project, Gate(settings, mode=mode, entry_point=entry_point), project_dir)
-        gc.freeze()  # the project stays for the worker's life: keep it out of every collection
-        broken = ""
+        settings, mode, entry_point, project_dir = pickle.loads(setup)
+        gate = Gate(settings, mode=mode, entry_point=entry_point)
     except Exception as error:
         broken = f"{type(error).__name__}: {error}"
-    while (tasks := connection.recv()) is not None:
-        connection.send(("cannot start", broken) if broken else _answer(evaluator, tasks))
+    while (message := connection.recv()) is not None:
+        if isinstance(message, bytes):
+            evaluator, broken = _load(message, gate, project_dir, broken)
+        else:
+            connection.send(("cannot start", broken) if broken else _answer(evaluator, message))
+
+
+def _load(project: bytes, gate: Any, project_dir: Path | None, broken: str) -> tuple[Any, str]:
+    """The evaluator of a (new) project, or why there is none."""
+    if broken:
+        return None, broken
+    try:
+        from kaitiaki_dbt.evaluate import ModelEvaluator
+
+        evaluator = ModelEvaluator(pickle.loads(project), gate, project_dir)
+        gc.freeze()  # the project stays for the worker's life: keep it out of every collection
+        return evaluator, ""
+    except Exception as error:
+        return None, f"{type(error).__name__}: {error}"
 
 
 def _answer(evaluator: Any, tasks: list[Task]) -> tuple[str, object]:
@@ -112,6 +132,11 @@ class Worker:
         self.process: BaseProcess = context.Process(target=_serve, args=(child, setup), daemon=True)
         self.process.start()
         child.close()
+
+    def load(self, project: bytes) -> None:
+        # a worker that stopped is found out by the first chunk it is asked
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError, EOFError):
+            self.connection.send(project)
 
     def ask(self, tasks: list[Task]) -> None:
         try:
@@ -169,34 +194,57 @@ class Worker:
 
 
 class WorkerPool:
-    """Evaluator processes for one project and one gate configuration."""
+    """Evaluator processes for one gate configuration, started before the project is known
+    (``load`` gives it to them), so their start-up overlaps dbt's parse and compile."""
 
-    def __init__(self, project: DbtProject, gate: Gate, project_dir: Path | None, workers: int) -> None:
-        setup = pickle.dumps((project, gate.settings, gate.mode, gate.entry_point, project_dir))
+    def __init__(self, gate: Gate, project_dir: Path | None, workers: int) -> None:
+        setup = pickle.dumps((gate.settings, gate.mode, gate.entry_point, project_dir))
         context = multiprocessing.get_context("spawn")
         self.workers: list[Worker] = []
         for _ in range(workers):
             self.workers.append(Worker(context, setup))
+        self.busy: dict[Worker, list[Task]] = {}
+
+    def load(self, project: DbtProject) -> None:
+        """Give every worker the project its tasks belong to (before the first task)."""
+        data = pickle.dumps(project)
+        for worker in self.workers:
+            worker.load(data)
+
+    def idle(self) -> list[Worker]:
+        """The workers free for a chunk."""
+        return [w for w in self.workers if w not in self.busy]
+
+    def send(self, worker: Worker, tasks: list[Task]) -> None:
+        worker.ask(tasks)
+        self.busy[worker] = tasks
+
+    def answers(
+        self, timeout: float | None = None, extra: Sequence[Any] = ()
+    ) -> list[tuple[list[Task], list[ModelOutcome]]]:
+        """The chunks answered once a busy worker (or one of ``extra``) is ready; a worker that
+        failed raises WorkerFailed (or the user error it met)."""
+        handles = [h for w in self.busy for h in (w.connection, w.process.sentinel)]
+        ready = set(wait([*handles, *extra], timeout))
+        done: list[tuple[list[Task], list[ModelOutcome]]] = []
+        for worker in [w for w in self.busy if w.connection in ready or w.process.sentinel in ready]:
+            tasks = self.busy.pop(worker)
+            done.append((tasks, worker.answer(tasks)))
+        return done
 
     def evaluate(self, tasks: list[Task]) -> list[ModelOutcome]:
         """Outcomes in the order of ``tasks``; chunks go to whichever worker is free."""
         size = max(1, len(tasks) // (len(self.workers) * 4))
         chunks = [tasks[start : start + size] for start in range(0, len(tasks), size)]
-        results: list[list[ModelOutcome]] = [[] for _ in chunks]
+        results: dict[int, list[ModelOutcome]] = {}
         pending = list(range(len(chunks)))[::-1]
-        busy: dict[Worker, int] = {}
-        idle = list(self.workers)
-        while pending or busy:
-            while pending and idle:
-                worker, index = idle.pop(), pending.pop()
-                worker.ask(chunks[index])
-                busy[worker] = index
-            ready = set(wait([w.connection for w in busy] + [w.process.sentinel for w in busy]))
-            for worker in [w for w in busy if w.connection in ready or w.process.sentinel in ready]:
-                index = busy.pop(worker)
-                results[index] = worker.answer(chunks[index])
-                idle.append(worker)
-        return [outcome for chunk in results for outcome in chunk]
+        while pending or self.busy:
+            for worker in self.idle():
+                if pending:
+                    self.send(worker, chunks[pending.pop()])
+            for asked, outcomes in self.answers():
+                results[next(i for i, c in enumerate(chunks) if c is asked)] = outcomes
+        return [outcome for index in range(len(chunks)) for outcome in results[index]]
 
     def close(self) -> None:
         for worker in self.workers:
