@@ -310,7 +310,7 @@ violation contains v if {
 	some table in {out.table | some out in identifiers}
 	outs := {out | some out in identifiers; out.table == table}
 	count(identities(outs)) > 1
-	message := concat("", [format_int(count(outs), 10), " identifiers reach the person-level output ", output_target(table), ": ", lib.list({out.column | some out in outs})])
+	message := concat("", [format_int(count(outs), 10), " identifiers reach the person-level output ", output_target(table), ": ", concat(", ", sort({out.column | some out in outs}))])
 	f := lib.sources_finding(message, outs)
 	v := lib.violation("PM-07", f.message, f.columns, f.line)
 }

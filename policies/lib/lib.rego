@@ -182,9 +182,9 @@ sources_of(outs) := {col | some out in outs; some name in out.sources; col := co
 # A finding about the source columns behind outputs: the same columns and line as
 # names(sources_of(outs)) and earliest_line(sources_of(outs)), read by name without rebuilding it.
 sources_finding(message, outs) := {"message": message, "columns": sort(names), "line": lowest(lines)} if {
-	facts := {name: col | some out in outs; some name in out.sources; col := columns_by_name[name]}
-	names := {name | some name in object.keys(facts)}
-	lines := {line | some col in facts; some line in col.lines}
+	by_name := columns_by_name
+	names := {name | some out in outs; some name in out.sources; by_name[name]}
+	lines := {line | some name in names; some line in by_name[name].lines}
 }
 
 # The least and the greatest of a set of numbers, by numeric comparison on every engine: rego-cpp

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from itertools import repeat
 from typing import Any, Literal
 
 JobKind = Literal[
@@ -464,6 +465,11 @@ class ClassifiedFacts:
     warnings: tuple[str, ...] = ()
 
 
+# A violation's text fields in order, with the value of each when it is missing (None: required).
+TEXT_FIELDS = ("rule", "title", "guideline", "principle", "law", "level", "message")
+TEXT_DEFAULTS = (None, "", "", "", "", None, None)
+
+
 @dataclass(frozen=True)
 class Violation:
     rule: str
@@ -495,17 +501,19 @@ class Violation:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Violation:
-        """Parse one violation; raises ValueError naming the field that is missing or wrong."""
-        texts = {}
-        for key in ("rule", "title", "guideline", "principle", "law", "level", "message"):
-            value = data.get(key, "" if key in ("principle", "law", "guideline", "title") else None)
-            if not isinstance(value, str):
-                raise ValueError(f"violation field {key!r} must be a string, got {value!r}")
-            texts[key] = value
-        if texts["level"] not in LEVELS:
-            raise ValueError(f"violation level {texts['level']!r} is not one of {', '.join(LEVELS)}")
+        """Parse one violation; raises ValueError naming the field that is missing or wrong.
+        Runs for every violation of every decision: the texts are read and checked in C."""
+        texts = list(map(data.get, TEXT_FIELDS, TEXT_DEFAULTS))
+        if not all(map(isinstance, texts, repeat(str))):
+            key, value = next(
+                (k, v) for k, v in zip(TEXT_FIELDS, texts, strict=True) if not isinstance(v, str)
+            )
+            raise ValueError(f"violation field {key!r} must be a string, got {value!r}")
+        rule, title, guideline, principle, law, level, message = texts
+        if level not in LEVELS:
+            raise ValueError(f"violation level {level!r} is not one of {', '.join(LEVELS)}")
         columns = data.get("columns", [])
-        if not isinstance(columns, list) or not all(isinstance(c, str) for c in columns):
+        if not isinstance(columns, list) or not all(map(isinstance, columns, repeat(str))):
             raise ValueError("violation field 'columns' must be a list of strings")
         line = data.get("line")
         if line is not None and (not isinstance(line, int) or isinstance(line, bool)):
@@ -514,7 +522,9 @@ class Violation:
         waived = data.get("waived", False)
         if not isinstance(remediation, str) or not isinstance(waived, bool):
             raise ValueError("violation fields 'remediation' (string) and 'waived' (bool) are malformed")
-        return cls(columns=tuple(columns), line=line, remediation=remediation, waived=waived, **texts)
+        return cls(
+            rule, title, guideline, principle, law, level, message, tuple(columns), line, remediation, waived
+        )
 
 
 @dataclass(frozen=True)

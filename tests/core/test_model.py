@@ -49,3 +49,36 @@ def test_a_documented_decision_round_trips() -> None:
 def test_malformed_decisions_are_rejected(bad: Any) -> None:
     with pytest.raises(ValueError):
         Decision.from_dict(bad)
+
+
+@pytest.mark.parametrize(
+    ("changes", "named"),
+    [
+        ({"rule": None}, "'rule' must be a string, got None"),
+        ({"title": 3, "law": None}, "'title' must be a string, got 3"),
+        ({"law": ["IPP10"]}, "'law' must be a string, got ['IPP10']"),
+        ({"message": False}, "'message' must be a string, got False"),
+        ({"columns": ["a", 1]}, "'columns' must be a list of strings"),
+    ],
+)
+def test_a_malformed_violation_names_its_first_wrong_field(changes: dict[str, Any], named: str) -> None:
+    with pytest.raises(ValueError, match=named.replace("[", r"\[").replace("]", r"\]")):
+        Decision.from_dict({"allow": False, "violations": [{**VIOLATION, **changes}]})
+
+
+def test_missing_descriptive_fields_default_to_empty_text() -> None:
+    bare = {k: v for k, v in VIOLATION.items() if k not in ("title", "guideline", "principle", "law")}
+    (violation,) = Decision.from_dict({"allow": False, "violations": [bare]}).violations
+    assert (violation.rule, violation.title, violation.guideline, violation.principle, violation.law) == (
+        "PM-03",
+        "",
+        "",
+        "",
+        "",
+    )
+    assert (violation.columns, violation.line, violation.remediation, violation.waived) == (
+        ("health.patients.nhi",),
+        9,
+        "r",
+        False,
+    )

@@ -84,6 +84,8 @@ _HASHES: tuple[type[exp.Expr], ...] = (
     exp.Encrypt,
     exp.EncryptRaw,
 )
+_DECRYPTS: tuple[type[exp.Expr], ...] = (exp.Decrypt, exp.DecryptRaw)
+_DECRYPT_NAMES = re.compile(r"^\w*decrypt\w*$")
 _HASH_NAMES = re.compile(
     r"^(md5\w*|sha\d*(_\w+)?|\w*hash\w*|farm_?fingerprint\w*|xxh\w*|murmur\w*|crc32\w*|blake\w*|"
     r"hmac\w*|digest|fnv\w*|encrypt\w*|aes_encrypt|pgp_sym_encrypt|sip_?hash\w*|fingerprint\w*)$"
@@ -320,6 +322,8 @@ def transform_of(node: exp.Expr) -> str | None:
         return transform_of(node.this)
     if is_value_aggregate(node) or picks_a_value(node):
         return None
+    if isinstance(node, _DECRYPTS) or _DECRYPT_NAMES.match(function_name(node)):
+        return NONE  # decrypt(encrypt(x, key), key) is x itself: whatever hashed it is undone
     if is_aggregate(node):
         return AGGREGATE
     if isinstance(node, _HASHES):

@@ -12,6 +12,7 @@ fast.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -145,13 +146,27 @@ def dbt_group() -> None:
     """
 
 
+# Passed-through commands that render models (dbt runs a model's run_query while it renders it):
+# SQL that writes is refused there, since kaitiaki decides nothing for them (rendering.py).
+RENDERING = ("compile", "docs")
+
+
 def passed_through(name: str) -> click.Command:
-    """``dbt <name> …`` exactly as dbt would run it (its --help included), dbt's exit code."""
+    """``dbt <name> …`` exactly as dbt would run it (its --help included), dbt's exit code;
+    ``compile`` and ``docs`` refuse SQL that writes while a node renders."""
 
     def handler() -> None:
+        from kaitiaki_dbt.rendering import refuse_writes_while_rendering
         from kaitiaki_dbt.runner import run_dbt
 
-        sys.exit(run_dbt([name, *click.get_current_context().args]))
+        refused: dict[str, str] = {}
+        rendering = (
+            refuse_writes_while_rendering(refused, fail=True)
+            if name in RENDERING
+            else contextlib.nullcontext()
+        )
+        with rendering:
+            sys.exit(run_dbt([name, *click.get_current_context().args]))
 
     return click.Command(
         name, callback=handler, context_settings=DBT_OWN_ARGS, help=f"dbt {name}, unchanged."
@@ -239,12 +254,13 @@ def selected_verdicts(
     reject_unknown(ctx.args, args, command)
     store_failures = STORE_FAILURES_FLAG in ctx.args
     if manifest_path:
+        from kaitiaki_dbt.incremental import from_manifest_alone
         from kaitiaki_dbt.manifest import load_manifest
         from kaitiaki_dbt.selection import select_nodes
 
         project_dir = Path(args.value("--project-dir") or Path(manifest_path).resolve().parent.parent)
         settings = load_settings(config_path, start=project_dir.resolve())
-        project = with_static_hooks(load_manifest(Path(manifest_path)), settings)
+        project = from_manifest_alone(load_manifest(Path(manifest_path)), settings.dbt_operations)
         if not allow_stale:
             refuse_stale(project, project_dir)
         select, exclude = selection_values(args)
@@ -455,11 +471,15 @@ def compile_plan(
     """Compile what the plan needs, rendering hooks as dbt compiles (``on_compiled`` is told of
     each node dbt compiled); the compiled project, its hooks as nodes."""
     from kaitiaki_dbt.hooks import RenderedHooks, hook_nodes, render_hooks_while_compiling
+    from kaitiaki_dbt.rendering import refuse_writes_while_rendering
 
     rendered = RenderedHooks()
     graph = plan.parsed.graph()
     progress(f"kaitiaki: compiling {len(plan.needed)} nodes with dbt…", session.quiet)
-    with render_hooks_while_compiling(rendered, settings.dbt_operations, on_compiled):
+    with (
+        render_hooks_while_compiling(rendered, settings.dbt_operations, on_compiled),
+        refuse_writes_while_rendering(rendered.writes, fail=False),
+    ):
         if not plan.needed:
             compiled = session.compile_inline("select 1")
         elif not session.args.selection:  # everything: one plain compile, as `dbt compile` would
@@ -514,10 +534,22 @@ def compile_and_decide(
         if overlap is not None:
             overlap.finish()
         checker.adopt(project)
-        return project, run_checker(checker, plan.gated, session.quiet)
+        return project, run_checker(checker, plan.gated | refused_renders(project, plan.gated), session.quiet)
     finally:
         if pool is not None:
             pool.close()
+
+
+def refused_renders(project: DbtProject, gated: set[str]) -> set[str]:
+    """The ``#render-write`` jobs of gated nodes: SQL that writes, refused while dbt rendered the
+    node (rendering.py), known only after the compile."""
+    from kaitiaki_dbt.rendering import RENDER_WRITE
+
+    return {
+        uid
+        for uid, node in project.extra.items()
+        if uid.endswith(f"#{RENDER_WRITE}.0") and node.get("attached_node") in gated
+    }
 
 
 def refuse_stale(project: DbtProject, project_dir: Path) -> None:
@@ -630,6 +662,7 @@ def execute(
 ) -> int:
     """Run dbt without the blocked nodes and their descendants; report both; the exit status."""
     from kaitiaki_dbt.manifest import descendants
+    from kaitiaki_dbt.rendering import refuse_writes_while_rendering
     from kaitiaki_dbt.summary import exclusion_selectors, ran_report
 
     blocked = {str(v.job.meta["unique_id"]) for v in verdicts if v.blocked}
@@ -644,7 +677,10 @@ def execute(
         )
         return 1
     extra = ["--exclude", *exclusion_selectors(project, excluded)] if excluded else []
-    result = session.run(command, [*args, *extra])
+    enforce = any(v.mode == "enforce" for v in verdicts)
+    refused: dict[str, str] = {}
+    with refuse_writes_while_rendering(refused, fail=True) if enforce else contextlib.nullcontext():
+        result = session.run(command, [*args, *extra])
     click.echo(ran_report(result), err=True, nl=False)
     if dbt_exit_code(result):
         click.echo(f"kaitiaki: error: dbt {command} did not succeed (dbt's messages are above).", err=True)

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kaitiaki_dbt.manifest import DbtProject, Node, parents
+from kaitiaki_dbt.rendering import RENDER_WRITE, render_error
 
 HOOK_KEYS = ("pre-hook", "post-hook")
 # A node's ``sql_header`` config: SQL dbt's materializations put before the node's own statement
@@ -49,6 +50,7 @@ class RenderedHooks:
 
     nodes: dict[tuple[str, str, int], Rendered] = field(default_factory=dict)
     project: dict[str, Rendered] = field(default_factory=dict)
+    writes: dict[str, str] = field(default_factory=dict)  # node → SQL that writes, run while rendering
 
 
 def hook_sqls(node: Node) -> list[tuple[str, int, str]]:
@@ -97,6 +99,10 @@ def hook_nodes(
                 sql = rendered.nodes.get((uid, key, index)) if rendered is not None else None
                 render = sql or static_render(raw, node.get("relation_name"))
                 out[hook_id(uid, key, index)] = node_hook(node, key, index, raw, render)
+            if rendered is not None and uid in rendered.writes:
+                written = rendered.writes[uid]
+                refused = Rendered(None, render_error(written))
+                out[hook_id(uid, RENDER_WRITE, 0)] = node_hook(node, RENDER_WRITE, 0, written, refused)
             header = (node.get("config") or {}).get("sql_header")
             if header:
                 out[hook_id(uid, SQL_HEADER, 0)] = node_hook(
