@@ -254,12 +254,13 @@ def selected_verdicts(
     reject_unknown(ctx.args, args, command)
     store_failures = STORE_FAILURES_FLAG in ctx.args
     if manifest_path:
+        from kaitiaki_dbt.incremental import from_manifest_alone
         from kaitiaki_dbt.manifest import load_manifest
         from kaitiaki_dbt.selection import select_nodes
 
         project_dir = Path(args.value("--project-dir") or Path(manifest_path).resolve().parent.parent)
         settings = load_settings(config_path, start=project_dir.resolve())
-        project = with_static_hooks(load_manifest(Path(manifest_path)), settings)
+        project = from_manifest_alone(load_manifest(Path(manifest_path)), settings.dbt_operations)
         if not allow_stale:
             refuse_stale(project, project_dir)
         select, exclude = selection_values(args)
