@@ -396,10 +396,19 @@ def _keeps_few(cut: exp.Expr) -> bool:
 
 
 def _constant_replacement(node: exp.RegexpReplace) -> bool:
-    """regexp_replace masks only when the replacement is a constant with no back-references."""
+    """regexp_replace masks only when the replacement is a constant with no back-references, and
+    it replaces every match: Postgres and DuckDB replace the first one only unless the 'g' flag is
+    given, and an occurrence argument other than 0 picks one match."""
     replacement = node.args.get("replacement")
+    modifiers = node.args.get("modifiers")
+    occurrence = node.args.get("occurrence")
+    every_match = (
+        not node.args.get("single_replace")
+        or (isinstance(modifiers, exp.Literal) and "g" in str(modifiers.this))
+    ) and (occurrence is None or (isinstance(occurrence, exp.Literal) and str(occurrence.this) == "0"))
     return (
-        isinstance(replacement, exp.Literal)
+        every_match
+        and isinstance(replacement, exp.Literal)
         and replacement.is_string
         and not _BACKREFERENCE.search(str(replacement.this))
     )
