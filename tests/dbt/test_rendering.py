@@ -70,3 +70,12 @@ def test_a_model_that_writes_only_when_it_runs_fails_before_it_writes(project: P
     warned = run_dbt_command(project, "run", "--select", "render_at_run", "--mode", "warn")
     assert warned.exit_code == 0, warned.stderr
     assert "main.render_run_copy" in tables(project / "nz_social.duckdb")
+
+
+def test_a_passed_through_compile_refuses_a_write_while_it_renders(project: Path) -> None:
+    """dbt compile is dbt's own (nothing decided), but it renders models: the write is refused."""
+    compiled = run_dbt_command(project, "compile", "--select", "render_leak")
+    assert compiled.exit_code != 0
+    assert "main.render_leak_copy" not in tables(project / "nz_social.duckdb")
+    read = run_dbt_command(project, "compile", "--select", "render_read")
+    assert read.exit_code == 0, read.stderr

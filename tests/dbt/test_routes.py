@@ -180,6 +180,29 @@ def test_an_undeclared_python_model_is_blocked_by_sys01(enforced: Built) -> None
     assert declared["decision"]["allow"] is True
 
 
+def test_a_manifest_alone_decides_both_incremental_branches(enforced: Built, tmp_path: Path) -> None:
+    """A manifest holds the is_incremental() branch dbt compiled against the warehouse of that
+    moment, and a run elsewhere (an Airflow cosmos task, a pod per model) may take the other:
+    decided from the manifest alone, both branches are. The person-level branch blocks whichever
+    one was compiled; the twin, whose incremental branch only filters, stays allowed."""
+    from kaitiaki_dbt.decide import decide_node
+
+    manifest = tmp_path / "target" / "manifest.json"
+    manifest.parent.mkdir()
+    shutil.copy(enforced.path / "target" / "manifest.json", manifest)
+    result = run_dbt_command(
+        enforced.path, "check", "--manifest", str(manifest), "--allow-stale",
+        "--select", "route_incremental", "route_incremental_ok", "--format", "json", "-q",
+    )  # fmt: skip
+    jobs = {job["job"]["name"]: job for job in json.loads(result.stdout)["jobs"]}
+    assert "ethnicity" in blocking_columns(jobs["route_incremental"])
+    assert jobs["route_incremental_ok"]["decision"]["allow"] is True
+    config = enforced.path / "kaitiaki.yaml"
+    assert decide_node(manifest, "model.nz_social.route_incremental", config=config, allow_stale=True).blocked
+    ok = decide_node(manifest, "model.nz_social.route_incremental_ok", config=config, allow_stale=True)
+    assert ok.allowed
+
+
 def test_the_incremental_branch_is_checked_against_the_table_that_exists(enforced: Built) -> None:
     """First build: no table, so is_incremental() is false and the aggregate branch is allowed.
     Second run: the table exists, the person-level branch compiles, and it is blocked; the

@@ -56,7 +56,7 @@ def decide_dbt_node(task: Any, *, gate: Gate, located: TaskSql, labels: Mapping[
     store nothing). KaitiakiError when it cannot be reached."""
     try:
         from kaitiaki_dbt.checker import ProjectChecker
-        from kaitiaki_dbt.hooks import hook_nodes
+        from kaitiaki_dbt.incremental import from_manifest_alone
         from kaitiaki_dbt.manifest import load_manifest
     except ImportError:
         raise KaitiakiError(
@@ -70,8 +70,7 @@ def decide_dbt_node(task: Any, *, gate: Gate, located: TaskSql, labels: Mapping[
             f"kaitiaki cannot decide {uid}.",
             hint="compile the project (dbt compile) and give cosmos the manifest (ProjectConfig).",
         )
-    manifest = load_manifest(Path(located.manifest))
-    project = replace(manifest, extra=hook_nodes(manifest, None, gate.settings.dbt_operations))
+    project = from_manifest_alone(load_manifest(Path(located.manifest)), gate.settings.dbt_operations)
     if project.node(uid) is None:
         raise KaitiakiError(f"{uid} is not in the dbt manifest {located.manifest} ({task_name(task)}).")
     require_selects_only(project, str(located.values[0]), uid)

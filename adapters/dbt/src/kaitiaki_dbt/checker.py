@@ -20,7 +20,7 @@ from pathlib import Path
 
 from kaitiaki.config import Settings
 from kaitiaki.gate import Gate
-from kaitiaki.model import Job, Verdict
+from kaitiaki.model import Job, Position, Verdict
 from kaitiaki_dbt.cache import VerdictCache, digest, model_cache_key
 from kaitiaki_dbt.evaluate import ModelEvaluator, ModelOutcome, Task
 from kaitiaki_dbt.jobs import model_dialect, node_job, route_sql
@@ -112,17 +112,19 @@ class ProjectChecker:
                 self.pool.close()
         if self.cache is not None:
             self.cache.save()
-        return [self.located(v) for uid in order if (v := self.outcomes[uid].verdict) is not None]
+        outcomes = [self.outcomes[uid] for uid in order]
+        return [self.located(o.verdict, o.positions) for o in outcomes if o.verdict is not None]
 
-    def located(self, verdict: Verdict) -> Verdict:
+    def located(self, verdict: Verdict, positions: tuple[Position, ...] | None = None) -> Verdict:
         """The verdict with its source path relative to the repository root and, where it has
-        findings, its SQL mapped to the source file's lines and columns (positions.py)."""
+        findings, its SQL mapped to the source file's lines and columns (positions.py; the
+        evaluator maps them where it decided, a cached verdict is mapped here)."""
         job = verdict.job
         node = self.nodes.get(str(job.meta.get("unique_id")))
         path = repo_relative(job.source.path, self.project_dir, self.repo_root)
-        positions = (
-            node_positions(node, job.sql, self.project_dir) if node and verdict.decision.violations else ()
-        )
+        if positions is None:
+            found = node is not None and verdict.decision.violations
+            positions = node_positions(node, job.sql, self.project_dir) if found and node else ()
         source = replace(job.source, path=path, positions=positions)
         return replace(verdict, job=replace(job, source=source))
 
@@ -243,7 +245,7 @@ class ProjectChecker:
 
 def read_of(outcome: ModelOutcome) -> ModelOutcome:
     """What a child reads of its parent's outcome: its columns and categories, not its verdict."""
-    return replace(outcome, verdict=None) if outcome.verdict is not None else outcome
+    return replace(outcome, verdict=None, positions=None) if outcome.verdict is not None else outcome
 
 
 def changed_nodes(parsed: DbtProject, compiled: DbtProject) -> set[str] | None:

@@ -146,13 +146,27 @@ def dbt_group() -> None:
     """
 
 
+# Passed-through commands that render models (dbt runs a model's run_query while it renders it):
+# SQL that writes is refused there, since kaitiaki decides nothing for them (rendering.py).
+RENDERING = ("compile", "docs")
+
+
 def passed_through(name: str) -> click.Command:
-    """``dbt <name> …`` exactly as dbt would run it (its --help included), dbt's exit code."""
+    """``dbt <name> …`` exactly as dbt would run it (its --help included), dbt's exit code;
+    ``compile`` and ``docs`` refuse SQL that writes while a node renders."""
 
     def handler() -> None:
+        from kaitiaki_dbt.rendering import refuse_writes_while_rendering
         from kaitiaki_dbt.runner import run_dbt
 
-        sys.exit(run_dbt([name, *click.get_current_context().args]))
+        refused: dict[str, str] = {}
+        rendering = (
+            refuse_writes_while_rendering(refused, fail=True)
+            if name in RENDERING
+            else contextlib.nullcontext()
+        )
+        with rendering:
+            sys.exit(run_dbt([name, *click.get_current_context().args]))
 
     return click.Command(
         name, callback=handler, context_settings=DBT_OWN_ARGS, help=f"dbt {name}, unchanged."
@@ -240,12 +254,13 @@ def selected_verdicts(
     reject_unknown(ctx.args, args, command)
     store_failures = STORE_FAILURES_FLAG in ctx.args
     if manifest_path:
+        from kaitiaki_dbt.incremental import from_manifest_alone
         from kaitiaki_dbt.manifest import load_manifest
         from kaitiaki_dbt.selection import select_nodes
 
         project_dir = Path(args.value("--project-dir") or Path(manifest_path).resolve().parent.parent)
         settings = load_settings(config_path, start=project_dir.resolve())
-        project = with_static_hooks(load_manifest(Path(manifest_path)), settings)
+        project = from_manifest_alone(load_manifest(Path(manifest_path)), settings.dbt_operations)
         if not allow_stale:
             refuse_stale(project, project_dir)
         select, exclude = selection_values(args)

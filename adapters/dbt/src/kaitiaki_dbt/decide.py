@@ -10,13 +10,13 @@ decided), and the node may run only if all of them are allowed.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 from kaitiaki.config import Settings, load_settings
 from kaitiaki.errors import KaitiakiError
 from kaitiaki.model import Verdict
-from kaitiaki_dbt.hooks import hook_nodes
+from kaitiaki_dbt.incremental import from_manifest_alone
 from kaitiaki_dbt.manifest import DbtProject, load_manifest
 from kaitiaki_dbt.routes import hook_owner
 from kaitiaki_dbt.staleness import stale_reason
@@ -59,7 +59,7 @@ def decide_node(
     project = manifest if isinstance(manifest, DbtProject) else load_manifest(Path(manifest))
     root = project_dir or (project.path.resolve().parent.parent if project.path else None)
     settings = settings or load_settings(config, start=root)
-    project = replace(project, extra=hook_nodes(project, None, settings.dbt_operations))
+    project = from_manifest_alone(project, settings.dbt_operations)
     if not allow_stale and root is not None:
         reason = stale_reason(project, root)
         if reason is not None:

@@ -18,9 +18,10 @@ from kaitiaki.analysis.names import identifier_rules, normalise_table_name
 from kaitiaki.analysis.schema import Schema, normalise_schema
 from kaitiaki.classify import classify, propagated_categories
 from kaitiaki.gate import Gate
-from kaitiaki.model import ClassifiedFacts, Job, OutputColumn, SqlFacts, Unresolved, Verdict
+from kaitiaki.model import ClassifiedFacts, Job, OutputColumn, Position, SqlFacts, Unresolved, Verdict
 from kaitiaki_dbt.jobs import SNAPSHOT_COLUMNS, compiled_sql
 from kaitiaki_dbt.manifest import DbtProject, Node, parents
+from kaitiaki_dbt.positions import node_positions
 from kaitiaki_dbt.schema import known_columns, meta_entry, output_columns, relations
 from kaitiaki_dbt.unit_tests import JINJA_FIXTURE
 
@@ -29,11 +30,16 @@ Inherited = dict[str, tuple[str, ...]]
 
 @dataclass(frozen=True)
 class ModelOutcome:
-    """What one model contributes downstream, and its verdict when it was selected."""
+    """What one model contributes downstream, and its verdict when it was selected.
+
+    ``positions`` (where the verdict has findings) maps its SQL to the source file; reached
+    where the verdict is (a worker, beside the other cores), not cached.
+    """
 
     verdict: Verdict | None
     columns: Mapping[str, str] | None
     propagated: Inherited = field(default_factory=dict)
+    positions: tuple[Position, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -142,9 +148,9 @@ class ModelEvaluator:
         facts = blocked_facts or self.gate.analyse(job, schema=schema)
         if task.decide:
             verdict = self.gate.decide(job, facts=facts, dbt_meta=dbt_meta, inherited=inherited)
-            return ModelOutcome(
-                verdict, columns, propagate(facts, outputs_from_input(verdict.input or {}), relation)
-            )
+            propagated = propagate(facts, outputs_from_input(verdict.input or {}), relation)
+            positions = node_positions(node, job.sql, self.project_dir) if verdict.decision.violations else ()
+            return ModelOutcome(verdict, columns, propagated, positions)
         classified = classify(
             facts,
             catalog=self.gate.settings.catalog,

@@ -9,6 +9,7 @@ here sends them to stderr, which keeps stdout for kaitiaki's chosen format.
 from __future__ import annotations
 
 import contextlib
+import gc
 import io
 import json
 import sys
@@ -117,9 +118,16 @@ class DbtSession:
         self.manifest: Any = None
 
     def invoke(self, command: str, extra: Sequence[str], *, quiet: bool = True) -> Any:
-        """Run one dbt command in-process; a failure raises DbtFailure with dbt's message."""
+        """Run one dbt command in-process; a failure raises DbtFailure with dbt's message.
+
+        What is alive before and after a dbt command (dbt's modules, the parsed and compiled
+        manifest) stays to the end of the run: ``gc.freeze`` keeps it out of the collector's
+        full passes, which otherwise walk all of it again and again (about 0.6 s of CPU on
+        720 models; freezing only means those objects are never collected, as they would not be).
+        """
         from dbt.cli.main import dbtRunner
 
+        gc.freeze()
         argv = [command, *self.args.project, *extra, *(["--quiet"] if quiet else [])]
         argv += colour_args(argv)
         with dbt_output(quiet) as held:
@@ -135,6 +143,7 @@ class DbtSession:
                 f"dbt {command} failed: {result.exception}",
                 hint="dbt's own messages are above; fix the project and run again.",
             )
+        gc.freeze()
         return result
 
     def parse(self) -> None:

@@ -1,0 +1,120 @@
+"""Incremental models decided from a manifest alone are read as both is_incremental() branches,
+or blocked saying why the other branch cannot be rendered (incremental.py). Real Jinja on
+manifest nodes as dbt writes them; the end-to-end case on dbt-duckdb is in test_routes.py."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from kaitiaki_dbt.incremental import incremental_nodes
+from kaitiaki_dbt.manifest import DbtProject
+
+CLIENTS = '"db"."msd"."clients"'
+THIS = '"db"."main"."model"'
+NAMES = "select full_name as region from " + CLIENTS
+REGIONS = "select region from " + CLIENTS
+LEAK = (
+    "{{ config(materialized='incremental') }}\n{% if is_incremental() %}\n"
+    "select full_name as region from {{ source('msd', 'clients') }}\n{% else %}\n"
+    "select region from {{ source('msd', 'clients') }}\n{% endif %}"
+)
+
+
+def project(raw: str, compiled: str, *, macros: dict[str, Any] | None = None, **extra: Any) -> DbtProject:
+    model = {
+        "unique_id": "model.p.model",
+        "resource_type": "model",
+        "name": "model",
+        "package_name": "p",
+        "config": {"materialized": "incremental"},
+        "relation_name": THIS,
+        "raw_code": raw,
+        "compiled_code": compiled,
+        "depends_on": {"nodes": ["source.p.msd.clients", "model.p.eph"], "macros": list(macros or {})},
+        **extra,
+    }
+    nodes = {
+        "model.p.model": model,
+        "model.p.eph": {"name": "eph", "package_name": "p", "config": {"materialized": "ephemeral"}},
+    }
+    sources = {"source.p.msd.clients": {"source_name": "msd", "name": "clients", "relation_name": CLIENTS}}
+    return DbtProject(manifest={"nodes": nodes, "sources": sources, "macros": macros or {}}, path=None)
+
+
+@pytest.mark.parametrize("compiled", [f"\n\n{REGIONS}\n", f"\n\n{NAMES}\n"])
+def test_either_compiled_branch_is_read_with_the_other(compiled: str) -> None:
+    """Whichever branch dbt compiled keeps its lines first; the other follows in a union."""
+    node = incremental_nodes(project(LEAK, compiled))["model.p.model"]
+    sql = node["compiled_code"]
+    assert NAMES in sql and REGIONS in sql and "union all" in sql
+    assert sql.splitlines()[2].strip() == compiled.strip()  # the compiled branch's own line
+    assert "render_error" not in node
+
+
+def test_a_branch_that_only_filters_on_this_is_still_read_both_ways() -> None:
+    raw = (
+        "select region from {{ source('msd', 'clients') }}\n"
+        "{% if is_incremental() %}where region > (select max(region) from {{ this }}){% endif %}"
+    )
+    node = incremental_nodes(project(raw, REGIONS + "\n"))["model.p.model"]
+    assert f"from {THIS}" in node["compiled_code"]
+
+
+@pytest.mark.parametrize(
+    ("raw", "compiled", "said"),
+    [
+        (
+            "select {% if is_incremental() %}{{ var('c') }}{% else %}region{% endif %} from t",
+            "select region from t",
+            "'var' is undefined",
+        ),
+        (
+            "select region from {{ ref('eph') }} {% if is_incremental() %}where 1{% endif %}",
+            "select region from __dbt__cte__eph",
+            "ephemeral",
+        ),
+        (
+            "select {% if is_incremental() %}a{% else %}b{% endif %} from {{ target.schema }}.t",
+            "select b from s.t",
+            "'target' is undefined",
+        ),
+        (
+            "select {% if is_incremental() %}a{% else %}b{% endif %} from t",
+            "select c from t",
+            "could not be rendered to match",
+        ),
+    ],
+)
+def test_what_cannot_be_rendered_faithfully_blocks_the_model(raw: str, compiled: str, said: str) -> None:
+    node = incremental_nodes(project(raw, compiled))["model.p.model"]
+    assert said in node["render_error"] and "model model is incremental" in node["render_error"]
+
+
+def test_a_branch_asked_inside_a_projects_macro_blocks_the_model() -> None:
+    macros = {
+        "macro.p.rows": {
+            "package_name": "p",
+            "macro_sql": "{% macro rows() %}{% if is_incremental() %}x{% endif %}{% endmacro %}",
+        },
+        "macro.dbt.is_incremental": {
+            "package_name": "dbt",
+            "macro_sql": "{% macro is_incremental() %}…{% endmacro %}",
+        },
+    }
+    node = incremental_nodes(project("select {{ rows() }} from t", "select from t", macros=macros))[
+        "model.p.model"
+    ]
+    assert "inside the macro macro.p.rows" in node["render_error"]
+
+
+@pytest.mark.parametrize(
+    ("raw", "extra"),
+    [
+        ("select region from {{ source('msd', 'clients') }}", {}),  # never asks
+        ("select region from t {% if is_incremental() %}{% endif %}", {}),  # both branches alike
+        (LEAK, {"config": {"materialized": "table"}}),  # not incremental: the compiled SQL is what runs
+    ],
+)
+def test_models_whose_branch_cannot_differ_are_left_as_compiled(raw: str, extra: dict[str, Any]) -> None:
+    assert incremental_nodes(project(raw, "select region from t", **extra)) == {}
