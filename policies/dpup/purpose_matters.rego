@@ -443,6 +443,7 @@ join_names(join) := sort({concat(".", [side.table, side.column]) | some side in 
 #     Join on an approved linking key (or have the purpose approve the linkage), and keep the
 #     agency's own key beside a foreign identifier you record; never make NHI or IRD numbers your own key.
 violation contains v if {
+	foreign_uid_column_categories != set() # every finding needs one: most jobs stop here
 	some f in foreign_uid_findings
 	v := lib.violation("PM-11", f.message, f.columns, f.line)
 }
@@ -575,15 +576,14 @@ retention_past_expiry(values, ends) := {concat("", ["with retention ", value, " 
 	end > input.purpose.expires
 }
 
-# The last day a retention value keeps the rows (YYYY-MM-DD), undefined when it is unbounded.
-retention_end(value) := value if lib.iso_date(value)
-
-retention_end(value) := sprintf("%04d-%02d-%s", [floor(months / 12), (months % 12) + 1, substring(today, 8, 2)]) if {
+# The last day a retention value keeps the rows (YYYY-MM-DD), undefined when it is unbounded. A
+# duration's parts are read once each ([unit, amount]), and each unit's amounts summed in order.
+retention_end(value) := value if {
+	lib.iso_date(value)
+} else := sprintf("%04d-%02d-%s", [floor(months / 12), (months % 12) + 1, substring(today, 8, 2)]) if {
 	regex.match(`^P([0-9]+[YMWD])+$`, value)
-	parts := regex.find_n(`[0-9]+[YMWD]`, value, -1)
-	days := duration_part(parts, "D") + (7 * duration_part(parts, "W"))
+	amounts := [[part[2], to_number(part[1])] | some part in regex.find_all_string_submatch_n(`([0-9]+)([YMWD])`, value, -1)]
+	days := sum([n | some [unit, n] in amounts; unit == "D"]) + (7 * sum([n | some [unit, n] in amounts; unit == "W"]))
 	start := (to_number(substring(today, 0, 4)) * 12) + to_number(substring(today, 5, 2)) - 1
-	months := ((start + (12 * duration_part(parts, "Y"))) + duration_part(parts, "M")) + ceil(days / 28)
+	months := ((start + (12 * sum([n | some [unit, n] in amounts; unit == "Y"]))) + sum([n | some [unit, n] in amounts; unit == "M"])) + ceil(days / 28)
 }
-
-duration_part(parts, unit) := sum([to_number(trim_suffix(part, unit)) | some part in parts; endswith(part, unit)])

@@ -451,6 +451,19 @@ test_pm12_rounds_days_up_to_months if {
 	"PM-12" in t.rules(pm.violation) with input as written_nhi(["retention:P30W"])
 }
 
+test_pm12_adds_every_unit_of_a_duration if {
+	# 2026-11-26 + 1 year + 1 month + ceil(17 days / 28) months = 2028-01-26, after the expiry
+	vs := pm.violation with input as written_nhi(["retention:P1Y1M2W3D"])
+	some v in vs
+	v.rule == "PM-12"
+	contains(v.message, "ending 2028-01-26")
+}
+
+test_pm12_adds_a_unit_given_twice if {
+	# 2026-11-26 + 1 month + 1 month = 2027-01-26, before the expiry 2027-06-30
+	not "PM-12" in t.rules(pm.violation) with input as written_nhi(["retention:P1M1M"])
+}
+
 test_pm12_allows_untagged_read_only_query if {
 	not "PM-12" in t.rules(pm.violation) with input as object.union(t.selecting([t.nhi]), {"job": {"tags": []}})
 }

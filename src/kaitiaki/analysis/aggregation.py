@@ -190,7 +190,8 @@ def _threshold(flow: Flow, count: exp.Expr, scope: Scope, bound: int) -> Thresho
         values = argument.expressions
         origins = {o for value in values for o in flow.expression_origins(value, scope)}
         columns = tuple(sorted(f"{o.table}.{o.column}" for o in origins))
-        return Threshold(bound, True, columns=columns if len(values) == 1 else (), population=narrowed)
+        people = len(values) == 1 and not _mixes_other_values(values[0])
+        return Threshold(bound, True, columns=columns if people else (), population=narrowed)
     if (
         argument is None
         or isinstance(argument, exp.Star)
@@ -199,6 +200,14 @@ def _threshold(flow: Flow, count: exp.Expr, scope: Scope, bound: int) -> Thresho
         tables, joined = _row_tables(flow, scope)
         return Threshold(bound, False, tables=tables, joined=joined, population=narrowed)
     return Threshold(bound, False, joined=True, population=narrowed)  # COUNT(col): non-null rows of some kind
+
+
+def _mixes_other_values(value: exp.Expr) -> bool:
+    """A value that joins the counted column with one from no column (random(), a sequence, a
+    row number): count(distinct k || random()) counts rows, whatever k is."""
+    return any(
+        node.find(exp.Column) is None for node in value.find_all(exp.Func) if not isinstance(node, exp.Cast)
+    )
 
 
 def _row_tables(flow: Flow, scope: Scope) -> tuple[tuple[str, ...], bool]:

@@ -345,6 +345,8 @@ def _anonymous_transform(node: exp.Anonymous) -> str | None:
         return HASH
     if name == "regexp_replace":
         return None  # not parsed as RegexpReplace: its arguments cannot be checked
+    if name in _HIVE_MASKS:
+        return MASK if _hive_mask_hides(node) else None
     if _MASK_NAMES.match(name):
         return MASK
     if _CUT_NAMES.match(name):
@@ -352,6 +354,27 @@ def _anonymous_transform(node: exp.Anonymous) -> str | None:
     if _TRUNCATE_NAMES.match(name):
         return TRUNCATE
     return None
+
+
+# Hive / Spark masking functions, whose names say less than they do: mask_first_n(k, 1) hides one
+# character and shows the rest, mask_show_first_n(k, n) shows n, and a NULL replacement in
+# mask(k, …) keeps that class of character as it is.
+_HIVE_MASKS = frozenset({"mask", "mask_first_n", "mask_last_n", "mask_show_first_n", "mask_show_last_n"})
+
+
+def _hive_mask_hides(node: exp.Anonymous) -> bool:
+    name, arguments = function_name(node), node.expressions[1:]
+    if name in ("mask_first_n", "mask_last_n"):
+        return False  # shows every character past the first (last) n
+    if name in ("mask_show_first_n", "mask_show_last_n"):
+        shown = arguments[0] if arguments else None
+        return (
+            isinstance(shown, exp.Literal)
+            and not shown.is_string
+            and str(shown.this).isdigit()
+            and int(str(shown.this)) <= MASK_KEEPS_AT_MOST
+        )
+    return not any(isinstance(argument, exp.Null) for argument in arguments)
 
 
 def _keeps_few(cut: exp.Expr) -> bool:
@@ -373,10 +396,19 @@ def _keeps_few(cut: exp.Expr) -> bool:
 
 
 def _constant_replacement(node: exp.RegexpReplace) -> bool:
-    """regexp_replace masks only when the replacement is a constant with no back-references."""
+    """regexp_replace masks only when the replacement is a constant with no back-references, and
+    it replaces every match: Postgres and DuckDB replace the first one only unless the 'g' flag is
+    given, and an occurrence argument other than 0 picks one match."""
     replacement = node.args.get("replacement")
+    modifiers = node.args.get("modifiers")
+    occurrence = node.args.get("occurrence")
+    every_match = (
+        not node.args.get("single_replace")
+        or (isinstance(modifiers, exp.Literal) and "g" in str(modifiers.this))
+    ) and (occurrence is None or (isinstance(occurrence, exp.Literal) and str(occurrence.this) == "0"))
     return (
-        isinstance(replacement, exp.Literal)
+        every_match
+        and isinstance(replacement, exp.Literal)
         and replacement.is_string
         and not _BACKREFERENCE.search(str(replacement.this))
     )
