@@ -443,6 +443,7 @@ join_names(join) := sort({concat(".", [side.table, side.column]) | some side in 
 #     Join on an approved linking key (or have the purpose approve the linkage), and keep the
 #     agency's own key beside a foreign identifier you record; never make NHI or IRD numbers your own key.
 violation contains v if {
+	foreign_uid_column_categories != set() # every finding needs one: most jobs stop here
 	some f in foreign_uid_findings
 	v := lib.violation("PM-11", f.message, f.columns, f.line)
 }
