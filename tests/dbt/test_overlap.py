@@ -21,6 +21,7 @@ from kaitiaki_dbt import overlap
 from kaitiaki_dbt.checker import Early, ProjectChecker
 from kaitiaki_dbt.evaluate import ModelOutcome
 from kaitiaki_dbt.manifest import DbtProject, descendants, load_manifest
+from kaitiaki_dbt.workers import WorkerPool
 
 from bench.gen_manifest import write
 from kaitiaki.config import load_settings
@@ -118,7 +119,8 @@ def test_a_worker_killed_while_dbt_compiles_fails_the_check_closed(
     compiled = overlap.CompileOverlap.compiled
 
     def kill_first(self: overlap.CompileOverlap, node: Any) -> None:
-        for worker in self.pool.workers:
+        assert self.checker.pool is not None  # --no-cache: started before dbt parsed
+        for worker in self.checker.pool.workers:
             if worker.process.is_alive():
                 os.kill(worker.process.pid or 0, signal.SIGKILL)
                 worker.process.join()
@@ -212,3 +214,28 @@ def test_a_project_that_changed_beyond_compiled_sql_drops_every_early_outcome(tm
     changed = DbtProject(manifest={**project.manifest, "nodes": nodes}, path=project.path)
     checker.adopt(changed)
     assert checker.early == {} and checker.outcomes == {}
+
+
+def test_a_warm_run_starts_no_worker_and_a_changed_model_is_decided_as_without_workers(
+    example: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    started: list[int] = []
+    start = WorkerPool.__init__
+
+    def counted(self: WorkerPool, *args: Any) -> None:
+        start(self, *args)
+        started.append(len(self.workers))
+
+    monkeypatch.setattr(WorkerPool, "__init__", counted)
+    cold = run_dbt_command(example, "check", "--format", "json")  # no cache yet: workers at once
+    assert started == [1]
+    warm = run_dbt_command(example, "check", "--format", "json")
+    assert started == [1]  # every node answered by the cache: no worker started
+    assert jobs(warm, example) == jobs(cold, example)
+    model = example / "models" / "staging" / "msd" / "stg_msd_clients.sql"
+    model.write_text(model.read_text() + "\n-- changed: this and what reads it miss the cache\n")
+    changed = run_dbt_command(example, "check", "--format", "json")
+    monkeypatch.setenv("KAITIAKI_WORKERS", "1")
+    alone = checked(example)
+    assert changed.exit_code == alone.exit_code == 1
+    assert jobs(changed, example) == jobs(alone, example)

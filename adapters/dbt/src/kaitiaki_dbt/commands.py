@@ -30,10 +30,10 @@ from kaitiaki_dbt.runner import SELECTION_OPTIONS, DbtArgs, split_dbt_args
 
 if TYPE_CHECKING:
     from kaitiaki.gate import Gate
+    from kaitiaki_dbt.cache import VerdictCache
     from kaitiaki_dbt.checker import ProjectChecker
     from kaitiaki_dbt.manifest import DbtProject
     from kaitiaki_dbt.runner import DbtSession
-    from kaitiaki_dbt.workers import WorkerPool
 
 CONTEXT: dict[str, Any] = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 PASS_THROUGH: dict[str, Any] = {**CONTEXT, "ignore_unknown_options": True, "allow_extra_args": True}
@@ -500,31 +500,35 @@ def compile_and_decide(
     no_cache: bool,
     repo_root: str | None,
 ) -> tuple[DbtProject, list[Verdict]]:
-    """Parse, compile and decide what ``command`` would run. With worker processes (more than
-    one core), they start before dbt parses and decide nodes while dbt compiles (overlap.py)."""
+    """Parse, compile and decide what ``command`` would run. With more than one core, nodes are
+    decided while dbt compiles (overlap.py) by worker processes, one fewer than the cores: they
+    start before dbt parses when no verdict cache can answer (its start-up then overlaps dbt's),
+    else at the first node the cache cannot answer (a warm run may need none)."""
     from kaitiaki.gate import Gate
+    from kaitiaki_dbt.checker import ProjectChecker
     from kaitiaki_dbt.overlap import CompileOverlap
     from kaitiaki_dbt.workers import WorkerPool, available_workers
 
     args = session.args
     gate = Gate(settings, mode=mode, entry_point="dbt")
+    cache = verdict_cache(settings, gate, args.target_dir, no_cache)
     workers = available_workers()
-    # one core is dbt's while it compiles (and this process's after it): one worker fewer
-    pool = WorkerPool(gate, args.project_dir, workers - 1) if workers > 1 else None
+    eager = workers > 1 and (cache is None or not cache.entries)
+    pool = WorkerPool(gate, args.project_dir, workers - 1) if eager else None
+    checker: ProjectChecker | None = None
     try:
         plan = plan_compile(session, command, settings, store_failures)
-        checker = new_checker(
+        root = repository_root(repo_root, args.project_dir)
+        checker = ProjectChecker(
             plan.parsed,
             gate,
-            settings,
-            args.project_dir,
-            args.target_dir,
-            no_cache,
-            repository_root(repo_root, args.project_dir),
-            workers,
-            pool,
+            project_dir=args.project_dir,
+            cache=cache,
+            workers=workers,
+            repo_root=root,
+            pool=pool,
         )
-        overlap = CompileOverlap(checker, pool, plan.gated).start() if pool is not None else None
+        overlap = CompileOverlap(checker, workers - 1, plan.gated).start() if workers > 1 else None
         try:
             project = compile_plan(session, plan, settings, overlap.compiled if overlap else None)
         except BaseException:
@@ -536,8 +540,9 @@ def compile_and_decide(
         checker.adopt(project)
         return project, run_checker(checker, plan.gated | refused_renders(project, plan.gated), session.quiet)
     finally:
-        if pool is not None:
-            pool.close()
+        for started in {pool, checker.pool if checker else None}:
+            if started is not None:
+                started.close()
 
 
 def refused_renders(project: DbtProject, gated: set[str]) -> set[str]:
@@ -622,30 +627,19 @@ def decide(
     from kaitiaki_dbt.workers import available_workers
 
     gate = Gate(settings, mode=mode, entry_point="dbt")
-    checker = new_checker(
-        project, gate, settings, project_dir, cache_dir, no_cache, repo_root, available_workers()
+    from kaitiaki_dbt.checker import ProjectChecker
+
+    cache = verdict_cache(settings, gate, cache_dir, no_cache)
+    checker = ProjectChecker(
+        project, gate, project_dir=project_dir, cache=cache, workers=available_workers(), repo_root=repo_root
     )
     return run_checker(checker, selected, quiet)
 
 
-def new_checker(
-    project: DbtProject,
-    gate: Gate,
-    settings: Settings,
-    project_dir: Path | None,
-    cache_dir: Path,
-    no_cache: bool,
-    repo_root: Path | None,
-    workers: int,
-    pool: WorkerPool | None = None,
-) -> ProjectChecker:
+def verdict_cache(settings: Settings, gate: Gate, cache_dir: Path, no_cache: bool) -> VerdictCache | None:
     from kaitiaki_dbt.cache import CACHE_NAME, VerdictCache
-    from kaitiaki_dbt.checker import ProjectChecker
 
-    cache = None if no_cache or not cacheable(settings) else VerdictCache(cache_dir / CACHE_NAME, gate)
-    return ProjectChecker(
-        project, gate, project_dir=project_dir, cache=cache, workers=workers, repo_root=repo_root, pool=pool
-    )
+    return None if no_cache or not cacheable(settings) else VerdictCache(cache_dir / CACHE_NAME, gate)
 
 
 def run_checker(checker: ProjectChecker, selected: set[str], quiet: bool) -> list[Verdict]:

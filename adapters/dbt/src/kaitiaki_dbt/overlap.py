@@ -23,6 +23,7 @@ import os
 import threading
 import time
 from collections.abc import Iterable
+from multiprocessing.connection import wait
 from queue import Empty, SimpleQueue
 from typing import Any
 
@@ -56,9 +57,9 @@ def compiled_fields(node: Any) -> dict[str, Any]:
 class CompileOverlap:
     """Schedules the checker's nodes on the pool while dbt compiles (see the module doc)."""
 
-    def __init__(self, checker: ProjectChecker, pool: WorkerPool, selected: Iterable[str]) -> None:
+    def __init__(self, checker: ProjectChecker, workers: int, selected: Iterable[str]) -> None:
         self.checker = checker
-        self.pool = pool
+        self.workers = workers  # the pool's size, when it is started here (checker.pool is None)
         self.chosen, order = checker.plan(selected)
         planned = set(order)
         graph = checker.nodes
@@ -142,35 +143,42 @@ class CompileOverlap:
 
     def run(self) -> None:
         try:
-            self.pool.load(self.checker.project)
+            if self.checker.pool is not None:
+                self.checker.pool.load(self.checker.project)
             while True:
                 self.take_compiled()
                 self.dispatch()
-                if self.error is not None or (
-                    self.finishing and not (self.pool.busy or self.ready or self.queued)
-                ):
+                busy = self.checker.pool is not None and self.checker.pool.busy
+                if self.error is not None or (self.finishing and not (busy or self.ready or self.queued)):
                     break
                 if self.finishing and self.queued:  # dbt is done: this process decides too
                     task = self.queued.pop()
                     self.sent[id(task)] = time.perf_counter()
                     self.record([task], [self.checker.evaluator.evaluate(task)], id(task))
                     continue
-                # woken by a compiled node only when a worker could take it
-                wake = [self.wake_read] if self.finishing or self.pool.idle() else []
-                for tasks, outcomes in self.pool.answers(extra=wake):
-                    self.record(tasks, outcomes, id(tasks))
-                with contextlib.suppress(BlockingIOError, OSError):
-                    os.read(self.wake_read, 65536)
+                self.wait()
         except BaseException as error:  # re-raised by finish(), in the main thread
             self.error = self.error or error
         finally:
             self.drain()
 
+    def wait(self) -> None:
+        """Until a worker answers, or (when a worker could take it) dbt compiles a node."""
+        pool = self.checker.pool
+        if pool is None:
+            wait([self.wake_read])
+        else:
+            wake = [self.wake_read] if self.finishing or pool.idle() else []
+            for tasks, outcomes in pool.answers(extra=wake):
+                self.record(tasks, outcomes, id(tasks))
+        with contextlib.suppress(BlockingIOError, OSError):
+            os.read(self.wake_read, 65536)
+
     def drain(self) -> None:
         """Wait for the chunks still out (a worker must not be asked twice at once)."""
         with contextlib.suppress(BaseException):
-            while self.pool.busy:
-                self.pool.answers()
+            while self.checker.pool is not None and self.checker.pool.busy:
+                self.checker.pool.answers()
 
     def take_compiled(self) -> None:
         while True:
@@ -194,14 +202,19 @@ class CompileOverlap:
                 self.done(uid, cached, time.perf_counter() - started, cached=True)
             else:
                 self.queued.append(task)
-        idle = self.pool.idle()
+        if not self.queued or (self.checker.pool is None and self.finishing):
+            return  # after the compile, a few misses are decided here rather than start workers
+        if self.checker.pool is None:  # the first miss of a run the cache was expected to answer
+            self.checker.pool = WorkerPool(self.checker.gate, self.checker.project_dir, self.workers)
+            self.checker.pool.load(self.checker.project)
+        idle = self.checker.pool.idle()
         size = max(1, min(MAX_CHUNK, -(-len(self.queued) // max(1, len(idle)))))
         for worker in idle:
             if not self.queued:
                 break
             chunk, self.queued = self.queued[:size], self.queued[size:]
             self.sent[id(chunk)] = time.perf_counter()
-            self.pool.send(worker, chunk)
+            self.checker.pool.send(worker, chunk)
 
     def record(self, tasks: list[Task], outcomes: list[ModelOutcome], sent: int) -> None:
         seconds = (time.perf_counter() - self.sent.pop(sent)) / max(1, len(tasks))
