@@ -410,7 +410,24 @@ def _action_name(action: exp.Expr) -> str:
     return "AS SELECT" if isinstance(action, exp.Query) else type(action).__name__
 
 
+def _attach(node: exp.Expr, dialect: str) -> tuple[str, str] | None:
+    """ATTACH of a database the job may write: a file, bucket or server the job names (s3://…,
+    postgres:host=…) becomes a place tables are created and rows inserted, whatever the job's
+    declared destination says. READ_ONLY (true) attaches are read like any other tables."""
+    for option in node.expressions:
+        if isinstance(option, exp.AttachOption) and option.this.name.lower() == "read_only":
+            value = option.expression
+            if value is None or (isinstance(value, exp.Boolean) and value.this):
+                return None
+    return (
+        UNMODELLED,
+        "ATTACH without READ_ONLY opens a database the job can write into, outside the destination "
+        "it declares; attach it READ_ONLY, or write through the platform's own connection",
+    )
+
+
 _RULES: dict[type[exp.Expr], Callable[[exp.Expr, str], tuple[str, str] | None]] = {
+    exp.Attach: _attach,
     exp.Pivot: _pivot,
     exp.Subquery: _subquery,
     exp.CTE: _cte,
