@@ -333,6 +333,8 @@ def test_a_nested_list_of_another_type_is_refused(kind: str, part: str, key: str
         ("columns", {"table": "cms.clients", "column": "phone", "uses": ["select"]}),
         ("outputs", {"table": None, "column": "phone", "categories": "direct_identifier"}),
         ("columns", "cms.clients.phone"),
+        ("columns", {**E2["columns"][0], "categories": ("direct_identifier",)}),
+        ("outputs", {**E2["outputs"][0], "sources": None}),
     ],
 )
 def test_malformed_column_facts_are_never_evaluated(kind: str, part: str, broken: object) -> None:
@@ -341,3 +343,15 @@ def test_malformed_column_facts_are_never_evaluated(kind: str, part: str, broken
     document = {**E2, part: [*E2[part], broken]}
     with pytest.raises(EngineError, match=rf"input\.{part}\[4\] is malformed"):
         engine.evaluate(document)
+
+
+class Listing(list[str]):
+    """A list by another type: the exact-type check passes it to the entry-by-entry one."""
+
+
+@pytest.mark.parametrize("kind", IN_PROCESS)
+def test_a_column_fact_with_a_list_subclass_is_decided(kind: str) -> None:
+    engine = load_engine(settings(kind))
+    first = E2["columns"][0]
+    document = {**E2, "columns": [{**first, "categories": Listing(first["categories"])}, *E2["columns"][1:]]}
+    assert engine.evaluate(document) == engine.evaluate(E2)

@@ -15,7 +15,8 @@ import os
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from itertools import repeat
+from itertools import chain, repeat
+from operator import itemgetter
 from typing import Any, Protocol, runtime_checkable
 
 from kaitiaki.errors import EngineError, PolicyError
@@ -108,6 +109,8 @@ def input_problems(policy_input: Mapping[str, Any]) -> list[str]:
         if not isinstance(entries, list):
             problems.append(f"input.{part} is not a list")
             continue
+        if all_hold_lists(entries, GETTERS[keys]):
+            continue
         for index, entry in enumerate(entries):
             if not has_lists(entry, keys):
                 problems.append(f"input.{part}[{index}] is malformed ({', '.join(keys)} must be lists)")
@@ -120,6 +123,20 @@ def input_problems(policy_input: Mapping[str, Any]) -> list[str]:
                 if not isinstance(holder.get(key, []), list)
             ]
     return problems
+
+
+GETTERS = {keys: itemgetter(*keys) for keys in (COLUMN_LISTS, OUTPUT_LISTS)}
+
+
+def all_hold_lists(entries: list[Any], getter: itemgetter[Any]) -> bool:
+    """Every entry is a dict whose ``getter`` keys all hold lists: the usual input, checked in C in
+    two passes. Anything else (another type, a missing key) is looked at entry by entry."""
+    if not set(map(type, entries)) <= {dict}:
+        return False
+    try:
+        return set(map(type, chain.from_iterable(map(getter, entries)))) <= {list}
+    except KeyError:
+        return False
 
 
 def has_lists(entry: Any, keys: tuple[str, ...]) -> bool:
@@ -181,12 +198,20 @@ def refuse_non_finite(policy_input: Mapping[str, Any], engine: str) -> None:
 
 
 def holds_non_finite(value: Any) -> bool:
+    """Exact types first (what JSON-like input holds), then subclasses and other mappings."""
+    kind = type(value)
+    if kind is str or kind is bool or kind is int or value is None:
+        return False
+    if kind is dict:
+        return any(map(holds_non_finite, value.values()))
+    if kind is list:
+        return any(map(holds_non_finite, value))
     if isinstance(value, float):
         return not math.isfinite(value)
     if isinstance(value, Mapping):
-        return any(holds_non_finite(item) for item in value.values())
+        return any(map(holds_non_finite, value.values()))
     if isinstance(value, (list, tuple)):
-        return any(holds_non_finite(item) for item in value)
+        return any(map(holds_non_finite, value))
     return False
 
 
