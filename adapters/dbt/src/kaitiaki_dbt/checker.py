@@ -18,12 +18,10 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from kaitiaki.config import Settings
 from kaitiaki.gate import Gate
-from kaitiaki.model import Job, Position, Verdict
+from kaitiaki.model import Position, Verdict
 from kaitiaki_dbt.cache import VerdictCache, digest, model_cache_key
-from kaitiaki_dbt.evaluate import ModelEvaluator, ModelOutcome, Task
-from kaitiaki_dbt.jobs import model_dialect, node_job, route_sql
+from kaitiaki_dbt.evaluate import ModelEvaluator, ModelOutcome, Task, gated_job
 from kaitiaki_dbt.manifest import (
     RELATION_TYPES,
     DbtProject,
@@ -35,7 +33,6 @@ from kaitiaki_dbt.manifest import (
 )
 from kaitiaki_dbt.positions import node_positions, repo_relative
 from kaitiaki_dbt.schema import known_columns, meta_entry
-from kaitiaki_dbt.secrets import node_secret_spans, shadowed
 from kaitiaki_dbt.workers import WorkerPool
 
 MIN_PARALLEL = 32
@@ -163,16 +160,18 @@ class ProjectChecker:
     def lookup(
         self, unique_id: str, chosen: set[str], node: Node | None = None
     ) -> tuple[Task, str, ModelOutcome | None]:
-        """The node's task, its cache key, and its cached outcome when the cache has one."""
+        """The node's task, its cache key, and its cached outcome when the cache has one. With
+        no cache the task carries no job: the evaluator builds it where it decides (a worker)."""
         task = self.task(unique_id, decide=unique_id in chosen, node=node)
+        if self.cache is None or task.job is None:
+            return task, "", None
         key = model_cache_key(
             task.job,
             inputs=[self.own_digest(unique_id), *(self.input_digest(p) for p in parents(task.node))],
             decide=task.decide,
             needs_columns=task.needs_columns,
         )
-        cached = self.cache.get(key, task.job, self.gate) if self.cache is not None else None
-        return task, key, cached
+        return task, key, self.cache.get(key, task.job, self.gate)
 
     def adopt(self, project: DbtProject) -> None:
         """Go on with the compiled ``project``. An outcome reached while dbt compiled is kept only
@@ -204,7 +203,11 @@ class ProjectChecker:
     def task(self, unique_id: str, *, decide: bool, node: Node | None = None) -> Task:
         """The node's task (``node``: the compiled node when the project is still the parsed one)."""
         node = self.nodes[unique_id] if node is None else node
-        job = gated_job(node, self.project, self.gate.settings, self.project_dir)
+        job = (
+            gated_job(node, self.project, self.gate.settings, self.project_dir)
+            if self.cache is not None
+            else None
+        )
         done = {p: read_of(self.outcomes[p]) for p in parents(node) if p in self.outcomes}
         needs_columns = unique_id in self.has_children
         return Task(job=job, decide=decide, needs_columns=needs_columns, parents=done, node=node)
@@ -263,26 +266,3 @@ def changed_nodes(parsed: DbtProject, compiled: DbtProject) -> set[str] | None:
 
 def uncompiled(nodes: Mapping[str, Node]) -> dict[str, dict[str, object]]:
     return {uid: {k: v for k, v in node.items() if k not in COMPILED_KEYS} for uid, node in nodes.items()}
-
-
-def gated_job(node: Node, project: DbtProject, settings: Settings, project_dir: Path | None) -> Job:
-    """The Job of one graph node, with the SQL the gate reads for it (``route_sql``)."""
-    dialect = model_dialect(node, project.adapter_type)
-    sql = route_sql(node, settings=settings, project_dir=project_dir, dialect=dialect)
-    job = node_job(node, adapter_type=project.adapter_type, settings=settings, sql=sql or "", project=project)
-    if sql is None:
-        return replace(job, meta={**job.meta, "sql_unknown": unknown_kind(node)})
-    spans = node_secret_spans(node, sql, settings.pseudonymisation.secret_vars, project_dir, project.name)
-    if not spans or shadowed(project.manifest.get("macros") or {}):
-        return job
-    return replace(job, secret_spans=spans)
-
-
-def unknown_kind(node: Node) -> str:
-    if node.get("resource_type") == "model" and node.get("language", "sql") != "sql":
-        return "unsupported_language"
-    if node.get("resource_type") == "seed":
-        return "seed_unreadable"
-    if node.get("resource_type") == "unit_test":
-        return "unit_test_jinja"
-    return "not_compiled"

@@ -17,12 +17,14 @@ from typing import Any
 from kaitiaki.analysis.names import identifier_rules, normalise_table_name
 from kaitiaki.analysis.schema import Schema, normalise_schema
 from kaitiaki.classify import classify, propagated_categories
+from kaitiaki.config import Settings
 from kaitiaki.gate import Gate
 from kaitiaki.model import ClassifiedFacts, Job, OutputColumn, Position, SqlFacts, Unresolved, Verdict
-from kaitiaki_dbt.jobs import SNAPSHOT_COLUMNS, compiled_sql
+from kaitiaki_dbt.jobs import SNAPSHOT_COLUMNS, compiled_sql, model_dialect, node_job, route_sql
 from kaitiaki_dbt.manifest import DbtProject, Node, parents
 from kaitiaki_dbt.positions import node_positions
 from kaitiaki_dbt.schema import known_columns, meta_entry, output_columns, relations
+from kaitiaki_dbt.secrets import node_secret_spans, shadowed
 from kaitiaki_dbt.unit_tests import JINJA_FIXTURE
 
 Inherited = dict[str, tuple[str, ...]]
@@ -52,7 +54,7 @@ class Task:
     of them (columns, categories), not their verdicts.
     """
 
-    job: Job
+    job: Job | None  # None: built where the task is evaluated (gated_job); the cache needs it first
     decide: bool
     needs_columns: bool
     parents: Mapping[str, ModelOutcome]
@@ -130,8 +132,8 @@ class ModelEvaluator:
             return self._evaluate(task)
 
     def _evaluate(self, task: Task) -> ModelOutcome:
-        job = task.job
         node = task.node
+        job = task.job or gated_job(node, self.project, self.gate.settings, self.project_dir)
         dialect = job.dialect or ""
         schema = self.parent_schema(node, task.parents, dialect)
         dbt_meta = self.parent_meta(node, dialect)
@@ -244,3 +246,26 @@ def propagate(facts: SqlFacts, outputs: Iterable[OutputColumn], relation: str | 
         return {}
     homed = tuple(replace(o, table=o.table or relation) for o in outputs)
     return propagated_categories(ClassifiedFacts(facts=facts, columns=(), outputs=homed, tables=()))
+
+
+def gated_job(node: Node, project: DbtProject, settings: Settings, project_dir: Path | None) -> Job:
+    """The Job of one graph node, with the SQL the gate reads for it (``route_sql``)."""
+    dialect = model_dialect(node, project.adapter_type)
+    sql = route_sql(node, settings=settings, project_dir=project_dir, dialect=dialect)
+    job = node_job(node, adapter_type=project.adapter_type, settings=settings, sql=sql or "", project=project)
+    if sql is None:
+        return replace(job, meta={**job.meta, "sql_unknown": unknown_kind(node)})
+    spans = node_secret_spans(node, sql, settings.pseudonymisation.secret_vars, project_dir, project.name)
+    if not spans or shadowed(project.manifest.get("macros") or {}):
+        return job
+    return replace(job, secret_spans=spans)
+
+
+def unknown_kind(node: Node) -> str:
+    if node.get("resource_type") == "model" and node.get("language", "sql") != "sql":
+        return "unsupported_language"
+    if node.get("resource_type") == "seed":
+        return "seed_unreadable"
+    if node.get("resource_type") == "unit_test":
+        return "unit_test_jinja"
+    return "not_compiled"

@@ -219,7 +219,7 @@ class CompileOverlap:
     def record(self, tasks: list[Task], outcomes: list[ModelOutcome], sent: int) -> None:
         seconds = (time.perf_counter() - self.sent.pop(sent)) / max(1, len(tasks))
         for task, outcome in zip(tasks, outcomes, strict=True):
-            self.done(str(task.job.meta["unique_id"]), outcome, seconds, cached=False)
+            self.done(str(task.node["unique_id"]), outcome, seconds, cached=False)
 
     def done(self, uid: str, outcome: ModelOutcome, seconds: float, *, cached: bool) -> None:
         self.checker.outcomes[uid] = outcome

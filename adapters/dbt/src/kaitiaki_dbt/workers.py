@@ -120,7 +120,7 @@ def how_it_stopped(exitcode: int | None) -> str:
 
 
 def model_names(tasks: Sequence[Task]) -> str:
-    names = [task.job.name for task in tasks]
+    names = [str(task.node.get("name")) for task in tasks]
     return ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
 
 
