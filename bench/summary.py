@@ -102,11 +102,12 @@ def analysis_rows(text: str) -> list[Row]:
 
 
 def engine_table(text: str) -> list[list[str]]:
-    """The rows of the engines table: engine, input, runs, load, median, p95, p99, violations."""
+    """The rows of the engines table: engine, input, runs, load, median, p95, p99, violations (and,
+    since the engines are compared with each other, whether each decided as the embedded one)."""
     rows = []
     for line in text.splitlines():
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
-        if len(cells) == 8 and re.fullmatch(NUMBER, cells[4]) and re.fullmatch(NUMBER, cells[5]):
+        if len(cells) in (8, 9) and re.fullmatch(NUMBER, cells[4]) and re.fullmatch(NUMBER, cells[5]):
             rows.append(cells)
     return rows
 

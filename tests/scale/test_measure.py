@@ -7,7 +7,7 @@ from __future__ import annotations
 import sys
 
 from bench.measure import PeakMemory, memory_line, parse_memory_line, run_measured
-from bench.summary import all_rows, dbt_rows, decision_log_rows, scaling_rows
+from bench.summary import all_rows, dbt_rows, decision_log_rows, engine_rows, scaling_rows
 
 ALLOCATE_MIB = 64
 PARENT_MIB = 160
@@ -65,3 +65,19 @@ def test_scaling_memory_over_a_gigabyte_is_not_met() -> None:
     memory = [r for r in rows if r.figure.startswith("Peak memory, 10,000")]
     assert [(r.measured, r.met) for r in memory] == [("1100 MiB", False)]
     assert [r.met for r in rows if r.figure.startswith("Peak memory, 2,000")] == [None]
+
+
+def test_the_engines_table_as_the_bench_writes_it_is_read() -> None:
+    # bench/engines.py's table, with its last column (same decision as the embedded engine)
+    engines = (
+        "<!-- bench/engines.py: begin -->\n"
+        "| engine | input | runs | load (compile) | median | p95 | p99 | violations | same as embedded |\n"
+        "|---|---|---:|---:|---:|---:|---:|---:|---|\n"
+        "| embedded | allowed | 1000 | 14.5 | 0.900 | 1.550 | 1.682 | 2 | yes |\n"
+        "| embedded | denied | 1000 | 14.5 | 1.198 | 6.361 | 6.985 | 26 | yes |\n"
+        "| opa-binary (loopback HTTP) | denied | 1000 | 20.0 | 1.306 | 4.700 | 5.000 | 26 | yes |\n"
+        "<!-- bench/engines.py: end -->\n"
+    )
+    embedded, opa = engine_rows(engines)
+    assert (embedded.measured, embedded.met) == ("1.198 ms", False)
+    assert (opa.measured, opa.met) == ("4.7 ms", True)

@@ -31,7 +31,6 @@ _HARMLESS: dict[type[exp.Expr], str] = {
     exp.Transaction: "begin",
     exp.Commit: "commit",
     exp.Rollback: "rollback",
-    exp.Grant: "grant",
     exp.Revoke: "revoke",
     exp.Comment: "comment",
     exp.Analyze: "analyze",
@@ -529,6 +528,31 @@ def _alter(alter: exp.Alter) -> Prepared:
     return Prepared("alter")
 
 
+_OPENING_PRIVILEGES = ("SELECT", "ALL", "READ")
+
+
+def _grant(grant: exp.Grant) -> Prepared:
+    """``GRANT SELECT ON t TO r`` lets its grantees read ``t``: the columns it opens are read and
+    returned, as ``SELECT … FROM t`` would return them (a column list opens only those). Other
+    privileges (INSERT, USAGE, EXECUTE…) open no data. SELECT on a schema or database opens
+    tables kaitiaki cannot list: unsupported."""
+    opening = [
+        p
+        for p in grant.args.get("privileges") or ()
+        if isinstance(p, exp.GrantPrivilege) and p.name.upper().startswith(_OPENING_PRIVILEGES)
+    ]
+    if not opening:
+        return Prepared("grant")
+    kind = str(grant.args.get("kind") or "table").lower()
+    table = grant.args.get("securable")
+    if kind not in ("table", "view") or not isinstance(table, exp.Table):
+        return Prepared("grant", unsupported=f"GRANT SELECT on a {kind} opens tables kaitiaki cannot list")
+    columns = [c.copy() for p in opening for c in p.expressions]
+    everything = any(not p.expressions for p in opening)
+    query = exp.select(*([exp.Star()] if everything or not columns else columns)).from_(table.copy())
+    return Prepared("grant", query=query)
+
+
 def _other(statement: exp.Expr) -> Prepared:
     """Statements other than queries and DML: harmless ones are recorded, the rest unsupported.
 
@@ -537,6 +561,8 @@ def _other(statement: exp.Expr) -> Prepared:
     """
     if isinstance(statement, exp.Alter):
         return _alter(statement)
+    if isinstance(statement, exp.Grant):
+        return _grant(statement)
     for cls, kind in _HARMLESS.items():
         if isinstance(statement, cls):
             return Prepared(kind)
