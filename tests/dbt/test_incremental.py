@@ -4,6 +4,7 @@ manifest nodes as dbt writes them; the end-to-end case on dbt-duckdb is in test_
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -118,3 +119,44 @@ def test_a_branch_asked_inside_a_projects_macro_blocks_the_model() -> None:
 )
 def test_models_whose_branch_cannot_differ_are_left_as_compiled(raw: str, extra: dict[str, Any]) -> None:
     assert incremental_nodes(project(raw, "select region from t", **extra)) == {}
+
+
+NESTED_MACROS = """
+{% macro region_label() %}{{ label_for_run() }}{% endmacro %}
+{% macro label_for_run() %}{% if is_incremental() %}ethnicity{% else %}'all'{% endif %}{% endmacro %}
+{% macro plain_label() %}{{ constant_label() }}{% endmacro %}
+{% macro constant_label() %}'all'{% endmacro %}
+"""
+NESTED_MODEL = (
+    "{{{{ config(materialized='incremental') }}}}\n"
+    "select region, {{{{ {macro}() }}}} as label from {{{{ ref('stg_msd_clients') }}}}\n"
+)
+
+
+def test_a_branch_asked_in_a_macro_called_by_a_macro_blocks_the_model(tmp_path: Path) -> None:
+    """dbt lists only the macros a model calls itself in its depends_on: a model calling
+    region_label(), which calls label_for_run(), which asks is_incremental(), has no
+    is_incremental in its own SQL nor in the macro it calls, and was left as the compiled branch
+    (the person-level ethnicity branch a later run takes was never read). Real dbt compile on
+    dbt-duckdb; the twin whose nested macro does not branch stays as compiled."""
+    from kaitiaki_dbt.manifest import load_manifest
+
+    from tests.dbt.conftest import copy_example, run_dbt_command
+
+    project = copy_example(tmp_path / "nz_social")
+    (project / "macros" / "nested_labels.sql").write_text(NESTED_MACROS)
+    marts = project / "models" / "marts"
+    (marts / "nested_incremental.sql").write_text(NESTED_MODEL.format(macro="region_label"))
+    (marts / "nested_incremental_ok.sql").write_text(NESTED_MODEL.format(macro="plain_label"))
+    result = run_dbt_command(project, "compile", "--select", "nested_incremental", "nested_incremental_ok")
+    assert result.exit_code == 0, result.stdout + result.stderr
+    manifest = load_manifest(project / "target" / "manifest.json")
+    leak = manifest.nodes["model.nz_social.nested_incremental"]
+    assert leak["depends_on"]["macros"] == ["macro.nz_social.region_label"]  # dbt's direct calls only
+    assert "'all' as label" in leak["compiled_code"]  # the full-refresh branch (no table yet)
+    read = incremental_nodes(manifest)
+    assert (
+        "inside the macro macro.nz_social.label_for_run"
+        in read["model.nz_social.nested_incremental"]["render_error"]
+    )
+    assert "model.nz_social.nested_incremental_ok" not in read

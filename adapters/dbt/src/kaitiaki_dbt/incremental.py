@@ -90,15 +90,23 @@ def both_branches(node: Node, project: DbtProject) -> dict[str, Any] | None:
 
 
 def branching_macro(node: Node, project: DbtProject) -> str | None:
-    """A macro of the project or a package, called by the node, that asks ``is_incremental()``
-    itself (dbt's own materializations do, and are not the model's SQL)."""
+    """A macro of the project or a package, called by the node or by a macro it calls (dbt lists
+    only a node's direct calls in its depends_on), that asks ``is_incremental()`` itself (dbt's
+    own materializations do, and are not the model's SQL)."""
     macros: Mapping[str, Any] = project.manifest.get("macros") or {}
-    for uid in (node.get("depends_on") or {}).get("macros") or ():
+    pending = list((node.get("depends_on") or {}).get("macros") or ())
+    seen: set[str] = set()
+    while pending:
+        uid = str(pending.pop(0))
+        if uid in seen:
+            continue
+        seen.add(uid)
         macro = macros.get(uid) or {}
-        if macro.get("package_name") in BUILT_IN_PACKAGES or str(uid).endswith(".is_incremental"):
+        if macro.get("package_name") in BUILT_IN_PACKAGES or uid.endswith(".is_incremental"):
             continue
         if "is_incremental" in str(macro.get("macro_sql") or ""):
-            return str(uid)
+            return uid
+        pending.extend((macro.get("depends_on") or {}).get("macros") or ())
     return None
 
 
