@@ -529,18 +529,42 @@ def _alter(alter: exp.Alter) -> Prepared:
 
 
 _OPENING_PRIVILEGES = ("SELECT", "ALL", "READ")
+# Privileges that let their grantees write, run or connect but read no row. Any other (Snowflake
+# OWNERSHIP, SQL Server CONTROL, a BigQuery role such as roles/bigquery.dataViewer, REFERENCES,
+# whose foreign keys probe which values exist) may open the table: unsupported, not harmless.
+_CLOSED_PRIVILEGES = frozenset(
+    {
+        "INSERT",
+        "UPDATE",
+        "DELETE",
+        "TRUNCATE",
+        "TRIGGER",
+        "USAGE",
+        "EXECUTE",
+        "CREATE",
+        "CONNECT",
+        "TEMPORARY",
+        "TEMP",
+    }
+)
 
 
 def _grant(grant: exp.Grant) -> Prepared:
     """``GRANT SELECT ON t TO r`` lets its grantees read ``t``: the columns it opens are read and
-    returned, as ``SELECT … FROM t`` would return them (a column list opens only those). Other
-    privileges (INSERT, USAGE, EXECUTE…) open no data. SELECT on a schema or database opens
-    tables kaitiaki cannot list: unsupported."""
-    opening = [
-        p
-        for p in grant.args.get("privileges") or ()
-        if isinstance(p, exp.GrantPrivilege) and p.name.upper().startswith(_OPENING_PRIVILEGES)
+    returned, as ``SELECT … FROM t`` would return them (a column list opens only those).
+    Privileges known to open no data (INSERT, USAGE, EXECUTE…) are harmless; any other privilege
+    kaitiaki does not know is unsupported. SELECT on a schema or database opens tables kaitiaki
+    cannot list: unsupported."""
+    privileges = [p for p in grant.args.get("privileges") or () if isinstance(p, exp.GrantPrivilege)]
+    opening = [p for p in privileges if p.name.upper().startswith(_OPENING_PRIVILEGES)]
+    unknown = [
+        p.name
+        for p in privileges
+        if p not in opening and " ".join(p.name.upper().split()) not in _CLOSED_PRIVILEGES
     ]
+    if unknown or len(privileges) != len(grant.args.get("privileges") or ()):
+        shown = ", ".join(unknown) or "a privilege kaitiaki cannot read"
+        return Prepared("grant", unsupported=f"GRANT {shown} may open the table's rows to its grantees")
     if not opening:
         return Prepared("grant")
     kind = str(grant.args.get("kind") or "table").lower()
