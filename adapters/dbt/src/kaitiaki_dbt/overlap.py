@@ -81,6 +81,7 @@ class CompileOverlap:
         self.wake_read, self.wake_write = os.pipe()
         os.set_blocking(self.wake_read, False)
         self.finishing = False
+        self.abandoned = False
         self.error: BaseException | None = None
         self.thread = threading.Thread(target=self.run, name="kaitiaki-overlap", daemon=True)
 
@@ -104,14 +105,11 @@ class CompileOverlap:
         self.error = self.error or error
         self.wake()
 
-    def all_cores(self) -> None:
-        """dbt has compiled: this process decides beside the workers now."""
+    def finish(self) -> None:
+        """dbt has compiled: this process decides beside the workers until every node that can
+        be is decided; raise what went wrong."""
         self.finishing = True
         self.wake()
-
-    def finish(self) -> None:
-        """Wait for every node that can be decided to be decided; raise what went wrong."""
-        self.all_cores()
         self.thread.join()
         self.close()
         if self.error is not None:
@@ -125,9 +123,7 @@ class CompileOverlap:
 
     def abandon(self) -> None:
         """dbt failed: stop scheduling (what was sent is answered and dropped)."""
-        self.finishing = True
-        self.ready.clear()
-        self.queued.clear()
+        self.abandoned = True
         self.wake()
         self.thread.join()
         self.close()
@@ -145,7 +141,7 @@ class CompileOverlap:
         try:
             if self.checker.pool is not None:
                 self.checker.pool.load(self.checker.project)
-            while True:
+            while not self.abandoned:
                 self.take_compiled()
                 self.dispatch()
                 busy = self.checker.pool is not None and self.checker.pool.busy
