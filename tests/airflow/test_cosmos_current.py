@@ -112,3 +112,25 @@ def test_a_macro_file_that_is_gone_fails_closed(project: Path) -> None:
     (project / "macros" / "columns.sql").unlink()
     with pytest.raises(KaitiakiError, match=r"macro\.kt_cur\.region_column"):
         decide(project, "by_macro")
+
+
+@pytest.mark.parametrize(
+    "wrapped",
+    [
+        "{{# {old} #}}\n{{% macro region_column() %}}full_name{{% endmacro %}}",
+        "{{% raw %}}{old}{{% endraw %}}\n{{% macro region_column() %}}full_name{{% endmacro %}}",
+    ],
+)
+def test_the_manifests_macro_kept_aside_beside_a_new_definition_fails_closed(
+    project: Path, wrapped: str
+) -> None:
+    """The manifest's macro text still in its file, but commented out (or in a raw block) beside a
+    new definition of the same name: dbt runs the new one (full_name), and a check that the text
+    is somewhere in the file decided the old one (region). Real dbt parses the edited file as
+    this test expects: the new definition is the only macro of that name."""
+    old = "{% macro region_column() %}region{% endmacro %}"
+    edit(project / "macros" / "columns.sql", old, wrapped.format(old=old))
+    dbt_run(project, "parse", "--target-path", "reparsed")
+    assert "full_name" in (project / "reparsed" / "manifest.json").read_text()
+    with pytest.raises(KaitiakiError, match=r"does not hold the macro macro\.kt_cur\.region_column"):
+        decide(project, "by_macro")

@@ -413,12 +413,29 @@ def require_current_macro(
         found = source.read_bytes().decode("utf-8")
     except (OSError, UnicodeDecodeError):
         found = None
-    if not text or found is None or text not in found:
+    if not text or found is None or not defined_once(text, found):
         raise KaitiakiError(
             f"{source} does not hold the macro {name} that the dbt manifest {manifest} was compiled with, "
             f"so what dbt would run is not what kaitiaki can decide ({uid}).",
             hint="compile the project again and ship the new manifest with it.",
         )
+
+
+JINJA_COMMENT = re.compile(r"\{#.*?#\}", re.DOTALL)
+BLOCK_OPENING = re.compile(r"\{%-?\s*(macro|test|materialization)\s+(\w+)")
+
+
+def defined_once(text: str, file_text: str) -> bool:
+    """The macro's text is in the file outside Jinja comments, and the file opens that macro's
+    block once: the manifest's text kept in a comment (or a raw block) beside a new definition
+    of the same name is not the macro dbt would read."""
+    bare = JINJA_COMMENT.sub("", file_text)
+    opening = BLOCK_OPENING.match(text.lstrip())
+    if opening is None or JINJA_COMMENT.sub("", text) not in bare:
+        return False
+    kind, name = opening.groups()
+    again = re.compile(r"\{%-?\s*" + kind + r"\s+" + re.escape(name) + r"\b")
+    return len(again.findall(bare)) == 1
 
 
 def require_current(
