@@ -160,3 +160,48 @@ def test_the_names_a_model_reads(code: str, read: dict[str, set[str | None]]) ->
     from kaitiaki_airflow.dbt_nodes import names_read
 
     assert names_read(code) == read
+
+
+@pytest.mark.parametrize(
+    ("flags", "problem"),
+    [
+        (["--select", "by_env"], True),  # dbt adds both selections up: by_env would run undecided
+        (["--select=by_env"], True),
+        (["-s", "by_env"], True),
+        (["-sby_env"], True),
+        (["--models", "by_env"], True),
+        (["--selector", "everything"], True),
+        (["--full-refresh", "--fail-fast"], False),  # the twin: flags that select nothing
+        (["--vars", "{other: 1}"], False),  # read by require_same_vars, not a selection
+    ],
+)
+def test_a_selection_in_the_tasks_own_dbt_flags_fails_closed(
+    project: Path, flags: list[str], problem: bool
+) -> None:
+    """cosmos appends ``dbt_cmd_flags`` after its own ``--select <node>``, and dbt runs every node
+    either selects: a task decided for by_var that also selects by_env in its flags ran by_env
+    undecided. Real cosmos operator, read by the guard's locate."""
+    from airflow.sdk import DAG
+    from cosmos.config import ProfileConfig
+    from cosmos.operators.local import DbtRunLocalOperator
+    from kaitiaki_airflow.locate import locate
+
+    profile = ProfileConfig("kt_vars", "dev", profiles_yml_filepath=project / "profiles.yml")
+    with DAG("kt_flags", schedule=None):
+        task = DbtRunLocalOperator(
+            task_id="by_var_run",
+            project_dir=str(project),
+            manifest_filepath=str(project / "target" / "manifest.json"),
+            profile_config=profile,
+            select="by_var",
+            dbt_cmd_flags=flags,
+            extra_context={
+                "dbt_node_config": {"unique_id": "model.kt_vars.by_var", "resource_type": "model"}
+            },
+        )
+    located = locate(task)
+    assert located is not None
+    if problem:
+        assert located.problem is not None and "not one node" in located.problem, located
+    else:
+        assert located.problem is None, located

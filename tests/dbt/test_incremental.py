@@ -85,6 +85,24 @@ def test_a_branch_that_only_filters_on_this_is_still_read_both_ways() -> None:
             "select c from t",
             "could not be rendered to match",
         ),
+        (  # dbt defines execute; a renderer answering "not defined" read both branches as region
+            "select {% if is_incremental() and execute is defined %}full_name"
+            "{% else %}region{% endif %} from t",
+            "select region from t",
+            "execute is not known without dbt",
+        ),
+        (
+            "select {% if is_incremental() and target is mapping %}full_name"
+            "{% else %}region{% endif %} from t",
+            "select region from t",
+            "target is not known without dbt",
+        ),
+        (
+            "select {% if is_incremental() %}{{ cols | default('region') }}"
+            "{% else %}region{% endif %} from t",
+            "select region from t",
+            "cols is not known without dbt",
+        ),
     ],
 )
 def test_what_cannot_be_rendered_faithfully_blocks_the_model(raw: str, compiled: str, said: str) -> None:

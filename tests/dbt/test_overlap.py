@@ -13,6 +13,7 @@ import json
 import multiprocessing
 import os
 import signal
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -239,3 +240,49 @@ def test_a_warm_run_starts_no_worker_and_a_changed_model_is_decided_as_without_w
     alone = checked(example)
     assert changed.exit_code == alone.exit_code == 1
     assert jobs(changed, example) == jobs(alone, example)
+
+
+@dataclass
+class CompiledNode:
+    """A stand-in for dbt's compiled node object with the fields ``compiled_fields`` reads: dbt
+    compiles each node once per compile, so a node compiled twice cannot be produced with dbt."""
+
+    unique_id: str
+    compiled_code: str
+    compiled_path: str | None
+    compiled: bool = True
+    extra_ctes: list[Any] = field(default_factory=list)
+    extra_ctes_injected: bool = True
+
+
+def test_a_node_compiled_twice_is_decided_again_after_the_compile(tmp_path: Path) -> None:
+    """Were a node handed over twice (a first rendering, then the final one), both are decided;
+    the outcome that arrives last must not be kept for the other rendering, nor its children's
+    outcomes reached from it. Here the first rendering's outcome arrives last (this process
+    decides the queued tasks last first): it and what reads it are decided again after the
+    compile, exactly as without the overlap."""
+    generated_project, gate = generated(tmp_path)
+    order = ProjectChecker(generated_project, gate).plan(generated_project.models())[1]
+    victim = next(uid for uid in order if descendants(generated_project, [uid]))
+    final = {  # the victim as dbt's manifest has it, every compiled key written
+        **generated_project.nodes[victim],
+        **{"compiled": True, "compiled_path": None, "extra_ctes": [], "extra_ctes_injected": True},
+    }
+    nodes = {**generated_project.nodes, victim: final}
+    project = replace(generated_project, manifest={**generated_project.manifest, "nodes": nodes})
+    reference = [
+        v.to_dict() for v in ProjectChecker(project, gate, project_dir=tmp_path).check(project.models())
+    ]
+    checker = ProjectChecker(project, gate, project_dir=tmp_path)
+    scheduler = overlap.CompileOverlap(checker, 1, project.models())
+    scheduler.finishing = True  # dbt is done: this process decides the queue, last queued first
+    for code in ("select 1 as x", final["compiled_code"]):  # the first rendering, then the final
+        scheduler.compiled(CompiledNode(victim, code, None))
+        scheduler.take_compiled()
+        scheduler.dispatch()
+    scheduler.run()  # the scheduling thread's loop, here: the final rendering is decided first
+    scheduler.close()
+    assert scheduler.error is None
+    checker.adopt(project)
+    assert all(early.outcome.columns != {"x": ""} for early in checker.early.values())
+    assert [v.to_dict() for v in checker.check(project.models())] == reference

@@ -92,6 +92,7 @@ class ProjectChecker:
         self.digests: dict[str, str] = {}
         self.pool = pool
         self.early: dict[str, Early] = {}
+        self.recompiled: set[str] = set()  # nodes dbt's compile handed over more than once
 
     def plan(self, selected: Iterable[str]) -> tuple[set[str], list[str]]:
         """The selected nodes of the graph, and them with their ancestors in topological order."""
@@ -177,12 +178,14 @@ class ProjectChecker:
         """Go on with the compiled ``project``. An outcome reached while dbt compiled is kept only
         when it was reached from exactly what dbt compiled: its own node as dbt compiled it, and
         the rest of the project as dbt parsed it (the nodes it reads, sources, macros, catalog).
-        The others, and everything downstream of them, are decided again by the waves."""
+        The others, a node dbt handed over twice (its children may have read either outcome),
+        and everything downstream of them, are decided again by the waves."""
         graph = project.graph()
         children = {p for node in graph.values() for p in parents(node)}
         changed = changed_nodes(self.project, project) if children == self.has_children else None
         if changed is not None:
             changed |= {uid for uid, early in self.early.items() if graph.get(uid) != early.node}
+            changed |= self.recompiled & set(graph)
             stale = changed | descendants(project, changed)
         else:
             stale = set(self.outcomes) | set(self.early)

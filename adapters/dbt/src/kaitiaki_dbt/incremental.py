@@ -17,11 +17,12 @@ combined by ``union all``, so what it writes, and what flows to its children, co
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import functools
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateError
+from jinja2 import StrictUndefined, TemplateError, Undefined
 from jinja2.sandbox import SandboxedEnvironment
 
 from kaitiaki_dbt.hooks import hook_nodes
@@ -113,6 +114,10 @@ def branching_macro(node: Node, project: DbtProject) -> str | None:
 def render(raw: str, node: Node, project: DbtProject, *, incremental: bool) -> str:
     """The model's SQL with ``is_incremental()`` answering ``incremental``."""
     environment = SandboxedEnvironment(undefined=StrictUndefined, extensions=["jinja2.ext.do"])
+    # A test (``target is defined``, ``x is mapping``) or a filter (``default``) answers for a
+    # name this renderer does not know without raising, and not as dbt would: it cannot render.
+    environment.tests = {name: refusing_undefined(test) for name, test in environment.tests.items()}
+    environment.filters = {name: refusing_undefined(f) for name, f in environment.filters.items()}
     context = {
         "ref": lambda *args, **kwargs: ref_relation(node, project, args),
         "source": lambda source, table: source_relation(project, source, table),
@@ -126,6 +131,20 @@ def render(raw: str, node: Node, project: DbtProject, *, incremental: bool) -> s
         raise
     except (TemplateError, TypeError, ValueError, AttributeError, LookupError) as error:
         raise CannotRender(first_line(error)) from None
+
+
+def refusing_undefined(function: Any) -> Callable[..., Any]:
+    """``function`` (a Jinja test or filter), raising CannotRender when given a name this
+    renderer does not know (Jinja's own markers, such as pass_context, are kept)."""
+
+    @functools.wraps(function)
+    def checked(*args: Any, **kwargs: Any) -> Any:
+        unknown = [a for a in (*args, *kwargs.values()) if isinstance(a, Undefined)]
+        if unknown:
+            cannot(f"{unknown[0]._undefined_name or 'a name'} is not known without dbt")
+        return function(*args, **kwargs)
+
+    return checked
 
 
 def first_line(error: Exception) -> str:

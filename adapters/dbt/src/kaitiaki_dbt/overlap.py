@@ -182,6 +182,8 @@ class CompileOverlap:
                 uid, fields = self.inbox.get_nowait()
             except Empty:
                 return
+            if uid in self.nodes:  # compiled again: what was reached from the first may be read
+                self.checker.recompiled.add(uid)
             parsed = self.checker.nodes[uid]
             self.nodes[uid] = {**{k: v for k, v in parsed.items() if k not in COMPILED_KEYS}, **fields}
             if not self.waiting[uid]:
@@ -215,11 +217,15 @@ class CompileOverlap:
     def record(self, tasks: list[Task], outcomes: list[ModelOutcome], sent: int) -> None:
         seconds = (time.perf_counter() - self.sent.pop(sent)) / max(1, len(tasks))
         for task, outcome in zip(tasks, outcomes, strict=True):
-            self.done(str(task.node["unique_id"]), outcome, seconds, cached=False)
+            self.done(str(task.node["unique_id"]), outcome, seconds, cached=False, node=task.node)
 
-    def done(self, uid: str, outcome: ModelOutcome, seconds: float, *, cached: bool) -> None:
+    def done(
+        self, uid: str, outcome: ModelOutcome, seconds: float, *, cached: bool, node: Node | None = None
+    ) -> None:
+        """``node``: the node the outcome was reached from (a task's), else the one just looked up."""
+        reached = self.nodes[uid] if node is None else node
         self.checker.outcomes[uid] = outcome
-        self.checker.early[uid] = Early(outcome, self.nodes[uid], self.keys[uid], seconds, cached)
+        self.checker.early[uid] = Early(outcome, reached, self.keys[uid], seconds, cached)
         for child in self.children.get(uid, ()):
             waits = self.waiting[child]
             waits.discard(uid)

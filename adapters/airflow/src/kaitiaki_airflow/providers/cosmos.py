@@ -96,15 +96,46 @@ NO_NODE = (
 )
 
 
+# dbt options that select nodes: in a task's own flags (cosmos appends ``dbt_cmd_flags`` after its
+# ``--select``, and dbt adds every selection up) they make dbt run nodes that were not decided.
+SELECTING_FLAGS = ("--select", "-s", "--models", "--model", "-m", "--selector", "--inline", "--resource-type")
+
+
 def selection_problem(task: Any, select: Any) -> str | None:
-    """A selection that is not one node's name or ``fqn:`` (the guard resolves it in the manifest)."""
+    """A selection that is not one node's name or ``fqn:`` (the guard resolves it in the manifest),
+    or a flag of the task's own that selects more."""
     extra = [f for f in ("selector", "models") if held(task, f)]
-    if isinstance(select, str) and ONE_NODE.fullmatch(select) and not extra:
+    flags = selecting_flags(task)
+    if isinstance(select, str) and ONE_NODE.fullmatch(select) and not extra and not flags:
         return None
+    shown = [repr(select), *extra, *(f"dbt flag {flag}" for flag in flags)]
     return (
-        f"its dbt selection ({select!r}{', ' + ', '.join(extra) if extra else ''}) is not one node, so it "
-        "could run models that were not decided"
+        f"its dbt selection ({', '.join(shown)}) is not one node, so it could run models that were "
+        "not decided"
     )
+
+
+def selecting_flags(task: Any) -> list[str]:
+    """The task's own dbt flags that select nodes (a list that cannot be read counts as one)."""
+    found: list[str] = []
+    for field in ("dbt_cmd_flags", "dbt_cmd_global_flags"):
+        flags = held(task, field)
+        if flags is None:
+            continue
+        if not isinstance(flags, list | tuple):
+            found.append(f"{field}={flags!r}")
+            continue
+        for flag in flags:
+            option = str(flag).strip().split("=", 1)[0].split(" ", 1)[0]
+            if option in SELECTING_FLAGS or short_selecting(option):
+                found.append(str(flag).strip())
+    return found
+
+
+def short_selecting(option: str) -> bool:
+    """``-sname``, ``-mname`` or ``-xs`` (click reads a short option's value, and short flags
+    combined, in one word)."""
+    return option.startswith("-") and not option.startswith("--") and bool(set(option[1:]) & {"s", "m"})
 
 
 def manifest_path(task: Any) -> str | None:
