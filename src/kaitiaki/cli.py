@@ -218,6 +218,7 @@ def analyze(
                 path=path,
                 limits=settings.limits,
                 identifiers=settings.identifiers,
+                masks=settings.pseudonymisation.masks(),
             )
         )
     classified = bool(config_path or os.environ.get("KAITIAKI_CONFIG"))

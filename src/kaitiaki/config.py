@@ -172,12 +172,14 @@ class Pseudonymisation:
     secret_settings: tuple[str, ...] = ()  # current_setting('…') names
     secret_functions: tuple[str, ...] = ()  # functions that return a secret (a vault lookup)
     secret_vars: tuple[str, ...] = ()  # dbt vars holding a secret
+    masking_functions: tuple[str, ...] = ()  # reviewed functions that mask (mask_*, redact_* …)
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "secret_settings": list(self.secret_settings),
             "secret_functions": list(self.secret_functions),
             "secret_vars": list(self.secret_vars),
+            "masking_functions": list(self.masking_functions),
         }
 
     def marks(self) -> frozenset[str]:
@@ -188,6 +190,10 @@ class Pseudonymisation:
             + [f"key:function:{name.lower()}" for name in self.secret_functions]
             + [f"key:var:{name.lower()}" for name in self.secret_vars]
         )
+
+    def masks(self) -> frozenset[str]:
+        """The declared masking functions, lower-cased, as the analysis compares names."""
+        return frozenset(name.lower() for name in self.masking_functions)
 
 
 @dataclass(frozen=True)

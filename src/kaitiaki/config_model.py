@@ -415,7 +415,8 @@ CONFIG = section(
         ),
         "pseudonymisation": section(
             "Where keyed-hash secrets come from: a hash is keyed (a pseudonym, not reversible by "
-            "enumeration) only when its input reads one of these.",
+            "enumeration) only when its input reads one of these; and which of the platform's "
+            "own functions mask.",
             {
                 "secret_settings": texts(
                     "Settings that hold a secret key, read at run time and never set by the job "
@@ -433,6 +434,13 @@ CONFIG = section(
                     "SQL holds them. A call with a default, or a var dbt_project.yml sets, is a "
                     "key committed to the repository and keys nothing.",
                     ["link_key"],
+                ),
+                "masking_functions": texts(
+                    "Functions of the platform that governance has reviewed as masking a value "
+                    "(showing at most 4 of its characters). A function named like a mask "
+                    "(`mask_*`, `redact_*`, `anonymise_*`) masks only when it is listed here: its "
+                    "name alone says nothing about what it returns.",
+                    ["mask_client_key"],
                 ),
             },
             {"secret_settings": ["msd.link_key"]},

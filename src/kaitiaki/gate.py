@@ -138,6 +138,7 @@ class Gate:
             limits=self.settings.limits,
             identifiers=self.settings.identifiers,
             secrets=job.secret_spans,
+            masks=self.settings.pseudonymisation.masks(),
         )
 
     def decide(

@@ -60,7 +60,7 @@ from kaitiaki.analysis.resolve import (
 from kaitiaki.analysis.schema import Schema, SchemaLookup
 from kaitiaki.analysis.session import Session, qualify_defaults, unqualified_tables
 from kaitiaki.analysis.statements import Prepared, prepare
-from kaitiaki.analysis.transforms import assigned_settings, secret_spans
+from kaitiaki.analysis.transforms import assigned_settings, declared_masks, secret_spans
 from kaitiaki.analysis.uses import JOIN, Reference, scope_references
 from kaitiaki.config import Identifiers, Limits
 from kaitiaki.model import AnalysisError, SecretSpan, SqlFacts, Statement, Unresolved
@@ -77,16 +77,18 @@ def analyze_sql(
     limits: Limits = DEFAULT_LIMITS,
     identifiers: Identifiers | None = None,
     secrets: tuple[SecretSpan, ...] = (),
+    masks: frozenset[str] = frozenset(),
 ) -> SqlFacts:
     """Facts about the columns ``sql`` touches. Raises ValueError only for an unknown dialect.
 
     ``identifiers``: the platform's settings that change how names compare (kaitiaki.yaml); the
     schema must have been normalised under the same settings. ``secrets``: where the text holds
-    a value an adapter saw come from a declared secret (a hash reading it is keyed).
+    a value an adapter saw come from a declared secret (a hash reading it is keyed). ``masks``:
+    the platform's masking functions governance declared (lower-case names).
     """
     if dialect not in known_dialects():
         raise ValueError(f"unknown dialect {dialect!r}; valid dialects: {', '.join(known_dialects())}")
-    with quiet_sqlglot(), identifier_rules(identifiers), secret_spans(secrets):
+    with quiet_sqlglot(), identifier_rules(identifiers), secret_spans(secrets), declared_masks(masks):
         try:
             return _analyze(sql, dialect, schema, path, limits)
         except RecursionError:

@@ -348,7 +348,7 @@ def _anonymous_transform(node: exp.Anonymous) -> str | None:
     if name in _HIVE_MASKS:
         return MASK if _hive_mask_hides(node) else None
     if _MASK_NAMES.match(name):
-        return MASK
+        return MASK if name in _DECLARED_MASKS.get() else None
     if _CUT_NAMES.match(name):
         return MASK if _keeps_few(node) else None
     if _TRUNCATE_NAMES.match(name):
@@ -675,6 +675,19 @@ def _keys(hash_node: exp.Expr) -> set[str]:
 
 
 _SECRET_SPANS: ContextVar[tuple[SecretSpan, ...]] = ContextVar("kaitiaki_secret_spans", default=())
+# A platform's own masking functions (mask_*, redact_* …) that governance declared: a name alone
+# says nothing about what a function returns, so an undeclared one is a raw flow.
+_DECLARED_MASKS: ContextVar[frozenset[str]] = ContextVar("kaitiaki_declared_masks", default=frozenset())
+
+
+@contextmanager
+def declared_masks(names: frozenset[str]) -> Iterator[None]:
+    """Inside this block, functions named like masks mask only when they are among ``names``."""
+    token = _DECLARED_MASKS.set(names)
+    try:
+        yield
+    finally:
+        _DECLARED_MASKS.reset(token)
 
 
 @contextmanager
