@@ -206,3 +206,20 @@ def test_the_projects_on_run_start_hooks_are_decided_on_every_task(
     )
     assert found.blocked is (outcome is not None)
     assert f"operation.{NAME}.{NAME}-on-run-start-0" in {v.job.meta.get("unique_id") for v in found.verdicts}
+
+
+@pytest.mark.parametrize(("value", "stored"), [("true", True), ("1", True), ("false", False), ("0", False)])
+def test_store_failures_turned_on_by_the_tasks_env_decides_the_tests(
+    project: Path, value: str, stored: bool
+) -> None:
+    """dbt reads --store-failures from DBT_STORE_FAILURES too: a test task whose env sets it makes
+    hooked_ok's counting test copy the names it finds into an audit table. It was not decided
+    (only the --store-failures flag was read); its twin, the variable set false, still stores
+    nothing and has nothing to decide."""
+    uid = f"model.{NAME}.hooked_ok"
+    env = {"DBT_STORE_FAILURES": value}
+    verdict = cosmos_decide(project, uid, "hooked_ok", operator="DbtTestLocalOperator", env=env)
+    if stored:
+        assert blocked_on(verdict, "full_name") == f"test.{NAME}.hooked_ok_names_counted"
+    else:
+        assert verdict is None

@@ -357,3 +357,27 @@ def test_a_unit_test_reads_and_prints_real_rows_when_nothing_blocks_it(warned: B
         UNIT_OF_BLOCKED_MODEL,
     }
     assert statuses[UNIT_TWIN] == "pass"
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "stored"),
+    [
+        ([], "true", True),  # dbt reads --store-failures from DBT_STORE_FAILURES too
+        ([], "1", True),
+        (["--store-failures"], None, True),
+        ([], "false", False),  # the twins: nothing asks for stored failures
+        ([], None, False),
+    ],
+)
+def test_store_failures_in_the_environment_gates_every_test(
+    monkeypatch: pytest.MonkeyPatch, args: list[str], env: str | None, stored: bool
+) -> None:
+    """`DBT_STORE_FAILURES=true kaitiaki dbt test` stored every test's failing rows while kaitiaki
+    decided only the tests configured to store them (it read the flag alone)."""
+    from kaitiaki_dbt.commands import stores_failures_requested
+
+    if env is None:
+        monkeypatch.delenv("DBT_STORE_FAILURES", raising=False)
+    else:
+        monkeypatch.setenv("DBT_STORE_FAILURES", env)
+    assert stores_failures_requested(args) is stored

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import replace
@@ -122,8 +123,23 @@ def run_by_task(project: DbtProject, uid: str, task: Any) -> set[str]:
             and uid in ((node.get("depends_on") or {}).get("nodes") or ())
         }
     flags = held(task, "dbt_cmd_flags")
-    store_failures = not isinstance(flags, list | tuple) or STORE_FAILURES_FLAG in flags
+    store_failures = (
+        not isinstance(flags, list | tuple) or STORE_FAILURES_FLAG in flags or store_failures_env(task)
+    )
     return gated_ids(project, command, selected, store_failures_flag=store_failures)
+
+
+def store_failures_env(task: Any) -> bool:
+    """The task's ``env`` (or the worker's own environment, which cosmos passes on) turns dbt's
+    ``--store-failures`` on, or cannot be read: deciding every test is the safe side."""
+    from kaitiaki_dbt.routes import STORE_FAILURES_ENV, env_stores_failures
+
+    env = held(task, "env")
+    if env is not None and not isinstance(env, Mapping):
+        return True
+    return env_stores_failures((env or {}).get(STORE_FAILURES_ENV)) or env_stores_failures(
+        os.environ.get(STORE_FAILURES_ENV)
+    )
 
 
 def dbt_command(task: Any) -> str:

@@ -25,7 +25,15 @@ import click
 from kaitiaki.config import Settings, load_settings
 from kaitiaki.errors import KaitiakiError
 from kaitiaki.model import MODES, Verdict
-from kaitiaki_dbt.routes import COMMAND_TYPES, STORE_FAILURES_FLAG, gated_ids, hook_owner, runnable
+from kaitiaki_dbt.routes import (
+    COMMAND_TYPES,
+    STORE_FAILURES_ENV,
+    STORE_FAILURES_FLAG,
+    env_stores_failures,
+    gated_ids,
+    hook_owner,
+    runnable,
+)
 from kaitiaki_dbt.runner import SELECTION_OPTIONS, DbtArgs, split_dbt_args
 
 if TYPE_CHECKING:
@@ -252,7 +260,7 @@ def selected_verdicts(
     """Compile (or read a manifest), select and decide: what check and report share."""
     args = split_dbt_args(ctx.args)
     reject_unknown(ctx.args, args, command)
-    store_failures = STORE_FAILURES_FLAG in ctx.args
+    store_failures = stores_failures_requested(ctx.args)
     if manifest_path:
         from kaitiaki_dbt.incremental import from_manifest_alone
         from kaitiaki_dbt.manifest import load_manifest
@@ -314,7 +322,7 @@ def gated_command(command: str, help_text: str) -> click.Command:
         args = split_dbt_args(ctx.args)
         settings = load_settings(config_path, start=args.project_dir.resolve())
         session = DbtSession(args, quiet=quiet)
-        store_failures = STORE_FAILURES_FLAG in ctx.args
+        store_failures = stores_failures_requested(ctx.args)
         project, verdicts = compile_and_decide(
             session, command, settings, store_failures, mode=mode, no_cache=no_cache, repo_root=repo_root
         )
@@ -385,6 +393,12 @@ def run_operation(
         sys.exit(1)
     result = session.run("run-operation", [macro, *ctx.args])
     sys.exit(2 if dbt_exit_code(result) else 0)
+
+
+def stores_failures_requested(args: Sequence[str]) -> bool:
+    """dbt stores every test's failing rows: ``--store-failures``, or DBT_STORE_FAILURES in the
+    environment dbt runs in (this process's)."""
+    return STORE_FAILURES_FLAG in args or env_stores_failures(os.environ.get(STORE_FAILURES_ENV))
 
 
 def reject_unknown(raw: Sequence[str], known: DbtArgs, command: str) -> None:

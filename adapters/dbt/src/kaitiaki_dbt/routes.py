@@ -30,6 +30,14 @@ PROJECT_HOOK_COMMANDS = frozenset({"check", "build", "run", "seed", "snapshot", 
 # Commands that run node hooks (pre_hook / post_hook) of what they run.
 NODE_HOOK_COMMANDS = frozenset({"check", "build", "run", "seed", "snapshot"})
 STORE_FAILURES_FLAG = "--store-failures"
+# dbt reads ``--store-failures`` from this environment variable too; click's words for false.
+STORE_FAILURES_ENV = "DBT_STORE_FAILURES"
+FALSE_WORDS = frozenset({"", "0", "false", "f", "no", "n", "off"})
+
+
+def env_stores_failures(value: object) -> bool:
+    """``DBT_STORE_FAILURES`` set to anything dbt may read as true (unset or a false word: no)."""
+    return value is not None and str(value).strip().lower() not in FALSE_WORDS
 
 
 def stores_failures(node: Node, flag: bool) -> bool:
