@@ -134,3 +134,17 @@ def test_the_manifests_macro_kept_aside_beside_a_new_definition_fails_closed(
     assert "full_name" in (project / "reparsed" / "manifest.json").read_text()
     with pytest.raises(KaitiakiError, match=r"does not hold the macro macro\.kt_cur\.region_column"):
         decide(project, "by_macro")
+
+
+def test_a_name_that_dbt_matches_more_widely_fails_closed(project: Path) -> None:
+    """dbt's bare-name selection also matches the first part of every node's fqn (the project's
+    or a package's name) and a source's table: a model named kt_cur selected by name ran every
+    model of the project, and a model named clients ran the source msd.clients's tests too. The
+    task was decided for the one model. Real dbt compile; the twin (by_macro) stays decided."""
+    (project / "models" / "kt_cur.sql").write_text("select full_name from {{ source('msd', 'clients') }}\n")
+    (project / "models" / "clients.sql").write_text("select region from {{ source('msd', 'clients') }}\n")
+    dbt_run(project, "compile", "--target-path", "target")
+    for name in ("kt_cur", "clients"):
+        with pytest.raises(KaitiakiError, match="dbt would run what kaitiaki did not decide"):
+            decide(project, name)
+    assert decide(project, "by_macro").decision.allow is True

@@ -353,12 +353,22 @@ def require_selects_only(project: DbtProject, select: str, uid: str) -> None:
             if [n.get("source_name"), n.get("name")][: len(parts)] == parts
         }
     else:
-        chosen = {u for u, n in project.nodes.items() if n.get("name") == select}
+        chosen = {u for u, n in (*project.nodes.items(), *project.sources.items()) if name_selects(n, select)}
     if chosen != {uid}:
         raise KaitiakiError(
             f"the cosmos task selects {select!r}, which in the manifest is {sorted(chosen) or 'nothing'}, "
             f"not {uid} alone: dbt would run what kaitiaki did not decide."
         )
+
+
+def name_selects(node: Mapping[str, Any], select: str) -> bool:
+    """dbt's selection by a bare name (its fqn method): the node's name, the name of a versioned
+    model (every version), or the first part of its fqn, so a package's or the project's name
+    selects every node in it; a source's table name selects the source (``dbt test``: its tests)."""
+    fqn = [str(part) for part in node.get("fqn") or ()]
+    flat = [item for part in fqn for item in part.split(".")]
+    versioned = node.get("version") is not None and len(fqn) > 1 and fqn[-2] == select
+    return node.get("name") == select or versioned or (bool(fqn) and (fqn[-1] == select or flat[0] == select))
 
 
 def require_current_code(
