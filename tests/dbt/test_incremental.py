@@ -178,3 +178,46 @@ def test_a_branch_asked_in_a_macro_called_by_a_macro_blocks_the_model(tmp_path: 
         in read["model.nz_social.nested_incremental"]["render_error"]
     )
     assert "model.nz_social.nested_incremental_ok" not in read
+
+
+@pytest.mark.parametrize(
+    ("raw", "what"),
+    [
+        (
+            "{% if load_relation(this) is none %}select region from t"
+            "{% else %}select full_name from t{% endif %}",
+            "load_relation",
+        ),
+        (
+            "{% set rel = adapter.get_relation(this.database, this.schema, 'x') %}select region from t",
+            "adapter",
+        ),
+        (
+            "{%- if flags.FULL_REFRESH -%}select full_name from t"
+            "{%- else -%}select region from t{%- endif -%}",
+            "flags",
+        ),
+        ("{% if should_full_refresh() %}select full_name from t{% endif %}", "should_full_refresh"),
+    ],
+)
+def test_sql_chosen_by_the_warehouse_or_the_run_blocks_any_model(raw: str, what: str) -> None:
+    """Not only incremental models: a table model whose branch asks the warehouse is chosen anew
+    by each run."""
+    node = incremental_nodes(project(raw, "select region from t", config={"materialized": "table"}))
+    error = node["model.p.model"]["render_error"]
+    assert (
+        f"({what} in a {{% … %}} statement)" in error
+        and "model model is decided from a manifest alone" in error
+    )
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "select region, '{{ run_started_at }}' as loaded_at from t",  # a value, not a choice of SQL
+        "{% if target.name == 'prod' %}select region from t{% else %}select region from t_dev{% endif %}",
+        "{% if execute %}select region from t{% endif %}",
+    ],
+)
+def test_jinja_that_does_not_ask_the_warehouse_leaves_a_model_as_compiled(raw: str) -> None:
+    assert incremental_nodes(project(raw, "select region from t", config={"materialized": "table"})) == {}

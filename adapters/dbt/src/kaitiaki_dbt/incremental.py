@@ -13,11 +13,17 @@ own branch exactly (whitespace aside); anything else (a macro, ``var``, ``target
 ephemeral parent, a branch inside a macro) cannot be rendered faithfully, and the model is
 blocked (SYS-01) saying so. The model is then read as its compiled branch and the other one
 combined by ``union all``, so what it writes, and what flows to its children, covers both.
+
+The same holds for any model whose SQL a Jinja statement chooses by asking the warehouse or the
+run (``load_relation``, ``adapter``, ``flags``, ``should_full_refresh``, ``run_query`` …): what
+the compile chose need not be what a later run chooses, and there is nothing to render it from,
+so from a manifest alone such a model is blocked (SYS-01) saying so.
 """
 
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any
@@ -51,13 +57,35 @@ class CannotRender(Exception):
     """The other branch cannot be rendered faithfully without dbt."""
 
 
+# Jinja statements whose outcome depends on the warehouse or the run, not on the project: what
+# they chose at compile time need not be what a later run chooses.
+RUN_STATE = re.compile(
+    r"\{%-?\s*(?:if|elif|for|set)\b(?:(?!%\}).)*?\b(load_relation|adapter|flags|should_full_refresh|"
+    r"run_started_at|invocation_id|load_result|run_query|statement)\b",
+    re.DOTALL,
+)
+RUN_STATE_ERROR = (
+    "model {name} is decided from a manifest alone, and its SQL is chosen by Jinja that asks the "
+    "warehouse or the run ({what} in a {{% … %}} statement): what dbt chose at compile time need "
+    "not be what a later run chooses. Decide it where dbt compiles it against the warehouse it "
+    "runs on (`kaitiaki dbt run`/`build`)"
+)
+
+
 def incremental_nodes(project: DbtProject) -> dict[str, Node]:
     """Each incremental model whose SQL depends on ``is_incremental()``, read as both branches
-    (or blocked with why they cannot be rendered), by unique id."""
+    (or blocked with why they cannot be rendered), and each model whose SQL a Jinja statement
+    chooses from the warehouse or the run (blocked), by unique id."""
     out: dict[str, Node] = {}
     for uid, node in project.nodes.items():
-        config = node.get("config") or {}
-        if node.get("resource_type") == "model" and config.get("materialized") == "incremental":
+        if node.get("resource_type") != "model":
+            continue
+        found = RUN_STATE.search(str(node.get("raw_code") or ""))
+        if found is not None:
+            error = RUN_STATE_ERROR.format(name=node.get("name"), what=found.group(1))
+            out[uid] = {**node, "render_error": error}
+            continue
+        if (node.get("config") or {}).get("materialized") == "incremental":
             both = both_branches(node, project)
             if both is not None:
                 out[uid] = {**node, **both}
