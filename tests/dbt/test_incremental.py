@@ -198,6 +198,12 @@ def test_a_branch_asked_in_a_macro_called_by_a_macro_blocks_the_model(tmp_path: 
             "flags",
         ),
         ("{% if should_full_refresh() %}select full_name from t{% endif %}", "should_full_refresh"),
+        # SQL run while the model renders: a manifest holds what it returned at compile time only
+        ("{% do run_query('create table x as select full_name from t') %}select region from t", "run_query"),
+        (
+            "{% call statement('names', fetch_result=True) %}select full_name from t{% endcall %}select 1",
+            "statement",
+        ),
     ],
 )
 def test_sql_chosen_by_the_warehouse_or_the_run_blocks_any_model(raw: str, what: str) -> None:

@@ -60,7 +60,7 @@ class CannotRender(Exception):
 # Jinja statements whose outcome depends on the warehouse or the run, not on the project: what
 # they chose at compile time need not be what a later run chooses.
 RUN_STATE = re.compile(
-    r"\{%-?\s*(?:if|elif|for|set)\b(?:(?!%\}).)*?\b(load_relation|adapter|flags|should_full_refresh|"
+    r"\{%-?\s*(?:if|elif|for|set|do|call)\b(?:(?!%\}).)*?\b(load_relation|adapter|flags|should_full_refresh|"
     r"run_started_at|invocation_id|load_result|run_query|statement)\b",
     re.DOTALL,
 )
