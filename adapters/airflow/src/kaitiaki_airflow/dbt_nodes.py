@@ -309,22 +309,10 @@ def code_of(macros: Mapping[str, Any], nodes: list[Mapping[str, Any]]) -> Iterat
     for node in nodes:
         yield str(node.get("raw_code") or "")
         yield from texts({key: value for key, value in node.items() if key.startswith("unrendered_")})
-    for macro in reached_macros(macros, nodes):
+    from kaitiaki_dbt.manifest import reached_macros
+
+    for _uid, macro in reached_macros(macros, nodes):
         yield str(macro.get("macro_sql") or "")
-
-
-def reached_macros(macros: Mapping[str, Any], nodes: list[Mapping[str, Any]]) -> Iterator[Mapping[str, Any]]:
-    """Each macro the nodes call, and the macros those call, once."""
-    pending = [m for node in nodes for m in (node.get("depends_on") or {}).get("macros") or ()]
-    seen: set[str] = set()
-    while pending:
-        uid = pending.pop()
-        macro = macros.get(uid)
-        if uid in seen or not isinstance(macro, Mapping):
-            continue
-        seen.add(uid)
-        yield macro
-        pending.extend((macro.get("depends_on") or {}).get("macros") or ())
 
 
 def texts(value: Any) -> Iterator[str]:
@@ -392,9 +380,11 @@ def require_current_code(
         )
     if project_dir is None:
         return
+    from kaitiaki_dbt.manifest import reached_macros
+
     root = project.name or str(node.get("package_name") or "")
     installed = project_dir / packages_install_path(project_dir)
-    for macro in reached_macros(project.manifest.get("macros") or {}, rendered):
+    for _uid, macro in reached_macros(project.manifest.get("macros") or {}, rendered):
         require_current_macro(
             macro, macro_file(macro, project_dir, root, installed), uid, manifest, container
         )
@@ -427,13 +417,9 @@ def require_current_macro(
     if source is None:
         return
     name = str(macro.get("unique_id") or macro.get("name") or "a macro")
-    if container and not source.is_file():
-        raise KaitiakiError(
-            f"{uid} runs inside a container ({container}) and calls {name}, whose file {source} is not on "
-            "the worker: kaitiaki cannot tell the macro the image runs.",
-            hint="put the project the image was built from on the workers at the task's project_dir, "
-            "beside its compiled manifest.",
-        )
+    require_on_worker(
+        source, container, f"{uid} runs inside a container ({container}) and calls {name}, whose"
+    )
     text = str(macro.get("macro_sql") or "")
     try:
         found = source.read_bytes().decode("utf-8")
@@ -482,20 +468,25 @@ def require_current(
     if project_dir is None or not path or checksum.get("name") != "sha256":
         raise KaitiakiError(f"kaitiaki cannot tell whether the manifest's {uid} is the model the task runs.")
     source = project_dir / str(path)
-    if container and not source.is_file():
-        raise KaitiakiError(
-            f"{uid} runs inside a container ({container}), and {source} is not on the worker: kaitiaki "
-            "decides a container's model from the manifest and the project files on the worker, so it "
-            "cannot tell the model the image runs.",
-            hint="put the project the image was built from on the workers at the task's project_dir, "
-            "beside its compiled manifest.",
-        )
+    require_on_worker(source, container, f"{uid} runs inside a container ({container}), and its")
     found = file_checksum(source) if source.is_file() else None
     if found != checksum.get("checksum"):
         raise KaitiakiError(
             f"{source} is not the file the dbt manifest {manifest} was compiled from, so what dbt would run "
             f"is not what kaitiaki can decide ({uid}).",
             hint="compile the project again and ship the new manifest with it.",
+        )
+
+
+def require_on_worker(source: Path, container: str | None, what: str) -> None:
+    """When cosmos runs dbt inside a container image, the worker's copy of the project stands for
+    the image's: a file the node is rendered from must be there, or what the image runs is unknown."""
+    if container and not source.is_file():
+        raise KaitiakiError(
+            f"{what} file {source} is not on the worker: kaitiaki decides a container's node from the "
+            "manifest and the project files on the worker, so it cannot tell what the image runs.",
+            hint="put the project the image was built from on the workers at the task's project_dir, "
+            "beside its compiled manifest.",
         )
 
 

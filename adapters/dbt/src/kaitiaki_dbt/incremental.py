@@ -32,7 +32,7 @@ from jinja2 import StrictUndefined, TemplateError, Undefined
 from jinja2.sandbox import SandboxedEnvironment
 
 from kaitiaki_dbt.hooks import hook_nodes
-from kaitiaki_dbt.manifest import DbtProject, Node
+from kaitiaki_dbt.manifest import DbtProject, Node, reached_macros
 
 BUILT_IN_PACKAGES = frozenset({"dbt"})
 WRAPPED = (  # the compiled branch keeps its line numbers
@@ -119,24 +119,16 @@ def both_branches(node: Node, project: DbtProject) -> dict[str, Any] | None:
 
 
 def branching_macro(node: Node, project: DbtProject) -> str | None:
-    """A macro of the project or a package, called by the node or by a macro it calls (dbt lists
-    only a node's direct calls in its depends_on), that asks ``is_incremental()`` itself (dbt's
-    own materializations do, and are not the model's SQL)."""
-    macros: Mapping[str, Any] = project.manifest.get("macros") or {}
-    pending = list((node.get("depends_on") or {}).get("macros") or ())
-    seen: set[str] = set()
-    while pending:
-        uid = str(pending.pop(0))
-        if uid in seen:
-            continue
-        seen.add(uid)
-        macro = macros.get(uid) or {}
-        if macro.get("package_name") in BUILT_IN_PACKAGES or uid.endswith(".is_incremental"):
-            continue
-        if "is_incremental" in str(macro.get("macro_sql") or ""):
-            return uid
-        pending.extend((macro.get("depends_on") or {}).get("macros") or ())
-    return None
+    """A macro of the project or a package, called by the node or by a macro it calls, that asks
+    ``is_incremental()`` itself (dbt's own materializations do, and are not the model's SQL)."""
+    reached = reached_macros(project.manifest.get("macros") or {}, [node], skip=built_in_macro)
+    asking = (uid for uid, macro in reached if "is_incremental" in str(macro.get("macro_sql") or ""))
+    return next(asking, None)
+
+
+def built_in_macro(uid: str, macro: Mapping[str, Any]) -> bool:
+    """dbt's own macros, is_incremental() itself among them: not the model's SQL."""
+    return macro.get("package_name") in BUILT_IN_PACKAGES or uid.endswith(".is_incremental")
 
 
 def render(raw: str, node: Node, project: DbtProject, *, incremental: bool) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import gc
 import heapq
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -228,6 +228,29 @@ def properties_file(node: Node) -> str:
     if isinstance(patch, str) and "://" in patch:
         return patch.split("://", 1)[1]
     return str(patch or node.get("original_file_path") or node.get("unique_id"))
+
+
+def reached_macros(
+    macros: Mapping[str, Any],
+    nodes: Iterable[Mapping[str, Any]],
+    *,
+    skip: Callable[[str, Mapping[str, Any]], bool] = lambda uid, macro: False,
+) -> Iterator[tuple[str, Mapping[str, Any]]]:
+    """Each macro the nodes call and the macros those call (dbt lists only a node's or a macro's
+    direct calls in its ``depends_on``), once, by unique id; a macro ``skip`` names is neither
+    given nor followed."""
+    pending = [str(m) for node in nodes for m in (node.get("depends_on") or {}).get("macros") or ()]
+    seen: set[str] = set()
+    while pending:
+        uid = pending.pop()
+        macro = macros.get(uid)
+        if uid in seen or not isinstance(macro, Mapping):
+            continue
+        seen.add(uid)
+        if skip(uid, macro):
+            continue
+        yield uid, macro
+        pending.extend(str(m) for m in (macro.get("depends_on") or {}).get("macros") or ())
 
 
 def ancestors(project: DbtProject, unique_ids: Iterable[str]) -> set[str]:
