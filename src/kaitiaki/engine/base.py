@@ -240,6 +240,7 @@ if msgspec is not None:
 
 _LEVELS = frozenset(LEVELS)
 _LEVEL = attrgetter("level")
+_LINE = attrgetter("line")
 # orjson reads an integer outside these bounds as a float, which no violation line may be
 _LINE_MIN, _LINE_MAX = -(2**63), 2**64 - 1
 
@@ -269,7 +270,8 @@ def usual_decision(text: str) -> Decision | None:
 def read_as_before(violations: tuple[Violation, ...]) -> bool:
     """What msgspec does not check: every level is known, and every line is an integer that
     ``decision_json`` reads as one (beyond 64 bits orjson gives a float, refused as a line)."""
-    lines = {v.line for v in violations if v.line is not None}
+    lines = set(map(_LINE, violations))
+    lines.discard(None)
     in_bounds = not lines or (min(lines) >= _LINE_MIN and max(lines) <= _LINE_MAX)
     return in_bounds and _LEVELS.issuperset(map(_LEVEL, violations))
 
