@@ -489,6 +489,30 @@ def render_old_vs_new(rev: str, compared: Compared) -> str:
     return "\n".join(lines) + "\n"
 
 
+def opa_evaluator(bundle: Path) -> dict[str, float]:
+    """OPA's own evaluator without HTTP: ``opa bench`` on the same bundle and inputs, ms per
+    decision as OPA times it (Go; its garbage collector may run on another core). An undefined
+    decision fails the run (opa bench's --fail, the default)."""
+    executable = opa_executable()
+    if executable is None:
+        return {}
+    timed: dict[str, float] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for label, document in inputs().items():
+            path = Path(tmp) / f"{label}.json"
+            path.write_text(json.dumps(document))
+            command = [executable, "bench", "--bundle", str(bundle), "--input", str(path)]
+            out = subprocess.run(
+                [*command, "--format", "json", "data.kaitiaki.main.decision"],
+                check=True,
+                capture_output=True,
+                text=True,
+            )
+            result = json.loads(out.stdout)
+            timed[label] = result["T"] / result["N"] / 1e6
+    return timed
+
+
 def run_engines(runs: int, *, instructions: bool) -> None:
     load_at_start = os.getloadavg()
     get_plugin_manager()  # paid by every Gate anyway: the load column is the engine's own cost
@@ -502,9 +526,10 @@ def run_engines(runs: int, *, instructions: bool) -> None:
             rows += measure(name, make, RUNS_FOR.get(name.split()[0], runs))
             if url is not None:
                 split += raw_http(name.split()[0], url, runs)
+        go = opa_evaluator(bundle)
     cold = cold_loads()
     counted = instructions_per_decision() if instructions else {}
-    block = render(rows, split, cold, counted, (load_at_start, os.getloadavg()))
+    block = render(rows, split, go, cold, counted, (load_at_start, os.getloadavg()))
     print(block)
     write_results(block, BEGIN, END)
 
@@ -512,6 +537,7 @@ def run_engines(runs: int, *, instructions: bool) -> None:
 def render(
     rows: list[Row],
     split: list[Row],
+    go: dict[str, float],
     cold: dict[str, float],
     counted: dict[str, float],
     loads: tuple[tuple[float, float, float], tuple[float, float, float]],
@@ -542,6 +568,12 @@ def render(
             f"| {row.engine} | {row.label} | {statistics.median(row.cpu):.3f} "
             f"| {percentile(row.cpu, 0.95):.3f} | {statistics.median(row.wall):.3f} |"
         )
+    if go:
+        lines += [
+            "",
+            "OPA's own evaluator, without HTTP (`opa bench` on the same bundle, ms per decision as OPA "
+            "times it): " + ", ".join(f"{label} {ms:.3f}" for label, ms in go.items()) + ".",
+        ]
     lines += [
         "",
         "One fresh process, embedded engine (median of "

@@ -194,12 +194,34 @@ def changes(cases: list[Case], engines: Engines) -> list[str]:
     return rows
 
 
+def fifty_column_cases() -> list[Case]:
+    """bench/engines.py's 50-column inputs, under its settings."""
+    default = Settings(identifier_issuers={"nhi": "moh", "ird": "ird", "nsn": "moe", "msd_client": "msd"})
+    inputs = fifty_column_inputs().items()
+    return [Case("bench/engines.py", label, document, default) for label, document in inputs]
+
+
+def whole(decision: Decision) -> Any:
+    """Every field of a decision but its policy revision (which names the tree)."""
+    return {key: value for key, value in decision.to_dict().items() if key != "policy_revision"}
+
+
+def differing(cases: list[Case], engines: Engines) -> list[str]:
+    """Jobs whose decisions differ in any field (a message, a column list, a line), beyond the
+    outcome and rules that `changes` compares: a change meant to keep decisions must list none."""
+    return [
+        f"{case.corpus}: `{case.job}`"
+        for case in cases
+        if whole(engines.get("old", case.settings).evaluate(case.document))
+        != whole(engines.get("new", case.settings).evaluate(case.document))
+    ]
+
+
 def timings(cases: list[Case], engines: Engines, rounds: int) -> dict[str, dict[str, float]]:
     """Median CPU ms per decision (this thread's: on a shared machine the wall clock includes waiting
     for a core), rounds interleaved old/new so the machine's load hits both alike."""
-    default = Settings(identifier_issuers={"nhi": "moh", "ird": "ird", "nsn": "moe", "msd_client": "msd"})
     sets: dict[str, list[tuple[Settings, dict[str, Any]]]] = {
-        f"50 columns, {label}": [(default, document)] for label, document in fifty_column_inputs().items()
+        f"50 columns, {case.job}": [(case.settings, case.document)] for case in fifty_column_cases()
     }
     sets["whole corpus (per decision)"] = [(c.settings, c.document) for c in cases]
     results: dict[str, dict[str, float]] = {}
@@ -216,7 +238,12 @@ def timings(cases: list[Case], engines: Engines, rounds: int) -> dict[str, dict[
 
 
 def render(
-    rev: str, cases: list[Case], rows: list[str], times: dict[str, dict[str, float]], load: str
+    rev: str,
+    cases: list[Case],
+    rows: list[str],
+    differ: list[str],
+    times: dict[str, dict[str, float]],
+    load: str,
 ) -> str:
     corpora: dict[str, int] = {}
     for case in cases:
@@ -238,6 +265,12 @@ def render(
         "|---|---|---|---|---|",
         *rows,
         "",
+        f"Decisions that differ in any field (messages, columns, lines, levels; every field but the"
+        f" policy revision): {len(differ)} of {len(cases) + len(fifty_column_cases())}"
+        " (the corpus and the 50-column inputs).",
+        "",
+        *(f"- {job}" for job in differ),
+        *([""] if differ else []),
         f"## Embedded decision time (median CPU ms per decision; load average {load};"
         f" Python {platform.python_version()})",
         "",
@@ -264,9 +297,10 @@ def main() -> None:
         engines = Engines({"old": old_tree(args.old, Path(tmp)), "new": bundled_policies_dir()})
         cases = bypass_cases() + e2e_cases(Path(tmp)) + example_cases()
         rows = changes(cases, engines)
+        differ = differing(cases + fifty_column_cases(), engines)
         times = timings(cases, engines, args.rounds)
     load = " / ".join(f"{x:.2f}" for x in os.getloadavg())
-    text = render(args.old, cases, rows, times, load)
+    text = render(args.old, cases, rows, differ, times, load)
     args.output.write_text(text)
     print(text)
     print(f"written to {args.output}; command: {shlex.join(sys.argv)}", file=sys.stderr)

@@ -3,6 +3,7 @@
 package kaitiaki.dpup.purpose_matters
 
 import data.kaitiaki.lib
+import data.kaitiaki.lib.carried_in
 import data.kaitiaki.lib.column_categories
 import data.kaitiaki.lib.foreign_uid_column_categories
 import data.kaitiaki.lib.identifiable_column_categories
@@ -123,14 +124,16 @@ violation contains v if {
 	is_object(input.purpose)
 	not_allowed := categories_outside
 	not_allowed != set()
+	not_own := carried_in
+	fields := lib.rule_fields("PM-03")
+	rest := not_allowed_by_purpose
 	some col in input.columns
 	some first in col.categories
 	first in not_allowed
-	candidates := {cat | some cat in col.categories; cat in not_allowed}
-	candidates != set()
-	outside := lib.own_among(col, candidates)
+	name := concat(".", [col.table, col.column])
+	outside := {cat | some cat in col.categories; cat in not_allowed; not [name, cat] in not_own}
 	outside != set()
-	v := lib.column_violation("PM-03", col, concat("", [" is ", concat(", ", sort(outside)), not_allowed_by_purpose]))
+	v := lib.named_violation(fields, name, col, concat("", [name, " is ", concat(", ", sort(outside)), rest]))
 }
 
 violation contains v if {
@@ -337,14 +340,16 @@ output_target(table) := table if is_string(table) else := "(query result)"
 violation contains v if {
 	unapproved := unapproved_sensitive_categories
 	unapproved != set()
+	not_own := carried_in
+	fields := lib.rule_fields("PM-08")
+	rest := not_approved_by_purpose
 	some col in input.columns
 	some first in col.categories
 	first in unapproved
-	candidates := {cat | some cat in col.categories; cat in unapproved}
-	candidates != set()
-	cats := lib.own_among(col, candidates)
+	name := concat(".", [col.table, col.column])
+	cats := {cat | some cat in col.categories; cat in unapproved; not [name, cat] in not_own}
 	cats != set()
-	v := lib.column_violation("PM-08", col, concat("", [" is ", concat(", ", sort(cats)), not_approved_by_purpose]))
+	v := lib.named_violation(fields, name, col, concat("", [name, " is ", concat(", ", sort(cats)), rest]))
 }
 
 unapproved_sensitive_categories := {cat | some cat in sensitive_column_categories; not lib.sensitive_approved(cat)}

@@ -141,12 +141,18 @@ own_categories(col) := {cat | some cat in col.categories; not [qualified(col), c
 	written_only(col)
 } else := col.categories
 
-# The own categories of a column among `cats` (some of its categories): rules keep the columns
-# whose categories can fire first, and ask this only of those.
-own_among(col, cats) := {cat | some cat in cats; not [qualified(col), cat] in carried} if {
+# [qualified name, category] for each category that a column the job only writes takes from a
+# source column of the job, so not its own: gathered once per decision (none when the job writes no
+# column). Rules that report many columns filter each one's categories with it in the comprehension
+# that picks them (`not [name, cat] in carried_in`): own_categories without a call per column.
+carried_in := {[name, cat] |
 	writes_columns
+	some col in input.columns
 	written_only(col)
-} else := cats
+	name := qualified(col)
+	some cat in col.categories
+	[name, cat] in carried
+}
 
 # Tables of which the job only writes columns (it reads none of theirs).
 written_only_tables := {col.table | some col in input.columns; written_only(col)} - {col.table | some col in input.columns; not written_only(col)}
@@ -344,13 +350,24 @@ violation(id, message, columns, line) := object.union(fields, {"message": messag
 	m := meta(id)
 }
 
-# A violation about one column, whose message is the column's qualified name followed by `rest`:
-# the name, the line and the fields in one call, for rules that report many single columns.
-column_violation(id, col, rest) := object.union(fields, {"message": concat("", [name, rest]), "columns": [name], "line": line}) if {
+# A rule's violation fields (title, guideline, level for this destination, ...): its
+# violation_fields, else read from its METADATA. A rule that reports many columns looks them up
+# once, not once per column.
+rule_fields(id) := fields if {
 	fields := violation_fields[id]
+} else := from_metadata(meta(id), id, rule_level(id), "", [], null)
+
+# The violation, with a rule's `fields` (rule_fields), about one column `col` named `name` (its
+# qualified name), at the column's earliest line. (One call per column: it costs more than the
+# builtins it runs.)
+named_violation(fields, name, col, message) := object.union(fields, {"message": message, "columns": [name], "line": line}) if {
 	line := min(col.lines) # undefined for a column without lines: the next branch
+} else := object.union(fields, {"message": message, "columns": [name], "line": null})
+
+# A violation about one column, whose message is the column's qualified name followed by `rest`.
+column_violation(id, col, rest) := named_violation(rule_fields(id), name, col, concat("", [name, rest])) if {
 	name := concat(".", [col.table, col.column])
-} else := violation(id, concat("", [qualified(col), rest]), [qualified(col)], line_of(col))
+}
 
 violation_at(id, level, message, columns, line) := from_metadata(meta(id), id, level, message, columns, line)
 

@@ -139,6 +139,13 @@ test_own_categories_of_a_written_column_without_a_source_are_all_its_categories 
 	lib.own_categories(alone) == {"sensitive:health"} with input as t.with_parts({"columns": [alone]})
 }
 
+test_carried_in_pairs_a_written_column_with_what_its_source_carries if {
+	inp := t.inserting("analytics.x", [diagnosis, t.nhi])
+	lib.carried_in == {["analytics.x.diagnosis", "sensitive:health"], ["analytics.x.nhi", "unique_identifier:nhi"]} with input as inp
+	alone := t.written("analytics.x", "diagnosis", ["sensitive:health"])
+	lib.carried_in == set() with input as t.with_parts({"columns": [alone]})
+}
+
 test_a_column_written_and_read_is_not_written_only if {
 	not lib.written_only(object.union(t.written("analytics.x", "k", []), {"uses": ["select", "write"]}))
 }

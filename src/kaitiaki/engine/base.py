@@ -16,16 +16,21 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from itertools import chain, repeat
-from operator import itemgetter
+from operator import attrgetter, itemgetter
 from typing import Any, Protocol, runtime_checkable
 
 from kaitiaki.errors import EngineError, PolicyError
-from kaitiaki.model import Decision, Violation
+from kaitiaki.model import LEVELS, Decision, IgnoredWaiver, Violation
 
 try:
     import orjson
 except ImportError:  # no orjson wheel for this interpreter (PyPy): the json module does its work
     orjson = None  # type: ignore[assignment]
+
+try:
+    import msgspec
+except ImportError:  # no msgspec wheel for this interpreter (PyPy): decision_from_raw reads answers
+    msgspec = None  # type: ignore[assignment]
 
 DECISION_PATH = "kaitiaki/main/decision"
 DECISION_RULE = "data.kaitiaki.main.decision"
@@ -218,6 +223,57 @@ def holds_non_finite(value: Any) -> bool:
 def decision_json(text: str) -> Any:
     """An engine's JSON answer (orjson parses a decision with many violations about 2.5x faster)."""
     return orjson.loads(text) if orjson is not None else json.loads(text)
+
+
+if msgspec is not None:
+
+    class UsualDecision(msgspec.Struct):
+        """A decision with every documented key and every field of its exact JSON type (a violation
+        without its optional fields takes their defaults, as in ``Violation.from_dict``)."""
+
+        allow: bool
+        violations: tuple[Violation, ...]
+        policy_revision: str
+        ignored_waivers: tuple[IgnoredWaiver, ...] = ()
+
+    _USUAL_DECISION = msgspec.json.Decoder(UsualDecision)
+
+_LEVELS = frozenset(LEVELS)
+_LEVEL = attrgetter("level")
+_LINE = attrgetter("line")
+# orjson reads an integer outside these bounds as a float, which no violation line may be
+_LINE_MIN, _LINE_MAX = -(2**63), 2**64 - 1
+
+
+def usual_decision(text: str) -> Decision | None:
+    """The decision in an engine's JSON answer when it has the usual shape, parsed and checked in
+    C in one pass (about six times faster than ``decision_json`` and ``decision_from_raw``, most
+    of an answer with many violations); None for anything else (or without msgspec), which
+    ``decision_from_raw`` then reads and refuses with its reason. It accepts only what
+    ``decision_from_raw`` accepts, and gives the same Decision."""
+    if msgspec is None:
+        return None
+    try:
+        answer = _USUAL_DECISION.decode(text)
+    except msgspec.DecodeError:
+        return None
+    if not read_as_before(answer.violations):
+        return None
+    return Decision(
+        allow=answer.allow,
+        violations=tuple(sorted(answer.violations, key=violation_order)),
+        policy_revision=answer.policy_revision,
+        ignored_waivers=tuple(sorted(answer.ignored_waivers)),
+    )
+
+
+def read_as_before(violations: tuple[Violation, ...]) -> bool:
+    """What msgspec does not check: every level is known, and every line is an integer that
+    ``decision_json`` reads as one (beyond 64 bits orjson gives a float, refused as a line)."""
+    lines = set(map(_LINE, violations))
+    lines.discard(None)
+    in_bounds = not lines or (min(lines) >= _LINE_MIN and max(lines) <= _LINE_MAX)
+    return in_bounds and _LEVELS.issuperset(map(_LEVEL, violations))
 
 
 def decision_from_raw(raw: Any, *, engine: str) -> Decision:

@@ -34,6 +34,7 @@ from kaitiaki.engine.base import (
     quiet_rust_backtraces,
     refuse_server_settings,
     require_decision,
+    usual_decision,
     with_revision,
 )
 from kaitiaki.errors import EngineError, PolicyError
@@ -143,8 +144,7 @@ class EmbeddedEngine:
             raw = bound.engine.eval_rule_as_json(DECISION_RULE)
         except RuntimeError as exc:
             raise EngineError(evaluation_failure(str(exc))) from None
-        value = decision_json(raw)
-        return decision_from_raw(None if value == UNDEFINED else value, engine=self.kind)
+        return read_decision(raw)
 
     def _thread_engine(self) -> ThreadBound:
         """This thread's compiled engine (the loading thread's, or one compiled now)."""
@@ -160,6 +160,16 @@ class EmbeddedEngine:
             raise EngineError(f"the embedded engine could not compile for this thread: {exc}") from None
         table[self._load] = (weakref.ref(self), engine)
         return engine
+
+
+def read_decision(raw: str) -> Decision:
+    """The decision in regorus's JSON answer: the usual shape in one pass, anything else checked
+    field by field (an undefined rule, a malformed answer: an EngineError saying what)."""
+    decision = usual_decision(raw)
+    if decision is not None:
+        return decision
+    value = decision_json(raw)
+    return decision_from_raw(None if value == UNDEFINED else value, engine=EmbeddedEngine.kind)
 
 
 def evaluation_failure(text: str) -> str:
