@@ -400,6 +400,10 @@ rounding_level := "hard" if {
 	object.get(table, "source", null) in params.stats_nz_sources
 } else := lib.rule_level("SV-07")
 
+# SV-08 has three bodies, one per way a sensitive column holds Māori data (a column found twice
+# gives the same finding). The first, an iwi category: the few listed categories are looked up
+# among the job's (usually none is there) before any column is visited.
+
 # METADATA
 # title: Māori data
 # description: >-
@@ -417,15 +421,7 @@ rounding_level := "hard" if {
 #   remediation: >-
 #     Record a Māori data governance review (for example under Te Kāhui Raraunga's model) and
 #     involve Māori and iwi partners; a waiver records the review.
-violation contains v if {
-	some col in maori_data_columns
-	v := lib.column_violation("SV-08", col, concat("", [" is Māori data (", lib.list({cat | some cat in lib.own_categories(col); maori_category(cat)}), ")"]))
-}
-
-# Sensitive columns holding Māori data: an iwi category, or an ethnicity category used to select
-# or group people. The few listed categories are looked up among the job's (usually none is
-# there); columns are visited only when one is, and each by one test of its category list.
-maori_data_columns contains col if {
+violation contains maori_data(col) if {
 	iwi := {cat | listed := params.maori_data_categories; some cat in column_categories; cat in listed}
 	iwi != set()
 	some col in sensitive_columns
@@ -433,7 +429,9 @@ maori_data_columns contains col if {
 	cat in iwi
 }
 
-maori_data_columns contains col if {
+# An ethnicity category used to select or group people: each column is visited by one test of its
+# category list, and only for an ethnicity category the job has.
+violation contains maori_data(col) if {
 	listed := params.ethnicity_categories
 	some ethnicity in column_categories
 	ethnicity in listed
@@ -447,7 +445,7 @@ maori_data_columns contains col if {
 }
 
 # Person-level ethnicity or iwi leaving the agency: the source columns of such outputs.
-maori_data_columns contains col if {
+violation contains maori_data(col) if {
 	off_agency
 	person_level
 	some out in identifiable_outputs
@@ -456,6 +454,8 @@ maori_data_columns contains col if {
 	some name in out.sources
 	col := columns_by_name[name]
 }
+
+maori_data(col) := lib.column_violation("SV-08", col, concat("", [" is Māori data (", lib.list({cat | some cat in lib.own_categories(col); maori_category(cat)}), ")"]))
 
 maori_category(cat) if cat in params.maori_data_categories
 

@@ -43,24 +43,25 @@ import rego.v1
 #     Exclude the people who opted out on every path to the output: WHERE NOT <opt-out flag> (or
 #     flag IS NOT TRUE) as a top-level AND, NOT EXISTS against the opt-out list, or an inner join
 #     to the consent table ON consent = true.
-violation contains v if {
-	some table in flagged_tables
-	not opt_outs_excluded(table)
-	cols := {col | some col in input.columns; col.table == table}
-	message := sprintf("%s records people's opt-out choice, but the job does not exclude the people who opted out on every path to its output", [table])
-	v := lib.violation_at("TC-01", level(table), message, lib.names(cols), lib.earliest_line(cols))
-}
-
-flagged_tables contains table.name if {
+violation contains unexcluded_opt_outs(table.name) if {
 	some table in input.tables
 	"opt_out_flag" in table.categories
 	"opt_out_flag" in lib.table_categories(table)
+	not opt_outs_excluded(table.name)
 }
 
-flagged_tables contains col.table if {
+violation contains unexcluded_opt_outs(col.table) if {
 	"opt_out_flag" in column_categories
 	some col in input.columns
 	"opt_out_flag" in lib.own_categories(col)
+	not opt_outs_excluded(col.table)
+}
+
+# The finding for a table recording opt-outs (TC-01's two bodies: a table whose categories say so,
+# or a column of it; a table found by both gives the same finding).
+unexcluded_opt_outs(table) := lib.violation_at("TC-01", level(table), message, lib.names(cols), lib.earliest_line(cols)) if {
+	cols := {col | some col in input.columns; col.table == table}
+	message := sprintf("%s records people's opt-out choice, but the job does not exclude the people who opted out on every path to its output", [table])
 }
 
 # A condition that holds for every row of `table` reaching the output removes opted-out people.
