@@ -249,8 +249,9 @@ violation contains v if {
 insight if input.aggregation.grouped == true
 
 insight if {
+	tags := input.job.tags
 	some tag in params.insight_tags
-	lib.has_tag(tag)
+	tag in tags # lib.has_tag(tag), without a call per insight tag
 }
 
 identifiers_in_insight contains lib.sources_finding(sprintf("the identifier %s is in the output of an insight", [out.column]), {out}) if {
@@ -309,13 +310,17 @@ small_cells contains concat("", ["counts are produced with ", people_text(people
 	people < params.min_count_cell
 }
 
+# (Most jobs publish no magnitude and no single value: the lists are looked at before the sets
+# built from them. A missing single_value list is read as empty by single_values.)
 small_cells contains concat("", ["sums, means or percentiles (", lib.list(magnitudes), ") are produced with ", people_text(people), " (at least ", format_int(params.min_magnitude_cell, 10), " people needed)"]) if {
+	input.aggregation.magnitudes != []
 	magnitudes != set()
 	people := min_people(cells)
 	people < params.min_magnitude_cell
 }
 
 small_cells contains concat("", ["the aggregates ", lib.list(single_values), " publish one person's value"]) if {
+	not input.aggregation.single_value == []
 	single_values != set()
 }
 
@@ -418,9 +423,10 @@ violation contains v if {
 }
 
 # Sensitive columns holding Māori data: an iwi category, or an ethnicity category used to select
-# or group people. The categories are checked once each; columns only when one is present.
+# or group people. The few listed categories are looked up among the job's (usually none is
+# there); columns are visited only when one is, and each by one test of its category list.
 maori_data_columns contains col if {
-	iwi := iwi_categories
+	iwi := {cat | listed := params.maori_data_categories; some cat in column_categories; cat in listed}
 	iwi != set()
 	some col in sensitive_columns
 	some cat in lib.own_categories(col)
@@ -428,12 +434,12 @@ maori_data_columns contains col if {
 }
 
 maori_data_columns contains col if {
-	ethnicity := ethnicity_categories
-	ethnicity != set()
+	listed := params.ethnicity_categories
+	some ethnicity in column_categories
+	ethnicity in listed
 	sensitive := sensitive_column_categories
 	some col in input.columns
-	some cat in col.categories
-	cat in ethnicity
+	ethnicity in col.categories
 	some use in col.uses
 	use in {"filter", "group"}
 	some other in col.categories
@@ -450,10 +456,6 @@ maori_data_columns contains col if {
 	some name in out.sources
 	col := columns_by_name[name]
 }
-
-iwi_categories := {cat | listed := params.maori_data_categories; some cat in column_categories; cat in listed}
-
-ethnicity_categories := {cat | listed := params.ethnicity_categories; some cat in column_categories; cat in listed}
 
 maori_category(cat) if cat in params.maori_data_categories
 

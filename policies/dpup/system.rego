@@ -26,13 +26,23 @@ violation contains v if {
 }
 
 violation contains v if {
-	not input_complete
-	some problem in input_problems
-	v := lib.violation("SYS-01", sprintf("the policy input is incomplete: %s", [problem]), [], null)
+	not complete
+	some message in incomplete
+	v := lib.violation("SYS-01", message, [], null)
 }
 
-# Nearly every input is complete: one conjunction of the checks below, before looking for problems.
-input_complete if {
+# What is missing from the input and from the policy data, each as its finding's message.
+incomplete contains sprintf("the policy input is incomplete: %s", [problem]) if some problem in input_problems
+
+incomplete contains sprintf("the policy data is incomplete: data.kaitiaki.params.%s is missing", [key]) if {
+	some key in missing_params
+}
+
+# Nearly every input and policy data are complete: one conjunction of the checks below, before
+# looking for problems (it holds only when there are none). The parameters are tested on the whole
+# object: every required key is there and no parameter is null (a test per key costs several times
+# more; a null parameter that is not required only sends the decision the long way round).
+complete if {
 	is_array(input.columns)
 	is_array(input.joins)
 	is_array(input.outputs)
@@ -42,6 +52,10 @@ input_complete if {
 	is_string(input.job.id)
 	is_object(input.aggregation)
 	today
+	given := params
+	is_object(given)
+	required_params - object.keys(given) == set()
+	not null in given
 }
 
 unresolved_message(u) := sprintf("the analysis could not resolve %s: %s", [u.kind, u.detail]) if {
@@ -76,28 +90,13 @@ aggregation_given if is_object(input.aggregation)
 
 input_problems contains "input.kaitiaki.now is not an RFC 3339 time" if not today
 
-required_params := [
+required_params := {
 	"off_agency_kinds", "vague_phrases", "min_count_cell", "min_magnitude_cell", "rounding_tags",
 	"retention_tag_prefix", "insight_tags", "opt_out_promised_tables", "maori_data_categories",
 	"ethnicity_categories", "default_issuers", "stats_nz_sources", "qi_combinations", "qi_coarsenings",
 	"ipp3a_from",
-]
-
-violation contains v if {
-	not params_complete
-	some key in missing_params
-	v := lib.violation("SYS-01", sprintf("the policy data is incomplete: data.kaitiaki.params.%s is missing", [key]), [], null)
 }
 
 # The required parameters that are absent or null: the given ones are gathered in one pass over
 # the parameters (a negated function call per required key costs several times more).
-missing_params := {key | some key in required_params} - {key | is_object(params); some key in object.keys(params); params[key] != null}
-
-# Every required parameter is given (the usual case): checked without listing the parameters.
-params_complete if {
-	given := params
-	is_object(given)
-	every key in required_params {
-		given[key] != null
-	}
-}
+missing_params := required_params - {key | is_object(params); some key in object.keys(params); params[key] != null}
