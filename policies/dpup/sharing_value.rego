@@ -241,17 +241,18 @@ unkeyed_pseudonym(out) if {
 #   law: Privacy Act 2020 IPP11 (when shared)
 #   remediation: Aggregate above the level of the person, and drop identifiers from the group keys.
 violation contains v if {
-	insight
+	input.aggregation.grouped == true
 	some f in identifiers_in_insight
 	v := lib.violation("SV-05", f.message, f.columns, f.line)
 }
 
-insight if input.aggregation.grouped == true
-
-insight if {
+# An insight is a grouped result (above) or a job tagged insight: one body each, the same findings.
+violation contains v if {
 	tags := input.job.tags
 	some tag in params.insight_tags
 	tag in tags # lib.has_tag(tag), without a call per insight tag
+	some f in identifiers_in_insight
+	v := lib.violation("SV-05", f.message, f.columns, f.line)
 }
 
 identifiers_in_insight contains lib.sources_finding(sprintf("the identifier %s is in the output of an insight", [out.column]), {out}) if {
@@ -297,14 +298,7 @@ identifiers_in_insight contains {"message": concat("", ["the identifier ", name,
 #     counts people only on a catalog table declared grain person, with no join that multiplies
 #     its rows. Publish no minimum, maximum or single value. The thresholds are policy data
 #     (min_count_cell, min_magnitude_cell).
-violation contains v if {
-	some problem in small_cells
-	cols := {col | some col in input.columns; "aggregate" in col.transforms}
-	f := finding(problem, cols)
-	v := lib.violation("SV-06", f.message, f.columns, f.line)
-}
-
-small_cells contains concat("", ["counts are produced with ", people_text(people), " (at least ", format_int(params.min_count_cell, 10), " people needed)"]) if {
+violation contains small_cell_violation(concat("", ["counts are produced with ", people_text(people), " (at least ", format_int(params.min_count_cell, 10), " people needed)"])) if {
 	input.aggregation.count == true
 	people := min_people(cells)
 	people < params.min_count_cell
@@ -312,16 +306,22 @@ small_cells contains concat("", ["counts are produced with ", people_text(people
 
 # (Most jobs publish no magnitude and no single value: the lists are looked at before the sets
 # built from them. A missing single_value list is read as empty by single_values.)
-small_cells contains concat("", ["sums, means or percentiles (", lib.list(magnitudes), ") are produced with ", people_text(people), " (at least ", format_int(params.min_magnitude_cell, 10), " people needed)"]) if {
+violation contains small_cell_violation(concat("", ["sums, means or percentiles (", lib.list(magnitudes), ") are produced with ", people_text(people), " (at least ", format_int(params.min_magnitude_cell, 10), " people needed)"])) if {
 	input.aggregation.magnitudes != []
 	magnitudes != set()
 	people := min_people(cells)
 	people < params.min_magnitude_cell
 }
 
-small_cells contains concat("", ["the aggregates ", lib.list(single_values), " publish one person's value"]) if {
+violation contains small_cell_violation(concat("", ["the aggregates ", lib.list(single_values), " publish one person's value"])) if {
 	not input.aggregation.single_value == []
 	single_values != set()
+}
+
+# SV-06's finding for a small-cell problem (one body each above), about the aggregated columns.
+small_cell_violation(problem) := lib.violation("SV-06", f.message, f.columns, f.line) if {
+	cols := {col | some col in input.columns; "aggregate" in col.transforms}
+	f := finding(problem, cols)
 }
 
 single_values := {name | some name in object.get(input.aggregation, "single_value", [])}

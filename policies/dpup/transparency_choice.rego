@@ -131,10 +131,10 @@ level(table) := object.get(lib.meta("TC-01"), "level_when_promised", "hard") if 
 #     statistical or research use) and record it on the purpose.
 violation contains v if {
 	today >= params.ipp3a_from
+	agencies := {table.agency | some table in input.tables; table.agency != input.job.agency; other_agency(table)}
+	agencies != set()
 	writes
 	person_level
-	agencies := {table.agency | some table in input.tables; other_agency(table)}
-	agencies != set()
 	outs := identifiable_outputs
 	outs != set()
 	message := concat("", ["the job writes person-level identifiable columns (", lib.list({out.column | some out in outs}), ") read from another agency's tables (", lib.list(agencies), ")"])
