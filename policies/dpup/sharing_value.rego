@@ -436,8 +436,7 @@ violation contains maori_data(col) if {
 	some ethnicity in column_categories
 	ethnicity in listed
 	sensitive := sensitive_column_categories
-	some col in input.columns
-	ethnicity in col.categories
+	some col in [c | some c in input.columns; ethnicity in c.categories] # a comprehension: a cheaper pass than this body
 	some use in col.uses
 	use in {"filter", "group"}
 	some other in col.categories
