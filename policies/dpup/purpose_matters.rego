@@ -4,6 +4,7 @@ package kaitiaki.dpup.purpose_matters
 
 import data.kaitiaki.lib
 import data.kaitiaki.lib.carried_in
+import data.kaitiaki.lib.category_columns
 import data.kaitiaki.lib.column_categories
 import data.kaitiaki.lib.foreign_uid_column_categories
 import data.kaitiaki.lib.identifiable_column_categories
@@ -127,8 +128,7 @@ violation contains v if {
 	not_own := carried_in
 	fields := lib.rule_fields("PM-03")
 	rest := not_allowed_by_purpose
-	some col in input.columns
-	some first in col.categories
+	some [first, col] in category_columns
 	first in not_allowed
 	name := concat(".", [col.table, col.column])
 	outside := {cat | some cat in col.categories; cat in not_allowed; not [name, cat] in not_own}
@@ -343,8 +343,7 @@ violation contains v if {
 	not_own := carried_in
 	fields := lib.rule_fields("PM-08")
 	rest := not_approved_by_purpose
-	some col in input.columns
-	some first in col.categories
+	some [first, col] in category_columns
 	first in unapproved
 	name := concat(".", [col.table, col.column])
 	cats := {cat | some cat in col.categories; cat in unapproved; not [name, cat] in not_own}

@@ -50,9 +50,14 @@ foreign_uid_category(cat) if {
 
 # --- what the job touches, gathered once per decision ------------------------------------------
 
+# Every [category, column fact] of the job's columns, in one pass: a rule that reports the columns
+# with some categories walks these pairs (the columns that have a category, once per category)
+# rather than every column and its categories.
+category_columns := [[cat, col] | some col in input.columns; some cat in col.categories]
+
 # Every category of the job's columns, and of its outputs that are not aggregates. (Passes over the
 # outputs test the categories before the transforms: an output without a wanted category stops there.)
-column_categories := {cat | some col in input.columns; some cat in col.categories}
+column_categories := {cat | some [cat, _] in category_columns}
 
 output_categories := {cat |
 	some out in input.outputs
@@ -96,16 +101,14 @@ identifier(col) if {
 identifiable_columns contains col if {
 	cats := identifiable_column_categories
 	cats != set()
-	some col in input.columns
-	some cat in col.categories
+	some [cat, col] in category_columns
 	cat in cats
 }
 
 sensitive_columns contains col if {
 	cats := sensitive_column_categories
 	cats != set()
-	some col in input.columns
-	some cat in col.categories
+	some [cat, col] in category_columns
 	cat in cats
 }
 
