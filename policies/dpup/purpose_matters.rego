@@ -3,8 +3,6 @@
 package kaitiaki.dpup.purpose_matters
 
 import data.kaitiaki.lib
-import data.kaitiaki.lib.carried_in
-import data.kaitiaki.lib.category_columns
 import data.kaitiaki.lib.column_categories
 import data.kaitiaki.lib.foreign_uid_column_categories
 import data.kaitiaki.lib.identifiable_column_categories
@@ -125,15 +123,7 @@ violation contains v if {
 	is_object(input.purpose)
 	not_allowed := categories_outside
 	not_allowed != set()
-	not_own := carried_in
-	fields := lib.rule_fields("PM-03")
-	rest := not_allowed_by_purpose
-	some [first, col] in category_columns
-	first in not_allowed
-	name := concat(".", [col.table, col.column])
-	outside := {cat | some cat in col.categories; cat in not_allowed; not [name, cat] in not_own}
-	outside != set()
-	v := lib.named_violation(fields, name, col, concat("", [name, " is ", concat(", ", sort(outside)), rest]))
+	some v in lib.category_violations("PM-03", not_allowed, not_allowed_by_purpose)
 }
 
 violation contains v if {
@@ -340,15 +330,7 @@ output_target(table) := table if is_string(table) else := "(query result)"
 violation contains v if {
 	unapproved := unapproved_sensitive_categories
 	unapproved != set()
-	not_own := carried_in
-	fields := lib.rule_fields("PM-08")
-	rest := not_approved_by_purpose
-	some [first, col] in category_columns
-	first in unapproved
-	name := concat(".", [col.table, col.column])
-	cats := {cat | some cat in col.categories; cat in unapproved; not [name, cat] in not_own}
-	cats != set()
-	v := lib.named_violation(fields, name, col, concat("", [name, " is ", concat(", ", sort(cats)), rest]))
+	some v in lib.category_violations("PM-08", unapproved, not_approved_by_purpose)
 }
 
 unapproved_sensitive_categories := {cat | some cat in sensitive_column_categories; not lib.sensitive_approved(cat)}

@@ -367,6 +367,20 @@ named_violation(fields, name, col, message) := object.union(fields, {"message": 
 	line := min(col.lines) # undefined for a column without lines: the next branch
 } else := object.union(fields, {"message": message, "columns": [name], "line": null})
 
+# The violations of rule `id` about each column with some of `cats` (categories of the job's
+# columns) among its own categories, "<column> is <those categories><rest>": one pass over the
+# category pairs, the rule's fields looked up once.
+category_violations(id, cats, rest) := {v |
+	not_own := carried_in
+	fields := rule_fields(id)
+	some [first, col] in category_columns
+	first in cats
+	name := concat(".", [col.table, col.column])
+	own := {cat | some cat in col.categories; cat in cats; not [name, cat] in not_own}
+	own != set()
+	v := named_violation(fields, name, col, concat("", [name, " is ", concat(", ", sort(own)), rest]))
+}
+
 # A violation about one column, whose message is the column's qualified name followed by `rest`.
 column_violation(id, col, rest) := named_violation(rule_fields(id), name, col, concat("", [name, rest])) if {
 	name := concat(".", [col.table, col.column])
