@@ -48,6 +48,11 @@ LEAKS: dict[str, tuple[str, str, str]] = {
         "dbt_test__audit.missing_ird_numbers",
         "ird_number",
     ),
+    "test sql_header": (
+        "test.nz_social.route_test_header_leak#sql-header.0",
+        "exports.test_header_leak",
+        "ird_number",
+    ),
 }
 # Nodes left out with a blocked hook: the hook's owner and what reads it.
 LEFT_OUT = {
@@ -66,6 +71,7 @@ TWINS = {
     "hooked model": "marts.route_audited",
     "seed": "main.region_codes",
     "test store_failures": "dbt_test__audit.not_null_route_audited_region",
+    "test sql_header": "dbt_test__audit.route_test_header_ok",
     "python model declared in the catalog": "marts.route_python_declared",
     "incremental": "marts.route_incremental_ok",
 }
@@ -168,6 +174,69 @@ def test_allowed_hooks_and_project_hooks_are_decided_and_run(enforced: Built) ->
     finally:
         connection.close()
     assert "exports" in schemas  # created by the allowed on-run-start hook
+
+
+# data tests with a sql_header (routes_fixture/tests/route_test_header_*.sql)
+TEST_HEADER_LEAK = "test.nz_social.route_test_header_leak"
+TEST_HEADER_TWIN = "test.nz_social.route_test_header_ok"
+TEST_HEADER_UNSTORED = "test.nz_social.route_test_header_unstored"
+
+
+def header_of(test: str) -> str:
+    return f"{test}#sql-header.0"
+
+
+def test_a_blocked_test_header_leaves_its_test_out_and_its_twin_runs(enforced: Built) -> None:
+    """The leaking test's own query is allowed: its header alone keeps it from running, so it
+    stores no failing rows either; the twin's harmless header is allowed and the test passes."""
+    jobs = enforced.jobs()
+    header = jobs[header_of(TEST_HEADER_LEAK)]
+    assert header["job"]["kind"] == "dbt_hook" and header["job"]["purpose"] == "benefit-uptake"
+    assert header["decision"]["allow"] is False and jobs[TEST_HEADER_LEAK]["decision"]["allow"] is True
+    assert TEST_HEADER_LEAK not in enforced.ran
+    assert "dbt_test__audit.route_test_header_leak" not in tables(enforced.database)
+    assert jobs[header_of(TEST_HEADER_TWIN)]["decision"]["allow"] is True
+    assert enforced.ran[TEST_HEADER_TWIN] == "pass"
+
+
+def test_dbt_test_decides_a_test_header_too(enforced: Built, tmp_path: Path) -> None:
+    """``dbt test`` runs no pre/post hooks, but it runs a test's sql_header: decided there too
+    (its own target path, so the build's manifest stays whole for the other tests)."""
+    target = tmp_path / "target"
+    result = run_dbt_command(
+        enforced.path, "test", "--select", "route_test_header_leak", "route_test_header_ok",
+        "--target-path", str(target), "--format", "json", "-q",
+    )  # fmt: skip
+    assert result.exit_code == 1, result.stderr
+    jobs = {job["job"]["id"].removeprefix("dbt:"): job for job in json.loads(result.stdout)["jobs"]}
+    assert "ird_number" in blocking_columns(jobs[header_of(TEST_HEADER_LEAK)])
+    assert jobs[header_of(TEST_HEADER_TWIN)]["decision"]["allow"] is True
+    statuses = run_statuses(tmp_path)
+    assert TEST_HEADER_LEAK not in statuses and statuses[TEST_HEADER_TWIN] == "pass"
+    assert "exports.test_header_leak" not in tables(enforced.database)
+
+
+def test_a_header_dbt_does_not_run_is_decided_only_from_a_manifest_alone(
+    enforced: Built, warned: Built, tmp_path: Path
+) -> None:
+    """A test that stores nothing runs its sql_header only under dbt's
+    REQUIRE_SQL_HEADER_IN_TEST_CONFIGS, which dbt-core 1.10 and 1.11 never set: a build reads
+    the flag from the dbt it runs and does not decide the header, and dbt does not run it (warn
+    mode: the test ran, its header wrote nothing). A manifest alone cannot tell which dbt will
+    run it, so there the header is decided, and this one is blocked."""
+    assert header_of(TEST_HEADER_UNSTORED) not in enforced.jobs()
+    assert enforced.ran[TEST_HEADER_UNSTORED] == warned.ran[TEST_HEADER_UNSTORED] == "pass"
+    assert "exports.unstored_header_leak" not in tables(warned.database)
+    manifest = tmp_path / "target" / "manifest.json"
+    manifest.parent.mkdir()
+    shutil.copy(enforced.path / "target" / "manifest.json", manifest)
+    result = run_dbt_command(
+        enforced.path, "check", "--manifest", str(manifest), "--allow-stale",
+        "--select", "route_test_header_unstored", "--format", "json", "-q",
+    )  # fmt: skip
+    assert result.exit_code == 1, result.stderr
+    jobs = {job["job"]["id"].removeprefix("dbt:"): job for job in json.loads(result.stdout)["jobs"]}
+    assert "full_name" in blocking_columns(jobs[header_of(TEST_HEADER_UNSTORED)])
 
 
 def test_an_undeclared_python_model_is_blocked_by_sys01(enforced: Built) -> None:

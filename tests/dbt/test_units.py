@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pytest
 import sqlglot
 from kaitiaki_dbt.dialects import adapter_dialect
+from kaitiaki_dbt.hooks import hook_nodes
 from kaitiaki_dbt.jobs import kaitiaki_meta, model_job
 from kaitiaki_dbt.manifest import DbtProject, ancestors, descendants, topological_order
+from kaitiaki_dbt.routes import gated_ids, runnable
 from kaitiaki_dbt.runner import split_dbt_args
 from kaitiaki_dbt.schema import StarExpander, output_columns, qualified_names
 from kaitiaki_dbt.summary import exclusion_selectors
@@ -124,6 +127,66 @@ def test_cycles_are_reported_not_looped_over() -> None:
 
 def test_exclusion_selectors_use_the_full_fqn_and_descendants() -> None:
     assert exclusion_selectors(DAG, ["model.p.b", "model.p.a"]) == ["p.staging.a+", "p.marts.b+"]
+
+
+def data_test(name: str, **config: Any) -> dict[str, Any]:
+    """A generic test of model ``a`` with a sql_header (and ``config`` besides)."""
+    return {
+        "unique_id": f"test.p.{name}",
+        "name": name,
+        "resource_type": "test",
+        "fqn": ["p", name],
+        "attached_node": "model.p.a",
+        "depends_on": {"nodes": ["model.p.a"]},
+        "config": {"meta": {}, "sql_header": "set threads = 1;", **config},
+        "meta": {},
+        "tags": [],
+    }
+
+
+def with_test_headers() -> DbtProject:
+    """Model ``a`` (purpose p1), a test that stores its failing rows, one that stores nothing
+    unless the command says so, and one whose own meta names its purpose."""
+    tested = model("a", config={"meta": {"kaitiaki": {"purpose": "p1"}}, "materialized": "table"})
+    stored = data_test("stored", store_failures=True)
+    own = data_test("own", store_failures=False, meta={"kaitiaki": {"purpose": "p2"}})
+    bare = project(tested, stored, data_test("unstored"), own)
+    return replace(bare, extra=hook_nodes(bare, None))
+
+
+HEADERS = {name: f"test.p.{name}#sql-header.0" for name in ("stored", "unstored", "own")}
+
+
+@pytest.mark.parametrize(
+    ("command", "store_failures_flag", "test_header_flag", "gated"),
+    [
+        ("test", False, False, {"stored"}),  # stores failing rows: dbt's CREATE runs the header
+        ("build", False, False, {"stored"}),
+        ("test", True, False, {"stored", "unstored"}),  # --store-failures; `own` says it does not
+        ("test", False, True, {"stored", "unstored", "own"}),  # the flag: before every test's query
+        ("check", False, True, {"stored", "unstored", "own"}),
+        ("run", True, True, set()),  # dbt run runs no tests
+        ("clone", True, True, set()),
+    ],
+)
+def test_a_data_tests_sql_header_is_gated_when_dbt_runs_it(
+    command: str, store_failures_flag: bool, test_header_flag: bool, gated: set[str]
+) -> None:
+    headed = with_test_headers()
+    tests = {uid for uid, node in headed.graph().items() if node.get("resource_type") == "test"}
+    chosen = gated_ids(
+        headed, command, tests, store_failures_flag=store_failures_flag, test_header_flag=test_header_flag
+    )
+    assert {name for name, uid in HEADERS.items() if uid in chosen} == gated
+
+
+def test_a_blocked_test_header_leaves_its_test_out_read_with_the_tests_purpose() -> None:
+    headed = with_test_headers()
+    graph = headed.graph()
+    assert runnable(graph, {HEADERS["unstored"]}) == ({"test.p.unstored"}, set())
+    assert kaitiaki_meta(graph[HEADERS["unstored"]]) == {"purpose": "p1"}  # the tested model's
+    assert kaitiaki_meta(graph[HEADERS["own"]]) == {"purpose": "p2"}
+    assert graph[HEADERS["own"]]["resource_type"] == "hook"
 
 
 def test_model_meta_overrides_folder_meta_and_unknown_keys_are_errors() -> None:

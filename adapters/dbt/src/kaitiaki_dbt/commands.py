@@ -106,9 +106,16 @@ GATED_ROUTES = (
     ),
     ("snapshots", "their SELECT, as a write of the snapshot table"),
     ("seeds", "the CSV's columns, as a write of them"),
-    ("tests", "those that store failing rows (store_failures), as a write of the audit table"),
+    (
+        "tests",
+        "those that store failing rows (store_failures), as a write of the audit table; a data "
+        "test's sql_header whenever dbt runs it",
+    ),
     ("unit tests", "their format: sql fixtures and expectations (rows that reach dbt's log)"),
-    ("hooks", "pre_hook/post_hook of models, seeds and snapshots; on-run-start/on-run-end"),
+    (
+        "hooks",
+        "pre_hook/post_hook and sql_header of models, seeds and snapshots; on-run-start/on-run-end",
+    ),
     ("run-operation", "only macros kaitiaki.yaml allowlists (dbt: {operations: [...]})"),
     ("clone", "each node copied, decided as the node itself"),
 )
@@ -349,8 +356,8 @@ GATED_HELP = {
     "run": "Check models and their hooks (and the project hooks), then `dbt run`.",
     "seed": "Check what each seed loads (a seed of identifiers is a write of them), then `dbt seed`.",
     "snapshot": "Check each snapshot's SELECT and the table it writes, then `dbt snapshot`.",
-    "test": "Check tests that store their failing rows (store_failures) and unit tests that read "
-    "real tables, then `dbt test`.",
+    "test": "Check tests that store their failing rows (store_failures), the sql_header of the tests "
+    "dbt runs it for, and unit tests that read real tables, then `dbt test`.",
     "clone": "Check the nodes a clone would copy (decided as the node itself), then `dbt clone`.",
     "source": "Check the project hooks `dbt source freshness` runs (on-run-start/end), then run it.",
 }
@@ -447,6 +454,7 @@ class CompilePlan:
 def plan_compile(session: DbtSession, command: str, settings: Settings, store_failures: bool) -> CompilePlan:
     """Parse once and let dbt select what ``command`` would run that moves data (and what it
     reads upstream)."""
+    from kaitiaki_dbt.hooks import dbt_runs_test_headers
     from kaitiaki_dbt.manifest import DbtProject, ancestors, read_json
 
     progress(f"kaitiaki: parsing the dbt project for `dbt {command}`…", session.quiet)
@@ -463,7 +471,9 @@ def plan_compile(session: DbtSession, command: str, settings: Settings, store_fa
     types = COMMAND_TYPES[command]
     selection = session.args.selection
     chosen = session.selected_nodes(selection, types) if selection else set(parsed.graph())
-    gated = gated_ids(parsed, command, chosen, store_failures_flag=store_failures)
+    gated = gated_ids(
+        parsed, command, chosen, store_failures_flag=store_failures, test_header_flag=dbt_runs_test_headers()
+    )
     graph = parsed.graph()
     owners = {  # a unit test is read from its YAML: dbt compiles it only against a built warehouse
         hook_owner(graph[uid]) or uid

@@ -10,6 +10,10 @@ call is followed by rendering that node's hooks, and the project hooks once per 
 With ``--manifest`` (no dbt run) a hook without Jinja is read as it is, and one whose only Jinja
 is ``{{ this }}`` is rendered with the node's relation; any other Jinja cannot be rendered
 faithfully, and the hook is blocked (SYS-01) with a message saying so.
+
+A data test's ``sql_header`` is a node too: dbt runs it before the CREATE of the failing rows a
+test stores (dbt's create-table/view macros read the test's own config), and before the test's
+query when its ``REQUIRE_SQL_HEADER_IN_TEST_CONFIGS`` flag is on (routes.py says when it is gated).
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from kaitiaki_dbt.jobs import purpose_node
 from kaitiaki_dbt.manifest import DbtProject, Node, parents
 from kaitiaki_dbt.rendering import RENDER_WRITE, render_error
 
@@ -28,6 +33,9 @@ HOOK_KEYS = ("pre-hook", "post-hook")
 # A node's ``sql_header`` config: SQL dbt's materializations put before the node's own statement
 # (create table / view / merge), as it is (dbt does not render it again). It runs like a pre-hook.
 SQL_HEADER = "sql-header"
+# The name of the flag dbt's test materialization reads (``flags.<this>``) before it puts a test's
+# ``sql_header`` before the test's query.
+TEST_HEADER_FLAG = "REQUIRE_SQL_HEADER_IN_TEST_CONFIGS"
 RUN_RESULTS_NAME = re.compile(r"\bresults\b")
 ONLY_THIS = re.compile(r"\{\{-?\s*this\s*-?\}\}")
 RESULTS_ERROR = (
@@ -103,12 +111,32 @@ def hook_nodes(
                 written = rendered.writes[uid]
                 refused = Rendered(None, render_error(written))
                 out[hook_id(uid, RENDER_WRITE, 0)] = node_hook(node, RENDER_WRITE, 0, written, refused)
-            header = (node.get("config") or {}).get("sql_header")
-            if header:
-                out[hook_id(uid, SQL_HEADER, 0)] = node_hook(
-                    node, SQL_HEADER, 0, str(header), Rendered(str(header))
-                )
+            out.update(header_node(node, node))
+        elif kind == "test":
+            out.update(header_node(node, purpose_node(node, project)))
     return out
+
+
+def header_node(owner: Node, decider: Node) -> dict[str, Node]:
+    """The owner's ``sql_header`` as a node of its own (none without one), read with the purpose
+    and destination of ``decider`` (a test without its own: the node it tests)."""
+    header = (owner.get("config") or {}).get("sql_header")
+    if not header:
+        return {}
+    uid = hook_id(str(owner["unique_id"]), SQL_HEADER, 0)
+    return {uid: node_hook(owner, SQL_HEADER, 0, str(header), Rendered(str(header)), decider)}
+
+
+def dbt_runs_test_headers() -> bool:
+    """Whether dbt's test materialization puts a test's ``sql_header`` before the test's query:
+    the flag as its Jinja ``flags`` holds it (``dbt.flags.get_flag_obj``, set by the dbt that
+    parsed the project in this process). dbt-core 1.10 and 1.11 do not carry it there (false); a
+    dbt without that function cannot say, so true: the headers are decided."""
+    try:
+        from dbt.flags import get_flag_obj
+    except ImportError:
+        return True
+    return bool(getattr(get_flag_obj(), TEST_HEADER_FLAG, None))  # type: ignore[no-untyped-call]
 
 
 def project_hook_static(node: Node, operations: tuple[str, ...]) -> Rendered:
@@ -125,9 +153,13 @@ def rendered_fields(render: Rendered) -> dict[str, Any]:
     return {"compiled_code": render.sql, "render_error": render.error}
 
 
-def node_hook(owner: Node, key: str, index: int, raw: str, render: Rendered) -> Node:
-    """A pre/post hook as a node: read as its owner (purpose, destination, path), after it."""
+def node_hook(
+    owner: Node, key: str, index: int, raw: str, render: Rendered, decider: Node | None = None
+) -> Node:
+    """A pre/post hook as a node: read as its owner (path; purpose and destination those of
+    ``decider``, else the owner's), after it."""
     uid = str(owner["unique_id"])
+    meta_of = decider if decider is not None else owner
     return {
         "unique_id": hook_id(uid, key, index),
         "resource_type": "hook",
@@ -138,8 +170,8 @@ def node_hook(owner: Node, key: str, index: int, raw: str, render: Rendered) -> 
         "patch_path": owner.get("patch_path"),
         "language": "sql",
         "raw_code": raw,
-        "config": {"meta": (owner.get("config") or {}).get("meta") or {}},
-        "meta": owner.get("meta") or {},
+        "config": {"meta": (meta_of.get("config") or {}).get("meta") or {}},
+        "meta": meta_of.get("meta") or {},
         "tags": list(owner.get("tags") or ()),
         "fqn": list(owner.get("fqn") or ()),
         "depends_on": {"nodes": [uid, *parents(owner)]},

@@ -1,8 +1,9 @@
 """Which dbt nodes move data, for each dbt command, and so which ones the gate decides.
 
 A dbt invocation writes to the warehouse through more than models: snapshots, seeds, tests that
-store their failing rows, the pre/post hooks of models, seeds and snapshots, the project's
-``on-run-start``/``on-run-end`` hooks, ``run-operation`` macros and ``clone``. Each command
+store their failing rows, the pre/post hooks and ``sql_header`` of models, seeds and snapshots, a
+data test's ``sql_header``, the project's ``on-run-start``/``on-run-end`` hooks, ``run-operation``
+macros and ``clone``. Each command
 runs its own subset; this module names it, so the check of a command covers exactly what that
 command can write. (docs/dbt.md has the table of routes.)
 """
@@ -65,11 +66,25 @@ def moves_data(node: Node, *, store_failures_flag: bool) -> bool:
     return kind in ("model", "seed", "snapshot", "hook", "operation", "unit_test")
 
 
+def runs_test_header(test: Node, *, store_failures_flag: bool, test_header_flag: bool) -> bool:
+    """Whether dbt runs a data test's ``sql_header``. A test that stores its failing rows runs it
+    whatever the flag: dbt's create-table/view macros put the test's own ``sql_header`` before the
+    CREATE. Any test runs it before its query when dbt's REQUIRE_SQL_HEADER_IN_TEST_CONFIGS is on."""
+    return test_header_flag or stores_failures(test, store_failures_flag)
+
+
 def gated_ids(
-    project: DbtProject, command: str, selected: set[str], *, store_failures_flag: bool
+    project: DbtProject,
+    command: str,
+    selected: set[str],
+    *,
+    store_failures_flag: bool,
+    test_header_flag: bool = True,
 ) -> set[str]:
     """The unique ids ``command`` would run that move data: the selected nodes of its types, the
-    hooks of those nodes, and the project hooks when the command runs them."""
+    hooks of those nodes (a test's ``sql_header`` when dbt runs it), and the project hooks when
+    the command runs them. ``test_header_flag`` is dbt's REQUIRE_SQL_HEADER_IN_TEST_CONFIGS as
+    the run will read it; true when that cannot be known (a manifest alone)."""
     types = COMMAND_TYPES.get(command, ())
     graph = project.graph()
     chosen = {
@@ -79,13 +94,21 @@ def gated_ids(
         and graph[uid].get("resource_type") in types
         and moves_data(graph[uid], store_failures_flag=store_failures_flag)
     }
+    tests = {
+        uid for uid in selected if "test" in types and (graph.get(uid) or {}).get("resource_type") == "test"
+    }
+    hooks: set[str] = set()
     for uid, node in graph.items():
-        owner = node.get("attached_node")
-        if node.get("resource_type") == "hook" and command in NODE_HOOK_COMMANDS and owner in chosen:
-            chosen.add(uid)
-        if node.get("resource_type") == "operation" and command in PROJECT_HOOK_COMMANDS:
-            chosen.add(uid)
-    return chosen
+        owner = hook_owner(node)
+        if owner in tests:
+            runs = runs_test_header(
+                graph[owner], store_failures_flag=store_failures_flag, test_header_flag=test_header_flag
+            )
+        else:
+            runs = owner in chosen and command in NODE_HOOK_COMMANDS
+        if runs or (node.get("resource_type") == "operation" and command in PROJECT_HOOK_COMMANDS):
+            hooks.add(uid)
+    return chosen | hooks
 
 
 def hook_owner(node: Node) -> str | None:
