@@ -311,28 +311,26 @@ def count_decisions(decisions: int, tree: Path | None) -> None:
 def instructions_per_decision(tree: Path | None = None) -> dict[str, float]:
     """Instructions per embedded decision (regorus and the Python around it), from callgrind;
     ``tree``: another policy tree than the bundled one."""
-    with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp) / "callgrind.out"
-        subprocess.run(
-            [
-                "valgrind",
-                "--tool=callgrind",
-                "--dump-before=getppid",
-                f"--callgrind-out-file={out}",
-                sys.executable,
-                __file__,
-                "--count-decisions",
-                str(INSTRUCTION_DECISIONS),
-                *(["--tree", str(tree)] if tree is not None else []),
-            ],
-            check=True,
-            capture_output=True,
-            env={**os.environ, "PYTHONHASHSEED": "0"},
-        )
-        parts = sorted(Path(tmp).glob("callgrind.out.*"), key=lambda p: int(p.name.rsplit(".", 1)[1]))
-        totals = [callgrind_total(p.read_text()) for p in parts]
+    command = [sys.executable, __file__, "--count-decisions", str(INSTRUCTION_DECISIONS)]
+    totals = callgrind_counts(
+        [*command, *(["--tree", str(tree)] if tree is not None else [])],
+        {**os.environ, "PYTHONHASHSEED": "0"},
+    )
     # parts alternate: before a marker (setup), then the decisions between two markers
     return {label: totals[2 * i + 1] / INSTRUCTION_DECISIONS for i, label in enumerate(inputs())}
+
+
+def callgrind_counts(command: list[str], environment: dict[str, str]) -> list[int]:
+    """The instructions of each part of ``command``'s run under callgrind, the parts split at every
+    getppid call (the children mark what they measure with one: callgrind dumps its counters there)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "callgrind.out"
+        run = ["valgrind", "--tool=callgrind", "--dump-before=getppid", f"--callgrind-out-file={out}"]
+        done = subprocess.run([*run, *command], capture_output=True, text=True, env=environment, check=False)
+        if done.returncode != 0:
+            raise SystemExit(f"the count failed:\n{done.stderr[-3000:]}")
+        parts = sorted(Path(tmp).glob("callgrind.out.*"), key=lambda p: int(p.name.rsplit(".", 1)[1]))
+        return [callgrind_total(p.read_text()) for p in parts]
 
 
 def callgrind_total(dump: str) -> int:

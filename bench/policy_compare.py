@@ -37,7 +37,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.engines import OLD, old_tree  # noqa: E402
+from bench.engines import ISSUERS, OLD, old_tree  # noqa: E402
 from bench.engines import inputs as fifty_column_inputs  # noqa: E402
 from kaitiaki.cli import main as kaitiaki_main  # noqa: E402
 from kaitiaki.config import Settings, load_settings  # noqa: E402
@@ -180,15 +180,34 @@ def show(found: frozenset[tuple[str, str]]) -> str:
     return ", ".join(f"{rule} {level}" for rule, level in sorted(found)) or "none"
 
 
-def changes(cases: list[Case], engines: Engines) -> list[str]:
+@dataclass(frozen=True)
+class Decided:
+    """One case decided by the old and the new tree."""
+
+    case: Case
+    old: Decision
+    new: Decision
+
+
+def decide_both(cases: list[Case], engines: Engines) -> list[Decided]:
+    return [
+        Decided(
+            case,
+            engines.get("old", case.settings).evaluate(case.document),
+            engines.get("new", case.settings).evaluate(case.document),
+        )
+        for case in cases
+    ]
+
+
+def changes(decided: list[Decided]) -> list[str]:
     rows = []
-    for case in cases:
-        old = outcome(engines.get("old", case.settings).evaluate(case.document))
-        new = outcome(engines.get("new", case.settings).evaluate(case.document))
+    for item in decided:
+        old, new = outcome(item.old), outcome(item.new)
         if old != new:
             verdict = {True: "allow", False: "block"}
             rows.append(
-                f"| {case.corpus} | `{case.job}` | {verdict[old[0]]} → {verdict[new[0]]} | "
+                f"| {item.case.corpus} | `{item.case.job}` | {verdict[old[0]]} → {verdict[new[0]]} | "
                 f"{show(old[1] - new[1])} | {show(new[1] - old[1])} |"
             )
     return rows
@@ -196,7 +215,7 @@ def changes(cases: list[Case], engines: Engines) -> list[str]:
 
 def fifty_column_cases() -> list[Case]:
     """bench/engines.py's 50-column inputs, under its settings."""
-    default = Settings(identifier_issuers={"nhi": "moh", "ird": "ird", "nsn": "moe", "msd_client": "msd"})
+    default = Settings(identifier_issuers=ISSUERS)
     inputs = fifty_column_inputs().items()
     return [Case("bench/engines.py", label, document, default) for label, document in inputs]
 
@@ -206,15 +225,10 @@ def whole(decision: Decision) -> Any:
     return {key: value for key, value in decision.to_dict().items() if key != "policy_revision"}
 
 
-def differing(cases: list[Case], engines: Engines) -> list[str]:
+def differing(decided: list[Decided]) -> list[str]:
     """Jobs whose decisions differ in any field (a message, a column list, a line), beyond the
     outcome and rules that `changes` compares: a change meant to keep decisions must list none."""
-    return [
-        f"{case.corpus}: `{case.job}`"
-        for case in cases
-        if whole(engines.get("old", case.settings).evaluate(case.document))
-        != whole(engines.get("new", case.settings).evaluate(case.document))
-    ]
+    return [f"{i.case.corpus}: `{i.case.job}`" for i in decided if whole(i.old) != whole(i.new)]
 
 
 def timings(cases: list[Case], engines: Engines, rounds: int) -> dict[str, dict[str, float]]:
@@ -296,8 +310,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         engines = Engines({"old": old_tree(args.old, Path(tmp)), "new": bundled_policies_dir()})
         cases = bypass_cases() + e2e_cases(Path(tmp)) + example_cases()
-        rows = changes(cases, engines)
-        differ = differing(cases + fifty_column_cases(), engines)
+        decided = decide_both(cases, engines)
+        rows = changes(decided)
+        differ = differing(decided + decide_both(fifty_column_cases(), engines))
         times = timings(cases, engines, args.rounds)
     load = " / ".join(f"{x:.2f}" for x in os.getloadavg())
     text = render(args.old, cases, rows, differ, times, load)
