@@ -1,6 +1,7 @@
 """What a cosmos task's dbt command runs beyond its node's SQL is decided too: the node's own
 hooks, the project's on-run-start/on-run-end hooks (dbt runs them on every ``dbt run``, ``seed``,
-``test``…), a seed's CSV, and the tests that store failing rows when the task is ``dbt test``.
+``test``…), a seed's CSV, and the tests that store failing rows and every test's sql_header when
+the task is ``dbt test``.
 Each leaking route is blocked naming the column; its nearest legitimate twin is allowed, and a
 ``dbt test`` whose tests store nothing is left to run with nothing to decide.
 
@@ -34,6 +35,8 @@ MODELS = {
         "{{ config(post_hook='create table kt_names as select full_name from msd.clients') }}\n"
         "select region from {{ source('msd', 'clients') }}"
     ),
+    "header_leak_tested": "select region from {{ source('msd', 'clients') }}",
+    "header_ok_tested": "select region from {{ source('msd', 'clients') }}",
 }
 TESTS = {
     # copies the names of every client in a region into an audit table when it fails
@@ -49,6 +52,16 @@ TESTS = {
     ),
     "hooked_leak_regions_stored": (
         "{{ config(store_failures=true) }}\nselect region from {{ ref('hooked_leak') }} where region is null"
+    ),
+    # counts rows, but its sql_header copies every client's name
+    "header_leak_counted": (
+        "{{ config(sql_header='create table kt_header_names as select full_name from msd.clients;') }}\n"
+        "select region from {{ ref('header_leak_tested') }} where region is null"
+    ),
+    # the same test, its header only setting the session
+    "header_ok_counted": (
+        "{{ config(sql_header='set threads = 1;') }}\n"
+        "select region from {{ ref('header_ok_tested') }} where region is null"
     ),
 }
 SOURCES = """version: 2
@@ -147,6 +160,32 @@ def test_a_test_task_decides_the_tests_that_store_failing_rows(project: Path) ->
     verdict = decide(project, "DbtTestLocalOperator", f"model.{NAME}.hooked_leak", "hooked_leak")
     assert verdict.decision.allow is True
     assert verdict.job.meta.get("unique_id") == f"test.{NAME}.hooked_leak_regions_stored"
+
+
+def test_a_test_task_decides_the_sql_header_of_every_test_it_runs(project: Path) -> None:
+    """dbt runs a test's sql_header before its query when its REQUIRE_SQL_HEADER_IN_TEST_CONFIGS
+    flag is on, which the manifest a task holds cannot show: every test's header is decided,
+    stored or not. The leaking header blocks the task; its harmless twin is allowed."""
+    uid = f"model.{NAME}.header_leak_tested"
+    verdict = decide(project, "DbtTestLocalOperator", uid, "header_leak_tested")
+    assert blocked_on(verdict, "full_name") == f"test.{NAME}.header_leak_counted#sql-header.0"
+    twin = decide(project, "DbtTestLocalOperator", f"model.{NAME}.header_ok_tested", "header_ok_tested")
+    assert twin.decision.allow is True
+    assert twin.job.meta.get("unique_id") == f"test.{NAME}.header_ok_counted#sql-header.0"
+    # the model's run does not run its tests
+    assert decide(project, "DbtRunLocalOperator", uid, "header_leak_tested").decision.allow is True
+
+
+def test_a_test_header_edited_after_the_compile_fails_closed(tmp_path: Path) -> None:
+    """The header decided is the manifest's: when the test's file no longer is the one compiled,
+    what dbt would run is not what was decided (the twin: the same task, the file unchanged)."""
+    write_project(tmp_path)
+    uid = f"model.{NAME}.header_ok_tested"
+    assert decide(tmp_path, "DbtTestLocalOperator", uid, "header_ok_tested").decision.allow is True
+    test_file = tmp_path / "tests" / "header_ok_counted.sql"
+    test_file.write_text(TESTS["header_leak_counted"].replace("header_leak_tested", "header_ok_tested"))
+    with pytest.raises(KaitiakiError, match="header_ok_counted"):
+        decide(tmp_path, "DbtTestLocalOperator", uid, "header_ok_tested")
 
 
 def test_a_build_task_decides_the_node_its_hooks_and_its_stored_tests(project: Path) -> None:

@@ -51,10 +51,11 @@ class RunLabelledGate:
 
 def decide_dbt_node(task: Any, *, gate: Gate, located: TaskSql, labels: Mapping[str, str]) -> Verdict | None:
     """The dbt checker's verdict on what the task's dbt command runs for its node: the node, its
-    hooks, its tests that store failing rows and its unit tests (as the command runs them), and
-    the project's on-run-start/on-run-end hooks. The first blocked verdict, else the node's own;
-    None when the command writes nothing kaitiaki decides (``dbt test`` of a model whose tests
-    store nothing). KaitiakiError when it cannot be reached."""
+    hooks, its tests that store failing rows, the sql_header of the tests it runs and its unit
+    tests (as the command runs them), and the project's on-run-start/on-run-end hooks. The first
+    blocked verdict, else the node's own; None when the command writes nothing kaitiaki decides
+    (``dbt test`` of a model whose tests store nothing and have no sql_header). KaitiakiError
+    when it cannot be reached."""
     try:
         from kaitiaki_dbt.checker import ProjectChecker
         from kaitiaki_dbt.incremental import from_manifest_alone
@@ -77,7 +78,7 @@ def decide_dbt_node(task: Any, *, gate: Gate, located: TaskSql, labels: Mapping[
     require_selects_only(project, str(located.values[0]), uid)
     chosen = run_by_task(project, uid, task)
     project_dir = held(task, "project_dir")
-    for run in sorted(chosen):
+    for run in sorted(chosen | hook_owners(project, chosen)):
         node = project.nodes.get(run)
         if node is None:  # a hook or a unit test: read with its owner's files and vars
             continue
@@ -105,6 +106,16 @@ def decide_dbt_node(task: Any, *, gate: Gate, located: TaskSql, labels: Mapping[
             f"the dbt checker gave no verdict on {', '.join(sorted(missing))} ({task_name(task)})."
         )
     return task_verdict(verdicts, uid)
+
+
+def hook_owners(project: DbtProject, chosen: set[str]) -> set[str]:
+    """The nodes whose hooks are decided: a hook is read from its owner's files, whose code must
+    be current even when the owner itself is not decided (a test that stores nothing, whose
+    sql_header dbt may run)."""
+    from kaitiaki_dbt.routes import hook_owner
+
+    graph = project.graph()
+    return {owner for uid in chosen if (owner := hook_owner(graph.get(uid) or {})) is not None}
 
 
 def run_by_task(project: DbtProject, uid: str, task: Any) -> set[str]:
