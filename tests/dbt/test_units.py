@@ -9,7 +9,7 @@ import pytest
 import sqlglot
 from kaitiaki_dbt.dialects import adapter_dialect
 from kaitiaki_dbt.hooks import hook_nodes
-from kaitiaki_dbt.jobs import kaitiaki_meta, model_job
+from kaitiaki_dbt.jobs import kaitiaki_meta, model_job, node_job, purpose_node
 from kaitiaki_dbt.manifest import DbtProject, ancestors, descendants, topological_order
 from kaitiaki_dbt.routes import gated_ids, runnable
 from kaitiaki_dbt.runner import split_dbt_args
@@ -184,9 +184,17 @@ def test_a_blocked_test_header_leaves_its_test_out_read_with_the_tests_purpose()
     headed = with_test_headers()
     graph = headed.graph()
     assert runnable(graph, {HEADERS["unstored"]}) == ({"test.p.unstored"}, set())
-    assert kaitiaki_meta(graph[HEADERS["unstored"]]) == {"purpose": "p1"}  # the tested model's
-    assert kaitiaki_meta(graph[HEADERS["own"]]) == {"purpose": "p2"}
-    assert graph[HEADERS["own"]]["resource_type"] == "hook"
+    assert purpose_node(graph[HEADERS["unstored"]], headed)["unique_id"] == "model.p.a"  # the tested model
+    assert purpose_node(graph[HEADERS["own"]], headed)["unique_id"] == "test.p.own"
+    jobs = {
+        name: node_job(graph[uid], adapter_type="duckdb", settings=Settings(), sql="", project=headed)
+        for name, uid in HEADERS.items()
+    }
+    assert {name: (job.kind, job.purpose) for name, job in jobs.items()} == {
+        "stored": ("dbt_hook", "p1"),
+        "unstored": ("dbt_hook", "p1"),
+        "own": ("dbt_hook", "p2"),
+    }
 
 
 def test_model_meta_overrides_folder_meta_and_unknown_keys_are_errors() -> None:

@@ -25,7 +25,6 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from kaitiaki_dbt.jobs import purpose_node
 from kaitiaki_dbt.manifest import DbtProject, Node, parents
 from kaitiaki_dbt.rendering import RENDER_WRITE, render_error
 
@@ -33,6 +32,10 @@ HOOK_KEYS = ("pre-hook", "post-hook")
 # A node's ``sql_header`` config: SQL dbt's materializations put before the node's own statement
 # (create table / view / merge), as it is (dbt does not render it again). It runs like a pre-hook.
 SQL_HEADER = "sql-header"
+# The nodes whose ``sql_header`` dbt runs: a data test's too (before the CREATE of the failing
+# rows it stores, and before its query under the flag below). Not a unit test's: dbt-core 1.10
+# and 1.11 build the node they run for a unit test without the unit test's config.
+HEADER_OWNERS = ("model", "seed", "snapshot", "test")
 # The name of the flag dbt's test materialization reads (``flags.<this>``) before it puts a test's
 # ``sql_header`` before the test's query.
 TEST_HEADER_FLAG = "REQUIRE_SQL_HEADER_IN_TEST_CONFIGS"
@@ -111,20 +114,18 @@ def hook_nodes(
                 written = rendered.writes[uid]
                 refused = Rendered(None, render_error(written))
                 out[hook_id(uid, RENDER_WRITE, 0)] = node_hook(node, RENDER_WRITE, 0, written, refused)
-            out.update(header_node(node, node))
-        elif kind == "test":
-            out.update(header_node(node, purpose_node(node, project)))
+        if kind in HEADER_OWNERS:
+            out.update(header_node(node))
     return out
 
 
-def header_node(owner: Node, decider: Node) -> dict[str, Node]:
-    """The owner's ``sql_header`` as a node of its own (none without one), read with the purpose
-    and destination of ``decider`` (a test without its own: the node it tests)."""
+def header_node(owner: Node) -> dict[str, Node]:
+    """The owner's ``sql_header`` as a node of its own (none without one)."""
     header = (owner.get("config") or {}).get("sql_header")
     if not header:
         return {}
     uid = hook_id(str(owner["unique_id"]), SQL_HEADER, 0)
-    return {uid: node_hook(owner, SQL_HEADER, 0, str(header), Rendered(str(header)), decider)}
+    return {uid: node_hook(owner, SQL_HEADER, 0, str(header), Rendered(str(header)))}
 
 
 def dbt_runs_test_headers() -> bool:
@@ -153,13 +154,9 @@ def rendered_fields(render: Rendered) -> dict[str, Any]:
     return {"compiled_code": render.sql, "render_error": render.error}
 
 
-def node_hook(
-    owner: Node, key: str, index: int, raw: str, render: Rendered, decider: Node | None = None
-) -> Node:
-    """A pre/post hook as a node: read as its owner (path; purpose and destination those of
-    ``decider``, else the owner's), after it."""
+def node_hook(owner: Node, key: str, index: int, raw: str, render: Rendered) -> Node:
+    """A pre/post hook as a node: read as its owner (purpose, destination, path), after it."""
     uid = str(owner["unique_id"])
-    meta_of = decider if decider is not None else owner
     return {
         "unique_id": hook_id(uid, key, index),
         "resource_type": "hook",
@@ -170,8 +167,8 @@ def node_hook(
         "patch_path": owner.get("patch_path"),
         "language": "sql",
         "raw_code": raw,
-        "config": {"meta": (meta_of.get("config") or {}).get("meta") or {}},
-        "meta": meta_of.get("meta") or {},
+        "config": {"meta": (owner.get("config") or {}).get("meta") or {}},
+        "meta": owner.get("meta") or {},
         "tags": list(owner.get("tags") or ()),
         "fqn": list(owner.get("fqn") or ()),
         "depends_on": {"nodes": [uid, *parents(owner)]},

@@ -108,8 +108,12 @@ def model_owner(node: Node) -> str | None:
 
 def purpose_node(node: Node, project: DbtProject | None) -> Node:
     """The node whose ``meta.kaitiaki`` decides this one: its own, else (a test or unit test
-    without any) the node it tests. A hook carries its owner's meta already (hooks.py)."""
+    without any) the node it tests. A hook carries its owner's meta already (hooks.py); a test's
+    ``sql_header`` is decided as its test is."""
     kind = node.get("resource_type")
+    owner = project.node(str(node.get("attached_node"))) if kind == "hook" and project else None
+    if owner is not None and owner.get("resource_type") == "test":
+        return purpose_node(owner, project)
     if kind not in ("test", "unit_test") or kaitiaki_meta(node) or project is None:
         return node
     attached = node.get("attached_node") if kind == "test" else tested_model(node)
