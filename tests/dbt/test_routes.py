@@ -239,6 +239,38 @@ def test_a_header_dbt_does_not_run_is_decided_only_from_a_manifest_alone(
     assert "full_name" in blocking_columns(jobs[header_of(TEST_HEADER_UNSTORED)])
 
 
+@pytest.mark.parametrize("flag", [True, False])
+def test_kaitiaki_reads_the_test_header_flag_as_dbts_test_materialization_does(
+    tmp_path: Path, flag: bool
+) -> None:
+    """A project that sets ``require_sql_header_in_test_configs`` (and its twin, which does not),
+    built by plain dbt: the header of a test that stores nothing ran exactly when
+    ``dbt_runs_test_headers`` says dbt runs such headers (dbt-core 1.10 and 1.11: never, whatever
+    dbt_project.yml says)."""
+    from dbt.cli.main import dbtRunner
+    from kaitiaki_dbt.hooks import dbt_runs_test_headers
+
+    (tmp_path / "models").mkdir()
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "dbt_project.yml").write_text(
+        "name: flagged\nversion: '1.0'\nprofile: flagged\n"
+        f"flags:\n  require_sql_header_in_test_configs: {flag}\n"
+    )
+    database = tmp_path / "flagged.duckdb"
+    (tmp_path / "profiles.yml").write_text(
+        f"flagged:\n  target: dev\n  outputs:\n    dev: {{type: duckdb, path: '{database}'}}\n"
+    )
+    (tmp_path / "models" / "m.sql").write_text("select 1 as id\n")
+    (tmp_path / "tests" / "t.sql").write_text(
+        "{{ config(sql_header='create table main.header_ran as select 1 as x;') }}\n"
+        "select * from {{ ref('m') }} where id is null\n"
+    )
+    args = ["build", "--project-dir", str(tmp_path), "--profiles-dir", str(tmp_path), "--quiet"]
+    assert dbtRunner().invoke(args).success
+    assert run_statuses(tmp_path)["test.flagged.t"] == "pass"
+    assert ("main.header_ran" in tables(database)) is dbt_runs_test_headers()
+
+
 def test_an_undeclared_python_model_is_blocked_by_sys01(enforced: Built) -> None:
     job = enforced.jobs()["model.nz_social.route_python_undeclared"]
     violations = job["decision"]["violations"]
