@@ -30,6 +30,16 @@ LEVELS: tuple[str, ...] = ("advisory", "soft", "hard")
 
 JSON = dict[str, Any]
 
+# A field inside a column (a JSON key, a struct field, a map key) that a job reads by a literal path
+# is a column of its own, named ``column->key->key`` (``payload->person->nhi``).
+FIELD_SEPARATOR = "->"
+
+
+def field_path(column: str) -> tuple[str, tuple[str, ...]]:
+    """``payload->person->nhi`` → ``("payload", ("person", "nhi"))``; a plain column has no keys."""
+    base, *keys = column.split(FIELD_SEPARATOR)
+    return (base, tuple(keys)) if base and keys and all(keys) else (column, ())
+
 
 @dataclass(frozen=True)
 class ColumnRef:

@@ -48,7 +48,7 @@ def load_corpus() -> list[Statement]:
 
 
 def parse_edge(text: str) -> Edge:
-    source, _, target = text.partition("->")
+    source, _, target = text.partition(" -> ")
     return source.strip().lower(), target.strip().lower()
 
 

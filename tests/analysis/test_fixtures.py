@@ -76,7 +76,7 @@ def split_column(qualified: str) -> tuple[str | None, str]:
 def parse_edge(text: str) -> tuple[tuple[str | None, str], tuple[str | None, str], tuple[str, ...]]:
     """``src.table.col -> target [hash, none]`` (target is ``table.col`` or a bare output name)."""
     arrow, _, transforms = text.partition("[")
-    source, _, target = arrow.partition("->")
+    source, _, target = arrow.partition(" -> ")
     kinds = tuple(t.strip() for t in transforms.rstrip("] ").split(",") if t.strip())
     return split_column(source.strip()), split_column(target.strip()), kinds
 

@@ -2,13 +2,16 @@
 PostgreSQL started for the test.
 
 Both hold the bypass estate (tests/bypass/kaitiaki.yaml's catalog) with marker values: every text
-cell is ``<table>.<column>.<row>``, so any value the engine returns says which stored columns it
-came from. PostgreSQL comes from Debian's packages (``.ci/run`` installs them): a throwaway
-cluster is made with initdb in a temporary folder and listens on a free loopback port only.
+cell is ``<table>.<column>.<row>``, and a JSON column (stored as text) holds an object whose every
+key's value is ``<table>.<column>-><key>.<row>``, so any value the engine returns says which
+stored columns and fields it came from. PostgreSQL comes from Debian's packages (``.ci/run``
+installs them): a throwaway cluster is made with initdb in a temporary folder and listens on a
+free loopback port only.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -24,9 +27,11 @@ import yaml
 
 HERE = Path(__file__).parent
 CATALOG: dict[str, Any] = yaml.safe_load((HERE / "kaitiaki.yaml").read_text())["catalog"]
-NUMBERS = frozenset({"visit_id", "clinic_id", "cost", "id"})
+NUMBERS = frozenset({"visit_id", "clinic_id", "cost", "id", "referral_id"})
+JSON_KEYS = {"health.referrals.details": ("nhi", "kind")}  # JSON columns and the keys their objects hold
 ROWS = 2
-MARKER = re.compile(r"\b(health\.patients|health\.visits|ref\.clinics|scratch\.t)\.([a-z_]+)\.\d\b")
+TABLES = "|".join(re.escape(table) for table in CATALOG)
+MARKER = re.compile(rf"\b({TABLES})\.([a-z_]+(?:->[a-z_]+)*)\.\d\b")
 
 
 def estate_sql() -> list[str]:
@@ -37,9 +42,18 @@ def estate_sql() -> list[str]:
         typed = ", ".join(f"{c} {'integer' if c in NUMBERS else 'text'}" for c in columns)
         statements.append(f"create table {table} ({typed})")
         for row in range(1, ROWS + 1):
-            values = ", ".join(str(row) if c in NUMBERS else f"'{table}.{c}.{row}'" for c in columns)
+            values = ", ".join(_cell(table, c, row) for c in columns)
             statements.append(f"insert into {table} values ({values})")
     return statements
+
+
+def _cell(table: str, column: str, row: int) -> str:
+    if column in NUMBERS:
+        return str(row)
+    keys = JSON_KEYS.get(f"{table}.{column}")
+    if keys is not None:
+        return "'" + json.dumps({key: f"{table}.{column}->{key}.{row}" for key in keys}) + "'"
+    return f"'{table}.{column}.{row}'"
 
 
 def columns_in(values: object) -> set[str]:

@@ -21,10 +21,11 @@ from sqlglot.optimizer.scope import Scope
 
 from kaitiaki.analysis.index import ScopeIndex, index_select, is_row_star
 from kaitiaki.analysis.names import display_identifier, display_table
+from kaitiaki.analysis.nested import field_column
 from kaitiaki.analysis.resolve import STAR_LINE, Qualified
 from kaitiaki.analysis.schema import SchemaLookup
 from kaitiaki.analysis.transforms import AGGREGATE, function_name, is_row_generator, marks_of, transform_of
-from kaitiaki.model import Unresolved
+from kaitiaki.model import FIELD_SEPARATOR, Unresolved, field_path
 
 Source = exp.Table | Scope | exp.Pivot
 STAR = "*"
@@ -140,7 +141,9 @@ class Flow:
     # --- naming ----------------------------------------------------------------------------
 
     def column_name(self, name: str) -> str:
-        return display_identifier(name, self.dialect)
+        """The facts' spelling; a field inside a column keeps its keys as the SQL wrote them."""
+        base, keys = field_path(name)
+        return FIELD_SEPARATOR.join((display_identifier(base, self.dialect), *keys))
 
     def table_name(self, table: exp.Table) -> str:
         return self.table_info(table)[0]
@@ -379,7 +382,8 @@ class Flow:
         if isinstance(table.this, exp.Func):
             return self.function_table_origins(table, owner)
         table_name, known = self.table_info(table)
-        if known is not None and name not in known and column is not None and not self._pseudo(name):
+        listed = known is None or name in known or field_path(name)[0] in known
+        if not listed and column is not None and not self._pseudo(name):
             self.report(
                 "unknown_column",
                 f"column {self.column_name(name)} is not in the schema of {table_name}",
@@ -418,6 +422,9 @@ class Flow:
             return ()
         if name in names:
             return self.origins_at(scope, names.index(name))
+        base, keys = field_path(name)
+        if keys and base in names:
+            return self.field_origins(scope, names.index(base), keys)
         if STAR in names:
             return self.through_star(scope, name, column)
         if column is not None:
@@ -427,6 +434,20 @@ class Flow:
                 line_of(column),
             )
         return ()
+
+    def field_origins(self, scope: Scope, index: int, keys: tuple[str, ...]) -> tuple[Origin, ...]:
+        """The field ``keys`` of a derived scope's ``index``-th output: the same field of the column
+        the output passes through; of a value built there (a struct, a JSON object, a function of
+        columns), what the value is built from."""
+        expression = self.traversed(scope).expression
+        if isinstance(expression, exp.Subquery):
+            expression = expression.unnest()
+        if isinstance(expression, exp.Select) and index < len(expression.expressions):
+            projection = expression.expressions[index]
+            inner = projection.this if isinstance(projection, exp.Alias) else projection
+            if isinstance(inner, exp.Column) and inner.table:
+                return self.column_origins(field_column(inner, keys), self.traversed(scope))
+        return self.origins_at(scope, index)
 
     def _lateral_query(self, expression: exp.Expr) -> Scope | None:
         """The scope of ``LATERAL (SELECT …)`` / ``CROSS APPLY (SELECT …)``, if that is what it is."""

@@ -25,6 +25,7 @@ from sqlglot.optimizer.qualify import qualify
 from sqlglot.optimizer.scope import Scope, find_all_in_scope, traverse_scope
 
 from kaitiaki.analysis.names import dialect_of
+from kaitiaki.analysis.nested import name_fields
 from kaitiaki.analysis.schema import SchemaLookup
 
 STAR_LINE = "kaitiaki_star_line"
@@ -181,7 +182,8 @@ def mark_star_outputs(stars: StarMarks) -> None:
 def qualify_query(
     query: exp.Query, dialect: str, lookup: SchemaLookup, expand_alias_refs: bool = True
 ) -> Qualified:
-    """Qualify tables and columns once (stars expanded from the schema); build the scopes."""
+    """Qualify tables and columns once (stars expanded from the schema), name the fields read
+    inside columns (nested.py); build the scopes."""
     try:
         qualified = qualify(
             query,
@@ -197,6 +199,7 @@ def qualify_query(
         raise Unresolvable(str(exc), match.group(1) if match else None) from None
     if not isinstance(qualified, exp.Query):
         raise Unresolvable("the statement's query could not be qualified", None)
+    name_fields(qualified)
     scopes = traverse_scope(qualified)
     if not scopes:
         raise Unresolvable("the statement's query has no scope kaitiaki can read", None)

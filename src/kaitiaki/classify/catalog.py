@@ -12,6 +12,7 @@ from collections.abc import Mapping
 
 from kaitiaki.classify.tables import TableIndex
 from kaitiaki.config import TableEntry
+from kaitiaki.model import field_path
 
 
 def _where(path: str | None, line: int | None) -> str:
@@ -39,6 +40,6 @@ def catalog_schema_warnings(
         warnings += [
             f"{where}catalog column '{name}.{column}' is not a column of '{matches[0]}' in the schema."
             for column in entry.columns
-            if column not in known
+            if field_path(column)[0] not in known  # a field (payload->nhi) of a known column is known
         ]
     return tuple(warnings)

@@ -31,6 +31,7 @@ from kaitiaki.model import (
     LineageEdge,
     SqlFacts,
     TableFact,
+    field_path,
 )
 
 STRICT_PREFIX = "strict_catalog: "
@@ -215,9 +216,29 @@ class Classifier:
     ) -> Resolved:
         """Strongest source first. A column this job writes is described by what the job writes
         into it (its own lineage) better than by a guess from its name, so there lineage
-        outranks the name rules; the catalog and dbt meta still outrank both."""
+        outranks the name rules; the catalog and dbt meta still outrank both.
+
+        A field inside a column (``payload->nhi``) is named by its whole path for the name rules,
+        and also carries what is known of the column that holds it (a payload the catalog calls
+        health data holds health data in its fields), unless the catalog or dbt meta describes
+        the field itself."""
         if column == STAR:
             return self.resolve_star(table, lineage)
+        own = self.resolve_named(table, column, lineage, written_here=written_here)
+        base, keys = field_path(column)
+        if not keys or self.catalog_opinion(table, column.lower()) or self.dbt_opinion(table, column.lower()):
+            return own
+        holder = self.resolve_column(table, base, lineage, written_here=written_here)
+        return Resolved(
+            categories=union(own.categories, holder.categories),
+            classified_by=tuple(dict.fromkeys((*own.classified_by, *holder.classified_by))),
+            conflicts=(*own.conflicts, *holder.conflicts),
+        )
+
+    def resolve_named(
+        self, table: str, column: str, lineage: LineageIndex, *, written_here: bool
+    ) -> Resolved:
+        """What the sources say of the column by its own name."""
         key = column.lower()
         rule = self.rule_opinion(table, column)
         carried = self.lineage_opinion(table, key, lineage)
