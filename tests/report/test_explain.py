@@ -153,6 +153,14 @@ def test_names_inside_literals_and_comments_are_not_marked() -> None:
     assert [m.start for m in marks] == [line.index(", nhi") + 2]
 
 
+def test_a_field_inside_a_column_is_marked_on_its_column() -> None:
+    line = "select r.details::jsonb ->> 'nhi' as patient from health.referrals r"
+    marks = marks_on(line, ["health.referrals.details->nhi"], line)
+    assert [(m.start, m.length, m.column) for m in marks] == [
+        (line.index("details"), len("details"), "health.referrals.details->nhi")
+    ]
+
+
 def test_a_column_reached_through_star_marks_the_star() -> None:
     line = "select * from cms.clients"
     marks = marks_on(line, ["cms.clients.full_name"], line)

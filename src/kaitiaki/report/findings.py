@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from kaitiaki.model import Verdict, Violation
+from kaitiaki.model import Verdict, Violation, field_path
 from kaitiaki.report.redact import redact_sql
 
 BLOCKING = "blocking"
@@ -372,12 +372,14 @@ def marks_on(text: str, columns: Sequence[str], sql: str) -> tuple[Mark, ...]:
     """Spans of the columns' names on a line (outside literals and comments); else a ``*``.
 
     Where a name occurs more than once, the occurrence qualified by the column's table or one
-    of its aliases in ``sql`` wins (``h.nhi`` for ``health_extract.nhi``).
+    of its aliases in ``sql`` wins (``h.nhi`` for ``health_extract.nhi``). The key of a field is
+    a literal in the SQL, so a field is marked where its column is named.
     """
     hidden = _literal_or_comment_positions(text)
     marks: dict[int, Mark] = {}
     for qualified in columns:
-        table, _, name = qualified.rpartition(".")
+        table, _, column = qualified.rpartition(".")
+        name = field_path(column)[0]  # a field (details->nhi) is marked on the column holding it
         pattern = re.compile(rf"(?<![\w$]){re.escape(name)}(?![\w$])", re.IGNORECASE)
         starts = [m.start() for m in pattern.finditer(text) if m.start() not in hidden | marks.keys()]
         if not starts:
