@@ -16,28 +16,48 @@ from __future__ import annotations
 
 import re
 
-from sqlglot import exp
+from sqlglot import exp, jsonpath
+from sqlglot.errors import ParseError
 
 from kaitiaki.model import FIELD_SEPARATOR
 
-_EXTRACTS = (exp.JSONExtract, exp.JSONExtractScalar, exp.JSONBExtract, exp.JSONBExtractScalar)
-_ACCESSES = (*_EXTRACTS, exp.Bracket, exp.Dot)
+Path = tuple[str, ...]  # the keys of one field, outermost first
+
+_EXTRACTS = (exp.JSONExtract, exp.JSONExtractScalar, exp.JSONValueArray)
+_JSONB_EXTRACTS = (exp.JSONBExtract, exp.JSONBExtractScalar)  # PostgreSQL #> and #>>: a key array
+_KEYED = (exp.GetExtract, exp.StructExtract, exp.Bracket)  # one key: GET(v, 'k'), v['k']
+_ACCESSES = (*_EXTRACTS, *_JSONB_EXTRACTS, *_KEYED, exp.JSONValue, exp.Dot, exp.Anonymous)
 # What a column may be wrapped in and still be the value read: (payload::jsonb)->>'nhi' reads payload
-_AS_JSON = (exp.Paren, exp.Cast, exp.TryCast, exp.ParseJSON)
+_AS_JSON = (exp.Paren, exp.Cast, exp.TryCast, exp.ParseJSON, exp.FromJson)
 # PostgreSQL's text-array path of #> and #>>: '{person,nhi}' (no quoting, escapes or nesting)
 _TEXT_ARRAY_PATH = re.compile(r"^\{([^{}\"\\]+)\}$")
+_PATH_MODE = re.compile(r"^\s*(lax|strict)\s+", re.IGNORECASE)  # PostgreSQL jsonpath's mode
+# Functions sqlglot keeps by name whose first argument is the value read. These take literal keys
+# after it (and then as many arguments that are not keys as given: ClickHouse's return type):
+_KEYS_THEN = {
+    "jsonb_extract_path": 0, "jsonb_extract_path_text": 0, "map_extract": 0, "jsonextract": 1,
+    "jsonextractstring": 0, "jsonextractint": 0, "jsonextractuint": 0, "jsonextractfloat": 0,
+    "jsonextractbool": 0, "jsonextractraw": 0, "jsonextractarrayraw": 0, "jsonextractkeysandvalues": 1,
+}  # fmt: skip
+# and these one JSON path text (PostgreSQL's jsonb_path_query family):
+_PATH_TEXT = frozenset(
+    f"jsonb_path_query{kind}{tz}" for kind in ("", "_first", "_array") for tz in ("", "_tz")
+)
 
 
 def name_fields(query: exp.Expr) -> None:
-    """Replace, in place, every read of a field by a literal path with the field as a column."""
+    """Replace, in place, every read of a field by a literal path with the field as a column (an
+    array of fields when one call reads several: DuckDB's json_extract(v, ['$.a', '$.b']))."""
     # innermost first: payload->'person'->>'nhi' becomes payload->person, then payload->person->nhi
     for node in reversed(list(query.find_all(*_ACCESSES, bfs=False))):
-        column = held_column(node.this)
-        keys = field_keys(node)
-        if keys and isinstance(column, exp.Column) and isinstance(column.this, exp.Identifier):
-            if isinstance(node, exp.Dot) and not column.table:
-                continue  # PostgreSQL's (p).nhi: p may be a whole row, a field of which is a column
-            node.replace(field_column(column, keys))
+        value, paths = field_reads(node)
+        column = held_column(value) if value is not None else None
+        if not paths or not isinstance(column, exp.Column) or not isinstance(column.this, exp.Identifier):
+            continue
+        if isinstance(node, exp.Dot) and node.this.unnest() is column and not column.table:
+            continue  # PostgreSQL's (p).nhi: p may be a whole row, a field of which is a column
+        fields = [field_column(column, keys) for keys in paths]
+        node.replace(fields[0] if len(fields) == 1 else exp.Array(expressions=fields))
 
 
 def held_column(value: exp.Expr) -> exp.Expr:
@@ -47,30 +67,86 @@ def held_column(value: exp.Expr) -> exp.Expr:
     return value
 
 
-def field_keys(node: exp.Expr) -> tuple[str, ...]:
-    """The literal keys an access reads, or () when it is not a literal path."""
+def field_reads(node: exp.Expr) -> tuple[exp.Expr | None, tuple[Path, ...]]:
+    """The value an access reads fields of, and the literal paths it reads (none when a path is
+    not literal)."""
+    if isinstance(node, exp.Anonymous):
+        return _function_reads(node)
+    if isinstance(node, exp.JSONValue):
+        return node.this, _one(_path_keys(node.args.get("path")))
+    if isinstance(node, _EXTRACTS) and isinstance(node.expression, exp.Array):
+        paths = tuple(_path_keys(path) for path in node.expression.expressions)
+        return node.this, paths if paths and all(paths) else ()
     if isinstance(node, _EXTRACTS):
-        return _path_keys(node.expression)
+        return node.this, _one(_path_keys(node.expression))
+    if isinstance(node, _JSONB_EXTRACTS) and isinstance(node.expression, exp.Array):
+        return node.this, _one(_literal_keys(node.expression.expressions))
+    if isinstance(node, _JSONB_EXTRACTS):
+        return node.this, _one(_path_keys(node.expression))
     if isinstance(node, exp.Bracket):
         (key, *more) = node.expressions or [None]
-        return (key.this,) if not more and isinstance(key, exp.Literal) and key.is_string else ()
+        return node.this, _one((key.this,) if not more and _is_text(key) else ())
+    if isinstance(node, _KEYED):
+        return node.this, _one(_literal_keys([node.expression]))
     if isinstance(node, exp.Dot) and isinstance(node.expression, exp.Identifier):
-        return (node.expression.name,)
-    return ()
+        return node.this, ((node.expression.name,),)
+    return None, ()
 
 
-def _path_keys(path: exp.Expr | None) -> tuple[str, ...]:
-    if isinstance(path, exp.JSONPath):
-        parts = path.expressions
-        if not parts or not isinstance(parts[0], exp.JSONPathRoot):
-            return ()
-        keys = [_path_part(part) for part in parts[1:]]
-        joined = FIELD_SEPARATOR.join(k for k in keys if k is not None)
-        return tuple(joined.split(FIELD_SEPARATOR)) if joined and None not in keys else ()
-    if isinstance(path, exp.Literal) and path.is_string:
+def _function_reads(call: exp.Anonymous) -> tuple[exp.Expr | None, tuple[Path, ...]]:
+    name, arguments = call.name.lower(), call.expressions
+    if not arguments:
+        return None, ()
+    if name in _PATH_TEXT and len(arguments) >= 2:
+        return arguments[0], _one(_path_keys(arguments[1]))
+    if name in _KEYS_THEN:
+        keys = arguments[1 : len(arguments) - _KEYS_THEN[name]]
+        return arguments[0], _one(_literal_keys(keys))
+    return None, ()
+
+
+def _one(keys: Path) -> tuple[Path, ...]:
+    return (keys,) if keys else ()
+
+
+def _is_text(node: exp.Expr | None) -> bool:
+    return isinstance(node, exp.Literal) and node.is_string
+
+
+def _literal_keys(arguments: list[exp.Expr]) -> Path:
+    """Keys written as literals (a text key or an array position); () if any is not literal."""
+    if not arguments or not all(isinstance(a, exp.Literal) for a in arguments):
+        return ()
+    return tuple(str(a.this) for a in arguments)
+
+
+def _path_keys(path: exp.Expr | None) -> Path:
+    """The keys of a JSON path (parsed, or a literal text: '$.person.nhi', '{person,nhi}')."""
+    if _is_text(path):
+        assert isinstance(path, exp.Literal)
         found = _TEXT_ARRAY_PATH.match(path.this)
-        return tuple(k.strip() for k in found.group(1).split(",")) if found else ()
-    return ()
+        if found:
+            return tuple(k.strip() for k in found.group(1).split(","))
+        path = _parsed_path(path.this)
+    if not isinstance(path, exp.JSONPath):
+        return ()
+    parts = path.expressions
+    if not parts or not isinstance(parts[0], exp.JSONPathRoot):
+        return ()
+    keys = [_path_part(part) for part in parts[1:]]
+    joined = FIELD_SEPARATOR.join(k for k in keys if k is not None)
+    return tuple(joined.split(FIELD_SEPARATOR)) if joined and None not in keys else ()
+
+
+def _parsed_path(text: str) -> exp.Expr | None:
+    """A JSON path written as text ('$.nhi', PostgreSQL's 'lax $.nhi'), or None if it is not one."""
+    text = _PATH_MODE.sub("", text)
+    if not text.startswith("$"):
+        return None
+    try:
+        return jsonpath.parse(text)
+    except ParseError:
+        return None
 
 
 def _path_part(part: exp.Expr) -> str | None:
