@@ -1,9 +1,11 @@
 """``kaitiaki scan DSN``: sample a database and propose catalog YAML for a governance lead.
 
 Each column is classified by the name rules (``kaitiaki_classify_column``) and by value
-detectors over a sample of its non-null values (``kaitiaki_detect_values``). The proposal shows,
-as YAML comments, which rule matched and what share of the sampled values each detector
-recognised. Values are passed to the detectors in memory and are never printed, logged or stored.
+detectors over a sample of its non-null values (``kaitiaki_detect_values``); a column of JSON
+objects is also read field by field, so an NHI kept under a key is proposed as ``payload->nhi``.
+The proposal shows, as YAML comments, which rule matched and what share of the sampled values
+each detector recognised. Values are passed to the detectors in memory and are never printed,
+logged or stored.
 
 DuckDB is built in (opened read-only); other databases plug in through
 ``kaitiaki_scan_connectors``. A connector factory is called with the DSN and returns an object
@@ -15,8 +17,8 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlsplit, urlunsplit
@@ -27,13 +29,14 @@ from kaitiaki.classify.outputs import union
 from kaitiaki.classify.tables import TableIndex
 from kaitiaki.errors import KaitiakiError
 from kaitiaki.hookspecs import hookimpl
-from kaitiaki.model import Classification
+from kaitiaki.model import FIELD_SEPARATOR, Classification
 
 DUCKDB_SUFFIXES = (".duckdb", ".ddb")
 SAMPLE_SEED = 7
 UNSAMPLED_TYPES = ("BOOLEAN", "BLOB", "BIT")
 _SHARE = re.compile(r"\s*(\d+(?:\.\d+)?)\s+of\s+(\d+)\s*")
 _PLAIN_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*")
+MAX_FIELDS = 100  # key paths of one JSON column judged at most (a map keyed by ids has thousands)
 
 
 @dataclass(frozen=True)
@@ -217,8 +220,40 @@ def propose_column(
     sample: int,
     min_share: float,
     plugins: pluggy.PluginManager,
+) -> tuple[ColumnProposal, ...]:
+    """Name rules plus value detectors for one column; detectors below ``min_share`` are noted only.
+    A column whose sampled values are mostly JSON objects is followed by its fields that name rules
+    or detectors classify (``payload->nhi``), each judged on the values under its key path."""
+    if data_type.upper() in UNSAMPLED_TYPES:
+        return (judge(table, column, data_type, None, min_share=min_share, plugins=plugins),)
+    values = connector.sample(table, column, sample)
+    proposal = judge(table, column, data_type, values, min_share=min_share, plugins=plugins)
+    fields = field_values(values, min_share)
+    if fields is None:
+        return (proposal,)
+    if len(fields) > MAX_FIELDS:
+        note = f"JSON objects with {len(fields)} key paths, over {MAX_FIELDS}: fields not proposed"
+        return (replace(proposal, notes=(*proposal.notes, note)),)
+    judged = [
+        judge(table, f"{column}{FIELD_SEPARATOR}{path}", None, leaves, min_share=min_share, plugins=plugins)
+        for path, leaves in sorted(fields.items())
+    ]
+    kept = tuple(field for field in judged if field.categories)
+    note = f"JSON objects with {len(fields)} key paths; {len(kept)} classified below"
+    return (replace(proposal, notes=(*proposal.notes, note)), *kept)
+
+
+def judge(
+    table: str,
+    column: str,
+    data_type: str | None,
+    values: Sequence[str] | None,
+    *,
+    min_share: float,
+    plugins: pluggy.PluginManager,
 ) -> ColumnProposal:
-    """Name rules plus value detectors for one column; detectors below ``min_share`` are noted only."""
+    """What the name rules say of a column (or field) and the detectors of its sampled ``values``
+    (None: not sampled)."""
     what = f"{table}.{column}"
     named = _checked(
         plugins.hook.kaitiaki_classify_column(
@@ -229,13 +264,12 @@ def propose_column(
     named = [c for c in named if c.categories]
     categories = union(*(c.categories for c in named))
     notes = [f"name: {', '.join(sorted({c.source for c in named}))}"] if named else []
-    if data_type.upper() in UNSAMPLED_TYPES:
+    if values is None:
         return ColumnProposal(column, categories, tuple(notes))
-    values = connector.sample(table, column, sample)
     if not values:
         return ColumnProposal(column, categories, (*notes, "no non-null values sampled"))
     for found in _checked(
-        plugins.hook.kaitiaki_detect_values(table=table, column=column, values=values), what
+        plugins.hook.kaitiaki_detect_values(table=table, column=column, values=list(values)), what
     ):
         name = found.source.removeprefix("detector:")
         share = parse_share(found.detail)
@@ -246,6 +280,41 @@ def propose_column(
             categories = union(categories, found.categories)
         notes.append(note)
     return ColumnProposal(column, categories, tuple(notes))
+
+
+def field_values(values: Sequence[str], min_share: float) -> dict[str, list[str]] | None:
+    """The values under each key path (``person->nhi``; ``*`` for an array's elements) of the
+    sampled values that are JSON objects, when at least ``min_share`` of them are; else None."""
+    objects = [found for found in map(_json_object, values) if found is not None]
+    if not objects or len(objects) < min_share * len(values):
+        return None
+    found: dict[str, list[str]] = {}
+    for value in objects:
+        for path, leaf in _leaves(value, ()):
+            found.setdefault(FIELD_SEPARATOR.join(path), []).append(leaf)
+    return found
+
+
+def _json_object(text: str) -> dict[str, Any] | None:
+    if not text.lstrip().startswith("{"):
+        return None
+    try:
+        parsed = json.loads(text)
+    except (ValueError, RecursionError):
+        return None
+    return parsed if isinstance(parsed, dict) else None
+
+
+def _leaves(value: Any, path: tuple[str, ...]) -> Iterator[tuple[tuple[str, ...], str]]:
+    """Each scalar inside a JSON value, with its key path (nulls have none to judge)."""
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            yield from _leaves(inner, (*path, str(key)))
+    elif isinstance(value, list):
+        for inner in value:
+            yield from _leaves(inner, (*path, "*"))
+    elif value is not None and path:
+        yield path, str(value)
 
 
 def _key(name: str) -> str:
@@ -301,7 +370,9 @@ def scan(
             TableProposal(
                 table.name,
                 tuple(
-                    propose_column(
+                    proposal
+                    for column, data_type in table.columns
+                    for proposal in propose_column(
                         connector,
                         table.name,
                         column,
@@ -310,7 +381,6 @@ def scan(
                         min_share=min_share,
                         plugins=plugins,
                     )
-                    for column, data_type in table.columns
                 ),
             )
             for table in chosen

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
 import pytest
-from kaitiaki_nz.synthetic import generate_clients, write_duckdb
+from kaitiaki_nz.synthetic import generate_clients, generate_patients, write_duckdb
 
 from kaitiaki.config import parse_settings
 from kaitiaki.errors import KaitiakiError
@@ -204,3 +205,57 @@ def test_other_databases_plug_in_through_the_connector_hook(sqlite_file: Path) -
 
 def test_the_process_wide_plugins_include_the_nz_detectors(estate: Path) -> None:
     assert "nhi: 0.9" in scan(str(estate), tables=["health.patients"], sample=50)
+
+
+def test_a_json_column_is_read_field_by_field(tmp_path: Path) -> None:
+    # The key names say nothing (`ref`, `tax`) and the NHI is nested: only the values tell.
+    patients = generate_patients(SIZE, seed=21, invalid_share=0.0)
+    clients = generate_clients(SIZE, seed=22, invalid_share=0.0)
+    path = tmp_path / "events.duckdb"
+    with duckdb.connect(str(path)) as connection:
+        connection.execute("create schema app")
+        connection.execute("create table app.events (id integer, payload json, note varchar)")
+        rows = [
+            (
+                i,
+                json.dumps(
+                    {
+                        "kind": "visit",
+                        "who": {"ref": p["nhi"]},
+                        "tax": c["ird_number"],
+                        "contacts": [c["email"]],
+                    }
+                ),
+                "not json",
+            )
+            for i, (p, c) in enumerate(zip(patients, clients, strict=True))
+        ]
+        connection.executemany("insert into app.events values (?, ?, ?)", rows)
+    text = scan(str(path), sample=SIZE, plugins=PM)
+    columns = parse_settings(text, tmp_path / "kaitiaki.yaml").catalog["app.events"].columns
+    assert columns == {
+        "id": (),
+        "payload": (),
+        "payload->contacts->*": ("direct_identifier",),
+        "payload->tax": ("unique_identifier:ird",),
+        "payload->who->ref": ("unique_identifier:nhi",),
+        "note": (),
+    }
+    lines = catalog_lines(text)
+    assert lines["app.events.payload"].endswith("# JSON objects with 4 key paths; 3 classified below")
+    assert lines['app.events."payload->who->ref"'].endswith(f"# nhi: 1.00 of {SIZE} sampled values")
+    assert "visit" not in text and patients[0]["nhi"] not in text  # facts about values, never values
+
+
+def test_a_json_column_with_too_many_key_paths_is_not_read_field_by_field(tmp_path: Path) -> None:
+    path = tmp_path / "wide.duckdb"
+    with duckdb.connect(str(path)) as connection:
+        connection.execute("create table wide (doc varchar)")
+        connection.executemany(
+            "insert into wide values (?)", [(json.dumps({f"k{i}": i}),) for i in range(150)]
+        )
+    text = scan(str(path), sample=200, plugins=PM)
+    assert parse_settings(text, tmp_path / "kaitiaki.yaml").catalog["main.wide"].columns == {"doc": ()}
+    assert catalog_lines(text)["main.wide.doc"].endswith(
+        "# JSON objects with 150 key paths, over 100: fields not proposed"
+    )
