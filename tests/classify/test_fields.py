@@ -80,3 +80,29 @@ def test_kaitiaki_yaml_describes_fields_in_its_catalog(tmp_path: Path) -> None:
     cols = by_column(result.columns)
     assert cols["app.referrals.details->form_id"].categories == ()
     assert cols["app.referrals.details->reason"].categories == ("sensitive:health",)
+
+
+def test_a_column_read_whole_holds_the_fields_the_catalog_lists_inside_it() -> None:
+    catalog = {
+        "app.referrals": entry(
+            "app.referrals", {"details": [], "details->who->nhi": ["unique_identifier:nhi"]}, agency="moh"
+        )
+    }
+    columns = [("app.referrals.details", ["select"]), ("app.referrals.details->kind", ["select"])]
+    result = classify(facts(columns), plugins=PM, catalog=catalog)
+    cols = by_column(result.columns)
+    assert cols["app.referrals.details"].categories == ("unique_identifier:nhi",)
+    assert cols["app.referrals.details"].classified_by == ("catalog",)
+    # another field of the same column holds only what the column itself is said to hold
+    assert cols["app.referrals.details->kind"].categories == ()
+
+
+def test_a_whole_json_column_with_a_scanned_field_is_identifying_in_a_job() -> None:
+    text = (
+        "catalog:\n  app.referrals:\n    columns:\n"
+        "      details: []\n      details->who->ref: [unique_identifier:nhi]\n"
+    )
+    settings = parse_settings(text, Path("kaitiaki.yaml"))
+    sql = "select details from app.referrals"
+    result = classify(analyze_sql(sql, dialect="postgres"), plugins=PM, catalog=settings.catalog)
+    assert {o.column: o.categories for o in result.outputs} == {"details": ("unique_identifier:nhi",)}

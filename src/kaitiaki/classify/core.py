@@ -148,6 +148,14 @@ class Classifier:
         self.schema: Mapping[str, Mapping[str, str]] = schema if isinstance(schema, Mapping) else {}
         self.schema_index = TableIndex(self.schema)
         self._rules: dict[tuple[str, str], Opinion | None] = {}
+        self._catalog_fields = {
+            name: fields_by_column((key, cats) for key, cats in entry.columns.items())
+            for name, entry in catalog.items()
+        }
+        self._dbt_fields = {
+            name: fields_by_column((key, meta.categories or ()) for key, meta in model.columns.items())
+            for name, model in models.items()
+        }
 
     # --- sources ---------------------------------------------------------------------------
 
@@ -221,19 +229,24 @@ class Classifier:
         A field inside a column (``payload->nhi``) is named by its whole path for the name rules,
         and also carries what is known of the column that holds it (a payload the catalog calls
         health data holds health data in its fields), unless the catalog or dbt meta describes
-        the field itself."""
+        the field itself. A column read whole holds every field the catalog or dbt meta lists
+        inside it (``details: []`` with ``details->nhi: [unique_identifier:nhi]`` holds an NHI)."""
         if column == STAR:
             return self.resolve_star(table, lineage)
         own = self.resolve_named(table, column, lineage, written_here=written_here)
         base, keys = field_path(column)
-        if not keys or self.catalog_opinion(table, column.lower()) or self.dbt_opinion(table, column.lower()):
+        if not keys:
+            return merged(own, self.listed_fields(table, column.lower()))
+        if self.catalog_opinion(table, column.lower()) or self.dbt_opinion(table, column.lower()):
             return own
-        holder = self.resolve_column(table, base, lineage, written_here=written_here)
-        return Resolved(
-            categories=union(own.categories, holder.categories),
-            classified_by=tuple(dict.fromkeys((*own.classified_by, *holder.classified_by))),
-            conflicts=(*own.conflicts, *holder.conflicts),
-        )
+        return merged(own, self.resolve_named(table, base, lineage, written_here=written_here))
+
+    def listed_fields(self, table: str, column: str) -> Resolved:
+        """The categories the catalog and dbt meta give the fields inside ``column``."""
+        catalog = [self._catalog_fields[key].get(column, ()) for key in self.catalog_index.lookup(table)]
+        dbt = [self._dbt_fields[key].get(column, ()) for key in self.model_index.lookup(table)]
+        sources = (("catalog",) if any(catalog) else ()) + (("dbt_meta",) if any(dbt) else ())
+        return Resolved(categories=union(*catalog, *dbt), classified_by=sources)
 
     def resolve_named(
         self, table: str, column: str, lineage: LineageIndex, *, written_here: bool
@@ -301,6 +314,25 @@ class Classifier:
         agencies = [e.agency for e in self.entries(table) if e.agency]
         agencies += [m.agency for m in self.model_metas(table) if m.agency]
         return agencies[0] if agencies else None
+
+
+def merged(first: Resolved, second: Resolved) -> Resolved:
+    """Both classifications at once (a field and the column holding it)."""
+    return Resolved(
+        categories=union(first.categories, second.categories),
+        classified_by=tuple(dict.fromkeys((*first.classified_by, *second.classified_by))),
+        conflicts=(*first.conflicts, *second.conflicts),
+    )
+
+
+def fields_by_column(listed: Iterable[tuple[str, tuple[str, ...]]]) -> dict[str, tuple[str, ...]]:
+    """Column (lower-cased) → every category listed for a field inside it (``details->nhi``)."""
+    found: dict[str, tuple[str, ...]] = {}
+    for key, categories in listed:
+        base, keys = field_path(key)
+        if keys:
+            found[base.lower()] = union(found.get(base.lower(), ()), categories)
+    return found
 
 
 def _rule_source(source: str) -> str:
