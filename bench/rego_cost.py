@@ -85,9 +85,10 @@ def documents() -> dict[str, dict[str, object]]:
     return found
 
 
-def modules_without_body(package: str | None, body: int | None) -> list[tuple[str, str]]:
-    """The bundled policies, with the `body`-th `violation contains` of `package` renamed away."""
-    modules = policy_set(()).modules()
+def modules_without_body(
+    modules: list[tuple[str, str]], package: str | None, body: int | None
+) -> list[tuple[str, str]]:
+    """The policy ``modules``, with the `body`-th `violation contains` of `package` renamed away."""
     if package is None or body is None:
         return modules
     changed = []
@@ -111,8 +112,8 @@ def evaluate(label: str, rules: list[str], package: str | None, body: int | None
     getppid call makes callgrind dump its counters)."""
     import regorus
 
-    modules = modules_without_body(package, body)
     policies = policy_set(())
+    modules = modules_without_body(policies.modules(), package, body)
     data = engine_data(policies, settings("embedded"))
     engine = regorus.Engine()
     for name, text in modules:

@@ -439,14 +439,15 @@ class Flow:
         """The field ``keys`` of a derived scope's ``index``-th output: the same field of the column
         the output passes through; of a value built there (a struct, a JSON object, a function of
         columns), what the value is built from."""
-        expression = self.traversed(scope).expression
+        scope = self.traversed(scope)
+        expression = scope.expression
         if isinstance(expression, exp.Subquery):
             expression = expression.unnest()
         if isinstance(expression, exp.Select) and index < len(expression.expressions):
             projection = expression.expressions[index]
             inner = projection.this if isinstance(projection, exp.Alias) else projection
             if isinstance(inner, exp.Column) and inner.table:
-                return self.column_origins(field_column(inner, keys), self.traversed(scope))
+                return self.column_origins(field_column(inner, keys), scope)
         return self.origins_at(scope, index)
 
     def _lateral_query(self, expression: exp.Expr) -> Scope | None:

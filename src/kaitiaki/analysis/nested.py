@@ -15,6 +15,7 @@ Runs on the qualified query, so a column's qualifier is already its source.
 from __future__ import annotations
 
 import re
+from typing import TypeGuard
 
 from sqlglot import exp, jsonpath
 from sqlglot.errors import ParseError
@@ -109,7 +110,7 @@ def _one(keys: Path) -> tuple[Path, ...]:
     return (keys,) if keys else ()
 
 
-def _is_text(node: exp.Expr | None) -> bool:
+def _is_text(node: exp.Expr | None) -> TypeGuard[exp.Literal]:
     return isinstance(node, exp.Literal) and node.is_string
 
 
@@ -123,7 +124,6 @@ def _literal_keys(arguments: list[exp.Expr]) -> Path:
 def _path_keys(path: exp.Expr | None) -> Path:
     """The keys of a JSON path (parsed, or a literal text: '$.person.nhi', '{person,nhi}')."""
     if _is_text(path):
-        assert isinstance(path, exp.Literal)
         found = _TEXT_ARRAY_PATH.match(path.this)
         if found:
             return tuple(k.strip() for k in found.group(1).split(","))

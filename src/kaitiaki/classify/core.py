@@ -235,9 +235,10 @@ class Classifier:
             return self.resolve_star(table, lineage)
         own = self.resolve_named(table, column, lineage, written_here=written_here)
         base, keys = field_path(column)
+        key = column.lower()
         if not keys:
-            return merged(own, self.listed_fields(table, column.lower()))
-        if self.catalog_opinion(table, column.lower()) or self.dbt_opinion(table, column.lower()):
+            return merged(own, self.listed_fields(table, key))
+        if self.catalog_opinion(table, key) or self.dbt_opinion(table, key):
             return own
         return merged(own, self.resolve_named(table, base, lineage, written_here=written_here))
 

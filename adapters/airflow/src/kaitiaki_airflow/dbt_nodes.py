@@ -114,8 +114,7 @@ def hook_owners(project: DbtProject, chosen: set[str]) -> set[str]:
     sql_header dbt may run)."""
     from kaitiaki_dbt.routes import hook_owner
 
-    graph = project.graph()
-    return {owner for uid in chosen if (owner := hook_owner(graph.get(uid) or {})) is not None}
+    return {owner for uid in chosen if (owner := hook_owner(project.node(uid) or {})) is not None}
 
 
 def run_by_task(project: DbtProject, uid: str, task: Any) -> set[str]:
